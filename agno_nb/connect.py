@@ -1,0 +1,254 @@
+"""Open a storage from "backend + target" or a bare URL, as the magics and the CLI take it.
+
+``open_from_args("sqlite", "tmp/data.db")``, ``open_from_args("duckdb", "x.duckdb",
+read_only=True)``, ``open_from_args("postgresql+psycopg://ai:ai@host/ai")``.
+Every failure becomes an :class:`~agno_nb.errors.AgnoNbError` whose message is
+one line, says what to do and never contains a password.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from agno_nb.errors import AgnoNbError, BackendUnavailableError, InvalidNameError
+from agno_nb.urls import mask_url
+
+__all__ = ["BACKENDS", "backend_of_url", "describe_error", "open_from_args"]
+
+BACKENDS = ("sqlite", "duckdb", "postgres")
+
+_SCHEMES = {
+    "sqlite": "sqlite",
+    "duckdb": "duckdb",
+    "postgres": "postgres",
+    "postgresql": "postgres",
+}
+
+_USAGE = "use sqlite, duckdb or postgres followed by a file path or URL, or a bare SQLAlchemy URL"
+
+
+def backend_of_url(url: str) -> str:
+    """The backend name of a SQLAlchemy URL (``postgresql+psycopg://`` -> ``postgres``)."""
+    scheme = url.split("://", 1)[0].split("+", 1)[0].lower()
+    try:
+        return _SCHEMES[scheme]
+    except KeyError:
+        raise BackendUnavailableError(f"unsupported URL scheme {scheme!r}: {_USAGE}") from None
+
+
+def _postgres_url(url: str) -> str:
+    """Plain ``postgres(ql)://`` URLs get the psycopg 3 driver, which agno_nb ships with."""
+    head, sep, rest = url.partition("://")
+    if sep and head.lower() in ("postgres", "postgresql"):
+        return "postgresql+psycopg://" + rest
+    return url
+
+
+def _password_of(url: str | None) -> str | None:
+    if not url or "://" not in url:
+        return None
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).password
+    except Exception:  # an unparsable URL has no password we could leak
+        return None
+
+
+def describe_error(exc: BaseException, *, url: str | None = None) -> str:
+    """One masked line describing ``exc`` (the first line of its message)."""
+    if isinstance(exc, AgnoNbError):
+        text = str(exc)
+    else:
+        orig = getattr(exc, "orig", None)  # SQLAlchemy DBAPIError: the driver's message
+        message = str(orig if orig is not None else exc).strip()
+        text = f"{type(orig if orig is not None else exc).__name__}: {message}"
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(exc).__name__)
+    line = mask_url(line)
+    password = _password_of(url)
+    if password and len(password) >= 3:
+        line = line.replace(password, "***")
+    return line
+
+
+def _check_target(backend: str, target: str | None) -> None:
+    if not target:
+        example = {
+            "sqlite": "tmp/data.db",
+            "duckdb": "tmp/data.duckdb",
+            "postgres": "postgresql+psycopg://user:pass@host:5432/db",
+        }[backend]
+        raise BackendUnavailableError(f"missing TARGET for {backend}: e.g. {backend} {example}")
+
+
+def _construct(
+    backend: str,
+    *,
+    url: str | None,
+    path: str | None,
+    table: str,
+    mode: str,
+    schema: str | None,
+    auto_upgrade: bool,
+    read_only: bool,
+) -> Any:
+    from agno_nb.storage import DuckDbStorage, PostgresStorage, SqliteStorage
+
+    common: dict[str, Any] = {"mode": mode, "auto_upgrade_schema": auto_upgrade}
+    if backend == "sqlite":
+        if read_only:
+            source = path if path is not None else _sqlite_path(url)
+            if source is None or not Path(source).exists():
+                raise BackendUnavailableError(
+                    f"--read-only needs an existing SQLite file, and {mask_url(source)!s} "
+                    "does not exist"
+                )
+            return SqliteStorage(table, db_url=_sqlite_ro_url(source), **common)
+        if url is not None:
+            return SqliteStorage(table, db_url=url, **common)
+        if path in (":memory:", "memory"):
+            return SqliteStorage(table, **common)
+        return SqliteStorage(table, db_file=path, **common)
+    if backend == "duckdb":
+        if url is not None:
+            return DuckDbStorage(table, db_url=url, read_only=read_only, **common)
+        if path in (":memory:", "memory"):
+            return DuckDbStorage(table, read_only=read_only, **common)
+        return DuckDbStorage(table, db_file=path, read_only=read_only, **common)
+    pg_url = _postgres_url(url or "")
+    kw: dict[str, Any] = dict(common)
+    if schema is not None:
+        kw["schema"] = schema
+    if read_only:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(
+            pg_url, connect_args={"options": "-c default_transaction_read_only=on"}
+        )
+        return PostgresStorage(table, db_engine=engine, **kw)
+    return PostgresStorage(table, db_url=pg_url, **kw)
+
+
+def _sqlite_path(url: str | None) -> str | None:
+    if not url:
+        return None
+    rest = url.split("://", 1)[1] if "://" in url else url
+    return rest[1:] if rest.startswith("/") else rest
+
+
+def _sqlite_ro_url(path: str) -> str:
+    return f"sqlite:///file:{Path(path).resolve()}?mode=ro&uri=true"
+
+
+def open_from_args(
+    backend_or_url: str,
+    target: str | None = None,
+    *,
+    table: str = "agent_sessions",
+    mode: str = "agent",
+    schema: str | None = None,
+    auto_upgrade: bool = False,
+    read_only: bool = False,
+) -> Any:
+    """Open (and check) a storage from a backend name and target, or from a URL.
+
+    Args:
+        backend_or_url: ``sqlite``, ``duckdb``, ``postgres`` or a SQLAlchemy URL.
+        target: a file path or URL for ``sqlite``/``duckdb`` (``:memory:`` for
+            an in-memory database), a URL for ``postgres``; none with a URL.
+        table: the sessions table name (a plain SQL identifier).
+        mode: ``agent``, ``team``, ``workflow`` or ``workflow_v2``.
+        schema: Postgres schema (default: the storage's, ``ai``).
+        auto_upgrade: upgrade an older table layout automatically.
+        read_only: open the database read-only (DuckDB natively, SQLite with
+            ``mode=ro``, Postgres with read-only transactions).
+
+    Returns:
+        The storage, after one query proved the database is reachable.
+
+    Raises:
+        InvalidNameError: SQL-looking table or schema name, unknown mode.
+        BackendUnavailableError: unknown backend, missing target, missing
+            driver, unreachable database. Messages never contain a password.
+    """
+    from agno_nb.schema import check_identifier, check_mode
+
+    spec = (backend_or_url or "").strip()
+    url: str | None = None
+    path: str | None = None
+    if "://" in spec:
+        if target:
+            raise BackendUnavailableError(
+                f"a URL takes no TARGET (got {mask_url(target)!r} after it): {_USAGE}"
+            )
+        backend, url = backend_of_url(spec), spec
+    else:
+        backend = spec.lower()
+        if backend in ("postgresql", "pg"):
+            backend = "postgres"
+        if backend not in BACKENDS:
+            shown = mask_url(spec) or "(none)"
+            raise BackendUnavailableError(f"unknown backend {shown!r}: {_USAGE}")
+        _check_target(backend, target)
+        assert target is not None
+        if "://" in target:
+            if backend_of_url(target) != backend:
+                raise BackendUnavailableError(
+                    f"{mask_url(target)!r} is not a {backend} URL: {_USAGE}"
+                )
+            url = target
+        elif backend == "postgres":
+            raise BackendUnavailableError(
+                "postgres needs a URL TARGET, e.g. postgresql+psycopg://user:pass@host:5432/db"
+            )
+        else:
+            path = target
+    check_identifier(table)
+    check_mode(mode)
+    if schema is not None:
+        if backend != "postgres":
+            raise InvalidNameError(f"--schema only applies to postgres, not {backend}")
+        check_identifier(schema, what="schema name")
+    try:
+        storage = _construct(
+            backend,
+            url=url,
+            path=path,
+            table=table,
+            mode=mode,
+            schema=schema,
+            auto_upgrade=auto_upgrade,
+            read_only=read_only,
+        )
+    except AgnoNbError as exc:
+        raise type(exc)(describe_error(exc, url=url)) from None
+    except ImportError as exc:
+        raise BackendUnavailableError(
+            f"the {backend} driver is missing ({describe_error(exc)}): "
+            f"pip install 'agno_nb[{backend}]'"
+        ) from None
+    except Exception as exc:
+        raise BackendUnavailableError(
+            f"cannot open {backend} storage: {describe_error(exc, url=url)}"
+        ) from None
+    try:
+        storage.table_exists()
+    except AgnoNbError as exc:
+        _close_quietly(storage)
+        raise type(exc)(describe_error(exc, url=url)) from None
+    except Exception as exc:
+        _close_quietly(storage)
+        where = mask_url(url) if url else path
+        raise BackendUnavailableError(
+            f"cannot reach the {backend} database at {where}: {describe_error(exc, url=url)}; "
+            "check that the server runs and the URL is right"
+        ) from None
+    return storage
+
+
+def _close_quietly(storage: Any) -> None:
+    try:
+        storage.close()
+    except Exception:  # already failing; the original error is what the user needs
+        return

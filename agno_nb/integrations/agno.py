@@ -1,0 +1,156 @@
+"""Let agno 1.x's own Agent, Team and Workflow keep their sessions in agno_nb storage.
+
+>>> from agno.agent import Agent as AgnoAgent
+>>> from agno_nb.integrations.agno import as_agno_storage
+>>> agent = AgnoAgent(model=..., storage=as_agno_storage(DuckDbStorage("agent_sessions",
+...                                                                      db_file="s.duckdb")))
+
+Sessions are converted between agno's session dataclasses and ours through
+``to_dict()`` / ``from_dict()``; both carry agno 1.x's fields, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from agno_nb.errors import AgnoNbError
+from agno_nb.sessions import SESSION_CLASSES
+
+__all__ = ["as_agno_storage"]
+
+
+def _require_agno() -> None:
+    try:
+        import agno.storage.base  # noqa: F401
+    except ImportError:
+        raise AgnoNbError(
+            "the agno interop needs agno 1.x: pip install 'agno>=1.4,<2'"
+        ) from None
+
+
+def _agno_session_class(mode: str) -> Any:
+    if mode == "team":
+        from agno.storage.session.team import TeamSession
+
+        return TeamSession
+    if mode == "workflow":
+        from agno.storage.session.workflow import WorkflowSession
+
+        return WorkflowSession
+    if mode == "workflow_v2":
+        from agno.storage.session.v2.workflow import WorkflowSession as WorkflowSessionV2
+
+        return WorkflowSessionV2
+    from agno.storage.session.agent import AgentSession
+
+    return AgentSession
+
+
+def to_agno_session(session: Any, mode: str) -> Any:
+    """Our session object as agno's session dataclass for ``mode``."""
+    if session is None:
+        return None
+    data = session.to_dict()
+    if mode != "workflow_v2":
+        memory = dict(data.get("memory") or {})
+        memory.setdefault("runs", [])  # agno's Agent pops "runs" when it loads memory
+        data["memory"] = memory
+    return _agno_session_class(mode).from_dict(data)
+
+
+def from_agno_session(session: Any, mode: str) -> Any:
+    """agno's session dataclass as our session object for ``mode``."""
+    data = session.to_dict() if hasattr(session, "to_dict") else dict(session)
+    return SESSION_CLASSES[mode].from_dict(data)
+
+
+@lru_cache(maxsize=1)
+def _adapter_class() -> type:
+    from agno.storage.base import Storage
+
+    class AgnoNbStorage(Storage):
+        """An agno 1.x ``Storage`` backed by an agno_nb storage."""
+
+        def __init__(self, storage: Any) -> None:
+            self.storage = storage
+            super().__init__(mode=storage.mode)
+
+        def __repr__(self) -> str:
+            where = getattr(self.storage, "display_url", type(self.storage).__name__)
+            return f"AgnoNbStorage({self.storage.table_name!r}, {where}, mode={self.mode!r})"
+
+        @property  # type: ignore[override]
+        def mode(self) -> Any:
+            return self.storage.mode
+
+        @mode.setter
+        def mode(self, value: Any) -> None:
+            wanted = value or "agent"
+            if wanted != self.storage.mode:
+                raise AgnoNbError(
+                    f"table {self.storage.table_name!r} was opened with "
+                    f"mode={self.storage.mode!r} but agno asks for mode={wanted!r}: "
+                    f"open a storage with mode={wanted!r} for it"
+                )
+
+        def create(self) -> None:
+            self.storage.create()
+
+        def read(self, session_id: str, user_id: str | None = None) -> Any:
+            return to_agno_session(self.storage.read(session_id, user_id=user_id), self.mode)
+
+        def get_all_session_ids(
+            self, user_id: str | None = None, entity_id: str | None = None
+        ) -> list[str]:
+            return list(self.storage.get_all_session_ids(user_id=user_id, entity_id=entity_id))
+
+        def get_all_sessions(
+            self, user_id: str | None = None, entity_id: str | None = None
+        ) -> list[Any]:
+            sessions = self.storage.get_all_sessions(user_id=user_id, entity_id=entity_id)
+            return [to_agno_session(s, self.mode) for s in sessions]
+
+        def get_recent_sessions(
+            self,
+            user_id: str | None = None,
+            entity_id: str | None = None,
+            limit: int | None = 2,
+        ) -> list[Any]:
+            sessions = self.storage.get_recent_sessions(
+                user_id=user_id, entity_id=entity_id, limit=limit
+            )
+            return [to_agno_session(s, self.mode) for s in sessions]
+
+        def upsert(self, session: Any) -> Any:
+            self.storage.upsert(from_agno_session(session, self.mode))
+            return session
+
+        def delete_session(self, session_id: str | None = None) -> None:
+            if session_id is not None:
+                self.storage.delete_session(session_id)
+
+        def drop(self) -> None:
+            self.storage.drop()
+
+        def upgrade_schema(self) -> None:
+            self.storage.upgrade_schema()
+
+    return AgnoNbStorage
+
+
+def as_agno_storage(storage: Any) -> Any:
+    """Wrap an agno_nb storage so agno 1.x's ``Agent(storage=...)`` accepts it.
+
+    Args:
+        storage: Any agno_nb storage (SQLite, DuckDB, Postgres). Its ``mode``
+            must match what agno uses it for (``"agent"`` for an Agent).
+
+    Returns:
+        A subclass instance of ``agno.storage.base.Storage``.
+
+    Raises:
+        agno_nb.errors.AgnoNbError: agno is not installed.
+    """
+    _require_agno()
+    return _adapter_class()(storage)

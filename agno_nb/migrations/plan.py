@@ -1,0 +1,128 @@
+"""Upgrade plans: what would run, as SQL, computed without a database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+from agno_nb.schema import LATEST_VERSION
+
+if TYPE_CHECKING:
+    pass
+
+
+@dataclass(frozen=True)
+class TableRef:
+    """Which table a migration works on."""
+
+    backend: str
+    table: str
+    mode: str = "agent"
+    schema: str | None = None
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.table}" if self.schema else self.table
+
+
+@dataclass
+class PlannedStep:
+    """One step of a plan: the layout it produces and the SQL it runs."""
+
+    version: int
+    description: str
+    sql: list[str] = field(default_factory=list)
+
+
+@dataclass
+class UpgradePlan:
+    """The result of ``upgrade_schema()``: what was (or would be) done."""
+
+    table: str
+    backend: str
+    from_version: int | None
+    to_version: int
+    steps: list[PlannedStep] = field(default_factory=list)
+    dry_run: bool = True
+    applied: bool = False
+    sessions_migrated: int = 0
+    runs_moved: int = 0
+
+    @property
+    def pending(self) -> bool:
+        """True when steps remain to be applied."""
+        return bool(self.steps) and not self.applied
+
+    def __str__(self) -> str:
+        start = "missing" if self.from_version is None else f"v{self.from_version}"
+        head = f"{self.backend} table {self.table}: layout {start} -> v{self.to_version}"
+        if not self.steps:
+            return head + " (up to date, nothing to do)"
+        if self.applied:
+            state = (
+                f"applied: {len(self.steps)} step(s), {self.sessions_migrated} session(s), "
+                f"{self.runs_moved} run(s) moved"
+            )
+        else:
+            state = "dry run, nothing changed" if self.dry_run else "not applied"
+        lines = [f"{head} ({state})"]
+        for step in self.steps:
+            lines.append(f"  step v{step.version}: {step.description}")
+            lines.extend(f"    {stmt}" for stmt in step.sql)
+        return "\n".join(lines)
+
+
+def dialect_for(backend: str) -> Dialect:
+    """A SQLAlchemy dialect to compile a backend's SQL offline."""
+    if backend == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.dialect()
+    if backend == "postgres":
+        from sqlalchemy.dialects.postgresql import psycopg
+
+        return psycopg.dialect()
+    import duckdb_engine
+
+    return duckdb_engine.Dialect()  # type: ignore[no-any-return]
+
+
+def plan(
+    ref: TableRef, from_version: int | None, *, to_version: int = LATEST_VERSION
+) -> UpgradePlan:
+    """The plan taking ``ref`` from ``from_version`` to ``to_version``.
+
+    ``from_version=None`` means the table does not exist yet (nothing to
+    upgrade: it will be created at the target layout).
+    """
+    from agno_nb.migrations.steps import MIGRATIONS
+
+    result = UpgradePlan(
+        table=ref.qualified, backend=ref.backend, from_version=from_version, to_version=to_version
+    )
+    if from_version is None:
+        return result
+    dialect = dialect_for(ref.backend)
+    for migration in MIGRATIONS[from_version:to_version]:
+        result.steps.append(
+            PlannedStep(
+                version=migration.version,
+                description=migration.describe(ref),
+                sql=migration.sql(ref, dialect),
+            )
+        )
+    return result
+
+
+def quoted(ref: TableRef, dialect: Dialect, name: str | None = None) -> str:
+    """The quoted, schema-qualified name of ``name`` (default: the table)."""
+    prep = dialect.identifier_preparer
+    table = prep.quote(name or ref.table)
+    return f"{prep.quote_schema(ref.schema)}.{table}" if ref.schema else table
+
+
+def compile_type(type_: sa.types.TypeEngine[object], dialect: Dialect) -> str:
+    return type_.compile(dialect=dialect)

@@ -1,0 +1,204 @@
+"""The migration steps, in order. Append new steps; never edit released ones."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+from agno_nb.migrations.plan import TableRef, compile_type, quoted
+from agno_nb.schema import V2_COLUMNS, json_type, runs_table, session_table, v2_index_specs
+from agno_nb.summary import summarize_runs
+
+Progress = Callable[[int, int], None]
+BATCH_SIZE = 500
+
+
+@dataclass
+class StepStats:
+    """What a step did to the data."""
+
+    sessions: int = 0
+    runs: int = 0
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step: from layout ``version - 1`` to ``version``."""
+
+    version: int
+    summary: str
+    ddl: Callable[[TableRef, Dialect], list[str]]
+    data: Callable[[Connection, TableRef, Progress | None], StepStats] | None = None
+    data_note: str = ""
+
+    def describe(self, ref: TableRef) -> str:
+        return self.summary
+
+    def sql(self, ref: TableRef, dialect: Dialect) -> list[str]:
+        """Every statement of this step, data moves shown as SQL comments."""
+        statements = self.ddl(ref, dialect)
+        if self.data is not None:
+            statements = [*statements, f"-- {self.data_note.format(table=ref.qualified)}"]
+        return statements
+
+    def apply(self, conn: Connection, ref: TableRef, progress: Progress | None) -> StepStats:
+        """Run the step on ``conn`` (inside the caller's transaction)."""
+        for statement in self.ddl(ref, conn.dialect):
+            conn.exec_driver_sql(statement)
+        if self.data is None:
+            return StepStats()
+        return self.data(conn, ref, progress)
+
+
+# -- v0 -> v1: agno's team_session_id column ----------------------------------------------
+
+
+def _v1_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
+    if ref.mode != "agent":
+        return []
+    table = quoted(ref, dialect)
+    index = dialect.identifier_preparer.quote(f"ix_{ref.table}_team_session_id")
+    return [
+        f"ALTER TABLE {table} ADD COLUMN team_session_id {compile_type(sa.String(), dialect)}",
+        f"CREATE INDEX {index} ON {table} (team_session_id)",
+    ]
+
+
+# -- v1 -> v2: runs table, summary columns, listing indexes --------------------------------
+
+
+def _v2_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
+    table = quoted(ref, dialect)
+    types = {"string": sa.String(), "int": sa.Integer(), "bigint": sa.BigInteger()}
+    statements = []
+    for name, kind in V2_COLUMNS:
+        default = " DEFAULT 0" if kind == "int" else ""
+        statements.append(
+            f"ALTER TABLE {table} ADD COLUMN {name} {compile_type(types[kind], dialect)}{default}"
+        )
+    backend = ref.backend
+    runs = runs_table(sa.MetaData(), ref.table, backend=backend, schema=ref.schema)
+    statements.append(str(CreateTable(runs).compile(dialect=dialect)).strip())
+    target = session_table(
+        sa.MetaData(), ref.table, mode=ref.mode, version=2, backend=backend, schema=ref.schema
+    )
+    wanted = {name for name, _ in v2_index_specs(ref.table, ref.mode)}
+    for index in sorted(target.indexes, key=lambda i: str(i.name)):
+        if index.name in wanted:
+            statements.append(str(CreateIndex(index).compile(dialect=dialect)).strip())
+    return statements
+
+
+def _decode(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _v2_data(conn: Connection, ref: TableRef, progress: Progress | None) -> StepStats:
+    """Move every run out of the session JSON into the runs table, in batches."""
+    md = sa.MetaData()
+    old = session_table(md, ref.table, mode=ref.mode, version=1, backend=ref.backend,
+                        schema=ref.schema)
+    new = session_table(sa.MetaData(), ref.table, mode=ref.mode, version=2,
+                        backend=ref.backend, schema=ref.schema)
+    runs = runs_table(md, ref.table, backend=ref.backend, schema=ref.schema)
+    source = "runs" if ref.mode == "workflow_v2" else "memory"
+    js = json_type(ref.backend)
+    text_cols = [sa.cast(old.c[name], sa.Text).label(name) for name in ("memory", "session_data")]
+    if source == "runs":
+        text_cols.append(sa.cast(old.c.runs, sa.Text).label("runs"))
+    total = conn.execute(sa.select(sa.func.count()).select_from(old)).scalar_one()
+    values: dict[str, Any] = {
+        "session_name": sa.bindparam("b_name"),
+        "run_count": sa.bindparam("b_runs"),
+        "message_count": sa.bindparam("b_messages"),
+        "preview": sa.bindparam("b_preview"),
+        "created_ms": sa.bindparam("b_created_ms"),
+        "active_ms": sa.bindparam("b_active_ms"),
+        source: sa.bindparam("b_source", type_=js),
+    }
+    update = new.update().where(new.c.session_id == sa.bindparam("b_sid")).values(**values)
+    stats = StepStats()
+    seen = 0
+    last: str | None = None
+    while True:
+        query = sa.select(old.c.session_id, old.c.created_at, old.c.updated_at, *text_cols)
+        if last is not None:
+            query = query.where(old.c.session_id > last)
+        rows = conn.execute(query.order_by(old.c.session_id).limit(BATCH_SIZE)).all()
+        if not rows:
+            break
+        run_rows: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        for row in rows:
+            try:
+                holder = _decode(getattr(row, source))
+                session_data = _decode(row.session_data)
+            except ValueError:
+                continue  # undecodable row: left exactly as it was, reads still name it
+            kept: Any = None
+            run_list: list[Any] = []
+            if source == "runs":
+                run_list = holder if isinstance(holder, list) else []
+            elif isinstance(holder, dict):
+                kept = dict(holder)
+                run_list = kept.pop("runs", None) or []
+            else:
+                kept = holder
+            summary = summarize_runs(run_list)
+            created = row.created_at or row.updated_at or 0
+            for index, run in enumerate(run_list):
+                run_rows.append({
+                    "session_id": row.session_id,
+                    "run_index": index,
+                    "run_id": run.get("run_id") if isinstance(run, dict) else None,
+                    "created_at": run.get("created_at") if isinstance(run, dict) else None,
+                    "message_count": summary.per_run_messages[index],
+                    "run": run,
+                })
+            name = session_data.get("session_name") if isinstance(session_data, dict) else None
+            updates.append({
+                "b_sid": row.session_id,
+                "b_name": name,
+                "b_runs": len(run_list),
+                "b_messages": summary.message_count,
+                "b_preview": summary.preview,
+                "b_created_ms": int(created) * 1000,
+                "b_active_ms": int(row.updated_at or created) * 1000,
+                "b_source": kept,
+            })
+        if run_rows:
+            conn.execute(runs.insert(), run_rows)
+        if updates:
+            conn.execute(update, updates)
+        stats.sessions += len(updates)
+        stats.runs += len(run_rows)
+        seen += len(rows)
+        last = rows[-1].session_id
+        if progress is not None:
+            progress(min(seen, total), total)
+    return stats
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        version=1,
+        summary="add agno 1.x's team_session_id column and its index (agent tables)",
+        ddl=_v1_ddl,
+    ),
+    Migration(
+        version=2,
+        summary="add summary columns, the runs table and newest-first indexes; move runs",
+        ddl=_v2_ddl,
+        data=_v2_data,
+        data_note=(
+            "move the runs of every session of {table} into its runs table "
+            f"(batches of {BATCH_SIZE}) and fill the summary columns"
+        ),
+    ),
+)

@@ -1,0 +1,494 @@
+"""Sessions, runs and messages as escaped HTML and plain text.
+
+Pure functions: no widgets, no I/O. Every piece of stored data is escaped with
+:func:`html.escape` (message content is data, never markup); assistant answers
+may be rendered as Markdown through :func:`markdown_to_safe_html`, which turns
+raw HTML into visible text. Output is deterministic (no random or time-based
+ids; timestamps are shown in UTC) so notebooks compare cleanly under nbval.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from functools import lru_cache
+from typing import Any
+
+from agno_nb.sessions import Message, Run, content_text
+
+__all__ = [
+    "CSS",
+    "format_timestamp",
+    "markdown_to_safe_html",
+    "message_html",
+    "metrics_text",
+    "plan_html",
+    "run_html",
+    "runs_html",
+    "session_header_html",
+    "session_html",
+    "summary_table_html",
+    "transcript_text",
+]
+
+CSS = (
+    "<style>"
+    ".agno-nb{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;font-size:13px;"
+    "line-height:1.45;max-width:100%}"
+    ".agno-nb-head{margin:4px 0 8px 0}.agno-nb-muted{color:#666;font-size:12px}"
+    ".agno-nb-run{border:1px solid #ddd;border-radius:6px;margin:8px 0;padding:6px 10px}"
+    ".agno-nb-run-head{color:#555;font-size:12px;margin-bottom:4px}"
+    ".agno-nb-msg{margin:6px 0;padding:2px 8px;border-left:3px solid #bbb}"
+    ".agno-nb-role-user{border-color:#3b7dd8}.agno-nb-role-assistant{border-color:#3c9a5f}"
+    ".agno-nb-role-system{border-color:#999}.agno-nb-role-tool{border-color:#d89b3b}"
+    ".agno-nb-role{font-weight:600;font-size:12px;color:#444}"
+    ".agno-nb-badge{font-size:11px;color:#777;margin-left:6px}"
+    ".agno-nb-history{opacity:.75}"
+    ".agno-nb-pre{white-space:pre-wrap;word-break:break-word;font-family:ui-monospace,"
+    "SFMono-Regular,Menlo,monospace;font-size:12px;margin:2px 0}"
+    ".agno-nb-md p{margin:2px 0}"
+    ".agno-nb-error{color:#b00020}"
+    ".agno-nb-table{border-collapse:collapse}.agno-nb-table th,.agno-nb-table td"
+    "{border-bottom:1px solid #e5e5e5;padding:2px 8px;text-align:left;vertical-align:top}"
+    ".agno-nb-selected{background:#eef4ff}"
+    "</style>"
+)
+
+_TOKEN_KEYS = ("input_tokens", "output_tokens", "total_tokens")
+
+
+def _esc(value: Any) -> str:
+    """Escape anything for HTML text or a quoted attribute."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _wrap(body: str) -> str:
+    return f'{CSS}<div class="agno-nb">{body}</div>'
+
+
+@lru_cache(maxsize=1)
+def _markdown() -> Any:
+    from markdown_it import MarkdownIt
+
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    md.enable(["table", "strikethrough"])
+    # Images would make the notebook fetch arbitrary URLs when it is opened.
+    md.disable("image")
+    return md
+
+
+def markdown_to_safe_html(text: str) -> str:
+    """Render Markdown to HTML with raw HTML disabled: ``<script>`` shows as text.
+
+    Links with unsafe schemes (``javascript:``...) are left as text by
+    markdown-it's link validation; images are not rendered.
+    """
+    return str(_markdown().render(text or ""))
+
+
+def format_timestamp(value: Any) -> str:
+    """Epoch seconds (or a datetime) as ``YYYY-MM-DD HH:MM:SS UTC``; '' for None."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    else:
+        try:
+            seconds = float(value)
+        except (TypeError, ValueError):
+            return str(value)
+        if seconds > 1e11:  # milliseconds
+            seconds /= 1000.0
+        try:
+            moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return str(value)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _number(value: Any) -> float | None:
+    """A metric value as one number: lists (agno keeps one entry per model call) are summed."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, list | tuple):
+        nums = [float(v) for v in value if isinstance(v, int | float) and not isinstance(v, bool)]
+        return sum(nums) if nums else None
+    return None
+
+
+def _run_metrics(run: Run) -> dict[str, float]:
+    """Tokens and time of a run, from the run's metrics or, failing that, its messages."""
+    out: dict[str, float] = {}
+    metrics = run.metrics if isinstance(run.metrics, Mapping) else {}
+    for key in (*_TOKEN_KEYS, "time"):
+        value = _number(metrics.get(key))
+        if value is not None:
+            out[key] = value
+    if not any(k in out for k in _TOKEN_KEYS):
+        for msg in run.new_messages():
+            if msg.role == "assistant" and isinstance(msg.metrics, Mapping):
+                for key in _TOKEN_KEYS:
+                    value = _number(msg.metrics.get(key))
+                    if value is not None:
+                        out[key] = out.get(key, 0.0) + value
+    return out
+
+
+def metrics_text(metrics: Mapping[str, Any] | None) -> str:
+    """``in 12 · out 30 · total 42 tokens · 1.25 s`` from run metrics (lists are summed)."""
+    if not metrics:
+        return ""
+    values = {k: _number(metrics.get(k)) for k in (*_TOKEN_KEYS, "time")}
+    parts = []
+    for key, label in (("input_tokens", "in"), ("output_tokens", "out")):
+        if values[key] is not None:
+            parts.append(f"{label} {int(values[key] or 0)}")
+    if values["total_tokens"] is not None:
+        parts.append(f"total {int(values['total_tokens'] or 0)} tokens")
+    elif parts:
+        parts[-1] += " tokens"
+    if values["time"] is not None:
+        parts.append(f"{values['time']:.2f} s")
+    return " · ".join(parts)
+
+
+def _as_message(msg: Message | Mapping[str, Any]) -> Message:
+    return msg if isinstance(msg, Message) else Message.from_dict(msg)
+
+
+def _as_run(run: Run | Mapping[str, Any]) -> Run:
+    return run if isinstance(run, Run) else Run.from_dict(run)
+
+
+def _pretty(value: Any) -> str:
+    """Tool arguments/results as readable text (JSON strings are re-indented)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+        if isinstance(value, str):
+            return value
+    try:
+        return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _content_as_text(content: Any) -> str:
+    if isinstance(content, Mapping):
+        return _pretty(dict(content))
+    return content_text(content)
+
+
+def _tool_call_parts(call: Any) -> tuple[str, Any, str | None]:
+    """(name, arguments, id) of an OpenAI-style or agno-style tool call dict."""
+    if not isinstance(call, Mapping):
+        return "tool", call, None
+    raw_function = call.get("function")
+    function: Mapping[str, Any] = raw_function if isinstance(raw_function, Mapping) else {}
+    name = function.get("name") or call.get("tool_name") or call.get("name") or "tool"
+    args = function.get("arguments", call.get("tool_args", call.get("arguments")))
+    return str(name), args, call.get("id") or call.get("tool_call_id")
+
+
+def _pre(text: str) -> str:
+    return f'<div class="agno-nb-pre">{_esc(text)}</div>'
+
+
+def _tool_call_html(call: Any, result: Message | None) -> str:
+    name, args, call_id = _tool_call_parts(call)
+    body = ['<div class="agno-nb-muted">arguments</div>', _pre(_pretty(args) if args else "{}")]
+    if result is not None:
+        label = "error" if result.raw.get("tool_call_error") else "result"
+        body += [
+            f'<div class="agno-nb-muted">{label}</div>',
+            _pre(_content_as_text(result.content)),
+        ]
+    else:
+        body.append('<div class="agno-nb-muted">no result recorded</div>')
+    title = f"tool call: {_esc(name)}"
+    if call_id:
+        title += f' <span class="agno-nb-badge">{_esc(call_id)}</span>'
+    return f'<details class="agno-nb-toolcall"><summary>{title}</summary>{"".join(body)}</details>'
+
+
+def message_html(
+    msg: Message | Mapping[str, Any],
+    *,
+    results: Mapping[str, Message] | None = None,
+    markdown: bool = True,
+) -> str:
+    """One message as HTML: role, time, escaped content, tool calls in ``<details>``.
+
+    Args:
+        msg: a :class:`~agno_nb.sessions.Message` or agno message dict.
+        results: tool results by ``tool_call_id``, shown inside the matching call.
+        markdown: render assistant content as (safe) Markdown.
+    """
+    m = _as_message(msg)
+    role = m.role if m.role in ("user", "assistant", "system", "tool") else "other"
+    head = [f'<span class="agno-nb-role">{_esc(m.role)}</span>']
+    if m.name:
+        head.append(f'<span class="agno-nb-badge">{_esc(m.name)}</span>')
+    if m.from_history:
+        head.append('<span class="agno-nb-badge">from history</span>')
+    if m.created_at is not None:
+        head.append(f'<span class="agno-nb-badge">{_esc(format_timestamp(m.created_at))}</span>')
+    parts = ["".join(head)]
+    text = _content_as_text(m.content)
+    if m.role == "tool":
+        name = m.name or m.raw.get("tool_name") or "tool"
+        parts.append(
+            f'<details class="agno-nb-toolresult"><summary>tool result: {_esc(name)}</summary>'
+            f"{_pre(text)}</details>"
+        )
+    elif text:
+        if markdown and m.role == "assistant" and isinstance(m.content, str):
+            parts.append(f'<div class="agno-nb-md">{markdown_to_safe_html(text)}</div>')
+        else:
+            parts.append(_pre(text))
+    for call in m.tool_calls or []:
+        _, _, call_id = _tool_call_parts(call)
+        result = (results or {}).get(call_id) if call_id else None
+        parts.append(_tool_call_html(call, result))
+    history = " agno-nb-history" if m.from_history else ""
+    return f'<div class="agno-nb-msg agno-nb-role-{role}{history}">{"".join(parts)}</div>'
+
+
+def run_html(run: Run | Mapping[str, Any], *, system: bool = True, index: int | None = None) -> str:
+    """One run: header (index, run id, time, model, metrics), system message,
+    history messages collapsed and marked, then this run's turns."""
+    r = _as_run(run)
+    head = [f"run #{index + 1}" if index is not None else "run"]
+    if r.run_id:
+        head.append(f"<code>{_esc(r.run_id)}</code>")
+    if r.created_at is not None:
+        head.append(_esc(format_timestamp(r.created_at)))
+    model = r.raw.get("model")
+    if model:
+        head.append(_esc(model))
+    metrics = metrics_text(_run_metrics(r))
+    if metrics:
+        head.append(_esc(metrics))
+    parts = [f'<div class="agno-nb-run-head">{" · ".join(head)}</div>']
+
+    new = r.new_messages()
+    history = [m for m in r.messages if m.from_history]
+    results = {m.tool_call_id: m for m in new if m.role == "tool" and m.tool_call_id}
+    paired = {
+        cid
+        for m in new
+        for call in m.tool_calls or []
+        if (cid := _tool_call_parts(call)[2]) in results
+    }
+    system_msgs = [m for m in new if m.role == "system"]
+    if system and system_msgs:
+        inner = "".join(_pre(_content_as_text(m.content)) for m in system_msgs)
+        parts.append(
+            f'<details class="agno-nb-msg agno-nb-role-system"><summary>'
+            f'<span class="agno-nb-role">system message</span></summary>{inner}</details>'
+        )
+    if history:
+        inner = "".join(message_html(m, markdown=False) for m in history)
+        parts.append(
+            f'<details class="agno-nb-history"><summary class="agno-nb-muted">'
+            f"{len(history)} message{'s' if len(history) != 1 else ''} from history "
+            f"(earlier turns, not repeated)</summary>{inner}</details>"
+        )
+    for m in new:
+        if m.role == "system" or (m.role == "tool" and m.tool_call_id in paired):
+            continue
+        parts.append(message_html(m, results=results))
+    if not new and r.content is not None:
+        parts.append(message_html({"role": "assistant", "content": r.content}))
+    return f'<div class="agno-nb-run">{"".join(parts)}</div>'
+
+
+def _runs_body(
+    run_dicts: Iterable[Run | Mapping[str, Any]], *, system: bool, first_index: int | None
+) -> str:
+    out = []
+    for i, run in enumerate(run_dicts):
+        index = None if first_index is None else first_index + i
+        out.append(run_html(run, system=system, index=index))
+    return "".join(out) or '<div class="agno-nb-muted">no runs</div>'
+
+
+def runs_html(
+    run_dicts: Iterable[Run | Mapping[str, Any]],
+    *,
+    system: bool = True,
+    first_index: int | None = None,
+) -> str:
+    """Runs (oldest first) as a standalone HTML fragment with the CSS.
+
+    Args:
+        run_dicts: agno run dicts or :class:`~agno_nb.sessions.Run` views.
+        system: show each run's system message (collapsed).
+        first_index: position of the first run in its session, for "run #N" labels.
+    """
+    return _wrap(_runs_body(run_dicts, system=system, first_index=first_index))
+
+
+def session_header_html(
+    session_id: str,
+    *,
+    name: str | None = None,
+    user_id: str | None = None,
+    entity_id: str | None = None,
+    created_at: Any = None,
+    updated_at: Any = None,
+    run_count: int | None = None,
+    note: str | None = None,
+) -> str:
+    """The title block of a transcript (no CSS; embed in a fragment that has it)."""
+    title = _esc(name) if name else "session"
+    meta = [f"<code>{_esc(session_id)}</code>"]
+    if user_id:
+        meta.append(f"user {_esc(user_id)}")
+    if entity_id:
+        meta.append(f"entity {_esc(entity_id)}")
+    if run_count is not None:
+        meta.append(f"{run_count} run{'s' if run_count != 1 else ''}")
+    if created_at is not None:
+        meta.append(f"created {_esc(format_timestamp(created_at))}")
+    if updated_at is not None:
+        meta.append(f"updated {_esc(format_timestamp(updated_at))}")
+    if note:
+        meta.append(_esc(note))
+    return (
+        f'<div class="agno-nb-head"><strong>{title}</strong> '
+        f'<span class="agno-nb-muted">{" · ".join(meta)}</span></div>'
+    )
+
+
+def session_html(session: Any, *, runs: Sequence[Mapping[str, Any]] | None = None) -> str:
+    """A session's transcript: header, then every run (or just ``runs``, oldest first)."""
+    run_dicts = list(session.run_dicts) if runs is None else list(runs)
+    header = session_header_html(
+        str(session.session_id),
+        name=session.session_name,
+        user_id=session.user_id,
+        entity_id=session.entity_id,
+        created_at=session.created_at,
+        updated_at=session.updated_at,
+        run_count=len(session.run_dicts) if runs is None else None,
+    )
+    first = 0 if runs is None else None
+    return _wrap(header + _runs_body(run_dicts, system=True, first_index=first))
+
+
+def _field(obj: Any, name: str) -> Any:
+    return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+
+
+def _last_activity(summary: Any) -> Any:
+    updated = _field(summary, "updated_at")
+    return _field(summary, "created_at") if updated is None else updated
+
+
+def summary_table_html(summaries: Iterable[Any], *, selected: str | None = None) -> str:
+    """Session summaries (``SessionSummary`` objects or dicts) as an HTML table.
+
+    A row whose ``error`` is set shows as an error line; the other rows are unaffected.
+    """
+    rows = []
+    for s in summaries:
+        sid = _field(s, "session_id")
+        cls = ' class="agno-nb-selected"' if selected is not None and sid == selected else ""
+        error = _field(s, "error")
+        if error:
+            rows.append(
+                f'<tr{cls}><td><code>{_esc(sid)}</code></td><td colspan="5" class="agno-nb-error">'
+                f"cannot read this session: {_esc(error)}</td></tr>"
+            )
+            continue
+        title = _field(s, "session_name") or _field(s, "preview") or ""
+        rows.append(
+            f"<tr{cls}><td><code>{_esc(sid)}</code></td><td>{_esc(title)}</td>"
+            f"<td>{_esc(_field(s, 'user_id') or '')}</td>"
+            f"<td>{_esc(_field(s, 'entity_id') or '')}</td>"
+            f"<td>{_esc(_field(s, 'run_count') or 0)} / "
+            f"{_esc(_field(s, 'message_count') or 0)}</td>"
+            f"<td>{_esc(format_timestamp(_last_activity(s)))}</td>"
+            "</tr>"
+        )
+    if not rows:
+        return _wrap('<div class="agno-nb-muted">no sessions</div>')
+    head = (
+        "<tr><th>session</th><th>name / first question</th><th>user</th><th>entity</th>"
+        "<th>runs / messages</th><th>last activity</th></tr>"
+    )
+    return _wrap(
+        f'<table class="agno-nb-table"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
+    )
+
+
+def plan_html(plan: Any, *, title: str | None = None) -> str:
+    """An ``UpgradePlan`` (dry run or applied) as HTML: versions, steps with their SQL."""
+    frm, to = _field(plan, "from_version"), _field(plan, "to_version")
+    table, backend = _field(plan, "table"), _field(plan, "backend")
+    head = _esc(title) if title else f"{_esc(backend)} table <code>{_esc(table)}</code>"
+    lines = [
+        f'<div class="agno-nb-head"><strong>{head}</strong> '
+        f'<span class="agno-nb-muted">layout {_esc(frm)} → latest {_esc(to)}</span></div>'
+    ]
+    steps = list(_field(plan, "steps") or [])
+    if _field(plan, "applied"):
+        lines.append(
+            f"<div>upgraded to layout {_esc(to)}: {_esc(_field(plan, 'sessions_migrated') or 0)} "
+            f"sessions migrated, {_esc(_field(plan, 'runs_moved') or 0)} runs moved</div>"
+        )
+    elif not steps:
+        lines.append("<div>up to date: nothing to do</div>")
+    else:
+        lines.append(f"<div>{len(steps)} step{'s' if len(steps) != 1 else ''} planned:</div>")
+    items = []
+    for step in steps:
+        sql = "\n".join(str(s) for s in (_field(step, "sql") or []))
+        detail = f"<details><summary>SQL</summary>{_pre(sql)}</details>" if sql else ""
+        items.append(
+            f"<li>v{_esc(_field(step, 'version'))}: "
+            f"{_esc(_field(step, 'description'))}{detail}</li>"
+        )
+    if items:
+        lines.append(f"<ol>{''.join(items)}</ol>")
+    return _wrap("".join(lines))
+
+
+def transcript_text(session: Any) -> str:
+    """A plain-text transcript (for terminals and logs): one block per run."""
+    name = f" ({session.session_name})" if session.session_name else ""
+    out = [f"session {session.session_id}{name}"]
+    if session.user_id:
+        out[0] += f" · user {session.user_id}"
+    for i, run in enumerate(session.runs):
+        head = [f"run #{i + 1}"]
+        if run.run_id:
+            head.append(str(run.run_id))
+        if run.created_at is not None:
+            head.append(format_timestamp(run.created_at))
+        metrics = metrics_text(_run_metrics(run))
+        if metrics:
+            head.append(metrics)
+        out.append("-- " + " · ".join(head))
+        history = sum(1 for m in run.messages if m.from_history)
+        if history:
+            out.append(f"   ({history} messages from history not repeated)")
+        for m in run.new_messages():
+            if m.role == "system":
+                continue
+            label = f"{m.role} ({m.name})" if m.role == "tool" and m.name else m.role
+            text = _content_as_text(m.content)
+            if text:
+                out.append(f"{label}: {text}")
+            for call in m.tool_calls or []:
+                call_name, args, _ = _tool_call_parts(call)
+                args_text = " ".join(_pretty(args).split()) if args else ""
+                out.append(f"{label} -> tool call {call_name}({args_text})")
+    return "\n".join(out)

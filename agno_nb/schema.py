@@ -1,0 +1,168 @@
+"""Every table agno_nb uses, per layout version and backend.
+
+Layout v0 is agno's older agent table (no ``team_session_id``); v1 is exactly
+agno 1.x's table (same columns, types, JSON encoding and index names); v2 adds
+summary columns, listing indexes and a companion ``<table>_runs`` table that
+holds one row per run. A version table records each storage table's layout.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.types import TypeEngine
+
+from agno_nb.errors import InvalidNameError
+from agno_nb.sessions import ENTITY_COLUMN, MODES
+
+LATEST_VERSION = 2
+VERSION_TABLE = "agno_nb_schema_versions"
+RUNS_SUFFIX = "_runs"
+
+#: Columns the latest layout adds to agno's v1 table.
+V2_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("session_name", "string"),
+    ("run_count", "int"),
+    ("message_count", "int"),
+    ("preview", "string"),
+    ("created_ms", "bigint"),
+    ("active_ms", "bigint"),
+)
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,57}$")
+
+
+def check_identifier(name: object, *, what: str = "table name") -> str:
+    """Return ``name`` if it is a plain SQL identifier, else raise InvalidNameError."""
+    if not isinstance(name, str) or not _IDENTIFIER.match(name):
+        shown = repr(name) if len(repr(name)) < 60 else repr(name)[:57] + "...'"
+        raise InvalidNameError(
+            f"invalid {what} {shown}: use letters, digits and underscores only, "
+            "starting with a letter or underscore (at most 58 characters)"
+        )
+    return name
+
+
+def check_mode(mode: object) -> str:
+    if mode not in MODES:
+        raise InvalidNameError(f"unknown mode {mode!r}: use one of {', '.join(MODES)}")
+    return str(mode)
+
+
+def json_type(backend: str) -> TypeEngine[object]:
+    """The JSON column type agno 1.x uses on each backend (ours for DuckDB)."""
+    if backend == "sqlite":
+        return sqlite.JSON()
+    if backend == "postgres":
+        return postgresql.JSONB()
+    return sa.JSON()
+
+
+def _epoch_type(backend: str) -> TypeEngine[int]:
+    return sqlite.INTEGER() if backend == "sqlite" else sa.BigInteger()
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+def session_table(
+    metadata: sa.MetaData,
+    name: str,
+    *,
+    mode: str,
+    version: int,
+    backend: str,
+    schema: str | None = None,
+) -> sa.Table:
+    """The sessions table at layout ``version`` (0, 1 or 2) for ``mode``."""
+    js = json_type(backend)
+    epoch = _epoch_type(backend)
+    if backend == "postgres":
+        now_sql = sa.text("(extract(epoch from now()))::bigint")
+        created = sa.Column("created_at", epoch, server_default=now_sql)
+        updated = sa.Column("updated_at", epoch)
+    else:
+        created = sa.Column("created_at", epoch, default=_now)
+        updated = sa.Column("updated_at", epoch, onupdate=_now)
+    columns: list[sa.Column[object]] = [
+        sa.Column("session_id", sa.String, primary_key=True),
+        sa.Column("user_id", sa.String, index=True),
+        sa.Column("memory", js),
+        sa.Column("session_data", js),
+        sa.Column("extra_data", js),
+        created,
+        updated,
+    ]
+    if mode == "agent":
+        columns += [sa.Column("agent_id", sa.String, index=True), sa.Column("agent_data", js)]
+        if version >= 1:
+            columns.append(sa.Column("team_session_id", sa.String, index=True, nullable=True))
+    elif mode == "team":
+        columns += [
+            sa.Column("team_id", sa.String, index=True),
+            sa.Column("team_data", js),
+            sa.Column("team_session_id", sa.String, index=True, nullable=True),
+        ]
+    elif mode == "workflow":
+        columns += [sa.Column("workflow_id", sa.String, index=True), sa.Column("workflow_data", js)]
+    else:
+        columns += [
+            sa.Column("workflow_id", sa.String, index=True),
+            sa.Column("workflow_name", sa.String, index=True),
+            sa.Column("workflow_data", js),
+            sa.Column("runs", js),
+        ]
+    if version >= 2:
+        types = {"string": sa.String(), "int": sa.Integer(), "bigint": sa.BigInteger()}
+        for col_name, kind in V2_COLUMNS:
+            default = sa.text("0") if kind == "int" else None
+            columns.append(sa.Column(col_name, types[kind], server_default=default))
+    table = sa.Table(name, metadata, *columns, schema=schema)
+    if version >= 2:
+        for index_name, cols in v2_index_specs(name, mode):
+            sa.Index(index_name, *(table.c[c] for c in cols))
+    return table
+
+
+def v2_index_specs(name: str, mode: str) -> list[tuple[str, tuple[str, ...]]]:
+    """Name and columns of each listing index the latest layout adds."""
+    entity = ENTITY_COLUMN[mode]
+    return [
+        (f"ix_{name}_created_ms", ("created_ms",)),
+        (f"ix_{name}_user_created", ("user_id", "created_ms")),
+        (f"ix_{name}_entity_created", (entity, "created_ms")),
+    ]
+
+
+def runs_table(
+    metadata: sa.MetaData, name: str, *, backend: str, schema: str | None = None
+) -> sa.Table:
+    """The companion table of the latest layout: one row per run."""
+    return sa.Table(
+        name + RUNS_SUFFIX,
+        metadata,
+        sa.Column("session_id", sa.String, primary_key=True),
+        sa.Column("run_index", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("run_id", sa.String),
+        sa.Column("created_at", _epoch_type(backend)),
+        sa.Column("message_count", sa.Integer),
+        sa.Column("run", json_type(backend)),
+        schema=schema,
+    )
+
+
+def version_table(metadata: sa.MetaData, *, schema: str | None = None) -> sa.Table:
+    """One row per storage table: its layout version and mode."""
+    return sa.Table(
+        VERSION_TABLE,
+        metadata,
+        sa.Column("table_name", sa.String, primary_key=True),
+        sa.Column("layout_version", sa.Integer, nullable=False),
+        sa.Column("mode", sa.String),
+        sa.Column("updated_at", sa.BigInteger),
+        schema=schema,
+    )

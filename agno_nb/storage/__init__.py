@@ -1,0 +1,65 @@
+"""Agent-session storage on SQLite, DuckDB and Postgres.
+
+``open_storage(url)`` picks the backend from a SQLAlchemy URL.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agno_nb.errors import AgnoNbError, BackendUnavailableError
+from agno_nb.migrations import PlannedStep, UpgradePlan
+from agno_nb.storage._codec import SessionSummary
+from agno_nb.storage.base import BaseStorage, StorageStats
+from agno_nb.storage.duckdb import DuckDbStorage
+from agno_nb.storage.postgres import PostgresStorage
+from agno_nb.storage.sqlite import SqliteStorage
+from agno_nb.urls import mask_url
+
+__all__ = [
+    "BaseStorage",
+    "DuckDbStorage",
+    "PlannedStep",
+    "PostgresStorage",
+    "SessionSummary",
+    "SqliteStorage",
+    "StorageStats",
+    "UpgradePlan",
+    "open_storage",
+]
+
+_BACKENDS: dict[str, type[BaseStorage]] = {
+    "sqlite": SqliteStorage,
+    "duckdb": DuckDbStorage,
+    "postgresql": PostgresStorage,
+    "postgres": PostgresStorage,
+}
+
+
+def open_storage(url: str, *, table_name: str = "agent_sessions", **kw: Any) -> BaseStorage:
+    """Open the storage a SQLAlchemy URL names.
+
+    ``sqlite:///path.db``, ``duckdb:///path.duckdb`` and
+    ``postgresql+psycopg://user:pw@host/db`` are understood; ``kw`` goes to the
+    backend class (``mode``, ``schema``, ``auto_upgrade_schema``...).
+
+    Raises:
+        BackendUnavailableError: the URL names no backend agno_nb has.
+        AgnoNbError: the URL is malformed.
+    """
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise AgnoNbError(
+            f"malformed database URL {mask_url(url)!r}: use e.g. sqlite:///tmp/data.db, "
+            "duckdb:///tmp/data.duckdb or postgresql+psycopg://user:pw@host:5432/db"
+        ) from None
+    name = parsed.get_backend_name()
+    cls = _BACKENDS.get(name)
+    if cls is None:
+        raise BackendUnavailableError(
+            f"unknown backend {name!r} in {mask_url(url)!r}: use sqlite, duckdb or postgresql"
+        )
+    return cls(table_name, db_url=url, **kw)  # type: ignore[call-arg]

@@ -1,0 +1,101 @@
+"""DuckDB: one writer per file is DuckDB's rule; read_only=True browses a file
+another process is writing to."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
+
+from agno_nb.errors import AgnoNbError, BackendUnavailableError, StorageLockedError
+from agno_nb.storage.base import BaseStorage
+
+
+def duckdb_engine(db_file: str | Path | None, db_url: str | None, *, read_only: bool) -> Engine:
+    """An engine for a DuckDB file, URL or (neither) an in-memory database."""
+    try:
+        import duckdb_engine as _  # noqa: F401  (registers the duckdb:// dialect)
+    except ImportError:  # pragma: no cover - duckdb-engine is a core dependency
+        raise BackendUnavailableError(
+            "DuckDB storage needs duckdb-engine: pip install duckdb duckdb-engine"
+        ) from None
+    args: dict[str, Any] = {"read_only": read_only} if read_only else {}
+    if db_url is not None:
+        return sa.create_engine(db_url, connect_args=args)
+    if db_file is not None:
+        path = Path(db_file).expanduser().resolve()
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        return sa.create_engine(f"duckdb:///{path}", connect_args=args)
+    return sa.create_engine("duckdb:///:memory:", poolclass=StaticPool)
+
+
+class DuckDbStorage(BaseStorage):
+    """Sessions in a DuckDB table (agno 1.x has no DuckDB storage; this is ours).
+
+    Args:
+        table_name: the sessions table.
+        db_file: a database file (missing parent folders are created).
+        db_url: a ``duckdb:///...`` URL.
+        db_engine: an engine to use as is.
+        read_only: open the file read-only, to browse while another process writes.
+        mode, schema_version, auto_upgrade_schema: as for SqliteStorage.
+    """
+
+    backend = "duckdb"
+
+    def __init__(
+        self,
+        table_name: str = "agent_sessions",
+        *,
+        db_file: str | Path | None = None,
+        db_url: str | None = None,
+        db_engine: Engine | None = None,
+        read_only: bool = False,
+        mode: str | None = "agent",
+        schema_version: int | None = None,
+        auto_upgrade_schema: bool = False,
+    ) -> None:
+        engine = db_engine or duckdb_engine(db_file, db_url, read_only=read_only)
+        if engine.dialect.name != "duckdb":
+            raise BackendUnavailableError(
+                f"DuckDbStorage needs a duckdb engine, got {engine.dialect.name!r}: "
+                "use open_storage(url) to pick the backend from the URL"
+            )
+        super().__init__(
+            table_name, engine=engine, owns_engine=db_engine is None, mode=mode,
+            schema_version=schema_version, auto_upgrade_schema=auto_upgrade_schema,
+        )
+        self.db_file = None if db_file is None else str(db_file)
+        self.read_only = read_only
+
+    def _upsert_statement(
+        self, table: sa.Table, values: dict[str, Any], update: dict[str, Any]
+    ) -> sa.Executable:
+        return postgresql.insert(table).values(**values).on_conflict_do_update(
+            index_elements=["session_id"], set_=update
+        )
+
+    def _translate(self, exc: Exception) -> Exception | None:
+        text = str(getattr(exc, "orig", exc))
+        if "Could not set lock" in text or "Conflicting lock" in text:
+            return StorageLockedError(
+                f"DuckDB file {self.display_url} is open for writing in another process "
+                "(DuckDB allows one writer per file): close it there, or open it here with "
+                "read_only=True to browse"
+            )
+        if "read-only mode" in text or "read only" in text.lower() and "write" in text.lower():
+            return AgnoNbError(
+                f"DuckDB file {self.display_url} is open read-only: reopen it without "
+                "read_only=True to write"
+            )
+        if "database does not exist" in text or "No such file" in text:
+            return BackendUnavailableError(
+                f"DuckDB file {self.display_url} does not exist: check the path, or open it "
+                "without read_only=True to create it"
+            )
+        return None

@@ -1,0 +1,107 @@
+"""Postgres (psycopg 3): upsert with ON CONFLICT, pooled connections with
+pre-ping, a schema created on first use, and an advisory lock around table
+creation and upgrades. Constructing a storage never connects."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from agno_nb.errors import AgnoNbError, BackendUnavailableError
+from agno_nb.storage.base import BaseStorage
+from agno_nb.urls import mask_url
+
+
+def postgres_engine(db_url: str) -> Engine:
+    """A pooled engine for ``db_url`` (``postgresql://`` is taken as psycopg 3)."""
+    try:
+        url = make_url(db_url)
+    except Exception:
+        raise AgnoNbError(
+            f"malformed Postgres URL {mask_url(db_url)!r}: use "
+            "postgresql+psycopg://user:password@host:5432/dbname"
+        ) from None
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        raise BackendUnavailableError(
+            "Postgres storage needs psycopg 3: pip install 'agno_nb[postgres]'"
+        ) from None
+    return sa.create_engine(
+        url, pool_pre_ping=True, pool_size=5, max_overflow=5,
+        connect_args={"connect_timeout": 10},
+    )
+
+
+class PostgresStorage(BaseStorage):
+    """Sessions in a Postgres table (agno 1.x's ``PostgresStorage`` API).
+
+    Args:
+        table_name: the sessions table.
+        db_url: a ``postgresql+psycopg://`` URL.
+        db_engine: an engine to use as is.
+        schema: the Postgres schema of the table (created if missing), default ``ai``.
+        mode, schema_version, auto_upgrade_schema: as for SqliteStorage.
+    """
+
+    backend = "postgres"
+
+    def __init__(
+        self,
+        table_name: str = "agent_sessions",
+        *,
+        db_url: str | None = None,
+        db_engine: Engine | None = None,
+        schema: str | None = "ai",
+        mode: str | None = "agent",
+        schema_version: int | None = None,
+        auto_upgrade_schema: bool = False,
+    ) -> None:
+        if db_engine is None and db_url is None:
+            raise AgnoNbError("PostgresStorage needs db_url= or db_engine=")
+        engine = db_engine or postgres_engine(str(db_url))
+        super().__init__(
+            table_name, engine=engine, owns_engine=db_engine is None, schema=schema, mode=mode,
+            schema_version=schema_version, auto_upgrade_schema=auto_upgrade_schema,
+        )
+
+    @property
+    def db_url(self) -> str:
+        """The URL with its password masked (the real one stays in the engine)."""
+        return self.display_url
+
+    def _upsert_statement(
+        self, table: sa.Table, values: dict[str, Any], update: dict[str, Any]
+    ) -> sa.Executable:
+        return postgresql.insert(table).values(**values).on_conflict_do_update(
+            index_elements=["session_id"], set_=update
+        )
+
+    def _create_schema(self, conn: Connection) -> None:
+        if self.schema:
+            quoted = conn.dialect.identifier_preparer.quote_schema(self.schema)
+            self._lock(conn, "schema:" + self.schema)
+            conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
+
+    def _lock_table(self, conn: Connection) -> None:
+        self._lock(conn, f"table:{self.schema}.{self.table_name}")
+
+    def _lock(self, conn: Connection, key: str) -> None:
+        lock_id = zlib.crc32(f"agno_nb:{key}".encode())
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+
+    def _translate(self, exc: Exception) -> Exception | None:
+        if not isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
+            return None
+        first = str(getattr(exc, "orig", exc)).strip().splitlines()
+        detail = mask_url(first[0] if first else type(exc).__name__)
+        return BackendUnavailableError(
+            f"cannot reach Postgres at {self.display_url} ({detail}): start the server or "
+            "check the URL"
+        )

@@ -1,0 +1,133 @@
+"""SQLite: WAL, a busy timeout, synchronous=NORMAL, and write transactions that
+take the write lock up front (``BEGIN IMMEDIATE``) so concurrent writers wait
+instead of failing with "database is locked"."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import StaticPool
+
+from agno_nb.errors import BackendUnavailableError, StorageLockedError
+from agno_nb.storage.base import BaseStorage
+from agno_nb.urls import mask_url
+
+BUSY_TIMEOUT_S = 30
+_BEGIN_OPTION = "agno_nb_begin"
+
+
+def _tune(engine: Engine) -> Engine:
+    """Install our connection settings on ``engine`` once."""
+    if getattr(engine, "_agno_nb_tuned", False):
+        return engine
+    in_memory = engine.url.database in (None, "", ":memory:")
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see _on_begin)
+        cursor = dbapi_conn.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        kind = conn.get_execution_options().get(_BEGIN_OPTION, "")
+        conn.exec_driver_sql(f"BEGIN {kind}".strip())
+
+    engine._agno_nb_tuned = True  # type: ignore[attr-defined]
+    return engine
+
+
+def sqlite_engine(db_file: str | Path | None, db_url: str | None) -> Engine:
+    """An engine for a file, a URL, or (neither) a private in-memory database."""
+    args = {"timeout": BUSY_TIMEOUT_S}
+    if db_url is not None:
+        return sa.create_engine(db_url, connect_args=args)
+    if db_file is not None:
+        path = Path(db_file).expanduser().resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return sa.create_engine(f"sqlite:///{path}", connect_args=args)
+    return sa.create_engine(
+        "sqlite://", poolclass=StaticPool, connect_args={**args, "check_same_thread": False}
+    )
+
+
+class SqliteStorage(BaseStorage):
+    """Sessions in a SQLite table (agno 1.x's ``SqliteStorage`` API).
+
+    Args:
+        table_name: the sessions table.
+        db_file: a database file (missing parent folders are created).
+        db_url: a ``sqlite:///...`` URL.
+        db_engine: an engine to use as is (it gets WAL and a busy timeout).
+        mode: ``agent``, ``team``, ``workflow`` or ``workflow_v2``.
+        schema_version: layout for a new table (1 = agno 1.x's, default latest);
+            asking for a newer layout than an existing table has is an error
+            until ``upgrade_schema()`` is run.
+        auto_upgrade_schema: upgrade an older table on first use.
+
+    With no db_file, db_url or db_engine the database is in memory.
+    """
+
+    backend = "sqlite"
+
+    def __init__(
+        self,
+        table_name: str = "agent_sessions",
+        *,
+        db_file: str | Path | None = None,
+        db_url: str | None = None,
+        db_engine: Engine | None = None,
+        mode: str | None = "agent",
+        schema_version: int | None = None,
+        auto_upgrade_schema: bool = False,
+    ) -> None:
+        engine = db_engine or sqlite_engine(db_file, db_url)
+        if engine.dialect.name != "sqlite":
+            raise BackendUnavailableError(
+                f"SqliteStorage needs a sqlite engine, got {engine.dialect.name!r}: "
+                "use open_storage(url) to pick the backend from the URL"
+            )
+        super().__init__(
+            table_name, engine=_tune(engine), owns_engine=db_engine is None, mode=mode,
+            schema_version=schema_version, auto_upgrade_schema=auto_upgrade_schema,
+        )
+        self.db_file = None if db_file is None else str(db_file)
+        self.db_url = db_url
+
+    def _upsert_statement(
+        self, table: sa.Table, values: dict[str, Any], update: dict[str, Any]
+    ) -> sa.Executable:
+        return sqlite.insert(table).values(**values).on_conflict_do_update(
+            index_elements=["session_id"], set_=update
+        )
+
+    def _begin_write(self, conn: Connection) -> Connection:
+        return conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+
+    def _translate(self, exc: Exception) -> Exception | None:
+        text = str(getattr(exc, "orig", exc))
+        if "database is locked" in text or "database table is locked" in text:
+            return StorageLockedError(
+                f"SQLite database {self.display_url} stayed locked by another writer for "
+                f"over {BUSY_TIMEOUT_S} s: retry, or close the other writer"
+            )
+        if "unable to open database file" in text:
+            return BackendUnavailableError(
+                f"cannot open SQLite database {self.display_url}: check that the folder "
+                "exists and is writable"
+            )
+        if "file is not a database" in text:
+            return BackendUnavailableError(
+                f"{mask_url(self.display_url)} is not a SQLite database: point db_file at "
+                "a SQLite file or a new path"
+            )
+        return None

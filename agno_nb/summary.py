@@ -1,0 +1,61 @@
+"""Summaries of runs (counts, preview) kept in the latest layout's columns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from agno_nb.sessions import content_text
+
+PREVIEW_CHARS = 120
+
+
+@dataclass
+class RunsSummary:
+    """Message counts and the first user question of a list of runs."""
+
+    message_count: int = 0
+    preview: str | None = None
+    per_run_messages: list[int] = field(default_factory=list)
+
+
+def run_messages(run: Any) -> list[Mapping[str, Any]]:
+    """The messages of a run dict (agno's RunResponse or older AgentRun shape)."""
+    if not isinstance(run, Mapping):
+        return []
+    messages = run.get("messages")
+    if messages is None and isinstance(run.get("response"), Mapping):
+        messages = run["response"].get("messages")
+    return [m for m in messages or [] if isinstance(m, Mapping)]
+
+
+def new_message_count(run: Any) -> int:
+    """How many messages the run added (history copies are not counted)."""
+    return sum(1 for m in run_messages(run) if not m.get("from_history"))
+
+
+def first_question(run: Any) -> str | None:
+    """The first user message the run added, shortened for a preview."""
+    for message in run_messages(run):
+        if message.get("role") == "user" and not message.get("from_history"):
+            return shorten(content_text(message.get("content")))
+    if isinstance(run, Mapping) and isinstance(run.get("message"), Mapping):
+        return shorten(content_text(run["message"].get("content")))
+    return None
+
+
+def shorten(text: str, limit: int = PREVIEW_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+def summarize_runs(runs: Iterable[Any]) -> RunsSummary:
+    summary = RunsSummary()
+    for run in runs:
+        count = new_message_count(run)
+        summary.per_run_messages.append(count)
+        summary.message_count += count
+        if summary.preview is None:
+            summary.preview = first_question(run)
+    return summary

@@ -1,0 +1,123 @@
+"""Shared fixtures: one storage fixture serves every backend.
+
+Postgres: the URL comes from ``AGNO_NB_TEST_POSTGRES_URL`` (default: the local
+server, ``postgresql+psycopg://postgres@127.0.0.1:5432/test``). Each test run
+gets a fresh schema, dropped afterwards. Without a reachable server the
+Postgres cases skip with the reason, unless ``AGNO_NB_REQUIRE_POSTGRES=1``
+(set by ``.ci/run``), where they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+BACKENDS = ("sqlite", "duckdb", "postgres")
+
+
+def postgres_url() -> str:
+    return os.environ.get("AGNO_NB_TEST_POSTGRES_URL", DEFAULT_PG_URL)
+
+
+def _postgres_problem(url: str) -> str | None:
+    """Return why Postgres can't be used, or None when it can."""
+    try:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(url, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(sa.text("select 1"))
+        engine.dispose()
+    except Exception as exc:  # any failure means "no usable server"
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+    return None
+
+
+_PG_STATE: dict[str, Any] = {}
+
+
+def require_postgres() -> str:
+    """The Postgres URL, or skip (fail under AGNO_NB_REQUIRE_POSTGRES=1)."""
+    url = postgres_url()
+    if "problem" not in _PG_STATE:
+        _PG_STATE["problem"] = _postgres_problem(url)
+    problem = _PG_STATE["problem"]
+    if problem:
+        message = (
+            f"no Postgres server at AGNO_NB_TEST_POSTGRES_URL ({problem}); "
+            "start one or set the variable"
+        )
+        if os.environ.get("AGNO_NB_REQUIRE_POSTGRES") == "1":
+            pytest.fail(message + " (AGNO_NB_REQUIRE_POSTGRES=1 forbids skipping)")
+        pytest.skip(message)
+    return url
+
+
+@pytest.fixture(scope="session")
+def pg_schema() -> Iterator[str]:
+    """A fresh Postgres schema name for this test run, dropped at the end."""
+    name = f"agno_nb_test_{uuid.uuid4().hex[:10]}"
+    yield name
+    if _PG_STATE.get("problem") is None and "problem" in _PG_STATE:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(postgres_url())
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each test using this runs once per backend."""
+    if request.param == "postgres":
+        require_postgres()
+    return str(request.param)
+
+
+@pytest.fixture
+def make_storage(
+    backend: str, tmp_path: Path, pg_schema: str, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., Any]]:
+    """Factory: ``make_storage(table_name="t", **kw)`` on the current backend.
+
+    SQLite and DuckDB get a file in ``tmp_path``; Postgres gets the run's fresh
+    schema. Every storage made is closed (and its tables dropped) afterwards.
+    """
+    from agno_nb.storage import DuckDbStorage, PostgresStorage, SqliteStorage
+
+    made: list[Any] = []
+    prefix = f"t{uuid.uuid4().hex[:8]}_"
+
+    def factory(table_name: str = "agent_sessions", **kw: Any) -> Any:
+        table = prefix + table_name
+        if backend == "sqlite":
+            kw.setdefault("db_file", str(tmp_path / "sessions.db"))
+            storage = SqliteStorage(table, **kw)
+        elif backend == "duckdb":
+            kw.setdefault("db_file", str(tmp_path / "sessions.duckdb"))
+            storage = DuckDbStorage(table, **kw)
+        else:
+            kw.setdefault("db_url", postgres_url())
+            kw.setdefault("schema", pg_schema)
+            storage = PostgresStorage(table, **kw)
+        made.append(storage)
+        return storage
+
+    factory.backend = backend  # type: ignore[attr-defined]
+    factory.prefix = prefix  # type: ignore[attr-defined]
+    yield factory
+    for storage in reversed(made):
+        storage.close()
+
+
+@pytest.fixture
+def storage(make_storage: Callable[..., Any]) -> Any:
+    """A fresh latest-layout agent storage on the current backend."""
+    return make_storage()
