@@ -205,7 +205,7 @@ class BaseStorage:
                 self._versions.c.table_name == self.table_name)).scalar()
             if stamp is not None:
                 return int(stamp)
-        columns = {c["name"] for c in inspector.get_columns(self.table_name, schema=self.schema)}
+        columns = self._columns(conn)
         if all(name in columns for name, _ in V2_COLUMNS) and inspector.has_table(
             self.table_name + RUNS_SUFFIX, schema=self.schema
         ):
@@ -213,6 +213,12 @@ class BaseStorage:
         if self.mode == "agent" and "team_session_id" not in columns:
             return 0
         return 1
+
+    def _columns(self, conn: Connection) -> set[str]:
+        """The table's column names (portable: DuckDB lacks Postgres' catalogs)."""
+        probe = sa.select(sa.text("*")).select_from(
+            sa.table(self.table_name, schema=self.schema)).limit(0)
+        return set(self._run(conn, probe).keys())
 
     def _stamp(self, conn: Connection, version: int) -> None:
         self._versions.create(conn, checkfirst=True)

@@ -1,0 +1,127 @@
+"""``agno-nb``: the notebook's core calls from a terminal.
+
+    agno-nb demo [--db tmp/data.db]
+    agno-nb sessions URL [--table T] [--user U] [--limit N] [--json]
+    agno-nb show URL SESSION_ID [--table T]
+    agno-nb upgrade URL [--table T] [--dry-run]
+
+Bad arguments and storage errors print one line and exit with code 2.
+Passwords in URLs are masked everywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any, NoReturn, TextIO
+
+from agno_nb.errors import AgnoNbError
+from agno_nb.urls import mask_url
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"agno-nb: error: {mask_url(message)} (see agno-nb --help)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="agno-nb", description="Inspect and upgrade agent-session storage.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    demo = sub.add_parser("demo", help="run the seed example (offline) and print its history")
+    demo.add_argument("--db", default="tmp/data.db", help="SQLite file (default tmp/data.db)")
+
+    def storage_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument("url", help="SQLAlchemy URL: sqlite:///f.db, duckdb:///f.duckdb, "
+                                   "postgresql+psycopg://...; a bare path means SQLite")
+        p.add_argument("--table", default="agent_sessions")
+        p.add_argument("--mode", default="agent")
+
+    sessions = sub.add_parser("sessions", help="list sessions, newest first")
+    storage_args(sessions)
+    sessions.add_argument("--user")
+    sessions.add_argument("--limit", type=int, default=20)
+    sessions.add_argument("--json", action="store_true", help="one JSON object per line")
+
+    show = sub.add_parser("show", help="print one session's transcript")
+    storage_args(show)
+    show.add_argument("session_id")
+
+    upgrade = sub.add_parser("upgrade", help="upgrade the table to the latest layout")
+    storage_args(upgrade)
+    upgrade.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    return parser
+
+
+def _open(args: argparse.Namespace) -> Any:
+    from agno_nb.storage import open_storage
+
+    url = args.url if "://" in args.url else f"sqlite:///{args.url}"
+    return open_storage(url, table_name=args.table, mode=args.mode)
+
+
+def _sessions(args: argparse.Namespace, out: TextIO) -> int:
+    if args.limit < 1:
+        raise AgnoNbError("--limit must be 1 or more")
+    with _open(args) as storage:
+        rows = storage.list_sessions(user_id=args.user, limit=args.limit)
+        total = storage.count_sessions(user_id=args.user)
+        if args.json:
+            for row in rows:
+                out.write(json.dumps(asdict(row)) + "\n")
+            return 0
+        out.write(f"{storage.display_url} table {storage.table_name}: {total} session(s)\n")
+        for row in rows:
+            label = row.error or row.title
+            out.write(f"{row.session_id}  user={row.user_id or '-'}  runs={row.run_count}  "
+                      f"messages={row.message_count}  {label}\n")
+    return 0
+
+
+def _show(args: argparse.Namespace, out: TextIO) -> int:
+    from agno_nb.render import transcript_text
+
+    with _open(args) as storage:
+        session = storage.read(args.session_id)
+        if session is None:
+            raise AgnoNbError(
+                f"no session {args.session_id!r} in table {args.table}: "
+                "list them with agno-nb sessions URL"
+            )
+        out.write(transcript_text(session) + "\n")
+    return 0
+
+
+def _upgrade(args: argparse.Namespace, out: TextIO) -> int:
+    with _open(args) as storage:
+        def progress(done: int, total: int) -> None:
+            sys.stderr.write(f"\rmoved {done}/{total} sessions")
+
+        result = storage.upgrade_schema(dry_run=args.dry_run, progress=progress)
+        if result.applied:
+            sys.stderr.write("\n")
+        out.write(str(result) + "\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
+    """Entry point of ``agno-nb``; returns the exit code."""
+    stream = out or sys.stdout
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "demo":
+            from agno_nb.demo import run_demo
+
+            return run_demo(args.db, out=stream)
+        handler = {"sessions": _sessions, "show": _show, "upgrade": _upgrade}[args.command]
+        return handler(args, stream)
+    except AgnoNbError as exc:
+        sys.stderr.write(f"agno-nb: error: {mask_url(str(exc))}\n")
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
