@@ -139,17 +139,17 @@ def test_upgrade_of_missing_table_is_a_no_op(make_storage: Any) -> None:
     assert not storage.table_exists()
 
 
-def test_corrupt_row_survives_upgrade_untouched(make_storage: Any) -> None:
-    if make_storage.backend != "sqlite":
-        pytest.skip("only SQLite stores invalid JSON; DuckDB's JSON and Postgres' JSONB refuse it")
-    storage = make_storage(schema_version=1)
+def test_corrupt_row_survives_upgrade_untouched(tmp_path: Any) -> None:
+    """Only SQLite stores invalid JSON (DuckDB's JSON and Postgres' JSONB refuse it)."""
+    from agno_nb.storage import SqliteStorage
+
+    storage = SqliteStorage("legacy", db_file=tmp_path / "c.db", schema_version=1)
     fill(storage, 3)
-    table = storage.table_name
     with storage.db_engine.begin() as conn:
-        conn.execute(sa.text(f"UPDATE {table} SET memory = '{{not json' "
-                             "WHERE session_id = 's0001'"))
+        conn.execute(sa.text("UPDATE legacy SET memory = '{not json' WHERE session_id = 's0001'"))
     result = storage.upgrade_schema()
     assert result.sessions_migrated == 2
     assert storage.read("s0002") is not None
     with pytest.raises(CorruptSessionError, match="s0001"):
         storage.read("s0001")
+    storage.close()

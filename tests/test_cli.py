@@ -1,0 +1,87 @@
+"""The agno-nb command line: same core calls, masked URLs, exit code 2 on bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agno_nb.cli import main
+from agno_nb.storage import SqliteStorage
+from tests.test_storage import make_session
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    path = tmp_path / "cli.db"
+    storage = SqliteStorage("agent_sessions", db_file=path, schema_version=1)
+    for i in range(3):
+        storage.upsert(make_session(f"s{i}", user="alice" if i else "bob", created_at=100 + i))
+    storage.close()
+    return path
+
+
+def run(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    code = main(list(argv), out=out)
+    return code, out.getvalue()
+
+
+def test_sessions_lists_newest_first(db: Path) -> None:
+    code, text = run("sessions", f"sqlite:///{db}")
+    assert code == 0
+    assert "3 session(s)" in text
+    assert text.index("s2") < text.index("s1") < text.index("s0")
+    code, text = run("sessions", str(db), "--user", "alice", "--json")
+    rows = [json.loads(line) for line in text.splitlines()]
+    assert [r["session_id"] for r in rows] == ["s2", "s1"]
+    assert rows[0]["run_count"] == 2
+
+
+def test_show_prints_the_transcript(db: Path) -> None:
+    code, text = run("show", str(db), "s1")
+    assert code == 0
+    assert "question 0" in text and "answer 1" in text
+
+
+def test_upgrade_dry_run_then_apply(db: Path) -> None:
+    code, text = run("upgrade", str(db), "--dry-run")
+    assert code == 0 and "v1 -> v2" in text and "dry run" in text
+    assert SqliteStorage("agent_sessions", db_file=db).current_version == 1
+    code, text = run("upgrade", str(db))
+    assert code == 0 and "applied" in text
+    assert SqliteStorage("agent_sessions", db_file=db).current_version == 2
+    code, text = run("sessions", str(db))
+    assert "3 session(s)" in text
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["sessions", "mysql://u:pw@h/db"], "unknown backend"),
+        (["sessions", "sqlite:///x.db", "--table", "x; drop"], "invalid table name"),
+        (["show", "sqlite:///{db}", "missing"], "no session 'missing'"),
+        (["sessions", "postgresql+psycopg://u:topsecret@127.0.0.1:1/db"], "cannot reach Postgres"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(
+    db: Path, argv: list[str], expected: str, capsys: Any
+) -> None:
+    argv = [a.replace("{db}", str(db)) for a in argv]
+    code, _ = run(*argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert expected in err and len(err.strip().splitlines()) == 1
+    assert "topsecret" not in err and "pw@" not in err
+
+
+def test_bad_flag_exits_2_through_the_real_entry_point(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "agno_nb.cli", "sessions"],
+                          capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "error" in proc.stderr and "Traceback" not in proc.stderr
