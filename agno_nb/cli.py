@@ -35,8 +35,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--db", default="tmp/data.db", help="SQLite file (default tmp/data.db)")
 
     def storage_args(p: argparse.ArgumentParser) -> None:
-        p.add_argument("url", help="SQLAlchemy URL: sqlite:///f.db, duckdb:///f.duckdb, "
-                                   "postgresql+psycopg://...; a bare path means SQLite")
+        p.add_argument(
+            "url",
+            help="SQLAlchemy URL: sqlite:///f.db, duckdb:///f.duckdb, "
+            "postgresql+psycopg://...; a bare path means SQLite",
+        )
         p.add_argument("--table", default="agent_sessions")
         p.add_argument("--mode", default="agent")
 
@@ -76,8 +79,10 @@ def _sessions(args: argparse.Namespace, out: TextIO) -> int:
         out.write(f"{storage.display_url} table {storage.table_name}: {total} session(s)\n")
         for row in rows:
             label = row.error or row.title
-            out.write(f"{row.session_id}  user={row.user_id or '-'}  runs={row.run_count}  "
-                      f"messages={row.message_count}  {label}\n")
+            out.write(
+                f"{row.session_id}  user={row.user_id or '-'}  runs={row.run_count}  "
+                f"messages={row.message_count}  {label}\n"
+            )
     return 0
 
 
@@ -97,6 +102,7 @@ def _show(args: argparse.Namespace, out: TextIO) -> int:
 
 def _upgrade(args: argparse.Namespace, out: TextIO) -> int:
     with _open(args) as storage:
+
         def progress(done: int, total: int) -> None:
             sys.stderr.write(f"\rmoved {done}/{total} sessions")
 

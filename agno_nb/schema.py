@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -88,7 +89,7 @@ def session_table(
     else:
         created = sa.Column("created_at", epoch, default=_now)
         updated = sa.Column("updated_at", epoch, onupdate=_now)
-    columns: list[sa.Column[object]] = [
+    columns: list[sa.Column[Any]] = [
         sa.Column("session_id", sa.String, primary_key=True),
         sa.Column("user_id", sa.String, index=True),
         sa.Column("memory", js),
@@ -117,7 +118,11 @@ def session_table(
             sa.Column("runs", js),
         ]
     if version >= 2:
-        types = {"string": sa.String(), "int": sa.Integer(), "bigint": sa.BigInteger()}
+        types: dict[str, TypeEngine[Any]] = {
+            "string": sa.String(),
+            "int": sa.Integer(),
+            "bigint": sa.BigInteger(),
+        }
         for col_name, kind in V2_COLUMNS:
             default = sa.text("0") if kind == "int" else None
             columns.append(sa.Column(col_name, types[kind], server_default=default))

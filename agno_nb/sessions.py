@@ -147,7 +147,8 @@ class _SessionBase:
         if data is None or data.get("session_id") is None:
             raise ValueError("a session needs a session_id")
         names = cls.__dataclass_fields__
-        return cls(**{k: data.get(k) for k in names if k in data})
+        kwargs: dict[str, Any] = {k: data.get(k) for k in names if k in data}
+        return cls(**kwargs)
 
     @property
     def entity_id(self) -> str | None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
-_PASSWORD_IN_URL = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/?#@\s]*:)(?P<pw>[^@/?#\s]*)@")
+_PASSWORD_IN_URL = re.compile(
+    r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/?#@\s]*:)(?P<pw>[^@/?#\s]*)@"
+)
 _PASSWORD_PARAM = re.compile(r"(?P<head>[?&;](?:password|pwd|passwd)=)(?P<pw>[^&;\s]*)", re.I)
 
 

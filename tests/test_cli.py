@@ -81,7 +81,11 @@ def test_bad_input_is_one_line_and_exit_2(
 
 
 def test_bad_flag_exits_2_through_the_real_entry_point(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "agno_nb.cli", "sessions"],
-                          capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "agno_nb.cli", "sessions"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2
     assert "error" in proc.stderr and "Traceback" not in proc.stderr

@@ -29,12 +29,18 @@ def make_run(n: int, *, question: str | None = None, history: int = 0) -> dict[s
             "metrics": {"input_tokens": 10, "output_tokens": 3, "total_tokens": 13},
         },
     ]
-    return {"run_id": f"run-{n}", "content": f"answer {n}", "messages": messages,
-            "created_at": 1_700_000_000 + n, "metrics": {"total_tokens": [13]}}
+    return {
+        "run_id": f"run-{n}",
+        "content": f"answer {n}",
+        "messages": messages,
+        "created_at": 1_700_000_000 + n,
+        "metrics": {"total_tokens": [13]},
+    }
 
 
-def make_session(sid: str, *, runs: int = 2, user: str | None = "alice",
-                 agent: str | None = "agent-1", **kw: Any) -> AgentSession:
+def make_session(
+    sid: str, *, runs: int = 2, user: str | None = "alice", agent: str | None = "agent-1", **kw: Any
+) -> AgentSession:
     return AgentSession(
         session_id=sid,
         user_id=user,
@@ -68,8 +74,14 @@ def test_upsert_read_roundtrip(storage: Any) -> None:
     got = storage.read("s1")
     assert got is not None
     assert got.memory == session.memory
-    for field in ("user_id", "agent_id", "session_data", "agent_data", "extra_data",
-                  "team_session_id"):
+    for field in (
+        "user_id",
+        "agent_id",
+        "session_data",
+        "agent_data",
+        "extra_data",
+        "team_session_id",
+    ):
         assert getattr(got, field) == getattr(session, field), field
     assert isinstance(got.created_at, int) and isinstance(got.updated_at, int)
     assert storage.read("s1", user_id="alice") is not None
@@ -126,8 +138,11 @@ def test_delete_session(storage: Any) -> None:
 
 def test_append_run(storage: Any) -> None:
     storage.upsert(make_session("s1", runs=2))
-    index = storage.append_run("s1", make_run(2, question="third?"),
-                               session_data={"session_name": "renamed", "session_state": {"k": 1}})
+    index = storage.append_run(
+        "s1",
+        make_run(2, question="third?"),
+        session_data={"session_name": "renamed", "session_state": {"k": 1}},
+    )
     assert index == 2
     got = storage.read("s1")
     assert [r["run_id"] for r in got.memory["runs"]] == ["run-0", "run-1", "run-2"]
@@ -161,9 +176,15 @@ def test_rename(storage: Any) -> None:
 
 def test_list_sessions_pages_and_search(storage: Any) -> None:
     for i in range(7):
-        storage.upsert(make_session(f"s{i}", runs=i % 3, created_at=2_000 + i,
-                                    user="alice" if i % 2 else "bob",
-                                    name="Weather talk" if i == 3 else None))
+        storage.upsert(
+            make_session(
+                f"s{i}",
+                runs=i % 3,
+                created_at=2_000 + i,
+                user="alice" if i % 2 else "bob",
+                name="Weather talk" if i == 3 else None,
+            )
+        )
     page = storage.list_sessions(limit=3)
     assert [s.session_id for s in page] == ["s6", "s5", "s4"]
     assert [s.session_id for s in storage.list_sessions(limit=3, offset=3)] == ["s3", "s2", "s1"]
@@ -219,14 +240,30 @@ def test_history_copies_are_not_counted(storage: Any) -> None:
 def test_other_modes(make_storage: Any, mode: str) -> None:
     storage = make_storage(f"{mode}_sessions", mode=mode)
     if mode == "team":
-        session: Any = TeamSession(session_id="t1", team_id="team-a", user_id="u",
-                                   memory={"runs": [make_run(0)]}, team_data={"name": "T"})
+        session: Any = TeamSession(
+            session_id="t1",
+            team_id="team-a",
+            user_id="u",
+            memory={"runs": [make_run(0)]},
+            team_data={"name": "T"},
+        )
     elif mode == "workflow":
-        session = WorkflowSession(session_id="t1", workflow_id="team-a", user_id="u",
-                                  memory={"runs": [make_run(0)]}, workflow_data={"w": 1})
+        session = WorkflowSession(
+            session_id="t1",
+            workflow_id="team-a",
+            user_id="u",
+            memory={"runs": [make_run(0)]},
+            workflow_data={"w": 1},
+        )
     else:
-        session = WorkflowSession(session_id="t1", workflow_id="team-a", workflow_name="wf",
-                                  user_id="u", runs_v2=[make_run(0)], workflow_data={"w": 1})
+        session = WorkflowSession(
+            session_id="t1",
+            workflow_id="team-a",
+            workflow_name="wf",
+            user_id="u",
+            runs_v2=[make_run(0)],
+            workflow_data={"w": 1},
+        )
     storage.upsert(session)
     got = storage.read("t1")
     assert type(got) is type(session)
@@ -246,10 +283,21 @@ def test_v1_table_is_agno_layout_and_stays_v1(make_storage: Any) -> None:
     with storage.db_engine.connect() as conn:
         table = sa.table(storage.table_name, schema=storage.schema)
         columns = set(conn.execute(sa.select(sa.text("*")).select_from(table).limit(0)).keys())
-        has_runs_table = sa.inspect(conn).has_table(storage.table_name + "_runs",
-                                                    schema=storage.schema)
-    assert columns == {"session_id", "user_id", "memory", "session_data", "extra_data",
-                       "created_at", "updated_at", "agent_id", "agent_data", "team_session_id"}
+        has_runs_table = sa.inspect(conn).has_table(
+            storage.table_name + "_runs", schema=storage.schema
+        )
+    assert columns == {
+        "session_id",
+        "user_id",
+        "memory",
+        "session_data",
+        "extra_data",
+        "created_at",
+        "updated_at",
+        "agent_id",
+        "agent_data",
+        "team_session_id",
+    }
     assert not has_runs_table
     got = storage.read("s1")
     assert [r["run_id"] for r in got.memory["runs"]] == ["run-0", "run-1", "run-2"]

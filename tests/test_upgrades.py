@@ -19,8 +19,13 @@ def snapshot(storage: Any) -> dict[str, Any]:
     out = {}
     for sid in storage.get_all_session_ids():
         session = storage.read(sid)
-        out[sid] = (session.user_id, session.agent_id, session.session_data,
-                    session.memory, [m.to_dict() for m in session.messages()])
+        out[sid] = (
+            session.user_id,
+            session.agent_id,
+            session.session_data,
+            session.memory,
+            [m.to_dict() for m in session.messages()],
+        )
     return out
 
 
@@ -33,8 +38,7 @@ def raw_rows(storage: Any) -> list[tuple[Any, ...]]:
 
 def fill(storage: Any, count: int) -> None:
     for i in range(count):
-        session = make_session(f"s{i:04d}", runs=i % 4, user=f"user{i % 3}",
-                               created_at=10_000 + i)
+        session = make_session(f"s{i:04d}", runs=i % 4, user=f"user{i % 3}", created_at=10_000 + i)
         if i % 5 == 0:
             session.memory["runs"].append(make_run(9, history=2))
         storage.upsert(session)
@@ -96,9 +100,17 @@ def test_v1_upgrade_in_batches_reports_progress(make_storage: Any) -> None:
     storage = make_storage(schema_version=1)
     count = BATCH_SIZE + 40
     table = storage._table(1)
-    rows = [{"session_id": f"b{i:05d}", "user_id": "u", "agent_id": "a", "created_at": i,
-             "memory": {"runs": [make_run(i)]}, "session_data": {"session_name": f"n{i}"}}
-            for i in range(count)]
+    rows = [
+        {
+            "session_id": f"b{i:05d}",
+            "user_id": "u",
+            "agent_id": "a",
+            "created_at": i,
+            "memory": {"runs": [make_run(i)]},
+            "session_data": {"session_name": f"n{i}"},
+        }
+        for i in range(count)
+    ]
     storage.create()
     with storage.db_engine.begin() as conn:
         conn.execute(table.insert(), rows)

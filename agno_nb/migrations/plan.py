@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 from agno_nb.schema import LATEST_VERSION
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(frozen=True)
@@ -87,7 +84,7 @@ def dialect_for(backend: str) -> Dialect:
         return psycopg.dialect()
     import duckdb_engine
 
-    return duckdb_engine.Dialect()  # type: ignore[no-any-return]
+    return duckdb_engine.Dialect()
 
 
 def plan(
@@ -124,5 +121,5 @@ def quoted(ref: TableRef, dialect: Dialect, name: str | None = None) -> str:
     return f"{prep.quote_schema(ref.schema)}.{table}" if ref.schema else table
 
 
-def compile_type(type_: sa.types.TypeEngine[object], dialect: Dialect) -> str:
+def compile_type(type_: sa.types.TypeEngine[Any], dialect: Dialect) -> str:
     return type_.compile(dialect=dialect)

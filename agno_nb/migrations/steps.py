@@ -75,7 +75,11 @@ def _v1_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
 
 def _v2_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
     table = quoted(ref, dialect)
-    types = {"string": sa.String(), "int": sa.Integer(), "bigint": sa.BigInteger()}
+    types: dict[str, sa.types.TypeEngine[Any]] = {
+        "string": sa.String(),
+        "int": sa.Integer(),
+        "bigint": sa.BigInteger(),
+    }
     statements = []
     for name, kind in V2_COLUMNS:
         default = " DEFAULT 0" if kind == "int" else ""
@@ -102,10 +106,12 @@ def _decode(text: str | None) -> Any:
 def _v2_data(conn: Connection, ref: TableRef, progress: Progress | None) -> StepStats:
     """Move every run out of the session JSON into the runs table, in batches."""
     md = sa.MetaData()
-    old = session_table(md, ref.table, mode=ref.mode, version=1, backend=ref.backend,
-                        schema=ref.schema)
-    new = session_table(sa.MetaData(), ref.table, mode=ref.mode, version=2,
-                        backend=ref.backend, schema=ref.schema)
+    old = session_table(
+        md, ref.table, mode=ref.mode, version=1, backend=ref.backend, schema=ref.schema
+    )
+    new = session_table(
+        sa.MetaData(), ref.table, mode=ref.mode, version=2, backend=ref.backend, schema=ref.schema
+    )
     runs = runs_table(md, ref.table, backend=ref.backend, schema=ref.schema)
     source = "runs" if ref.mode == "workflow_v2" else "memory"
     js = json_type(ref.backend)
@@ -153,25 +159,29 @@ def _v2_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Step
             summary = summarize_runs(run_list)
             created = row.created_at or row.updated_at or 0
             for index, run in enumerate(run_list):
-                run_rows.append({
-                    "session_id": row.session_id,
-                    "run_index": index,
-                    "run_id": run.get("run_id") if isinstance(run, dict) else None,
-                    "created_at": run.get("created_at") if isinstance(run, dict) else None,
-                    "message_count": summary.per_run_messages[index],
-                    "run": run,
-                })
+                run_rows.append(
+                    {
+                        "session_id": row.session_id,
+                        "run_index": index,
+                        "run_id": run.get("run_id") if isinstance(run, dict) else None,
+                        "created_at": run.get("created_at") if isinstance(run, dict) else None,
+                        "message_count": summary.per_run_messages[index],
+                        "run": run,
+                    }
+                )
             name = session_data.get("session_name") if isinstance(session_data, dict) else None
-            updates.append({
-                "b_sid": row.session_id,
-                "b_name": name,
-                "b_runs": len(run_list),
-                "b_messages": summary.message_count,
-                "b_preview": summary.preview,
-                "b_created_ms": int(created) * 1000,
-                "b_active_ms": int(row.updated_at or created) * 1000,
-                "b_source": kept,
-            })
+            updates.append(
+                {
+                    "b_sid": row.session_id,
+                    "b_name": name,
+                    "b_runs": len(run_list),
+                    "b_messages": summary.message_count,
+                    "b_preview": summary.preview,
+                    "b_created_ms": int(created) * 1000,
+                    "b_active_ms": int(row.updated_at or created) * 1000,
+                    "b_source": kept,
+                }
+            )
         if run_rows:
             conn.execute(runs.insert(), run_rows)
         if updates:

@@ -39,7 +39,7 @@ def decode_json(text: Any, *, session_id: str, column: str) -> Any:
         return text  # already decoded by the driver
     try:
         return json.loads(text)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise CorruptSessionError(
             f"session {session_id!r} has corrupt JSON in column {column!r} ({exc.msg} at "
             f"char {exc.pos}); other sessions are unaffected: fix or delete this row"

@@ -43,8 +43,15 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Progress = Callable[[int, int], None]
-_DATA_COLUMNS = ("memory", "session_data", "extra_data", "agent_data", "team_data",
-                 "workflow_data", "runs")
+_DATA_COLUMNS = (
+    "memory",
+    "session_data",
+    "extra_data",
+    "agent_data",
+    "team_data",
+    "workflow_data",
+    "runs",
+)
 
 
 @dataclass
@@ -170,7 +177,7 @@ class BaseStorage:
             with conn.begin():
                 yield conn
 
-    def _all(self, conn: Connection, statement: sa.Executable) -> list[sa.Row[Any]]:
+    def _all(self, conn: Connection, statement: sa.Executable) -> list[Any]:
         rows = list(conn.execute(statement).all())
         self.stats.queries += 1
         self.stats.rows += len(rows)
@@ -185,8 +192,12 @@ class BaseStorage:
     def _table(self, version: int) -> sa.Table:
         if version not in self._tables:
             self._tables[version] = session_table(
-                sa.MetaData(), self.table_name, mode=self.mode, version=version,
-                backend=self.backend, schema=self.schema,
+                sa.MetaData(),
+                self.table_name,
+                mode=self.mode,
+                version=version,
+                backend=self.backend,
+                schema=self.schema,
             )
         return self._tables[version]
 
@@ -201,8 +212,12 @@ class BaseStorage:
         if not inspector.has_table(self.table_name, schema=self.schema):
             return None
         if inspector.has_table(self._versions.name, schema=self.schema):
-            stamp = self._run(conn, sa.select(self._versions.c.layout_version).where(
-                self._versions.c.table_name == self.table_name)).scalar()
+            stamp = self._run(
+                conn,
+                sa.select(self._versions.c.layout_version).where(
+                    self._versions.c.table_name == self.table_name
+                ),
+            ).scalar()
             if stamp is not None:
                 return int(stamp)
         columns = self._columns(conn)
@@ -216,18 +231,26 @@ class BaseStorage:
 
     def _columns(self, conn: Connection) -> set[str]:
         """The table's column names (portable: DuckDB lacks Postgres' catalogs)."""
-        probe = sa.select(sa.text("*")).select_from(
-            sa.table(self.table_name, schema=self.schema)).limit(0)
+        probe = (
+            sa.select(sa.text("*"))
+            .select_from(sa.table(self.table_name, schema=self.schema))
+            .limit(0)
+        )
         return set(self._run(conn, probe).keys())
 
     def _stamp(self, conn: Connection, version: int) -> None:
         self._versions.create(conn, checkfirst=True)
         v = self._versions
         self._run(conn, v.delete().where(v.c.table_name == self.table_name))
-        self._run(conn, v.insert().values(
-            table_name=self.table_name, layout_version=version, mode=self.mode,
-            updated_at=int(time.time()),
-        ))
+        self._run(
+            conn,
+            v.insert().values(
+                table_name=self.table_name,
+                layout_version=version,
+                mode=self.mode,
+                updated_at=int(time.time()),
+            ),
+        )
 
     def _current(self) -> int | None:
         """The cached layout version (None: table missing), checking limits."""
@@ -241,9 +264,7 @@ class BaseStorage:
                 f"table {self._ref.qualified} has layout v{version}, newer than this agno_nb "
                 f"knows (v{LATEST_VERSION}): upgrade agno_nb (pip install -U agno_nb)"
             )
-        if (
-            version is not None and version < LATEST_VERSION and self.auto_upgrade_schema
-        ):
+        if version is not None and version < LATEST_VERSION and self.auto_upgrade_schema:
             self.upgrade_schema()
             version = self._layout
         return version
@@ -336,11 +357,15 @@ class BaseStorage:
             summary = summarize_runs(run_list)
             values.update(
                 session_name=(values.get("session_data") or {}).get("session_name"),
-                run_count=len(run_list), message_count=summary.message_count,
-                preview=summary.preview, active_ms=int(time.time() * 1000),
+                run_count=len(run_list),
+                message_count=summary.message_count,
+                preview=summary.preview,
+                active_ms=int(time.time() * 1000),
             )
-            run_rows = [self._run_row(session.session_id, i, run, summary.per_run_messages[i])
-                        for i, run in enumerate(run_list)]
+            run_rows = [
+                self._run_row(session.session_id, i, run, summary.per_run_messages[i])
+                for i, run in enumerate(run_list)
+            ]
         update = {k: v for k, v in values.items() if k != "session_id"}
         insert = dict(values, created_at=session.created_at or now)
         if version >= 2:
@@ -447,14 +472,26 @@ class BaseStorage:
         if version is None:
             return []
         table = self._table(version)
-        base = [table.c.session_id, table.c.user_id, table.c[self._entity],
-                table.c.created_at, table.c.updated_at]
+        base: list[Any] = [
+            table.c.session_id,
+            table.c.user_id,
+            table.c[self._entity],
+            table.c.created_at,
+            table.c.updated_at,
+        ]
         if version >= 2:
-            cols = [*base, table.c.session_name, table.c.run_count, table.c.message_count,
-                    table.c.preview]
+            cols: list[Any] = [
+                *base,
+                table.c.session_name,
+                table.c.run_count,
+                table.c.message_count,
+                table.c.preview,
+            ]
         else:
-            cols = [*base, *(sa.cast(table.c[c], sa.Text).label(c)
-                             for c in (self._source, "session_data"))]
+            cols = [
+                *base,
+                *(sa.cast(table.c[c], sa.Text).label(c) for c in (self._source, "session_data")),
+            ]
         query = self._filtered(sa.select(*cols), table, version, user_id, entity_id, search)
         query = self._newest_first(query, table, version).offset(offset)
         if limit is not None:
@@ -475,8 +512,14 @@ class BaseStorage:
         if version is None:
             return 0
         table = self._table(version)
-        query = self._filtered(sa.select(sa.func.count()).select_from(table), table, version,
-                               user_id, entity_id, search)
+        query = self._filtered(
+            sa.select(sa.func.count()).select_from(table),
+            table,
+            version,
+            user_id,
+            entity_id,
+            search,
+        )
         with self._read() as conn:
             return int(self._run(conn, query).scalar_one())
 
@@ -500,8 +543,12 @@ class BaseStorage:
             return ordered[offset : None if limit is None else offset + limit]
         runs_t = self._runs
         order = runs_t.c.run_index.desc() if newest_first else runs_t.c.run_index
-        query = (sa.select(sa.cast(runs_t.c.run, sa.Text))
-                 .where(runs_t.c.session_id == session_id).order_by(order).offset(offset))
+        query = (
+            sa.select(sa.cast(runs_t.c.run, sa.Text))
+            .where(runs_t.c.session_id == session_id)
+            .order_by(order)
+            .offset(offset)
+        )
         if limit is not None:
             query = query.limit(limit)
         with self._read() as conn:
@@ -517,8 +564,9 @@ class BaseStorage:
             return len(self._require(session_id).run_dicts)
         table = self._table(version)
         with self._read() as conn:
-            count = self._run(conn, sa.select(table.c.run_count).where(
-                table.c.session_id == session_id)).first()
+            count = self._run(
+                conn, sa.select(table.c.run_count).where(table.c.session_id == session_id)
+            ).first()
         if count is None:
             raise self._not_found(session_id)
         return int(count[0] or 0)
@@ -554,14 +602,20 @@ class BaseStorage:
         if session_data is not None:
             values["session_data"] = session_data
             values["session_name"] = session_data.get("session_name")
-        statement = (table.update().where(table.c.session_id == session_id).values(**values)
-                     .returning(table.c.run_count))
+        statement = (
+            table.update()
+            .where(table.c.session_id == session_id)
+            .values(**values)
+            .returning(table.c.run_count)
+        )
         with self._write() as conn:
             new_count = self._run(conn, statement).scalar()
             if new_count is None:
                 raise self._not_found(session_id)
             index = int(new_count) - 1
-            self._run(conn, self._runs.insert().values(**self._run_row(session_id, index, run, count)))
+            self._run(
+                conn, self._runs.insert().values(**self._run_row(session_id, index, run, count))
+            )
         return index
 
     def rename_session(self, session_id: str, name: str) -> None:
@@ -573,8 +627,12 @@ class BaseStorage:
         version = self._writable()
         table = self._table(version)
         with self._write() as conn:
-            row = self._run(conn, sa.select(sa.cast(table.c.session_data, sa.Text)).where(
-                table.c.session_id == session_id)).first()
+            row = self._run(
+                conn,
+                sa.select(sa.cast(table.c.session_data, sa.Text)).where(
+                    table.c.session_id == session_id
+                ),
+            ).first()
             if row is None:
                 raise self._not_found(session_id)
             data = decode_json(row[0], session_id=session_id, column="session_data") or {}
@@ -597,11 +655,15 @@ class BaseStorage:
         """Session summaries as a pandas DataFrame (one row per session, newest first)."""
         from agno_nb.storage.frames import summaries_frame
 
-        return summaries_frame(self.list_sessions(
-            user_id=user_id, entity_id=entity_id, search=search, limit=limit))
+        return summaries_frame(
+            self.list_sessions(user_id=user_id, entity_id=entity_id, search=search, limit=limit)
+        )
 
     def messages_df(
-        self, session_id: str | None = None, *, user_id: str | None = None,
+        self,
+        session_id: str | None = None,
+        *,
+        user_id: str | None = None,
         limit: int | None = None,
     ) -> pd.DataFrame:
         """Every message (history copies left out) as a DataFrame, one row each.
@@ -625,10 +687,13 @@ class BaseStorage:
     def _row_columns(self, table: sa.Table) -> list[Any]:
         json_cols = set(self._json_columns(table))
         skip = {name for name, _ in V2_COLUMNS}
-        return [sa.cast(c, sa.Text).label(c.name) if c.name in json_cols else c
-                for c in table.columns if c.name not in skip]
+        return [
+            sa.cast(c, sa.Text).label(c.name) if c.name in json_cols else c
+            for c in table.columns
+            if c.name not in skip
+        ]
 
-    def _session(self, row: Mapping[str, Any], runs: dict[str, list[Any]] | None) -> Session:
+    def _session(self, row: Mapping[Any, Any], runs: dict[str, list[Any]] | None) -> Session:
         table_cols = self._json_columns(self._table(1))
         data = decode_row(row, table_cols)
         if runs is not None:
@@ -637,17 +702,22 @@ class BaseStorage:
                 data["runs"] = run_list
             else:
                 memory = data.get("memory")
-                data["memory"] = dict(memory, runs=run_list) if isinstance(memory, dict) \
-                    else {"runs": run_list}
-        return SESSION_CLASSES[self.mode].from_dict(data)  # type: ignore[no-any-return]
+                data["memory"] = (
+                    dict(memory, runs=run_list) if isinstance(memory, dict) else {"runs": run_list}
+                )
+        session: Session = SESSION_CLASSES[self.mode].from_dict(data)
+        return session
 
     def _runs_of(self, conn: Connection, session_ids: list[str]) -> dict[str, list[Any]]:
         runs = self._runs
-        query = (sa.select(runs.c.session_id, sa.cast(runs.c.run, sa.Text))
-                 .where(runs.c.session_id.in_(session_ids))
-                 .order_by(runs.c.session_id, runs.c.run_index))
+        query = (
+            sa.select(runs.c.session_id, sa.cast(runs.c.run, sa.Text))
+            .where(runs.c.session_id.in_(session_ids))
+            .order_by(runs.c.session_id, runs.c.run_index)
+        )
         out: dict[str, list[Any]] = {sid: [] for sid in session_ids}
-        for sid, text in self._all(conn, query):
+        for row in self._all(conn, query):
+            sid, text = row[0], row[1]
             out[sid].append(decode_json(text, session_id=sid, column="run"))
         return out
 
@@ -658,8 +728,9 @@ class BaseStorage:
         if version is None:
             return []
         table = self._table(version)
-        query = self._filtered(sa.select(*self._row_columns(table)), table, version,
-                               user_id, entity_id)
+        query = self._filtered(
+            sa.select(*self._row_columns(table)), table, version, user_id, entity_id
+        )
         query = self._newest_first(query, table, version)
         if limit is not None:
             query = query.limit(limit)
@@ -684,18 +755,27 @@ class BaseStorage:
             query = query.where(table.c[self._entity] == entity_id)
         if search:
             term = search.lower()
+
             def like(expr: Any) -> Any:
                 return sa.func.lower(expr).contains(term, autoescape=True)
 
             if version >= 2:
                 runs = self._runs
                 in_runs = sa.exists().where(
-                    runs.c.session_id == table.c.session_id, like(sa.cast(runs.c.run, sa.Text)))
-                match = sa.or_(like(table.c.session_name), like(table.c.preview),
-                               like(table.c.session_id), in_runs)
+                    runs.c.session_id == table.c.session_id, like(sa.cast(runs.c.run, sa.Text))
+                )
+                match = sa.or_(
+                    like(table.c.session_name),
+                    like(table.c.preview),
+                    like(table.c.session_id),
+                    in_runs,
+                )
             else:
-                match = sa.or_(like(table.c.session_id), like(sa.cast(table.c.session_data, sa.Text)),
-                               like(sa.cast(table.c[self._source], sa.Text)))
+                match = sa.or_(
+                    like(table.c.session_id),
+                    like(sa.cast(table.c.session_data, sa.Text)),
+                    like(sa.cast(table.c[self._source], sa.Text)),
+                )
             query = query.where(match)
         return query
 
@@ -703,10 +783,13 @@ class BaseStorage:
         key = table.c.created_ms if version >= 2 else table.c.created_at
         return query.order_by(key.desc(), table.c.session_id.desc())
 
-    def _summary(self, row: Mapping[str, Any], version: int) -> SessionSummary:
+    def _summary(self, row: Mapping[Any, Any], version: int) -> SessionSummary:
         summary = SessionSummary(
-            session_id=row["session_id"], user_id=row["user_id"], entity_id=row[self._entity],
-            created_at=row["created_at"], updated_at=row["updated_at"],
+            session_id=row["session_id"],
+            user_id=row["user_id"],
+            entity_id=row[self._entity],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
         )
         if version >= 2:
             summary.session_name = row["session_name"]
@@ -715,10 +798,12 @@ class BaseStorage:
             summary.preview = row["preview"]
             return summary
         try:
-            holder = decode_json(row[self._source], session_id=summary.session_id,
-                                 column=self._source)
-            data = decode_json(row["session_data"], session_id=summary.session_id,
-                               column="session_data")
+            holder = decode_json(
+                row[self._source], session_id=summary.session_id, column=self._source
+            )
+            data = decode_json(
+                row["session_data"], session_id=summary.session_id, column="session_data"
+            )
         except AgnoNbError as exc:
             summary.error = str(exc)
             return summary
@@ -758,8 +843,12 @@ class BaseStorage:
         }
 
     def _append_to_json(
-        self, table: sa.Table, session_id: str, run: dict[str, Any],
-        session_data: dict[str, Any] | None, now: int,
+        self,
+        table: sa.Table,
+        session_id: str,
+        run: dict[str, Any],
+        session_data: dict[str, Any] | None,
+        now: int,
     ) -> int:
         column = table.c[self._source]
         query = sa.select(sa.cast(column, sa.Text)).where(table.c.session_id == session_id)

@@ -67,8 +67,12 @@ class DuckDbStorage(BaseStorage):
                 "use open_storage(url) to pick the backend from the URL"
             )
         super().__init__(
-            table_name, engine=engine, owns_engine=db_engine is None, mode=mode,
-            schema_version=schema_version, auto_upgrade_schema=auto_upgrade_schema,
+            table_name,
+            engine=engine,
+            owns_engine=db_engine is None,
+            mode=mode,
+            schema_version=schema_version,
+            auto_upgrade_schema=auto_upgrade_schema,
         )
         self.db_file = None if db_file is None else str(db_file)
         self.read_only = read_only
@@ -76,8 +80,10 @@ class DuckDbStorage(BaseStorage):
     def _upsert_statement(
         self, table: sa.Table, values: dict[str, Any], update: dict[str, Any]
     ) -> sa.Executable:
-        return postgresql.insert(table).values(**values).on_conflict_do_update(
-            index_elements=["session_id"], set_=update
+        return (
+            postgresql.insert(table)
+            .values(**values)
+            .on_conflict_do_update(index_elements=["session_id"], set_=update)
         )
 
     def _translate(self, exc: Exception) -> Exception | None:
@@ -88,7 +94,7 @@ class DuckDbStorage(BaseStorage):
                 "(DuckDB allows one writer per file): close it there, or open it here with "
                 "read_only=True to browse"
             )
-        if "read-only mode" in text or "read only" in text.lower() and "write" in text.lower():
+        if "read-only mode" in text or ("read only" in text.lower() and "write" in text.lower()):
             return AgnoNbError(
                 f"DuckDB file {self.display_url} is open read-only: reopen it without "
                 "read_only=True to write"

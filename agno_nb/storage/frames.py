@@ -13,8 +13,19 @@ if TYPE_CHECKING:
     import pandas as pd
 
 MESSAGE_COLUMNS = (
-    "session_id", "user_id", "run_id", "run_index", "message_index", "role", "content",
-    "tool_name", "from_history", "created_at", "input_tokens", "output_tokens", "total_tokens",
+    "session_id",
+    "user_id",
+    "run_id",
+    "run_index",
+    "message_index",
+    "role",
+    "content",
+    "tool_name",
+    "from_history",
+    "created_at",
+    "input_tokens",
+    "output_tokens",
+    "total_tokens",
 )
 
 
@@ -53,21 +64,23 @@ def message_rows(sessions: Iterable[Session]) -> list[dict[str, Any]]:
         for run_index, run in enumerate(session.runs):
             for message_index, message in enumerate(run.new_messages()):
                 raw = message.raw
-                rows.append({
-                    "session_id": session.session_id,
-                    "user_id": session.user_id,
-                    "run_id": run.run_id,
-                    "run_index": run_index,
-                    "message_index": message_index,
-                    "role": message.role,
-                    "content": content_text(message.content),
-                    "tool_name": _tool_name(raw),
-                    "from_history": message.from_history,
-                    "created_at": message.created_at or run.created_at,
-                    "input_tokens": _tokens(raw, "input_tokens"),
-                    "output_tokens": _tokens(raw, "output_tokens"),
-                    "total_tokens": _tokens(raw, "total_tokens"),
-                })
+                rows.append(
+                    {
+                        "session_id": session.session_id,
+                        "user_id": session.user_id,
+                        "run_id": run.run_id,
+                        "run_index": run_index,
+                        "message_index": message_index,
+                        "role": message.role,
+                        "content": content_text(message.content),
+                        "tool_name": _tool_name(raw),
+                        "from_history": message.from_history,
+                        "created_at": message.created_at or run.created_at,
+                        "input_tokens": _tokens(raw, "input_tokens"),
+                        "output_tokens": _tokens(raw, "output_tokens"),
+                        "total_tokens": _tokens(raw, "total_tokens"),
+                    }
+                )
     return rows
 
 

@@ -34,7 +34,10 @@ def postgres_engine(db_url: str) -> Engine:
             "Postgres storage needs psycopg 3: pip install 'agno_nb[postgres]'"
         ) from None
     return sa.create_engine(
-        url, pool_pre_ping=True, pool_size=5, max_overflow=5,
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
         connect_args={"connect_timeout": 10},
     )
 
@@ -67,8 +70,13 @@ class PostgresStorage(BaseStorage):
             raise AgnoNbError("PostgresStorage needs db_url= or db_engine=")
         engine = db_engine or postgres_engine(str(db_url))
         super().__init__(
-            table_name, engine=engine, owns_engine=db_engine is None, schema=schema, mode=mode,
-            schema_version=schema_version, auto_upgrade_schema=auto_upgrade_schema,
+            table_name,
+            engine=engine,
+            owns_engine=db_engine is None,
+            schema=schema,
+            mode=mode,
+            schema_version=schema_version,
+            auto_upgrade_schema=auto_upgrade_schema,
         )
 
     @property
@@ -79,8 +87,10 @@ class PostgresStorage(BaseStorage):
     def _upsert_statement(
         self, table: sa.Table, values: dict[str, Any], update: dict[str, Any]
     ) -> sa.Executable:
-        return postgresql.insert(table).values(**values).on_conflict_do_update(
-            index_elements=["session_id"], set_=update
+        return (
+            postgresql.insert(table)
+            .values(**values)
+            .on_conflict_do_update(index_elements=["session_id"], set_=update)
         )
 
     def _create_schema(self, conn: Connection) -> None:

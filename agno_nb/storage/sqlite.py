@@ -97,8 +97,12 @@ class SqliteStorage(BaseStorage):
                 "use open_storage(url) to pick the backend from the URL"
             )
         super().__init__(
-            table_name, engine=_tune(engine), owns_engine=db_engine is None, mode=mode,
-            schema_version=schema_version, auto_upgrade_schema=auto_upgrade_schema,
+            table_name,
+            engine=_tune(engine),
+            owns_engine=db_engine is None,
+            mode=mode,
+            schema_version=schema_version,
+            auto_upgrade_schema=auto_upgrade_schema,
         )
         self.db_file = None if db_file is None else str(db_file)
         self.db_url = db_url
@@ -106,8 +110,10 @@ class SqliteStorage(BaseStorage):
     def _upsert_statement(
         self, table: sa.Table, values: dict[str, Any], update: dict[str, Any]
     ) -> sa.Executable:
-        return sqlite.insert(table).values(**values).on_conflict_do_update(
-            index_elements=["session_id"], set_=update
+        return (
+            sqlite.insert(table)
+            .values(**values)
+            .on_conflict_do_update(index_elements=["session_id"], set_=update)
         )
 
     def _begin_write(self, conn: Connection) -> Connection:
