@@ -8,6 +8,7 @@ here, written once in SQLAlchemy Core.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -52,6 +53,14 @@ _DATA_COLUMNS = (
     "workflow_data",
     "runs",
 )
+
+
+def _shallow_fields(session: Session) -> dict[str, Any]:
+    """The session's fields without ``asdict``'s deep copy of the run payloads."""
+    data = {f.name: getattr(session, f.name) for f in dataclasses.fields(session)}
+    if "runs_v2" in data:
+        data["runs"] = data.pop("runs_v2")
+    return data
 
 
 @dataclass
@@ -345,7 +354,7 @@ class BaseStorage:
         """Insert or replace ``session``; returns the same object (no re-read)."""
         version = self._writable()
         table = self._table(version)
-        data = session.to_dict()
+        data = _shallow_fields(session)
         now = int(time.time())
         values = {c.name: data.get(c.name) for c in table.columns if c.name in data}
         for name in ("created_at", "updated_at", *(n for n, _ in V2_COLUMNS)):
@@ -471,34 +480,36 @@ class BaseStorage:
         version = self._current()
         if version is None:
             return []
+        query = self._summary_query(version, user_id, entity_id, search, limit, offset)
+        with self._read() as conn:
+            rows = self._all(conn, query)
+        return [self._summary(row._mapping, version) for row in rows]
+
+    def _summary_query(
+        self,
+        version: int,
+        user_id: str | None,
+        entity_id: str | None,
+        search: str | None,
+        limit: int | None,
+        offset: int,
+    ) -> sa.Select[Any]:
         table = self._table(version)
-        base: list[Any] = [
+        cols: list[Any] = [
             table.c.session_id,
             table.c.user_id,
-            table.c[self._entity],
+            table.c[self._entity].label("entity_id"),
             table.c.created_at,
             table.c.updated_at,
         ]
         if version >= 2:
-            cols: list[Any] = [
-                *base,
-                table.c.session_name,
-                table.c.run_count,
-                table.c.message_count,
-                table.c.preview,
-            ]
+            cols += [table.c.session_name, table.c.run_count, table.c.message_count]
+            cols += [table.c.preview]
         else:
-            cols = [
-                *base,
-                *(sa.cast(table.c[c], sa.Text).label(c) for c in (self._source, "session_data")),
-            ]
+            cols += [sa.cast(table.c[c], sa.Text).label(c) for c in (self._source, "session_data")]
         query = self._filtered(sa.select(*cols), table, version, user_id, entity_id, search)
         query = self._newest_first(query, table, version).offset(offset)
-        if limit is not None:
-            query = query.limit(limit)
-        with self._read() as conn:
-            rows = self._all(conn, query)
-        return [self._summary(row._mapping, version) for row in rows]
+        return query if limit is None else query.limit(limit)
 
     def count_sessions(
         self,
@@ -787,7 +798,7 @@ class BaseStorage:
         summary = SessionSummary(
             session_id=row["session_id"],
             user_id=row["user_id"],
-            entity_id=row[self._entity],
+            entity_id=row["entity_id"],
             created_at=row["created_at"],
             updated_at=row["updated_at"],
         )

@@ -4,7 +4,7 @@ another process is writing to."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -13,6 +13,9 @@ from sqlalchemy.pool import StaticPool
 
 from agno_nb.errors import AgnoNbError, BackendUnavailableError, StorageLockedError
 from agno_nb.storage.base import BaseStorage
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def duckdb_engine(db_file: str | Path | None, db_url: str | None, *, read_only: bool) -> Engine:
@@ -85,6 +88,33 @@ class DuckDbStorage(BaseStorage):
             .values(**values)
             .on_conflict_do_update(index_elements=["session_id"], set_=update)
         )
+
+    def sessions_df(
+        self,
+        *,
+        user_id: str | None = None,
+        entity_id: str | None = None,
+        search: str | None = None,
+        limit: int | None = None,
+    ) -> pd.DataFrame:
+        """Session summaries as a DataFrame, made by DuckDB's own conversion."""
+        version = self._current()
+        if version is None or version < 2:
+            return super().sessions_df(
+                user_id=user_id, entity_id=entity_id, search=search, limit=limit
+            )
+        from agno_nb.storage.frames import SUMMARY_COLUMNS, to_utc
+
+        query = self._summary_query(version, user_id, entity_id, search, limit, 0)
+        sql = str(
+            query.compile(dialect=self.db_engine.dialect, compile_kwargs={"literal_binds": True})
+        )
+        with self._read() as conn:
+            frame = conn.connection.driver_connection.execute(sql).df()  # type: ignore[union-attr]
+        self.stats.queries += 1
+        self.stats.rows += len(frame)
+        frame["error"] = None
+        return to_utc(frame[list(SUMMARY_COLUMNS)])
 
     def _translate(self, exc: Exception) -> Exception | None:
         text = str(getattr(exc, "orig", exc))

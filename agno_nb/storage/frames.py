@@ -29,15 +29,24 @@ MESSAGE_COLUMNS = (
 )
 
 
-def summaries_frame(summaries: Iterable[SessionSummary]) -> pd.DataFrame:
-    """One row per session summary, with timestamps as UTC datetimes too."""
+SUMMARY_COLUMNS = tuple(f.name for f in fields(SessionSummary))
+
+
+def to_utc(frame: pd.DataFrame) -> pd.DataFrame:
+    """Epoch-second columns as UTC datetimes."""
     import pandas as pd
 
-    columns = [f.name for f in fields(SessionSummary)]
-    frame = pd.DataFrame([asdict(s) for s in summaries], columns=columns)
     for name in ("created_at", "updated_at"):
         frame[name] = pd.to_datetime(frame[name], unit="s", utc=True)
     return frame
+
+
+def summaries_frame(summaries: Iterable[SessionSummary]) -> pd.DataFrame:
+    """One row per session summary, timestamps as UTC datetimes."""
+    import pandas as pd
+
+    frame = pd.DataFrame([asdict(s) for s in summaries], columns=list(SUMMARY_COLUMNS))
+    return to_utc(frame)
 
 
 def _tool_name(message: Mapping[str, Any]) -> str | None:
