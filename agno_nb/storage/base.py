@@ -108,6 +108,7 @@ class BaseStorage:
         self._layout: int | None = None
         self._layout_known = False
         self._tables: dict[int, sa.Table] = {}
+        self._statements: dict[tuple[int, tuple[str, ...]], Any] = {}
         md = sa.MetaData()
         self._runs = runs_table(md, self.table_name, backend=self.backend, schema=self.schema)
         self._versions = version_table(md, schema=self.schema)
@@ -141,10 +142,8 @@ class BaseStorage:
 
     # -- backend hooks --------------------------------------------------------------------
 
-    def _upsert_statement(
-        self, table: sa.Table, values: dict[str, Any], update: dict[str, Any]
-    ) -> sa.Executable:
-        raise NotImplementedError
+    #: The dialect's INSERT construct with ``on_conflict_do_update`` (set by each backend).
+    _insert: Callable[[sa.Table], Any]
 
     def _begin_write(self, conn: Connection) -> Connection:
         """Return ``conn`` prepared so its next transaction takes the write lock."""
@@ -381,7 +380,7 @@ class BaseStorage:
             created = session.created_at
             insert["created_ms"] = created * 1000 if created else int(time.time() * 1000)
         with self._write() as conn:
-            self._run(conn, self._upsert_statement(table, insert, update))
+            self._run(conn, self._upsert_statement(table, tuple(update)), insert)
             if version >= 2:
                 runs = self._runs
                 self._run(conn, runs.delete().where(runs.c.session_id == session.session_id))
@@ -460,6 +459,7 @@ class BaseStorage:
             result.sessions_migrated += stats.sessions
             result.runs_moved += stats.runs
         self._tables.clear()
+        self._statements.clear()
         self._layout, self._layout_known = LATEST_VERSION, True
         result.applied = True
         return result
@@ -691,6 +691,19 @@ class BaseStorage:
         return messages_frame(sessions)
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _upsert_statement(self, table: sa.Table, columns: tuple[str, ...]) -> Any:
+        """INSERT ... ON CONFLICT (session_id) DO UPDATE of ``columns``, built once
+        and then executed with parameters (so SQLAlchemy's compiled cache applies)."""
+        key = (id(table), columns)
+        statement = self._statements.get(key)
+        if statement is None:
+            insert = self._insert(table)
+            statement = insert.on_conflict_do_update(
+                index_elements=["session_id"], set_={c: insert.excluded[c] for c in columns}
+            )
+            self._statements[key] = statement
+        return statement
 
     def _json_columns(self, table: sa.Table) -> tuple[str, ...]:
         return tuple(c for c in _DATA_COLUMNS if c in table.c)

@@ -49,6 +49,7 @@ class DuckDbStorage(BaseStorage):
         mode, schema_version, auto_upgrade_schema: as for SqliteStorage.
     """
 
+    _insert = staticmethod(postgresql.insert)
     backend = "duckdb"
 
     def __init__(
@@ -79,15 +80,6 @@ class DuckDbStorage(BaseStorage):
         )
         self.db_file = None if db_file is None else str(db_file)
         self.read_only = read_only
-
-    def _upsert_statement(
-        self, table: sa.Table, values: dict[str, Any], update: dict[str, Any]
-    ) -> sa.Executable:
-        return (
-            postgresql.insert(table)
-            .values(**values)
-            .on_conflict_do_update(index_elements=["session_id"], set_=update)
-        )
 
     def sessions_df(
         self,

@@ -5,7 +5,6 @@ creation and upgrades. Constructing a storage never connects."""
 from __future__ import annotations
 
 import zlib
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -53,6 +52,7 @@ class PostgresStorage(BaseStorage):
         mode, schema_version, auto_upgrade_schema: as for SqliteStorage.
     """
 
+    _insert = staticmethod(postgresql.insert)
     backend = "postgres"
 
     def __init__(
@@ -83,15 +83,6 @@ class PostgresStorage(BaseStorage):
     def db_url(self) -> str:
         """The URL with its password masked (the real one stays in the engine)."""
         return self.display_url
-
-    def _upsert_statement(
-        self, table: sa.Table, values: dict[str, Any], update: dict[str, Any]
-    ) -> sa.Executable:
-        return (
-            postgresql.insert(table)
-            .values(**values)
-            .on_conflict_do_update(index_elements=["session_id"], set_=update)
-        )
 
     def _create_schema(self, conn: Connection) -> None:
         if self.schema:

@@ -77,6 +77,7 @@ class SqliteStorage(BaseStorage):
     With no db_file, db_url or db_engine the database is in memory.
     """
 
+    _insert = staticmethod(sqlite.insert)
     backend = "sqlite"
 
     def __init__(
@@ -106,15 +107,6 @@ class SqliteStorage(BaseStorage):
         )
         self.db_file = None if db_file is None else str(db_file)
         self.db_url = db_url
-
-    def _upsert_statement(
-        self, table: sa.Table, values: dict[str, Any], update: dict[str, Any]
-    ) -> sa.Executable:
-        return (
-            sqlite.insert(table)
-            .values(**values)
-            .on_conflict_do_update(index_elements=["session_id"], set_=update)
-        )
 
     def _begin_write(self, conn: Connection) -> Connection:
         return conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
