@@ -286,7 +286,11 @@ class Agent:
             agent_id=self.agent_id,
             memory={"runs": runs},
             session_data=self._session_data(),
-            agent_data={"agent_id": self.agent_id, "name": self.name, "model": model_info(self.model)},
+            agent_data={
+                "agent_id": self.agent_id,
+                "name": self.name,
+                "model": model_info(self.model),
+            },
             created_at=now,
             updated_at=now,
         )
@@ -419,21 +423,11 @@ class Agent:
         except Exception as exc:  # a tool's failure is reported to the model, not raised
             return f"error: {call.name} raised {type(exc).__name__}: {exc}", True
 
-    def run(self, message: str) -> RunResponse:
-        """Send ``message`` to the model (with history and tools) and save the run.
-
-        Raises:
-            agno_nb.errors.ModelError: the model failed; nothing is saved for this run.
-        """
-        self._ensure_loaded()
-        tools = dict(self.tools)
-        if self.read_chat_history:
-            tools.setdefault("get_chat_history", self._chat_history_tool())
+    def _converse(
+        self, messages: list[dict[str, Any]], tools: dict[str, Tool]
+    ) -> tuple[Any, dict[str, list[Any]], list[dict[str, Any]]]:
+        """Call the model, run the tools it asks for, repeat; extends ``messages``."""
         schemas = [t.schema() for t in tools.values()] or None
-        system = self._system_message()
-        messages: list[dict[str, Any]] = [system] if system else []
-        messages.extend(self._history())
-        messages.append(_message("user", str(message)))
         metrics: dict[str, list[Any]] = {}
         executions: list[dict[str, Any]] = []
         content: Any = None
@@ -481,33 +475,62 @@ class Agent:
                         "created_at": int(time.time()),
                     }
                 )
-        info = model_info(self.model)
-        response = RunResponse(
-            content=content,
-            run_id=str(uuid.uuid4()),
-            session_id=self.session_id,
-            agent_id=self.agent_id,
-            agent_name=self.name,
-            user_id=self.user_id,
-            messages=messages,
-            metrics=metrics,
-            tools=executions,
-            model=info["id"],
-            model_provider=info["provider"],
-        )
-        self._save_run(response.to_dict())
+        return content, metrics, executions
+
+    def run(self, message: str) -> RunResponse:
+        """Send ``message`` to the model (with history and tools) and save the run.
+
+        The run is written once it has finished. If the model (or the storage)
+        raises, nothing is written and ``session_state`` is put back as it was.
+
+        Raises:
+            agno_nb.errors.ModelError: the model failed.
+        """
+        self._ensure_loaded()
+        tools = dict(self.tools)
+        if self.read_chat_history:
+            tools.setdefault("get_chat_history", self._chat_history_tool())
+        system = self._system_message()
+        messages: list[dict[str, Any]] = [system] if system else []
+        messages.extend(self._history())
+        messages.append(_message("user", str(message)))
+        state_before = copy.deepcopy(self._state)
+        try:
+            content, metrics, executions = self._converse(messages, tools)
+            info = model_info(self.model)
+            response = RunResponse(
+                content=content,
+                run_id=str(uuid.uuid4()),
+                session_id=self.session_id,
+                agent_id=self.agent_id,
+                agent_name=self.name,
+                user_id=self.user_id,
+                messages=messages,
+                metrics=metrics,
+                tools=executions,
+                model=info["id"],
+                model_provider=info["provider"],
+            )
+            self._save_run(response.to_dict())
+        except BaseException:
+            self._state = state_before
+            raise
         return response
 
     def print_response(self, message: str, *, markdown: bool | None = None) -> None:
         """Run ``message`` and show the answer.
 
         In a Jupyter kernel the answer is displayed as rendered Markdown (unless
-        ``markdown=False``); in a terminal it is printed as plain text.
+        ``markdown=False``) through a renderer that shows raw HTML as text, so
+        model output is data, never markup; in a terminal it is printed as is.
         """
         text = content_text(self.run(message).content)
         if _in_notebook() and markdown is not False:
-            from IPython.display import Markdown, display
+            from IPython.display import display
 
-            display(Markdown(text))
+            from agno_nb.render import markdown_to_safe_html
+
+            html = f'<div class="agno-nb-answer">{markdown_to_safe_html(text)}</div>'
+            display({"text/html": html, "text/plain": text}, raw=True)
         else:
             print(text)

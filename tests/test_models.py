@@ -80,6 +80,8 @@ def test_offline_model_name_from_history() -> None:
     )
     messages = [user("Hi, my name is Ada."), assistant("Hello"), user("What is my name?")]
     assert model.response(messages).content == "Your name is Ada."
+    messages = [user("MY NAME IS bob and I live in Paris"), user("what's my name?")]
+    assert model.response(messages).content == "Your name is bob."
     unknown = model.response([user("What is my name?")]).content or ""
     assert "don't know your name" in unknown
 

@@ -24,9 +24,7 @@ def _require_agno() -> None:
     try:
         import agno.storage.base  # noqa: F401
     except ImportError:
-        raise AgnoNbError(
-            "the agno interop needs agno 1.x: pip install 'agno>=1.4,<2'"
-        ) from None
+        raise AgnoNbError("the agno interop needs agno 1.x: pip install 'agno>=1.4,<2'") from None
 
 
 def _agno_session_class(mode: str) -> Any:
@@ -80,7 +78,7 @@ def _adapter_class() -> type:
             where = getattr(self.storage, "display_url", type(self.storage).__name__)
             return f"AgnoNbStorage({self.storage.table_name!r}, {where}, mode={self.mode!r})"
 
-        @property  # type: ignore[override]
+        @property
         def mode(self) -> Any:
             return self.storage.mode
 

@@ -87,7 +87,9 @@ class ToolCall:
                 arguments = {}
         if not isinstance(arguments, dict):
             arguments = {}
-        return cls(name=str(function.get("name") or ""), arguments=arguments, id=str(data.get("id") or ""))
+        return cls(
+            name=str(function.get("name") or ""), arguments=arguments, id=str(data.get("id") or "")
+        )
 
 
 @dataclass
@@ -225,7 +227,7 @@ class Tool:
         if not callable(function):
             raise TypeError(f"a tool must be a callable, got {type(function).__name__}")
         self.function = function
-        self.name = name or getattr(function, "__name__", type(function).__name__)
+        self.name: str = str(name or getattr(function, "__name__", type(function).__name__))
         self.description, param_docs = _parse_docstring(inspect.getdoc(function) or "")
         try:
             hints = typing.get_type_hints(function)

@@ -28,7 +28,7 @@ __all__ = ["OfflineModel"]
 
 _LAST_QUESTION = re.compile(r"\b(last|previous|earlier)\s+(question|message)\b", re.I)
 _ASK_NAME = re.compile(r"\bwhat(?:'s| is)\s+my\s+name\b", re.I)
-_TELL_NAME = re.compile(r"\bmy name is\s+([A-Za-z][\w'-]*(?:\s+[A-Z][\w'-]*)*)", re.I)
+_TELL_NAME = re.compile(r"\b(?i:my name is)\s+([A-Za-z][\w'-]*(?:\s+[A-Z][\w'-]*)*)")
 _KEY_VALUE = re.compile(r"\b(\w+)\s*=\s*(\"[^\"]*\"|'[^']*'|[^\s,;]+)")
 _QUOTED = re.compile(r"\"([^\"]*)\"|'([^']*)'")
 _CHAT_HISTORY_TOOL = "get_chat_history"
@@ -105,7 +105,7 @@ class OfflineModel:
                 match = _TELL_NAME.search(text)
                 if match:
                     return f"Your name is {match.group(1)}."
-            return "I don't know your name yet: tell me with \"My name is ...\"."
+            return 'I don\'t know your name yet: tell me with "My name is ...".'
         told = _TELL_NAME.search(prompt)
         if told:
             return f"Nice to meet you, {told.group(1)}."
@@ -123,10 +123,14 @@ class OfflineModel:
         for name in sorted(schemas, key=lambda n: (-len(n), n)):
             if re.search(rf"(?<![\w]){re.escape(name.lower())}(?![\w])", lowered):
                 arguments = _arguments_for(schemas[name], prompt)
-                return ToolCall(name=name, arguments=arguments, id=_call_id(name, arguments, prompt))
+                return ToolCall(
+                    name=name, arguments=arguments, id=_call_id(name, arguments, prompt)
+                )
         # A question about the conversation with no history at hand: read it.
         if _CHAT_HISTORY_TOOL in schemas and _is_meta(prompt) and not earlier:
-            return ToolCall(name=_CHAT_HISTORY_TOOL, arguments={}, id=_call_id("history", {}, prompt))
+            return ToolCall(
+                name=_CHAT_HISTORY_TOOL, arguments={}, id=_call_id("history", {}, prompt)
+            )
         return None
 
     def _after_tools(
@@ -191,7 +195,9 @@ def _arguments_for(function: dict[str, Any], prompt: str) -> dict[str, Any]:
     if len(missing) == 1:
         quoted = _QUOTED.search(prompt)
         if quoted:
-            arguments[missing[0]] = _coerce(quoted.group(1) or quoted.group(2) or "", properties[missing[0]])
+            arguments[missing[0]] = _coerce(
+                quoted.group(1) or quoted.group(2) or "", properties[missing[0]]
+            )
     return arguments
 
 

@@ -139,9 +139,10 @@ class OpenAIChat:
                 f"{self.id!r}{hint}: {detail}"
             ) from None
         except openai.APIConnectionError as exc:
+            reason = self._clean(str(exc.__cause__ or exc)).rstrip(".") or "connection error"
             raise ModelError(
-                f"cannot reach the chat-completions endpoint {self._endpoint()}: "
-                f"{self._clean(str(exc))}; check base_url and that the server is running"
+                f"cannot reach the chat-completions endpoint {self._endpoint()} ({reason}): "
+                "check base_url and that the server is running"
             ) from None
         except openai.OpenAIError as exc:
             raise ModelError(f"OpenAIChat failed: {self._clean(str(exc))}") from None
@@ -175,7 +176,9 @@ def _parse(completion: Any, endpoint: str) -> ModelResponse:
     try:
         message = completion.choices[0].message
     except (AttributeError, IndexError, TypeError):
-        raise ModelError(f"{endpoint} sent a reply with no choices: is it a chat-completions API?")
+        raise ModelError(
+            f"{endpoint} sent a reply with no choices: is it a chat-completions API?"
+        ) from None
     calls = []
     for call in getattr(message, "tool_calls", None) or []:
         function = getattr(call, "function", None)
