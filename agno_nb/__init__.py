@@ -20,6 +20,7 @@ __all__ = [
     "WorkflowSession",
     "load_ipython_extension",
     "open_storage",
+    "unload_ipython_extension",
 ]
 
 _LAZY = {
@@ -55,3 +56,10 @@ def load_ipython_extension(ipython: Any) -> None:
     from agno_nb.magics import load_ipython_extension as load
 
     load(ipython)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Remove the %agno_* magics (``%unload_ext agno_nb``)."""
+    from agno_nb.magics import unload_ipython_extension as unload
+
+    unload(ipython)

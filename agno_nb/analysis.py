@@ -22,6 +22,17 @@ _TOKENS = ("input_tokens", "output_tokens", "total_tokens")
 METRICS = ("runs", "messages", *_TOKENS)
 
 
+def _utc_days(created: pd.Series) -> pd.Series:
+    """Timestamps (datetimes, or epoch seconds) as naive UTC midnights."""
+    import pandas as pd
+
+    if pd.api.types.is_datetime64_any_dtype(created):
+        moments = pd.to_datetime(created, utc=True)
+    else:
+        moments = pd.to_datetime(pd.to_numeric(created, errors="coerce"), unit="s", utc=True)
+    return moments.dt.tz_localize(None).dt.floor("D")
+
+
 def _messages(source: Any, *, user_id: str | None) -> pd.DataFrame:
     import pandas as pd
 
@@ -34,8 +45,7 @@ def _messages(source: Any, *, user_id: str | None) -> pd.DataFrame:
     df = df.copy()
     if "from_history" in df.columns:
         df = df[~df["from_history"].fillna(False).astype(bool)]
-    created = pd.to_numeric(df["created_at"], errors="coerce")
-    df["day"] = pd.to_datetime(created, unit="s", utc=True).dt.tz_localize(None).dt.floor("D")
+    df["day"] = _utc_days(df["created_at"])
     df["user_id"] = df["user_id"].astype("object").where(df["user_id"].notna(), "(none)")
     # Older runs may lack a run_id: a run is its session plus its position.
     df["_run"] = df["session_id"].astype(str) + "#" + df["run_index"].astype(str)

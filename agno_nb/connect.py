@@ -14,7 +14,9 @@ from typing import Any
 from agno_nb.errors import AgnoNbError, BackendUnavailableError, InvalidNameError
 from agno_nb.urls import mask_url
 
-__all__ = ["BACKENDS", "backend_of_url", "describe_error", "open_from_args"]
+__all__ = ["BACKENDS", "backend_of_url", "describe_error", "is_expected_error", "open_from_args"]
+
+_DRIVER_MODULES = ("sqlalchemy", "psycopg", "duckdb", "_duckdb", "sqlite3", "pandas")
 
 BACKENDS = ("sqlite", "duckdb", "postgres")
 
@@ -54,6 +56,15 @@ def _password_of(url: str | None) -> str | None:
         return make_url(url).password
     except Exception:  # an unparsable URL has no password we could leak
         return None
+
+
+def is_expected_error(exc: BaseException) -> bool:
+    """True for errors a user can cause and fix (bad input, database trouble),
+    as opposed to bugs, which should keep their traceback."""
+    if isinstance(exc, AgnoNbError | OSError | ValueError | ImportError):
+        return True
+    module = type(exc).__module__ or ""
+    return module.split(".", 1)[0] in _DRIVER_MODULES
 
 
 def describe_error(exc: BaseException, *, url: str | None = None) -> str:
@@ -101,8 +112,7 @@ def _construct(
             source = path if path is not None else _sqlite_path(url)
             if source is None or not Path(source).exists():
                 raise BackendUnavailableError(
-                    f"--read-only needs an existing SQLite file, and {mask_url(source)!s} "
-                    "does not exist"
+                    f"--read-only needs an existing SQLite file, and {source} does not exist"
                 )
             return SqliteStorage(table, db_url=_sqlite_ro_url(source), **common)
         if url is not None:
@@ -111,6 +121,10 @@ def _construct(
             return SqliteStorage(table, **common)
         return SqliteStorage(table, db_file=path, **common)
     if backend == "duckdb":
+        if read_only and path not in (None, ":memory:", "memory") and not Path(path).exists():
+            raise BackendUnavailableError(
+                f"--read-only needs an existing DuckDB file, and {path} does not exist"
+            )
         if url is not None:
             return DuckDbStorage(table, db_url=url, read_only=read_only, **common)
         if path in (":memory:", "memory"):
@@ -121,13 +135,19 @@ def _construct(
     if schema is not None:
         kw["schema"] = schema
     if read_only:
-        import sqlalchemy as sa
-
-        engine = sa.create_engine(
-            pg_url, connect_args={"options": "-c default_transaction_read_only=on"}
-        )
-        return PostgresStorage(table, db_engine=engine, **kw)
+        pg_url = _read_only_pg_url(pg_url)
     return PostgresStorage(table, db_url=pg_url, **kw)
+
+
+def _read_only_pg_url(url: str) -> str:
+    """The URL with libpq ``options`` making every transaction read-only."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    options = parsed.query.get("options")
+    extra = "-c default_transaction_read_only=on"
+    value = f"{options} {extra}" if isinstance(options, str) and options else extra
+    return str(parsed.update_query_dict({"options": value}).render_as_string(hide_password=False))
 
 
 def _sqlite_path(url: str | None) -> str | None:

@@ -20,6 +20,7 @@ from agno_nb.sessions import Message, Run, content_text
 
 __all__ = [
     "CSS",
+    "combine",
     "format_timestamp",
     "markdown_to_safe_html",
     "message_html",
@@ -260,6 +261,22 @@ def message_html(
     return f'<div class="agno-nb-msg agno-nb-role-{role}{history}">{"".join(parts)}</div>'
 
 
+def _turns_html(messages: Sequence[Message], *, markdown: bool) -> str:
+    """Messages in order; tool results are shown inside the call they answer."""
+    results = {m.tool_call_id: m for m in messages if m.role == "tool" and m.tool_call_id}
+    paired = {
+        cid
+        for m in messages
+        for call in m.tool_calls or []
+        if (cid := _tool_call_parts(call)[2]) in results
+    }
+    return "".join(
+        message_html(m, results=results, markdown=markdown)
+        for m in messages
+        if not (m.role == "tool" and m.tool_call_id in paired)
+    )
+
+
 def run_html(run: Run | Mapping[str, Any], *, system: bool = True, index: int | None = None) -> str:
     """One run: header (index, run id, time, model, metrics), system message,
     history messages collapsed and marked, then this run's turns."""
@@ -279,13 +296,6 @@ def run_html(run: Run | Mapping[str, Any], *, system: bool = True, index: int | 
 
     new = r.new_messages()
     history = [m for m in r.messages if m.from_history]
-    results = {m.tool_call_id: m for m in new if m.role == "tool" and m.tool_call_id}
-    paired = {
-        cid
-        for m in new
-        for call in m.tool_calls or []
-        if (cid := _tool_call_parts(call)[2]) in results
-    }
     system_msgs = [m for m in new if m.role == "system"]
     if system and system_msgs:
         inner = "".join(_pre(_content_as_text(m.content)) for m in system_msgs)
@@ -294,16 +304,13 @@ def run_html(run: Run | Mapping[str, Any], *, system: bool = True, index: int | 
             f'<span class="agno-nb-role">system message</span></summary>{inner}</details>'
         )
     if history:
-        inner = "".join(message_html(m, markdown=False) for m in history)
+        inner = _turns_html([m for m in history if m.role != "system"], markdown=False)
         parts.append(
             f'<details class="agno-nb-history"><summary class="agno-nb-muted">'
             f"{len(history)} message{'s' if len(history) != 1 else ''} from history "
             f"(earlier turns, not repeated)</summary>{inner}</details>"
         )
-    for m in new:
-        if m.role == "system" or (m.role == "tool" and m.tool_call_id in paired):
-            continue
-        parts.append(message_html(m, results=results))
+    parts.append(_turns_html([m for m in new if m.role != "system"], markdown=True))
     if not new and r.content is not None:
         parts.append(message_html({"role": "assistant", "content": r.content}))
     return f'<div class="agno-nb-run">{"".join(parts)}</div>'
@@ -324,6 +331,7 @@ def runs_html(
     *,
     system: bool = True,
     first_index: int | None = None,
+    header: str = "",
 ) -> str:
     """Runs (oldest first) as a standalone HTML fragment with the CSS.
 
@@ -331,8 +339,10 @@ def runs_html(
         run_dicts: agno run dicts or :class:`~agno_nb.sessions.Run` views.
         system: show each run's system message (collapsed).
         first_index: position of the first run in its session, for "run #N" labels.
+        header: HTML placed before the runs; must come from this module's
+            functions (e.g. :func:`session_header_html`), never from raw data.
     """
-    return _wrap(_runs_body(run_dicts, system=system, first_index=first_index))
+    return _wrap(header + _runs_body(run_dicts, system=system, first_index=first_index))
 
 
 def session_header_html(
@@ -345,6 +355,7 @@ def session_header_html(
     updated_at: Any = None,
     run_count: int | None = None,
     note: str | None = None,
+    entity_label: str = "agent",
 ) -> str:
     """The title block of a transcript (no CSS; embed in a fragment that has it)."""
     title = _esc(name) if name else "session"
@@ -352,7 +363,7 @@ def session_header_html(
     if user_id:
         meta.append(f"user {_esc(user_id)}")
     if entity_id:
-        meta.append(f"entity {_esc(entity_id)}")
+        meta.append(f"{_esc(entity_label)} {_esc(entity_id)}")
     if run_count is not None:
         meta.append(f"{run_count} run{'s' if run_count != 1 else ''}")
     if created_at is not None:
@@ -378,9 +389,16 @@ def session_html(session: Any, *, runs: Sequence[Mapping[str, Any]] | None = Non
         created_at=session.created_at,
         updated_at=session.updated_at,
         run_count=len(session.run_dicts) if runs is None else None,
+        entity_label=str(session.entity_field).removesuffix("_id"),
     )
     first = 0 if runs is None else None
     return _wrap(header + _runs_body(run_dicts, system=True, first_index=first))
+
+
+def combine(*fragments: str) -> str:
+    """Join HTML fragments of this module into one, with the CSS once."""
+    body = "".join(f.replace(CSS, "") for f in fragments)
+    return CSS + body if body else ""
 
 
 def _field(obj: Any, name: str) -> Any:
@@ -392,7 +410,9 @@ def _last_activity(summary: Any) -> Any:
     return _field(summary, "created_at") if updated is None else updated
 
 
-def summary_table_html(summaries: Iterable[Any], *, selected: str | None = None) -> str:
+def summary_table_html(
+    summaries: Iterable[Any], *, selected: str | None = None, entity_label: str = "agent"
+) -> str:
     """Session summaries (``SessionSummary`` objects or dicts) as an HTML table.
 
     A row whose ``error`` is set shows as an error line; the other rows are unaffected.
@@ -421,7 +441,8 @@ def summary_table_html(summaries: Iterable[Any], *, selected: str | None = None)
     if not rows:
         return _wrap('<div class="agno-nb-muted">no sessions</div>')
     head = (
-        "<tr><th>session</th><th>name / first question</th><th>user</th><th>entity</th>"
+        "<tr><th>session</th><th>name / first question</th><th>user</th>"
+        f"<th>{_esc(entity_label)}</th>"
         "<th>runs / messages</th><th>last activity</th></tr>"
     )
     return _wrap(
@@ -434,16 +455,19 @@ def plan_html(plan: Any, *, title: str | None = None) -> str:
     frm, to = _field(plan, "from_version"), _field(plan, "to_version")
     table, backend = _field(plan, "table"), _field(plan, "backend")
     head = _esc(title) if title else f"{_esc(backend)} table <code>{_esc(table)}</code>"
+    start = "missing" if frm is None else f"v{_esc(frm)}"
     lines = [
         f'<div class="agno-nb-head"><strong>{head}</strong> '
-        f'<span class="agno-nb-muted">layout {_esc(frm)} → latest {_esc(to)}</span></div>'
+        f'<span class="agno-nb-muted">layout {start} → latest v{_esc(to)}</span></div>'
     ]
     steps = list(_field(plan, "steps") or [])
     if _field(plan, "applied"):
         lines.append(
-            f"<div>upgraded to layout {_esc(to)}: {_esc(_field(plan, 'sessions_migrated') or 0)} "
+            f"<div>upgraded to layout v{_esc(to)}: {_esc(_field(plan, 'sessions_migrated') or 0)} "
             f"sessions migrated, {_esc(_field(plan, 'runs_moved') or 0)} runs moved</div>"
         )
+    elif frm is None:
+        lines.append("<div>the table does not exist yet: it is created at the latest layout</div>")
     elif not steps:
         lines.append("<div>up to date: nothing to do</div>")
     else:

@@ -279,3 +279,20 @@ def test_plan_html_states() -> None:
     done = dict(pending, applied=True, sessions_migrated=3, runs_moved=7)
     assert "3 sessions migrated, 7 runs moved" in render.plan_html(done)
     assert "up to date" in render.plan_html(dict(pending, steps=[], from_version=2))
+
+
+def test_history_tool_calls_keep_their_results() -> None:
+    run = tool_run()
+    for message in run["messages"][3:6]:  # user question, tool call, tool result
+        message["from_history"] = True
+    out = render.runs_html([run])
+    assert "5 messages from history" in out
+    assert "sunny, 21C" in out and "no result recorded" not in out
+    assert out.count("tool result:") == 0  # shown inside its call, not on its own
+
+
+def test_combine_keeps_one_style_block() -> None:
+    merged = render.combine(render.runs_html([]), render.summary_table_html([]), "")
+    assert merged.count("<style>") == 1
+    assert "no runs" in merged and "no sessions" in merged
+    assert render.combine("", "") == ""

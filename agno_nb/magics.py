@@ -1,0 +1,462 @@
+"""IPython magics: ``%agno_storage``, ``%agno_sessions``, ``%agno_history``,
+``%agno_upgrade`` and ``%%agno_chat`` (load with ``%load_ext agno_nb``).
+
+Each magic parses its line, makes one call into the core (``agno_nb.connect``,
+the storage, ``agno_nb.render``, ``agno_nb.widgets``) and returns or displays
+the result. Every bad line is one ``UsageError`` line (no traceback) that says
+what to do; passwords in URLs never appear. Options are traitlets, settable
+with ``%config AgnoMagics.<option> = value``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from typing import Any, NoReturn
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from traitlets import Integer, Unicode
+
+from agno_nb.connect import describe_error, is_expected_error, open_from_args
+from agno_nb.urls import mask_url
+
+__all__ = ["AgnoMagics", "load_ipython_extension", "unload_ipython_extension"]
+
+_HINT = "run %agno_storage sqlite tmp/data.db (or another backend) first"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are one masked UsageError line."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog=prog, add_help=False, allow_abbrev=False)
+
+    def error(self, message: str) -> NoReturn:
+        usage = " ".join(self.format_usage().split())
+        usage = usage.removeprefix("usage: ")
+        raise UsageError(mask_url(f"{self.prog}: {message}; usage: {usage}"))
+
+    def parse_line(self, line: str) -> argparse.Namespace:
+        try:
+            words = shlex.split(line)
+        except ValueError as exc:
+            raise UsageError(mask_url(f"{self.prog}: cannot parse the line ({exc})")) from None
+        return self.parse_args(words)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return value
+
+
+@contextmanager
+def _usage_errors(url: str | None = None) -> Iterator[None]:
+    """Turn any failure of a core call into one masked UsageError line."""
+    try:
+        yield
+    except UsageError:
+        raise
+    except Exception as exc:
+        if not is_expected_error(exc):
+            raise  # a bug: keep its traceback
+        raise UsageError(describe_error(exc, url=url)) from None
+
+
+class _Shown:
+    """A result that displays as HTML in a notebook and as text elsewhere."""
+
+    def __init__(self, html: str, text: str) -> None:
+        self.html = html
+        self.text = text
+
+    def _repr_html_(self) -> str:
+        return self.html
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _storage_parser() -> _Parser:
+    p = _Parser("%agno_storage")
+    p.add_argument("backend", nargs="?", help="sqlite, duckdb, postgres or a SQLAlchemy URL")
+    p.add_argument("target", nargs="?", help="file path or URL")
+    p.add_argument("--table")
+    p.add_argument("--mode", default="agent")
+    p.add_argument("--schema")
+    p.add_argument("--auto-upgrade", action="store_true")
+    p.add_argument("--read-only", action="store_true")
+    p.add_argument("--as", dest="name")
+    p.add_argument("--list", action="store_true")
+    p.add_argument("--close", metavar="NAME")
+    return p
+
+
+@magics_class
+class AgnoMagics(Magics):
+    """The ``%agno_*`` magics; one instance per shell holds the open storages."""
+
+    default_table = Unicode("agent_sessions", help="Table %agno_storage opens by default.").tag(
+        config=True
+    )
+    display_limit = Integer(20, help="Rows %agno_sessions returns by default.").tag(config=True)
+    page_size = Integer(20, help="Sessions per page in %agno_history's browser.").tag(config=True)
+    history_page_size = Integer(50, help="Runs per page in a session transcript.").tag(config=True)
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell=shell, **kwargs)
+        self.storages: dict[str, Any] = {}
+        self.current: str | None = None
+        self.last_agent: Any = None
+        self._seen_agents: set[int] = set()
+
+    # -- storages -----------------------------------------------------------------------
+
+    @property
+    def storage(self) -> Any:
+        """The current storage (UsageError when none is open)."""
+        if self.current is None:
+            raise UsageError(f"no agno_nb storage is open: {_HINT}")
+        return self.storages[self.current]
+
+    def _describe(self, name: str, storage: Any, attached: list[str] | None = None) -> str:
+        with _usage_errors():
+            version = storage.current_version
+            count = storage.count_sessions() if version is not None else 0
+        table = f"{storage.schema}.{storage.table_name}" if storage.schema else storage.table_name
+        if version is None:
+            layout = "table not created yet"
+        elif version < storage.latest_version:
+            layout = f"layout v{version}, upgrade available to v{storage.latest_version}"
+        else:
+            layout = f"layout v{version}"
+        line = (
+            f"agno_nb storage {name!r}: {storage.backend} {storage.display_url} table {table} "
+            f"({layout}), {count} session{'s' if count != 1 else ''}"
+        )
+        if attached is not None:
+            line += f", attached to {', '.join(attached)}" if attached else ", no agents attached"
+        return mask_url(line)
+
+    @line_magic
+    def agno_storage(self, line: str = "") -> Any:
+        """Open a storage and attach it to the notebook's agents.
+
+        %agno_storage BACKEND TARGET [--table T] [--mode M] [--schema S]
+                      [--auto-upgrade] [--read-only] [--as NAME]
+        %agno_storage URL [options]      a bare SQLAlchemy URL
+        %agno_storage                    show the current storage
+        %agno_storage --list             list open storages
+        %agno_storage --close NAME       close one
+
+        BACKEND is sqlite, duckdb or postgres; TARGET a file path or URL.
+        Every agno_nb Agent (and agno 1.x Agent) in the namespace without a
+        storage gets this one, and new Agents default to it. Returns the storage.
+        """
+        args = _storage_parser().parse_line(line)
+        if args.list:
+            return self._list()
+        if args.close:
+            return self._close(args.close)
+        if args.backend is None:
+            if self.current is None:
+                print(f"no agno_nb storage is open: {_HINT}")
+                return None
+            print(self._describe(self.current, self.storage))
+            return self.storage
+        name = args.name
+        if name is not None and not name.isidentifier():
+            raise UsageError(f"--as {name!r}: use a plain name such as prod or local")
+        with _usage_errors(url=args.backend):
+            storage = open_from_args(
+                args.backend,
+                args.target,
+                table=args.table or self.default_table,
+                mode=args.mode,
+                schema=args.schema,
+                auto_upgrade=args.auto_upgrade,
+                read_only=args.read_only,
+            )
+        name = name or storage.backend
+        old = self.storages.get(name)
+        self.storages[name] = storage
+        self.current = name
+        attached = self._attach(storage, replacing=old)
+        if storage.mode == "agent":
+            from agno_nb.agent import set_default_storage
+
+            set_default_storage(storage)
+        if old is not None and old is not storage:
+            old.close()
+        print(self._describe(name, storage, attached))
+        return storage
+
+    def _list(self) -> None:
+        if not self.storages:
+            print(f"no agno_nb storages are open: {_HINT}")
+            return None
+        for name, storage in self.storages.items():
+            mark = "*" if name == self.current else " "
+            print(
+                mask_url(
+                    f"{mark} {name}: {storage.backend} {storage.display_url} "
+                    f"table {storage.table_name} (mode {storage.mode})"
+                )
+            )
+        return None
+
+    def _close(self, name: str) -> None:
+        storage = self.storages.pop(name, None)
+        if storage is None:
+            known = ", ".join(self.storages) or "none are open"
+            raise UsageError(f"no open storage named {name!r} ({known}): see %agno_storage --list")
+        storage.close()
+        if self.current == name:
+            self.current = next(reversed(self.storages), None) if self.storages else None
+            from agno_nb.agent import get_default_storage, set_default_storage
+
+            if get_default_storage() is storage:
+                new = self.storages.get(self.current) if self.current else None
+                set_default_storage(new if new is not None and new.mode == "agent" else None)
+        print(f"closed agno_nb storage {name!r}")
+        return None
+
+    # -- agents -------------------------------------------------------------------------
+
+    def _agents(self) -> list[tuple[str, Any]]:
+        """(variable name, agent) for every agno_nb or agno 1.x Agent in the namespace."""
+        from agno_nb.agent import Agent
+
+        kinds: tuple[type, ...] = (Agent,)
+        agno_agent = sys.modules.get("agno.agent")
+        if agno_agent is not None and isinstance(getattr(agno_agent, "Agent", None), type):
+            kinds = (*kinds, agno_agent.Agent)
+        ns = self.shell.user_ns if self.shell is not None else {}
+        return [
+            (name, value)
+            for name, value in list(ns.items())
+            if not name.startswith("_") and isinstance(value, kinds)
+        ]
+
+    def _attach(self, storage: Any, *, replacing: Any = None) -> list[str]:
+        """Give ``storage`` to every agent that has none (or had ``replacing``)."""
+        if storage.mode != "agent":
+            return []
+        from agno_nb.agent import Agent
+
+        attached: list[str] = []
+        for name, agent in self._agents():
+            if isinstance(agent, Agent):
+                own = agent.__dict__.get("_storage", agent.storage)
+                if own is None or (replacing is not None and own is replacing):
+                    agent.storage = storage
+                    attached.append(name)
+                continue
+            current = getattr(agent, "storage", None)
+            if current is None or (
+                replacing is not None and getattr(current, "storage", None) is replacing
+            ):
+                from agno_nb.integrations.agno import as_agno_storage
+
+                with _usage_errors():
+                    agent.storage = as_agno_storage(storage)
+                attached.append(name)
+        if attached:
+            self.last_agent = dict(self._agents()).get(attached[-1], self.last_agent)
+        return attached
+
+    def _post_run_cell(self, result: Any = None) -> None:
+        """Remember the most recently created agent (for %%agno_chat's default)."""
+        self._track_agents()
+
+    def _track_agents(self) -> None:
+        for _, agent in self._agents():
+            if id(agent) not in self._seen_agents:
+                self._seen_agents.add(id(agent))
+                self.last_agent = agent
+
+    def _resolve_agent(self, name: str | None) -> tuple[str, Any]:
+        self._track_agents()
+        agents = self._agents()
+        if name:
+            found = dict(agents).get(name)
+            if found is None:
+                known = ", ".join(n for n, _ in agents) or "none defined"
+                raise UsageError(f"no agent named {name!r} (agents: {known})")
+            return name, found
+        if self.last_agent is not None:
+            for agent_name, agent in agents:
+                if agent is self.last_agent:
+                    return agent_name, agent
+            return "agent", self.last_agent
+        raise UsageError("no agent yet: create one, e.g. agent = agno_nb.Agent(), then chat")
+
+    @cell_magic
+    def agno_chat(self, line: str, cell: str) -> None:
+        """Send the cell to an agent and show the answer.
+
+        %%agno_chat [AGENT]
+        AGENT is the variable name of an agno_nb (or agno 1.x) Agent; default:
+        the one most recently created or attached.
+        """
+        p = _Parser("%%agno_chat")
+        p.add_argument("agent", nargs="?")
+        args = p.parse_line(line)
+        message = cell.strip()
+        if not message:
+            raise UsageError("%%agno_chat: the cell is empty; write the message below the magic")
+        name, agent = self._resolve_agent(args.agent)
+        with _usage_errors(url=getattr(getattr(agent, "storage", None), "display_url", None)):
+            response = agent.run(message)
+        self.last_agent = agent
+        from IPython.display import display
+
+        from agno_nb.render import runs_html
+
+        run = response.to_dict() if hasattr(response, "to_dict") else {"content": response}
+        text = f"{name}: {getattr(response, 'content', response)}"
+        display(_Shown(runs_html([run], system=False), text))
+
+    # -- sessions -----------------------------------------------------------------------
+
+    @line_magic
+    def agno_sessions(self, line: str = "") -> Any:
+        """List sessions, newest first, as a pandas DataFrame.
+
+        %agno_sessions [--user U] [--agent A] [--search TEXT] [--limit N]
+        """
+        p = _Parser("%agno_sessions")
+        p.add_argument("--user")
+        p.add_argument("--agent")
+        p.add_argument("--search")
+        p.add_argument("--limit", type=_positive)
+        args = p.parse_line(line)
+        storage = self.storage
+        with _usage_errors():
+            return storage.sessions_df(
+                user_id=args.user,
+                entity_id=args.agent,
+                search=args.search,
+                limit=args.limit or self.display_limit,
+            )
+
+    @line_magic
+    def agno_history(self, line: str = "") -> Any:
+        """Show the session browser, or with --static one session's HTML transcript.
+
+        %agno_history [SESSION_ID] [--user U] [--static]
+        Default session: the newest (of user U).
+        """
+        p = _Parser("%agno_history")
+        p.add_argument("session_id", nargs="?")
+        p.add_argument("--user")
+        p.add_argument("--static", action="store_true")
+        args = p.parse_line(line)
+        storage = self.storage
+        with _usage_errors():
+            session_id = args.session_id or self._newest(storage, args.user)
+            if args.static:
+                session = storage.read(session_id, user_id=args.user)
+                if session is None:
+                    raise UsageError(self._unknown(session_id, args.user))
+                from agno_nb.render import session_html, transcript_text
+
+                return _Shown(session_html(session), transcript_text(session))
+            self._require_session(storage, session_id, args.user)
+            from agno_nb.widgets import SessionBrowser
+
+            return SessionBrowser(
+                storage,
+                user_id=args.user,
+                page_size=self.page_size,
+                history_page_size=self.history_page_size,
+                session_id=session_id,
+            )
+
+    @staticmethod
+    def _unknown(session_id: str, user: str | None) -> str:
+        of = f" of user {user!r}" if user else ""
+        return f"no session {session_id!r}{of}: list them with %agno_sessions"
+
+    def _newest(self, storage: Any, user: str | None) -> str:
+        newest = storage.list_sessions(user_id=user, limit=1)
+        if not newest:
+            of = f" for user {user!r}" if user else ""
+            raise UsageError(f"no sessions{of} yet in {storage.table_name}: run an agent first")
+        return str(newest[0].session_id)
+
+    def _require_session(self, storage: Any, session_id: str, user: str | None) -> None:
+        from agno_nb.errors import SessionNotFoundError
+        from agno_nb.widgets.session_history import find_summary
+
+        try:
+            storage.count_runs(session_id)
+        except SessionNotFoundError:
+            raise UsageError(self._unknown(session_id, user)) from None
+        if user is not None:
+            summary = find_summary(storage, session_id)
+            if summary is not None and summary.user_id != user:
+                raise UsageError(self._unknown(session_id, user))
+
+    # -- upgrades -----------------------------------------------------------------------
+
+    @line_magic
+    def agno_upgrade(self, line: str = "") -> Any:
+        """Show the table's layout and planned upgrade steps; apply them unless --dry-run.
+
+        %agno_upgrade [--dry-run]
+        """
+        p = _Parser("%agno_upgrade")
+        p.add_argument("--dry-run", action="store_true")
+        args = p.parse_line(line)
+        storage = self.storage
+        from agno_nb.render import plan_html
+
+        with _usage_errors():
+            plan = storage.upgrade_schema(dry_run=True)
+            if args.dry_run or not plan.pending:
+                return _Shown(plan_html(plan), str(plan))
+            result = storage.upgrade_schema(progress=self._progress_bar())
+        return _Shown(plan_html(result), str(result))
+
+    @staticmethod
+    def _progress_bar() -> Callable[[int, int], None]:
+        import ipywidgets as widgets
+        from IPython.display import display
+
+        bar = widgets.IntProgress(value=0, min=0, max=1, description="upgrading")
+        display(bar)
+
+        def update(done: int, total: int) -> None:
+            bar.max = max(1, total)
+            bar.value = min(done, bar.max)
+
+        return update
+
+
+def load_ipython_extension(ip: Any) -> None:
+    """Register the magics, their ``%config`` options and the agent tracker."""
+    magics = AgnoMagics(shell=ip, parent=ip)
+    ip.register_magics(magics)
+    if magics not in ip.configurables:
+        ip.configurables.append(magics)
+    ip.events.register("post_run_cell", magics._post_run_cell)
+    ip._agno_nb_magics = magics
+
+
+def unload_ipython_extension(ip: Any) -> None:
+    """Stop tracking agents (the magics stay registered, as IPython has no unregister)."""
+    magics = getattr(ip, "_agno_nb_magics", None)
+    if magics is not None:
+        with suppress(ValueError):
+            ip.events.unregister("post_run_cell", magics._post_run_cell)
+        if magics in ip.configurables:
+            ip.configurables.remove(magics)

@@ -1,0 +1,355 @@
+"""SessionBrowser: filter, page through and manage the sessions of a storage."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import ipywidgets as widgets
+
+from agno_nb.export import export_jsonl
+from agno_nb.render import combine, summary_table_html
+from agno_nb.sessions import ENTITY_COLUMN
+from agno_nb.widgets.session_history import SessionHistory, guarded, snapshot_bundle, status_html
+
+__all__ = ["SessionBrowser"]
+
+_HIDDEN = widgets.Layout(display="none")
+
+
+def _label(summary: Any) -> str:
+    if summary.error:
+        return f"⚠ {summary.session_id} (cannot read)"
+    title = summary.session_name or summary.preview or "(no messages)"
+    if len(title) > 60:
+        title = title[:59] + "…"
+    return f"{title} · {summary.run_count} runs · {summary.session_id[:12]}"
+
+
+class SessionBrowser(widgets.VBox):
+    """Browse a storage's sessions: filters, a paged newest-first list, a transcript.
+
+    Paging is done by the database (``list_sessions(limit, offset)`` and
+    ``count_sessions``): however large the table, one page of summaries and
+    one page of the selected session's runs are fetched. A row that can't be
+    decoded shows as an error line; the rest of the list works.
+
+    Actions: rename, delete (after a confirmation), export the selected
+    session or every session matching the filters as JSONL few-shot examples,
+    refresh.
+
+    Args:
+        storage: an agno_nb storage.
+        user_id: initial user filter.
+        entity_id: initial agent/team/workflow id filter.
+        search: initial text search (name, first question, id).
+        page_size: sessions per page.
+        history_page_size: runs per page in the transcript.
+        session_id: the session to select first (default: the newest on the page).
+        export_path: initial file name for exports.
+    """
+
+    def __init__(
+        self,
+        storage: Any,
+        *,
+        user_id: str | None = None,
+        entity_id: str | None = None,
+        search: str | None = None,
+        page_size: int = 20,
+        history_page_size: int = 50,
+        session_id: str | None = None,
+        export_path: str = "agno_sessions.jsonl",
+    ) -> None:
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        self.storage = storage
+        self.page_size = page_size
+        self.history_page_size = history_page_size
+        self.page = 0
+        self.total = 0
+        self.summaries: list[Any] = []
+        self.selected: str | None = session_id
+        self.history: SessionHistory | None = None
+        self._updating = False
+
+        text = {"continuous_update": False, "layout": widgets.Layout(width="220px")}
+        self.user_filter = widgets.Text(value=user_id or "", description="user", **text)
+        self.entity_label = ENTITY_COLUMN.get(storage.mode, "agent_id").removesuffix("_id")
+        self.entity_filter = widgets.Text(
+            value=entity_id or "", description=self.entity_label, **text
+        )
+        self.search_box = widgets.Text(value=search or "", description="search", **text)
+        self.prev_button = widgets.Button(description="◀ Newer")
+        self.next_button = widgets.Button(description="Older ▶")
+        self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
+        self.position = widgets.HTML()
+        self.session_list = widgets.HTML()
+        self.selector = widgets.Dropdown(description="session", options=[])
+        self.rename_text = widgets.Text(placeholder="new name", layout=text["layout"])
+        self.rename_button = widgets.Button(description="Rename")
+        self.delete_button = widgets.Button(description="Delete…", button_style="danger")
+        self.confirm_label = widgets.HTML()
+        self.confirm_delete_button = widgets.Button(
+            description="Yes, delete", button_style="danger"
+        )
+        self.cancel_delete_button = widgets.Button(description="Cancel")
+        self.confirm_box = widgets.HBox(
+            [self.confirm_label, self.confirm_delete_button, self.cancel_delete_button],
+            layout=widgets.Layout(display="none"),
+        )
+        self.export_path = widgets.Text(value=export_path, description="file", **text)
+        self.export_session_button = widgets.Button(description="Export session")
+        self.export_filtered_button = widgets.Button(description="Export filtered")
+        self.status = widgets.HTML()
+        self.detail = widgets.VBox()
+
+        for box in (self.user_filter, self.entity_filter, self.search_box):
+            box.observe(self._on_filter, names="value")
+        self.selector.observe(self._on_select, names="value")
+        buttons = {
+            self.prev_button: self.newer_page,
+            self.next_button: self.older_page,
+            self.refresh_button: self.refresh,
+            self.rename_button: lambda: self.rename(self.rename_text.value),
+            self.delete_button: self.ask_delete,
+            self.confirm_delete_button: self.confirm_delete,
+            self.cancel_delete_button: self.cancel_delete,
+            self.export_session_button: self.export_session,
+            self.export_filtered_button: self.export_filtered,
+        }
+        for button, action in buttons.items():
+            button.on_click(lambda _b, action=action: guarded(self, action))
+
+        super().__init__(
+            children=[
+                widgets.HBox([self.user_filter, self.entity_filter, self.search_box]),
+                widgets.HBox(
+                    [self.prev_button, self.next_button, self.refresh_button, self.position]
+                ),
+                self.session_list,
+                self.selector,
+                widgets.HBox([self.rename_text, self.rename_button, self.delete_button]),
+                self.confirm_box,
+                widgets.HBox(
+                    [self.export_path, self.export_session_button, self.export_filtered_button]
+                ),
+                self.status,
+                self.detail,
+            ]
+        )
+        self.refresh()
+
+    # -- filters and paging -------------------------------------------------------------
+
+    @property
+    def filters(self) -> dict[str, str | None]:
+        """The current filters as ``list_sessions`` keyword arguments."""
+        return {
+            "user_id": self.user_filter.value.strip() or None,
+            "entity_id": self.entity_filter.value.strip() or None,
+            "search": self.search_box.value.strip() or None,
+        }
+
+    @property
+    def page_count(self) -> int:
+        """How many pages the matching sessions fill (at least 1)."""
+        return max(1, -(-self.total // self.page_size))
+
+    def _on_filter(self, _change: Any) -> None:
+        self.page = 0
+        self.selected = None
+        guarded(self, self.refresh)
+
+    def refresh(self) -> None:
+        """Re-count, re-read the current page and re-show the selected session.
+
+        The selected session stays selected while paging (its transcript stays
+        open); with none selected, the newest readable session on the page is.
+        """
+        self.status.value = ""
+        self.total = self.storage.count_sessions(**self.filters)
+        self.page = min(self.page, self.page_count - 1)
+        self.summaries = self.storage.list_sessions(
+            **self.filters, limit=self.page_size, offset=self.page * self.page_size
+        )
+        ids = [s.session_id for s in self.summaries]
+        if self.selected is None:
+            self.selected = next((s.session_id for s in self.summaries if not s.error), None)
+        self._updating = True
+        try:
+            self.selector.options = [(_label(s), s.session_id) for s in self.summaries]
+            self.selector.value = self.selected if self.selected in ids else None
+        finally:
+            self._updating = False
+        self._render_list()
+        self._show_selected()
+
+    def go_to(self, page: int) -> None:
+        """Show page ``page`` of the list (0 = the newest sessions)."""
+        self.page = max(0, min(page, self.page_count - 1))
+        self.refresh()
+
+    def older_page(self) -> None:
+        """Show the next page of older sessions."""
+        self.go_to(self.page + 1)
+
+    def newer_page(self) -> None:
+        """Show the previous page of newer sessions."""
+        self.go_to(self.page - 1)
+
+    # -- selection ----------------------------------------------------------------------
+
+    def _on_select(self, change: Any) -> None:
+        if self._updating:
+            return
+        guarded(self, lambda: self.select(change["new"]))
+
+    def select(self, session_id: str | None) -> None:
+        """Show the transcript of ``session_id`` (one of the listed sessions)."""
+        self.selected = session_id
+        self.cancel_delete()
+        listed = [s.session_id for s in self.summaries]
+        if self.selector.value != session_id and session_id in listed:
+            self._updating = True
+            try:
+                self.selector.value = session_id
+            finally:
+                self._updating = False
+        self._render_list()
+        self._show_selected()
+
+    def _summary(self, session_id: str | None) -> Any:
+        return next((s for s in self.summaries if s.session_id == session_id), None)
+
+    def _show_selected(self) -> None:
+        self.history = None
+        self.detail.children = ()
+        summary = self._summary(self.selected)
+        if self.selected is None:
+            return
+        if summary is not None and summary.error:
+            self.status.value = status_html(
+                f"session {self.selected} cannot be shown: {summary.error}", error=True
+            )
+            return
+        self.history = SessionHistory(
+            self.storage, self.selected, page_size=self.history_page_size, summary=summary
+        )
+        self.detail.children = (self.history,)
+
+    # -- actions ------------------------------------------------------------------------
+
+    def _require_selection(self) -> str:
+        if self.selected is None:
+            raise ValueError("no session selected: pick one in the list first")
+        return self.selected
+
+    def rename(self, name: str) -> None:
+        """Rename the selected session."""
+        session_id = self._require_selection()
+        name = name.strip()
+        if not name:
+            raise ValueError("type a new name first")
+        self.storage.rename_session(session_id, name)
+        self.rename_text.value = ""
+        self.refresh()
+        self.status.value = status_html(f"renamed {session_id} to {name!r}")
+
+    def ask_delete(self) -> None:
+        """Show the delete confirmation for the selected session."""
+        session_id = self._require_selection()
+        summary = self._summary(session_id)
+        runs = f" and its {summary.run_count} runs" if summary and not summary.error else ""
+        self.confirm_label.value = (
+            f"Delete session <code>{html.escape(session_id)}</code>{runs}? This cannot be undone."
+        )
+        self.confirm_box.layout.display = "flex"
+
+    @property
+    def confirming(self) -> bool:
+        """True while the delete confirmation is shown."""
+        return self.confirm_box.layout.display != "none"
+
+    def cancel_delete(self) -> None:
+        """Hide the delete confirmation without deleting."""
+        self.confirm_box.layout.display = "none"
+        self.confirm_label.value = ""
+
+    def confirm_delete(self) -> None:
+        """Delete the selected session (after :meth:`ask_delete`)."""
+        if not self.confirming:
+            raise ValueError("click Delete… first, then confirm")
+        session_id = self._require_selection()
+        self.cancel_delete()
+        self.storage.delete_session(session_id)
+        self.selected = None
+        self.refresh()
+        self.status.value = status_html(f"deleted session {session_id}")
+
+    def export_session(self) -> int:
+        """Write the selected session's runs as JSONL few-shot examples; returns the count."""
+        session_id = self._require_selection()
+        path = self._export_target()
+        count = export_jsonl(self.storage, path, session_ids=[session_id])
+        self.status.value = status_html(f"wrote {count} examples of {session_id} to {path}")
+        return count
+
+    def export_filtered(self) -> int:
+        """Write every session matching the filters as JSONL few-shot examples."""
+        path = self._export_target()
+        f = self.filters
+        count = export_jsonl(
+            self.storage, path, user_id=f["user_id"], entity_id=f["entity_id"], search=f["search"]
+        )
+        self.status.value = status_html(
+            f"wrote {count} examples of {self.total} sessions to {path}"
+        )
+        return count
+
+    def _export_target(self) -> str:
+        path = self.export_path.value.strip()
+        if not path:
+            raise ValueError("type a file name to export to")
+        return path
+
+    # -- rendering ----------------------------------------------------------------------
+
+    def position_text(self) -> str:
+        """Which sessions the page shows, e.g. ``sessions 21-40 of 100000``."""
+        if not self.summaries:
+            return f"no sessions (page {self.page + 1} of {self.page_count})"
+        first = self.page * self.page_size
+        return (
+            f"sessions {first + 1}-{first + len(self.summaries)} of {self.total}, newest first "
+            f"(page {self.page + 1} of {self.page_count})"
+        )
+
+    def _render_list(self) -> None:
+        self.prev_button.disabled = self.page == 0
+        self.next_button.disabled = self.page >= self.page_count - 1
+        self.delete_button.disabled = self.rename_button.disabled = self.selected is None
+        self.export_session_button.disabled = self.selected is None
+        self.position.value = status_html(self.position_text())
+        self.session_list.value = summary_table_html(
+            self.summaries, selected=self.selected, entity_label=self.entity_label
+        )
+
+    def snapshot_html(self) -> str:
+        """Deterministic HTML of the list and the selected transcript."""
+        names = {"user_id": "user", "entity_id": self.entity_label, "search": "search"}
+        active = [f"{names[k]} = {v}" for k, v in self.filters.items() if v]
+        lines = [status_html("filters: " + ", ".join(active))] if active else []
+        lines += [self.position.value, self.session_list.value, self.status.value]
+        if self.history is not None:
+            lines.append(self.history.snapshot_html())
+        return combine(*lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"SessionBrowser(storage={self.storage.display_url!r}, "
+            f"table={self.storage.table_name!r}, sessions={self.total}, selected={self.selected!r})"
+        )
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        return snapshot_bundle(self, **kwargs)

@@ -1,0 +1,391 @@
+"""The %agno_* magics through a real IPython InteractiveShell, on every backend."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.utils.capture import capture_output
+
+from agno_nb import agent as agent_module
+from agno_nb.agent import Agent
+from agno_nb.sessions import AgentSession
+
+BASE_TIME = 1_700_000_000
+
+
+def postgres_url() -> str:
+    """The test server's URL (as tests/conftest.py picks it)."""
+    default = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    return os.environ.get("AGNO_NB_TEST_POSTGRES_URL", default)
+
+
+@pytest.fixture(scope="module")
+def ip() -> InteractiveShell:
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "agno_nb")
+    return shell
+
+
+@pytest.fixture
+def magics(ip: InteractiveShell) -> Iterator[Any]:
+    """The AgnoMagics instance, reset around each test."""
+    instance = ip.magics_manager.registry["AgnoMagics"]
+    yield instance
+    for name in list(instance.storages):
+        instance.storages.pop(name).close()
+    instance.current = None
+    instance.last_agent = None
+    for name in [n for n, v in ip.user_ns.items() if isinstance(v, Agent) or "Agent" in n]:
+        ip.user_ns.pop(name, None)
+    ip.user_ns.pop("legacy", None)
+    agent_module.set_default_storage(None)
+    instance.display_limit = 20
+    instance.default_table = "agent_sessions"
+
+
+@pytest.fixture
+def target(backend: str, tmp_path: Path, pg_schema: str) -> Callable[..., str]:
+    """``target(table)`` -> the %agno_storage arguments opening ``table`` on this backend,
+    in the same database ``make_storage`` uses (default table: a fresh name)."""
+    fresh = f"m{uuid.uuid4().hex[:8]}_agent_sessions"
+
+    def line(table: str = fresh) -> str:
+        if backend == "sqlite":
+            return f"sqlite {tmp_path / 'sessions.db'} --table {table}"
+        if backend == "duckdb":
+            return f"duckdb {tmp_path / 'sessions.duckdb'} --table {table}"
+        return f"postgres {postgres_url()} --schema {pg_schema} --table {table}"
+
+    return line
+
+
+def fill(storage: Any, count: int = 3) -> None:
+    for i in range(count):
+        storage.upsert(
+            AgentSession(
+                session_id=f"s{i}",
+                user_id="alice" if i % 2 == 0 else "bob",
+                agent_id="helper" if i else "planner",
+                memory={
+                    "runs": [
+                        {
+                            "run_id": f"r{i}",
+                            "messages": [
+                                {"role": "user", "content": f"question {i}"},
+                                {"role": "assistant", "content": f"answer {i}"},
+                            ],
+                        }
+                    ]
+                },
+                created_at=BASE_TIME + i,
+            )
+        )
+
+
+def output_text(cap: Any) -> str:
+    parts = [cap.stdout, cap.stderr]
+    for out in cap.outputs:
+        parts.extend(str(v) for v in out.data.values())
+    return "\n".join(parts)
+
+
+# -- %agno_storage ----------------------------------------------------------------------
+
+
+def test_storage_attaches_agents_and_sets_default(
+    ip: InteractiveShell, magics: Any, target: Callable[..., str], backend: str
+) -> None:
+    from agno.agent import Agent as AgnoAgent
+
+    other = agent_module.Agent()  # stand-in storage holder
+    ip.user_ns["bare"] = Agent(name="bare")
+    ip.user_ns["kept"] = Agent(name="kept", storage=other)
+    ip.user_ns["legacy"] = AgnoAgent()
+    with capture_output() as cap:
+        storage = ip.run_line_magic("agno_storage", target())
+    line = cap.stdout.strip()
+    assert "\n" not in line
+    assert line.startswith(f"agno_nb storage '{backend}': {backend} ")
+    assert storage.display_url in line and "table not created yet" in line
+    assert "0 sessions" in line and "attached to bare, legacy" in line
+    assert ip.user_ns["bare"].storage is storage
+    assert ip.user_ns["kept"].storage is other
+    assert ip.user_ns["legacy"].storage.storage is storage
+    assert agent_module.get_default_storage() is storage
+    assert Agent().storage is storage
+    assert magics.last_agent is ip.user_ns["legacy"]
+
+    # the attached agent writes there
+    ip.user_ns["bare"].run("hello")
+    assert storage.count_sessions() == 1
+
+
+def test_storage_show_list_close(
+    ip: InteractiveShell, magics: Any, target: Callable[..., str], tmp_path: Path
+) -> None:
+    with capture_output() as cap:
+        assert ip.run_line_magic("agno_storage", "") is None
+    assert "no agno_nb storage is open" in cap.stdout
+    first = ip.run_line_magic("agno_storage", target() + " --as main")
+    fill(first)
+    with capture_output() as cap:
+        assert ip.run_line_magic("agno_storage", "") is first
+    assert "'main'" in cap.stdout and "3 sessions" in cap.stdout
+    second = ip.run_line_magic("agno_storage", f"sqlite {tmp_path / 'two.db'} --as scratch")
+    with capture_output() as cap:
+        ip.run_line_magic("agno_storage", "--list")
+    lines = cap.stdout.splitlines()
+    assert lines[0].startswith("  main: ") and lines[1].startswith("* scratch: sqlite")
+    assert magics.storage is second
+    with capture_output() as cap:
+        ip.run_line_magic("agno_storage", "--close scratch")
+    assert "closed agno_nb storage 'scratch'" in cap.stdout
+    assert magics.current == "main"
+    with pytest.raises(UsageError, match="no open storage named 'nope'"):
+        ip.run_line_magic("agno_storage", "--close nope")
+
+
+def test_reopening_a_name_repoints_its_agents(
+    ip: InteractiveShell, magics: Any, target: Callable[..., str], tmp_path: Path
+) -> None:
+    ip.user_ns["bot"] = Agent()
+    first = ip.run_line_magic("agno_storage", f"sqlite {tmp_path / 'a.db'} --as db")
+    assert ip.user_ns["bot"].storage is first
+    with capture_output() as cap:
+        second = ip.run_line_magic("agno_storage", f"sqlite {tmp_path / 'b.db'} --as db")
+    assert ip.user_ns["bot"].storage is second
+    assert "attached to bot" in cap.stdout
+    assert list(magics.storages) == ["db"]
+
+
+def test_upgrade_available_dry_run_and_apply(
+    ip: InteractiveShell, magics: Any, target: Callable[..., str], make_storage: Any
+) -> None:
+    legacy = make_storage("legacy", schema_version=1)
+    fill(legacy, 4)
+    with capture_output() as cap:
+        storage = ip.run_line_magic("agno_storage", target(legacy.table_name))
+    assert "layout v1, upgrade available to v2" in cap.stdout
+    assert "4 sessions" in cap.stdout
+
+    plan = ip.run_line_magic("agno_upgrade", "--dry-run")
+    assert "dry run, nothing changed" in repr(plan)
+    assert "1 step planned" in plan._repr_html_()
+    assert storage.current_version == 1
+
+    with capture_output() as cap:
+        result = ip.run_line_magic("agno_upgrade", "")
+    assert storage.current_version == 2
+    assert "4 session(s)" in repr(result)
+    assert "4 sessions migrated" in result._repr_html_()
+    assert any("IntProgress" in str(o.data.get("text/plain")) for o in cap.outputs)
+    again = ip.run_line_magic("agno_upgrade", "")
+    assert "up to date" in repr(again)
+    with capture_output() as cap:
+        ip.run_line_magic("agno_storage", "")
+    assert "layout v2)" in cap.stdout
+
+
+# -- %agno_sessions / %agno_history -----------------------------------------------------
+
+
+def test_sessions_dataframe(ip: InteractiveShell, magics: Any, target: Callable[..., str]) -> None:
+    storage = ip.run_line_magic("agno_storage", target())
+    fill(storage, 5)
+    df = ip.run_line_magic("agno_sessions", "")
+    assert list(df["session_id"]) == ["s4", "s3", "s2", "s1", "s0"]
+    alice = ip.run_line_magic("agno_sessions", "--user alice --limit 2")
+    assert list(alice["session_id"]) == ["s4", "s2"]
+    assert list(ip.run_line_magic("agno_sessions", "--agent planner")["session_id"]) == ["s0"]
+    found = ip.run_line_magic("agno_sessions", "--search 'question 3'")
+    assert list(found["session_id"]) == ["s3"]
+    ip.run_line_magic("config", "AgnoMagics.display_limit = 2")
+    assert magics.display_limit == 2
+    assert len(ip.run_line_magic("agno_sessions", "")) == 2
+    ip.run_cell("df = %agno_sessions --user bob")
+    assert list(ip.user_ns.pop("df")["session_id"]) == ["s3", "s1"]
+
+
+def test_history_browser_and_static(
+    ip: InteractiveShell, magics: Any, target: Callable[..., str]
+) -> None:
+    from agno_nb.widgets import SessionBrowser
+
+    storage = ip.run_line_magic("agno_storage", target())
+    with pytest.raises(UsageError, match="no sessions yet"):
+        ip.run_line_magic("agno_history", "")
+    fill(storage, 3)
+    ip.run_line_magic("config", "AgnoMagics.page_size = 2")
+    browser = ip.run_line_magic("agno_history", "")
+    assert isinstance(browser, SessionBrowser)
+    assert browser.selected == "s2" and browser.page_size == 2
+    assert "answer 2" in browser._repr_mimebundle_()["text/html"]
+    older = ip.run_line_magic("agno_history", "s0")
+    assert older.selected == "s0" and "question 0" in older.snapshot_html()
+    bob = ip.run_line_magic("agno_history", "--user bob")
+    assert bob.selected == "s1" and bob.user_filter.value == "bob"
+
+    static = ip.run_line_magic("agno_history", "s1 --static")
+    assert "answer 1" in static._repr_html_() and "<code>r1</code>" in static._repr_html_()
+    assert "assistant: answer 1" in repr(static)
+    with pytest.raises(UsageError, match="no session 'nope'"):
+        ip.run_line_magic("agno_history", "nope")
+    with pytest.raises(UsageError, match="of user 'alice'"):
+        ip.run_line_magic("agno_history", "s1 --user alice")
+    with pytest.raises(UsageError, match="of user 'alice'"):
+        ip.run_line_magic("agno_history", "s1 --user alice --static")
+    magics.page_size = 20
+
+
+# -- %%agno_chat ------------------------------------------------------------------------
+
+
+def test_chat_cell(ip: InteractiveShell, magics: Any, target: Callable[..., str]) -> None:
+    storage = ip.run_line_magic("agno_storage", target())
+    ip.run_cell("from agno_nb import Agent as _A\nfirst = _A(name='first', user_id='u1')")
+    ip.run_cell("second = _A(name='second', user_id='u2')")
+    with capture_output() as cap:
+        ip.run_cell("%%agno_chat\nHello <b>there</b>")
+    shown = output_text(cap)
+    assert "second: [offline] You said: Hello <b>there</b>" in shown
+    html = next(o.data["text/html"] for o in cap.outputs if "text/html" in o.data)
+    assert "You said: Hello &lt;b&gt;there&lt;/b&gt;" in html
+    assert [s.user_id for s in storage.list_sessions()] == ["u2"]
+
+    with capture_output() as cap:
+        ip.run_cell("%%agno_chat first\nWhat was my last question?")
+    assert "first:" in output_text(cap)
+    assert sorted(s.user_id for s in storage.list_sessions()) == ["u1", "u2"]
+    # the default follows the agent used last
+    with capture_output() as cap:
+        ip.run_cell("%%agno_chat\nagain")
+    assert "first: [offline] You said: again" in output_text(cap)
+    assert storage.count_runs(ip.user_ns["first"].session_id) == 2
+    ip.user_ns.pop("_A", None)
+
+
+def test_chat_errors(ip: InteractiveShell, magics: Any) -> None:
+    with pytest.raises(UsageError, match="no agent yet"):
+        ip.run_cell_magic("agno_chat", "", "hi")
+    ip.user_ns["helper"] = Agent()
+    with pytest.raises(UsageError, match=r"no agent named 'nobody' \(agents: helper\)"):
+        ip.run_cell_magic("agno_chat", "nobody", "hi")
+    with pytest.raises(UsageError, match="the cell is empty"):
+        ip.run_cell_magic("agno_chat", "helper", "  \n")
+    with pytest.raises(UsageError, match="unrecognized arguments"):
+        ip.run_cell_magic("agno_chat", "helper extra", "hi")
+
+
+# -- errors -----------------------------------------------------------------------------
+
+BAD_LINES = [
+    ("agno_storage", "foo bar", "unknown backend 'foo'"),
+    ("agno_storage", "sqlite", "missing TARGET for sqlite"),
+    ("agno_storage", "duckdb", "missing TARGET for duckdb"),
+    ("agno_storage", "sqlite x.db --bogus", "unrecognized arguments: --bogus"),
+    ("agno_storage", "sqlite x.db --table 'x; drop table y'", "invalid table name"),
+    ("agno_storage", "sqlite x.db --table 1abc", "invalid table name"),
+    ("agno_storage", "sqlite x.db --mode robots", "unknown mode 'robots'"),
+    ("agno_storage", "sqlite x.db --schema ai", "--schema only applies to postgres"),
+    ("agno_storage", "postgres x.db", "postgres needs a URL TARGET"),
+    ("agno_storage", "mysql://u:p@h/db", "unsupported URL scheme 'mysql'"),
+    ("agno_storage", "sqlite:///x.db extra", "a URL takes no TARGET"),
+    ("agno_storage", "sqlite x.db --as 'two words'", "--as 'two words'"),
+    ("agno_storage", "sqlite 'x.db", "cannot parse the line"),
+    ("agno_storage", "postgresql+psycopg://postgres@127.0.0.1:1/test", "cannot reach"),
+    ("agno_storage", "duckdb /nonexistent_dir/x.duckdb --read-only", "does not exist"),
+    ("agno_storage", "sqlite /nonexistent_dir/x.db --read-only", "does not exist"),
+    ("agno_sessions", "", "no agno_nb storage is open"),
+    ("agno_history", "", "no agno_nb storage is open"),
+    ("agno_upgrade", "", "no agno_nb storage is open"),
+]
+
+
+@pytest.mark.parametrize(("magic", "line", "message"), BAD_LINES)
+def test_bad_lines_are_one_usage_error(
+    ip: InteractiveShell, magics: Any, magic: str, line: str, message: str
+) -> None:
+    with pytest.raises(UsageError) as info:
+        ip.run_line_magic(magic, line)
+    text = str(info.value)
+    assert message in text
+    assert "\n" not in text
+    with capture_output() as cap:
+        ip.run_cell(f"%{magic} {line}")
+    shown = cap.stdout + cap.stderr
+    assert "Traceback" not in shown and "UsageError" in shown
+
+
+def test_bad_options_of_other_magics(
+    ip: InteractiveShell, magics: Any, target: Callable[..., str]
+) -> None:
+    storage = ip.run_line_magic("agno_storage", target())
+    fill(storage, 1)
+    for magic, line, message in [
+        ("agno_sessions", "--limit 0", "must be 1 or more"),
+        ("agno_sessions", "--limit many", "is not a whole number"),
+        ("agno_sessions", "--color red", "unrecognized arguments"),
+        ("agno_history", "s0 s1", "unrecognized arguments"),
+        ("agno_upgrade", "--now", "unrecognized arguments"),
+    ]:
+        with pytest.raises(UsageError, match=message) as info:
+            ip.run_line_magic(magic, line)
+        assert "\n" not in str(info.value)
+
+
+def test_read_only_storage_refuses_writes_with_one_line(
+    ip: InteractiveShell, magics: Any, tmp_path: Path
+) -> None:
+    from agno_nb.storage import SqliteStorage
+
+    path = tmp_path / "ro.db"
+    writer = SqliteStorage("agent_sessions", db_file=str(path), schema_version=1)
+    fill(writer, 2)
+    writer.close()
+    with capture_output() as cap:
+        storage = ip.run_line_magic("agno_storage", f"sqlite {path} --read-only")
+    assert "upgrade available" in cap.stdout
+    assert len(ip.run_line_magic("agno_sessions", "")) == 2
+    with pytest.raises(UsageError) as info:
+        ip.run_line_magic("agno_upgrade", "")
+    assert "readonly" in str(info.value) and "\n" not in str(info.value)
+    assert storage.current_version == 1
+
+
+def test_config_lists_options(ip: InteractiveShell, magics: Any) -> None:
+    with capture_output() as cap:
+        ip.run_line_magic("config", "AgnoMagics")
+    for option in ("default_table", "display_limit", "page_size", "history_page_size"):
+        assert option in cap.stdout
+    ip.run_line_magic("config", "AgnoMagics.default_table = 'custom_sessions'")
+    assert magics.default_table == "custom_sessions"
+
+
+def test_only_user_fixable_errors_become_usage_errors() -> None:
+    import sqlite3
+
+    from agno_nb.connect import is_expected_error
+    from agno_nb.errors import SessionNotFoundError
+
+    assert is_expected_error(SessionNotFoundError("x"))
+    assert is_expected_error(ValueError("bad input"))
+    assert is_expected_error(sqlite3.OperationalError("locked"))
+    assert not is_expected_error(RuntimeError("a bug"))
+    assert not is_expected_error(AttributeError("a bug"))
+
+
+def test_non_agent_mode_attaches_nothing(ip: InteractiveShell, magics: Any, tmp_path: Path) -> None:
+    ip.user_ns["solo"] = Agent()
+    with capture_output() as cap:
+        teams = ip.run_line_magic("agno_storage", f"sqlite {tmp_path / 't.db'} --mode team")
+    assert teams.mode == "team"
+    assert "no agents attached" in cap.stdout
+    assert ip.user_ns["solo"].storage is None
+    assert agent_module.get_default_storage() is None
