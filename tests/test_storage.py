@@ -315,3 +315,18 @@ def test_storage_is_a_context_manager(make_storage: Any) -> None:
 def test_repr_names_backend_and_table(storage: Any) -> None:
     text = repr(storage)
     assert storage.table_name in text and type(storage).__name__ in text
+
+
+def test_sqlite_read_only_file_refuses_writes_in_one_line(tmp_path: Any) -> None:
+    from agno_nb.errors import AgnoNbError
+    from agno_nb.storage import SqliteStorage
+
+    path = tmp_path / "ro.db"
+    with SqliteStorage("t", db_file=path) as writer:
+        writer.upsert(make_session("s1"))
+    reader = SqliteStorage("t", db_url=f"sqlite:///file:{path}?mode=ro&uri=true")
+    assert reader.read("s1") is not None
+    with pytest.raises(AgnoNbError, match="read-only") as caught:
+        reader.upsert(make_session("s2"))
+    assert "\n" not in str(caught.value)
+    reader.close()

@@ -48,6 +48,7 @@ def open_storage(url: str, *, table_name: str = "agent_sessions", **kw: Any) -> 
         AgnoNbError: the URL is malformed.
     """
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import NoSuchModuleError
 
     try:
         parsed = make_url(url)
@@ -62,4 +63,10 @@ def open_storage(url: str, *, table_name: str = "agent_sessions", **kw: Any) -> 
         raise BackendUnavailableError(
             f"unknown backend {name!r} in {mask_url(url)!r}: use sqlite, duckdb or postgresql"
         )
-    return cls(table_name, db_url=url, **kw)  # type: ignore[call-arg]
+    try:
+        return cls(table_name, db_url=url, **kw)  # type: ignore[call-arg]
+    except (ImportError, NoSuchModuleError):  # a driver SQLAlchemy or Python lacks
+        raise BackendUnavailableError(
+            f"no driver {parsed.drivername!r} for {mask_url(url)!r}: install it, or use "
+            "sqlite:///..., duckdb:///... or postgresql+psycopg://..."
+        ) from None

@@ -110,18 +110,32 @@ class DuckDbStorage(BaseStorage):
 
     def _translate(self, exc: Exception) -> Exception | None:
         text = str(getattr(exc, "orig", exc))
+        if ("Could not set lock" in text or "Conflicting lock" in text) and self.read_only:
+            return StorageLockedError(
+                f"DuckDB file {self.display_url} is open for writing in another process, and "
+                "DuckDB lets read-only connections in only while no process writes: close it "
+                "there first"
+            )
         if "Could not set lock" in text or "Conflicting lock" in text:
             return StorageLockedError(
                 f"DuckDB file {self.display_url} is open for writing in another process "
                 "(DuckDB allows one writer per file): close it there, or open it here with "
                 "read_only=True to browse"
             )
-        if "read-only mode" in text or ("read only" in text.lower() and "write" in text.lower()):
+        missing = "database does not exist" in text or "No such file" in text
+        if not missing and (
+            "read-only mode" in text or ("read only" in text.lower() and "write" in text.lower())
+        ):
             return AgnoNbError(
                 f"DuckDB file {self.display_url} is open read-only: reopen it without "
                 "read_only=True to write"
             )
-        if "database does not exist" in text or "No such file" in text:
+        if missing and not self.read_only:
+            return BackendUnavailableError(
+                f"cannot create DuckDB file {self.display_url}: its folder does not exist; "
+                "create it, or pass db_file= (which creates missing folders)"
+            )
+        if missing:
             return BackendUnavailableError(
                 f"DuckDB file {self.display_url} does not exist: check the path, or open it "
                 "without read_only=True to create it"

@@ -32,13 +32,19 @@ def postgres_engine(db_url: str) -> Engine:
         raise BackendUnavailableError(
             "Postgres storage needs psycopg 3: pip install 'agno_nb[postgres]'"
         ) from None
-    return sa.create_engine(
-        url,
-        pool_pre_ping=True,
-        pool_size=5,
-        max_overflow=5,
-        connect_args={"connect_timeout": 10},
-    )
+    try:
+        return sa.create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=5,
+            max_overflow=5,
+            connect_args={"connect_timeout": 10},
+        )
+    except (ImportError, sa.exc.NoSuchModuleError):  # e.g. postgresql+psycopg2:// without it
+        raise BackendUnavailableError(
+            f"Postgres driver {url.drivername!r} is not available: use "
+            "postgresql+psycopg://... (psycopg 3), or install that driver"
+        ) from None
 
 
 class PostgresStorage(BaseStorage):
@@ -98,6 +104,11 @@ class PostgresStorage(BaseStorage):
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
 
     def _translate(self, exc: Exception) -> Exception | None:
+        if "read-only transaction" in str(getattr(exc, "orig", exc)):
+            return AgnoNbError(
+                f"Postgres storage at {self.display_url} is read-only: open it without "
+                "read-only to create or change sessions"
+            )
         if not isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
             return None
         first = str(getattr(exc, "orig", exc)).strip().splitlines()

@@ -4,6 +4,8 @@ instead of failing with "database is locked"."""
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +15,26 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
-from agno_nb.errors import BackendUnavailableError, StorageLockedError
+from agno_nb.errors import AgnoNbError, BackendUnavailableError, StorageLockedError
 from agno_nb.storage.base import BaseStorage
 from agno_nb.urls import mask_url
 
 BUSY_TIMEOUT_S = 30
 _BEGIN_OPTION = "agno_nb_begin"
+
+
+def _set_wal(cursor: Any) -> None:
+    """Switch to WAL. SQLite answers "database is locked" at once, without waiting
+    for the busy timeout, when several processes switch a new file together: retry."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _tune(engine: Engine) -> Engine:
@@ -117,6 +133,11 @@ class SqliteStorage(BaseStorage):
             return StorageLockedError(
                 f"SQLite database {self.display_url} stayed locked by another writer for "
                 f"over {BUSY_TIMEOUT_S} s: retry, or close the other writer"
+            )
+        if "readonly database" in text:
+            return AgnoNbError(
+                f"SQLite database {self.display_url} is read-only here: open it writable "
+                "(check the file's permissions, or drop mode=ro from the URL) to change it"
             )
         if "unable to open database file" in text:
             return BackendUnavailableError(
