@@ -60,10 +60,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _open(args: argparse.Namespace) -> Any:
-    from agno_nb.storage import open_storage
+    """The same core call as ``%agno_storage``: a URL, or a bare path meaning SQLite."""
+    from agno_nb.connect import open_from_args
 
-    url = args.url if "://" in args.url else f"sqlite:///{args.url}"
-    return open_storage(url, table_name=args.table, mode=args.mode)
+    if "://" in args.url:
+        return open_from_args(args.url, table=args.table, mode=args.mode)
+    return open_from_args("sqlite", args.url, table=args.table, mode=args.mode)
 
 
 def _sessions(args: argparse.Namespace, out: TextIO) -> int:

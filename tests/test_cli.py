@@ -63,7 +63,7 @@ def test_upgrade_dry_run_then_apply(db: Path) -> None:
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
-        (["sessions", "mysql://u:pw@h/db"], "unknown backend"),
+        (["sessions", "mysql://u:pw@h/db"], "unsupported URL scheme"),
         (["sessions", "sqlite:///x.db", "--table", "x; drop"], "invalid table name"),
         (["show", "sqlite:///{db}", "missing"], "no session 'missing'"),
         (["sessions", "postgresql+psycopg://u:topsecret@127.0.0.1:1/db"], "cannot reach Postgres"),
