@@ -70,7 +70,6 @@ class RunResponse:
             "agent_id": self.agent_id,
             "agent_name": self.agent_name,
             "session_id": self.session_id,
-            "user_id": self.user_id,
             "created_at": self.created_at,
             "status": self.status,
             "messages": copy.deepcopy(self.messages),
@@ -99,7 +98,8 @@ def _message(role: str, content: Any, **extra: Any) -> dict[str, Any]:
 def _for_model(message: dict[str, Any]) -> dict[str, Any]:
     """What a model is shown of a stored message."""
     keys = ("role", "content", "tool_calls", "tool_call_id", "tool_name")
-    return {k: message[k] for k in keys if message.get(k) is not None or k == "content"}
+    # agno leaves "content" out of a message whose content is None (a tool call)
+    return {k: message.get(k) for k in keys if message.get(k) is not None or k == "content"}
 
 
 def _tool_output(value: Any) -> str:

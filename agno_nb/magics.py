@@ -41,6 +41,8 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(mask_url(f"{self.prog}: {message}; usage: {usage}"))
 
     def parse_line(self, line: str) -> argparse.Namespace:
+        # A trailing ";" is IPython's "hide the output", not part of the arguments.
+        line = line.rstrip().removesuffix(";")
         try:
             words = shlex.split(line)
         except ValueError as exc:

@@ -23,8 +23,8 @@ from bench.workload import BASE_TIME, make_run, session_values
 class Sizes:
     """Workload sizes (full run or ``--quick`` smoke run)."""
 
-    upsert_sessions: int = 1500
-    upsert_rounds: int = 3
+    upsert_sessions: int = 2000
+    upsert_rounds: int = 5
     big_runs: int = 1000
     agno_appends: int = 15
     ours_appends: int = 300
@@ -61,6 +61,7 @@ class Figure:
     target: str = ""
     passed: bool | None = None
     note: str = ""
+    detail: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -86,9 +87,13 @@ def case_upsert(place: Place, sizes: Sizes, agno: bool) -> list[Figure]:
     """Upsert of new sessions (3 runs, ~6 KB each): sessions per second."""
     ours_peer = OursPeer(place, "bench_upsert")
     agno_peer = AgnoPeer(place, "bench_upsert") if agno else None
+    wal_peer = AgnoPeer(place, "bench_upsert", same_pragmas=True) if agno else None
+    if place.backend != "sqlite":
+        wal_peer = None
     per_round = max(1, sizes.upsert_sessions // sizes.upsert_rounds)
     ours_rates: list[float] = []
     agno_rates: list[float] = []
+    wal_rates: list[float] = []
     try:
         for r in range(sizes.upsert_rounds):
             values = [
@@ -98,7 +103,10 @@ def case_upsert(place: Place, sizes: Sizes, agno: bool) -> list[Figure]:
             peers: list[tuple[Any, list[float]]] = [(ours_peer, ours_rates)]
             if agno_peer is not None:
                 peers.append((agno_peer, agno_rates))
-            for peer, rates in peers:
+            if wal_peer is not None:
+                peers.append((wal_peer, wal_rates))
+            shift = r % len(peers)  # rotate who goes first, so no one always runs first
+            for peer, rates in peers[shift:] + peers[:shift]:
                 sessions = [peer.session(v) for v in values]
                 gc.collect()
                 start = time.perf_counter()
@@ -107,10 +115,12 @@ def case_upsert(place: Place, sizes: Sizes, agno: bool) -> list[Figure]:
                 rates.append(len(sessions) / (time.perf_counter() - start))
     finally:
         ours_peer.close()
-        if agno_peer is not None:
-            agno_peer.close()
+        for other in (agno_peer, wal_peer):
+            if other is not None:
+                other.close()
     ours = statistics.median(ours_rates)
     theirs = statistics.median(agno_rates) if agno_rates else None
+    wal = statistics.median(wal_rates) if wal_rates else None
     return [
         Figure(
             "upsert_new_sessions",
@@ -120,8 +130,28 @@ def case_upsert(place: Place, sizes: Sizes, agno: bool) -> list[Figure]:
             agno=theirs,
             ratio=None if theirs is None else ours / theirs,
             target=">= 10x agno",
-        )
+            detail=_spread("agno_nb", ours_rates) + _spread("; agno", agno_rates),
+            extra={"ours_rounds": ours_rates, "agno_rounds": agno_rates},
+        ),
+        Figure(
+            "upsert_same_pragmas",
+            "  same, agno given agno_nb's pragmas (WAL, synchronous=NORMAL)"
+            + ("" if wal is not None else " (SQLite only)"),
+            "sessions/s",
+            ours=ours if wal is not None else None,
+            agno=wal,
+            ratio=None if wal is None else ours / wal,
+            detail=_spread("agno", wal_rates),
+            extra={"agno_rounds": wal_rates},
+        ),
     ]
+
+
+def _spread(name: str, values: list[float]) -> str:
+    """``"name rounds 120-150"``: the range behind a median (empty without values)."""
+    if not values:
+        return ""
+    return f"{name} rounds {min(values):,.0f}-{max(values):,.0f}"
 
 
 def case_append(place: Place, sizes: Sizes, agno: bool) -> list[Figure]:
@@ -174,6 +204,8 @@ def case_append(place: Place, sizes: Sizes, agno: bool) -> list[Figure]:
             ratio=_ratio(ours_big, theirs),
             target=">= 50x agno",
             note=note,
+            detail=f"medians of {len(big_ms)} (agno_nb)"
+            + (f" and {len(agno_ms)} (agno) adds" if agno_ms else " adds"),
             extra={"ours_samples": len(big_ms), "agno_samples": len(agno_ms)},
         ),
         Figure(
@@ -211,7 +243,8 @@ def case_recent(place: Place, sizes: Sizes, agno: bool) -> list[Figure]:
         if agno:
             agno_peer = AgnoPeer(place, table)
             agno_peer.bulk_load(total, runs=1)
-            theirs = median_ms(lambda: agno_peer.recent(20), sizes.agno_recent_reps)  # type: ignore[union-attr]
+            peer = agno_peer
+            theirs = median_ms(lambda: peer.recent(20), sizes.agno_recent_reps)
     finally:
         ours_peer.close()
         if agno_peer is not None:
@@ -232,6 +265,7 @@ def case_recent(place: Place, sizes: Sizes, agno: bool) -> list[Figure]:
             ratio=_ratio(ours_recent, theirs),
             target="< 5 ms and >= 20x agno",
             note="; ".join(problems),
+            detail=f"agno_nb dataset: bulk load + upgrade in {build_s:.1f} s",
             extra={"ours_build_s": build_s, "sessions_migrated": plan.sessions_migrated},
         ),
         Figure(
@@ -255,7 +289,7 @@ def case_upgrade(place: Place, sizes: Sizes, agno: bool) -> list[Figure]:
         start = time.perf_counter()
         plan = peer.storage.upgrade_schema()
         elapsed = time.perf_counter() - start
-        version = peer.storage.schema_version
+        version = peer.storage.current_version
         runs = peer.storage.count_runs("s0000000")
     finally:
         peer.close()
@@ -272,6 +306,7 @@ def case_upgrade(place: Place, sizes: Sizes, agno: bool) -> list[Figure]:
             ours=total / elapsed,
             target=">= 2,000 sessions/s",
             note="; ".join(problems),
+            detail=f"{elapsed:.1f} s, {plan.runs_moved:,} runs moved",
             extra={"seconds": elapsed, "runs_moved": plan.runs_moved},
         )
     ]
@@ -304,8 +339,9 @@ def case_memory(place: Place, sizes: Sizes, agno: bool) -> list[Figure]:
         if agno_peer is not None:
             agno_peer.upsert(agno_peer.session(values))
             agno_peer.read(sid)
-            agno_mb, _ = _peak_and_time(lambda: agno_peer.read(sid))  # type: ignore[union-attr]
-            agno_ms = median_ms(lambda: agno_peer.read(sid), 5)  # type: ignore[union-attr]
+            peer = agno_peer
+            agno_mb, _ = _peak_and_time(lambda: peer.read(sid))
+            agno_ms = median_ms(lambda: peer.read(sid), 5)
         got = len(ours_peer.read(sid).memory["runs"])
     finally:
         ours_peer.close()
@@ -345,6 +381,7 @@ CASES: list[Callable[[Place, Sizes, bool], list[Figure]]] = [
 #: Every figure key a complete run reports, in order.
 FIGURE_KEYS = (
     "upsert_new_sessions",
+    "upsert_same_pragmas",
     "append_run_1000",
     "append_run_10",
     "append_run_growth",

@@ -34,16 +34,36 @@ class Place:
         return f"{self.pg_schema}_{who}"
 
 
+def _use_wal(engine: Any) -> None:
+    """Every new connection of ``engine`` gets WAL and ``synchronous=NORMAL``."""
+    from sqlalchemy import event
+
+    def on_connect(dbapi_conn: Any, _record: Any) -> None:
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    event.listen(engine, "connect", on_connect)
+    engine.dispose()  # connections made before the listener are dropped
+
+
 class AgnoPeer:
     """agno 1.8.4's own storage class on one table."""
 
     name = "agno 1.8.4"
 
-    def __init__(self, place: Place, table: str) -> None:
+    def __init__(self, place: Place, table: str, *, same_pragmas: bool = False) -> None:
+        """``same_pragmas`` (SQLite): give agno's engine agno_nb's settings (WAL,
+        ``synchronous=NORMAL``) in a file of its own, to separate what the code
+        gains from what the pragmas gain."""
         if place.backend == "sqlite":
             from agno.storage.sqlite import SqliteStorage
 
-            self.storage: Any = SqliteStorage(table_name=table, db_file=place.sqlite_file("agno"))
+            who = "agno_wal" if same_pragmas else "agno"
+            self.storage: Any = SqliteStorage(table_name=table, db_file=place.sqlite_file(who))
+            if same_pragmas:
+                _use_wal(self.storage.db_engine)
         elif place.backend == "postgres":
             from agno.storage.postgres import PostgresStorage
 

@@ -79,8 +79,7 @@ def session_values(
         "team_session_id": None,
         "memory": {
             "runs": [
-                make_run(session_id, i, agent_id=agent_id, created_at=created)
-                for i in range(runs)
+                make_run(session_id, i, agent_id=agent_id, created_at=created) for i in range(runs)
             ],
             "summaries": {},
             "memories": {},
@@ -133,7 +132,10 @@ def bulk_insert_duckdb(engine: Any, table: str, total: int, *, runs: int) -> Non
         for rows in batches(total, runs=runs, size=10_000):
             frame = pd.DataFrame(
                 [
-                    {k: (json.dumps(v) if k in json_cols and v is not None else v) for k, v in r.items()}
+                    {
+                        k: (json.dumps(v) if k in json_cols and v is not None else v)
+                        for k, v in r.items()
+                    }
                     for r in rows
                 ]
             )

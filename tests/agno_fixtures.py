@@ -35,10 +35,10 @@ from typing import Any
 
 os.environ.setdefault("AGNO_TELEMETRY", "false")
 
-from agno.agent import Agent  # noqa: E402
-from agno.models.base import Model  # noqa: E402
-from agno.models.message import Message as AgnoMessage  # noqa: E402
-from agno.models.response import ModelResponse  # noqa: E402
+from agno.agent import Agent
+from agno.models.base import Model
+from agno.models.message import Message as AgnoMessage
+from agno.models.response import ModelResponse
 
 AGENT_ID = "agno-compat-agent"
 FIXTURES_DIR = Path(__file__).parent / "fixtures"
@@ -87,7 +87,9 @@ class FakeModel(Model):
         """Stream the whole answer as one chunk."""
         yield self.invoke(*args, **kwargs)
 
-    async def ainvoke_stream(self, *args: Any, **kwargs: Any) -> AsyncIterator[dict[str, Any]]:
+    async def ainvoke_stream(  # type: ignore[override]
+        self, *args: Any, **kwargs: Any
+    ) -> AsyncIterator[dict[str, Any]]:
         """Async twin of :meth:`invoke_stream`."""
         yield self.invoke(*args, **kwargs)
 
@@ -290,8 +292,12 @@ def strip_team_session_id(con: Any, table: str, *, schema: str | None = None) ->
     ``con`` is a DB-API connection or a SQLAlchemy ``Connection``; for
     Postgres pass ``schema``. The caller commits.
     """
+    # agno names indexes ix_<table>_<column>; on Postgres ix_<schema>_<table>_<column>
     qualified = f'"{schema}"."{table}"' if schema else f'"{table}"'
-    index = f'"{schema}"."ix_{table}_team_session_id"' if schema else f'"ix_{table}_team_session_id"'
+    if schema:
+        index = f'"{schema}"."ix_{schema}_{table}_team_session_id"'
+    else:
+        index = f'"ix_{table}_team_session_id"'
     statements = [
         f"DROP INDEX IF EXISTS {index}",
         f"ALTER TABLE {qualified} DROP COLUMN team_session_id",

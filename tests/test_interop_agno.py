@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -116,9 +117,11 @@ def test_adapter_lists_and_deletes_like_agno(storage: Any) -> None:
 
 
 def test_agno_continues_a_session_our_agent_wrote(storage: Any) -> None:
-    ours = Agent(model=OfflineModel(), session_id="mixed", storage=storage)
+    ours = Agent(model=OfflineModel(), session_id="mixed", user_id="alice", storage=storage)
     ours.run("What is the capital of France?")
     run_dict = storage.get_runs("mixed")[0]
+    # every key we store is a field agno's RunResponse knows (it drops runs it can't load)
+    assert set(run_dict) <= {f.name for f in dataclasses.fields(AgnoRunResponse)}
     parsed = AgnoRunResponse.from_dict(dict(run_dict))
     assert parsed.run_id == run_dict["run_id"]
     assert [m.role for m in parsed.messages or []] == ["user", "assistant"]

@@ -152,6 +152,15 @@ def test_storage_show_list_close(
         ip.run_line_magic("agno_storage", "--close nope")
 
 
+def test_trailing_semicolon_hides_output_not_an_argument(
+    ip: InteractiveShell, magics: Any, tmp_path: Path
+) -> None:
+    with capture_output() as cap:
+        ip.run_cell(f"%agno_storage sqlite {tmp_path / 'semi.db'} --table chats_v1;")
+    assert magics.storage.table_name == "chats_v1"
+    assert cap.outputs == []
+
+
 def test_reopening_a_name_repoints_its_agents(
     ip: InteractiveShell, magics: Any, target: Callable[..., str], tmp_path: Path
 ) -> None:
@@ -355,7 +364,7 @@ def test_read_only_storage_refuses_writes_with_one_line(
     assert len(ip.run_line_magic("agno_sessions", "")) == 2
     with pytest.raises(UsageError) as info:
         ip.run_line_magic("agno_upgrade", "")
-    assert "readonly" in str(info.value) and "\n" not in str(info.value)
+    assert "read-only" in str(info.value) and "\n" not in str(info.value)
     assert storage.current_version == 1
 
 

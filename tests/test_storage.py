@@ -330,3 +330,11 @@ def test_sqlite_read_only_file_refuses_writes_in_one_line(tmp_path: Any) -> None
         reader.upsert(make_session("s2"))
     assert "\n" not in str(caught.value)
     reader.close()
+
+
+def test_sessions_stamped_with_whole_seconds_keep_creation_order(storage: Any) -> None:
+    now = int(time.time())
+    for i in range(4):
+        storage.upsert(make_session(f"{'zyxw'[i]}-session", created_at=now))  # same second
+        time.sleep(0.002)
+    assert storage.get_all_session_ids() == ["w-session", "x-session", "y-session", "z-session"]

@@ -63,7 +63,9 @@ def _v1_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
     if ref.mode != "agent":
         return []
     table = quoted(ref, dialect)
-    index = dialect.identifier_preparer.quote(f"ix_{ref.table}_team_session_id")
+    # SQLAlchemy's default index name, as agno gets it: the schema is part of the label
+    label = f"{ref.schema}_{ref.table}" if ref.schema else ref.table
+    index = dialect.identifier_preparer.quote(f"ix_{label}_team_session_id")
     return [
         f"ALTER TABLE {table} ADD COLUMN team_session_id {compile_type(sa.String(), dialect)}",
         f"CREATE INDEX {index} ON {table} (team_session_id)",

@@ -63,6 +63,15 @@ def _shallow_fields(session: Session) -> dict[str, Any]:
     return data
 
 
+def _creation_ms(created_at: int | None) -> int:
+    """Creation time in ms for newest-first order: the clock's milliseconds for a
+    session made just now (its created_at only has seconds), else created_at."""
+    now_ms = int(time.time() * 1000)
+    if created_at is None or abs(now_ms - created_at * 1000) <= 2000:
+        return now_ms
+    return int(created_at) * 1000
+
+
 @dataclass
 class StorageStats:
     """Counters of the work a storage did: queries run and rows fetched."""
@@ -377,8 +386,7 @@ class BaseStorage:
         update = {k: v for k, v in values.items() if k != "session_id"}
         insert = dict(values, created_at=session.created_at or now)
         if version >= 2:
-            created = session.created_at
-            insert["created_ms"] = created * 1000 if created else int(time.time() * 1000)
+            insert["created_ms"] = _creation_ms(session.created_at)
         with self._write() as conn:
             self._run(conn, self._upsert_statement(table, tuple(update)), insert)
             if version >= 2:

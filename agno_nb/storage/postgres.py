@@ -97,6 +97,9 @@ class PostgresStorage(BaseStorage):
             conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
 
     def _lock_table(self, conn: Connection) -> None:
+        # the schema first (as create() does): every table of a schema shares its
+        # version table, which concurrent upgraders would otherwise both create
+        self._lock(conn, f"schema:{self.schema}")
         self._lock(conn, f"table:{self.schema}.{self.table_name}")
 
     def _lock(self, conn: Connection, key: str) -> None:

@@ -25,7 +25,8 @@ _BEGIN_OPTION = "agno_nb_begin"
 
 def _set_wal(cursor: Any) -> None:
     """Switch to WAL. SQLite answers "database is locked" at once, without waiting
-    for the busy timeout, when several processes switch a new file together: retry."""
+    for the busy timeout, while another connection writes in rollback-journal mode
+    (agno 1.x's default, or a new file several processes open together): retry."""
     deadline = time.monotonic() + BUSY_TIMEOUT_S
     while True:
         try:
@@ -49,7 +50,7 @@ def _tune(engine: Engine) -> Engine:
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
         if not in_memory:
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _set_wal(cursor)
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
