@@ -94,6 +94,7 @@ def case_upsert(place: Place, sizes: Sizes, agno: bool) -> list[Figure]:
     ours_rates: list[float] = []
     agno_rates: list[float] = []
     wal_rates: list[float] = []
+    batch_rates: list[float] = []
     try:
         for r in range(sizes.upsert_rounds):
             values = [
@@ -113,6 +114,11 @@ def case_upsert(place: Place, sizes: Sizes, agno: bool) -> list[Figure]:
                 for s in sessions:
                     peer.upsert(s)
                 rates.append(len(sessions) / (time.perf_counter() - start))
+            batch = [ours_peer.session(dict(v, session_id="b" + v["session_id"])) for v in values]
+            gc.collect()
+            start = time.perf_counter()
+            ours_peer.storage.upsert_many(batch)
+            batch_rates.append(len(batch) / (time.perf_counter() - start))
     finally:
         ours_peer.close()
         for other in (agno_peer, wal_peer):
@@ -132,6 +138,16 @@ def case_upsert(place: Place, sizes: Sizes, agno: bool) -> list[Figure]:
             target=">= 10x agno",
             detail=_spread("agno_nb", ours_rates) + _spread("; agno", agno_rates),
             extra={"ours_rounds": ours_rates, "agno_rounds": agno_rates},
+        ),
+        Figure(
+            "upsert_many_new_sessions",
+            "  same sessions through upsert_many() (one transaction a round) vs agno's upsert()",
+            "sessions/s",
+            ours=statistics.median(batch_rates),
+            agno=theirs,
+            ratio=None if theirs is None else statistics.median(batch_rates) / theirs,
+            detail=_spread("agno_nb", batch_rates),
+            extra={"ours_rounds": batch_rates},
         ),
         Figure(
             "upsert_same_pragmas",

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 #: figure key -> whether agno 1.8.4 has a peer figure on SQLite
 EXPECTED = {
     "upsert_new_sessions": True,
+    "upsert_many_new_sessions": True,
     "upsert_same_pragmas": True,
     "append_run_1000": True,
     "append_run_10": False,

@@ -338,3 +338,15 @@ def test_sessions_stamped_with_whole_seconds_keep_creation_order(storage: Any) -
         storage.upsert(make_session(f"{'zyxw'[i]}-session", created_at=now))  # same second
         time.sleep(0.002)
     assert storage.get_all_session_ids() == ["w-session", "x-session", "y-session", "z-session"]
+
+
+def test_upsert_many_writes_a_batch_in_one_transaction(storage: Any) -> None:
+    storage.upsert(make_session("s0", runs=5))
+    before = storage.stats.queries
+    count = storage.upsert_many([make_session(f"s{i}", runs=i % 3) for i in range(6)])
+    assert count == 6
+    assert storage.stats.queries - before <= 4  # session rows, runs cleared, runs inserted
+    assert storage.count_sessions() == 6
+    assert storage.count_runs("s0") == 0  # replaced, like upsert
+    assert [r["run_id"] for r in storage.read("s5").memory["runs"]] == ["run-0", "run-1"]
+    assert storage.upsert_many([]) == 0

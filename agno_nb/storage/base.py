@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -360,10 +360,41 @@ class BaseStorage:
 
     def upsert(self, session: Session) -> Session:
         """Insert or replace ``session``; returns the same object (no re-read)."""
+        self.upsert_many([session])
+        return session
+
+    def upsert_many(self, sessions: Iterable[Session]) -> int:
+        """Insert or replace many sessions in one transaction; returns how many.
+
+        The bulk form of :meth:`upsert` (importing a batch of sessions, say):
+        one statement per table for the whole batch, one commit.
+        """
         version = self._writable()
         table = self._table(version)
-        data = _shallow_fields(session)
         now = int(time.time())
+        batch = list(sessions)
+        rows = [self._session_values(s, table, version, now) for s in batch]
+        if not rows:
+            return 0
+        update = tuple(k for k in rows[0][0] if k not in ("session_id", "created_at", "created_ms"))
+        with self._write() as conn:
+            self._run(conn, self._upsert_statement(table, update), [r[0] for r in rows])
+            if version >= 2:
+                runs = self._runs
+                clear = runs.delete().where(runs.c.session_id == sa.bindparam("sid"))
+                self._run(conn, clear, [{"sid": s.session_id} for s in batch])
+                run_rows = [run for r in rows for run in r[1]]
+                if run_rows:
+                    self._run(conn, runs.insert(), run_rows)
+        for session in batch:
+            session.updated_at = now
+        return len(batch)
+
+    def _session_values(
+        self, session: Session, table: sa.Table, version: int, now: int
+    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The session row's INSERT parameters and (latest layout) its run rows."""
+        data = _shallow_fields(session)
         values = {c.name: data.get(c.name) for c in table.columns if c.name in data}
         for name in ("created_at", "updated_at", *(n for n, _ in V2_COLUMNS)):
             values.pop(name, None)
@@ -383,19 +414,10 @@ class BaseStorage:
                 self._run_row(session.session_id, i, run, summary.per_run_messages[i])
                 for i, run in enumerate(run_list)
             ]
-        update = {k: v for k, v in values.items() if k != "session_id"}
-        insert = dict(values, created_at=session.created_at or now)
+        values["created_at"] = session.created_at or now
         if version >= 2:
-            insert["created_ms"] = _creation_ms(session.created_at)
-        with self._write() as conn:
-            self._run(conn, self._upsert_statement(table, tuple(update)), insert)
-            if version >= 2:
-                runs = self._runs
-                self._run(conn, runs.delete().where(runs.c.session_id == session.session_id))
-                if run_rows:
-                    self._run(conn, runs.insert(), run_rows)
-        session.updated_at = now
-        return session
+            values["created_ms"] = _creation_ms(session.created_at)
+        return values, run_rows
 
     def get_all_session_ids(
         self, user_id: str | None = None, entity_id: str | None = None
