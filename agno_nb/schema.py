@@ -33,7 +33,9 @@ V2_COLUMNS: tuple[tuple[str, str], ...] = (
     ("active_ms", "bigint"),
 )
 
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,57}$")
+#: 45 characters leave room for the derived names (``ix_<table>_entity_created``,
+#: ``<table>_runs``) within Postgres' and DuckDB's 63-character identifiers.
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,44}$")
 
 
 def check_identifier(name: object, *, what: str = "table name") -> str:
@@ -42,7 +44,7 @@ def check_identifier(name: object, *, what: str = "table name") -> str:
         shown = repr(name) if len(repr(name)) < 60 else repr(name)[:57] + "...'"
         raise InvalidNameError(
             f"invalid {what} {shown}: use letters, digits and underscores only, "
-            "starting with a letter or underscore (at most 58 characters)"
+            "starting with a letter or underscore (at most 45 characters)"
         )
     return name
 

@@ -9,11 +9,12 @@ here, written once in SQLAlchemy Core.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -53,6 +54,30 @@ _DATA_COLUMNS = (
     "workflow_data",
     "runs",
 )
+
+
+class _LayoutChanged(Exception):
+    """Internal: another process changed the table's layout; the call is redone."""
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _consistent(method: Callable[P, R]) -> Callable[P, R]:
+    """Redo ``method`` when another process upgraded the table under it, so a
+    storage opened before an upgrade never writes or reads the old layout."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        for _ in range(LATEST_VERSION + 1):
+            try:
+                return method(*args, **kwargs)
+            except _LayoutChanged:
+                continue
+        return method(*args, **kwargs)
+
+    return wrapper
 
 
 def _shallow_fields(session: Session) -> dict[str, Any]:
@@ -183,16 +208,43 @@ class BaseStorage:
             raise translated from None
 
     @contextmanager
-    def _read(self) -> Iterator[Connection]:
+    def _read(self, *, check: bool = True) -> Iterator[Connection]:
         with self._errors(), self.db_engine.connect() as conn:
+            if check:
+                self._check_layout(conn)
             yield conn
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def _write(self, *, check: bool = True) -> Iterator[Connection]:
         with self._errors(), self.db_engine.connect() as raw:
             conn = self._begin_write(raw)
             with conn.begin():
+                if check:
+                    self._check_layout(conn)
                 yield conn
+
+    def _hold_layout(self, conn: Connection) -> None:
+        """Keep upgraders out until this transaction ends (where the backend can)."""
+
+    def _check_layout(self, conn: Connection) -> None:
+        """On an old layout, confirm inside this transaction that nobody upgraded
+        the table since it was looked at; else refresh and redo the call."""
+        known = self._layout
+        if not self._layout_known or known is None or known >= LATEST_VERSION:
+            return
+        self._hold_layout(conn)
+        self.stats.queries += 1
+        if not sa.inspect(conn).has_table(self._versions.name, schema=self.schema):
+            return
+        v = self._versions
+        stamp = self._run(
+            conn, sa.select(v.c.layout_version).where(v.c.table_name == self.table_name)
+        ).scalar()
+        if stamp is not None and int(stamp) != known:
+            self._layout = int(stamp)
+            self._tables.clear()
+            self._statements.clear()
+            raise _LayoutChanged
 
     def _all(self, conn: Connection, statement: sa.Executable) -> list[Any]:
         rows = list(conn.execute(statement).all())
@@ -272,7 +324,7 @@ class BaseStorage:
     def _current(self) -> int | None:
         """The cached layout version (None: table missing), checking limits."""
         if not self._layout_known:
-            with self._read() as conn:
+            with self._read(check=False) as conn:
                 self._layout = self._detect(conn)
             self._layout_known = self._layout is not None
         version = self._layout
@@ -305,21 +357,21 @@ class BaseStorage:
     @property
     def current_version(self) -> int | None:
         """The table's layout version now (None when the table does not exist)."""
-        with self._read() as conn:
+        with self._read(check=False) as conn:
             return self._detect(conn)
 
     # -- agno 1.x API ---------------------------------------------------------------------
 
     def table_exists(self) -> bool:
         """Whether the sessions table exists."""
-        with self._read() as conn:
+        with self._read(check=False) as conn:
             self.stats.queries += 1
             return bool(sa.inspect(conn).has_table(self.table_name, schema=self.schema))
 
     def create(self) -> None:
         """Create the table (at ``schema_version``, default latest) if it is missing."""
         version = LATEST_VERSION if self.schema_version is None else self.schema_version
-        with self._write() as conn:
+        with self._write(check=False) as conn:
             self._create_schema(conn)
             self._lock_table(conn)
             existing = self._detect(conn)
@@ -334,7 +386,7 @@ class BaseStorage:
 
     def drop(self) -> None:
         """Drop the table, its runs table and its version record."""
-        with self._write() as conn:
+        with self._write(check=False) as conn:
             self._runs.drop(conn, checkfirst=True)
             self._table(1).drop(conn, checkfirst=True)
             if sa.inspect(conn).has_table(self._versions.name, schema=self.schema):
@@ -342,6 +394,7 @@ class BaseStorage:
                 self._run(conn, v.delete().where(v.c.table_name == self.table_name))
         self._layout, self._layout_known = None, False
 
+    @_consistent
     def read(self, session_id: str, user_id: str | None = None) -> Session | None:
         """The session with ``session_id`` (and ``user_id``, when given), or None."""
         version = self._current()
@@ -363,6 +416,7 @@ class BaseStorage:
         self.upsert_many([session])
         return session
 
+    @_consistent
     def upsert_many(self, sessions: Iterable[Session]) -> int:
         """Insert or replace many sessions in one transaction; returns how many.
 
@@ -419,6 +473,7 @@ class BaseStorage:
             values["created_ms"] = _creation_ms(session.created_at)
         return values, run_rows
 
+    @_consistent
     def get_all_session_ids(
         self, user_id: str | None = None, entity_id: str | None = None
     ) -> list[str]:
@@ -443,6 +498,7 @@ class BaseStorage:
         """The ``limit`` newest sessions (runs included)."""
         return self._sessions(user_id, entity_id, limit)
 
+    @_consistent
     def delete_session(self, session_id: str | None = None) -> None:
         """Delete a session and its runs (nothing happens if it does not exist)."""
         if session_id is None:
@@ -469,7 +525,7 @@ class BaseStorage:
         Raises:
             SchemaTooNewError: the table is newer than this agno_nb.
         """
-        with self._read() as conn:
+        with self._read(check=False) as conn:
             start = self._detect(conn)
         if start is not None and start > LATEST_VERSION:
             self._layout, self._layout_known = start, True
@@ -479,7 +535,7 @@ class BaseStorage:
         if dry_run or not result.steps:
             return result
         for migration in MIGRATIONS[start or 0 : LATEST_VERSION]:
-            with self._write() as conn:
+            with self._write(check=False) as conn:
                 self._lock_table(conn)
                 now = self._detect(conn)
                 if now is None or now >= migration.version:
@@ -496,6 +552,7 @@ class BaseStorage:
 
     # -- listing without payloads ---------------------------------------------------------
 
+    @_consistent
     def list_sessions(
         self,
         *,
@@ -541,6 +598,7 @@ class BaseStorage:
         query = self._newest_first(query, table, version).offset(offset)
         return query if limit is None else query.limit(limit)
 
+    @_consistent
     def count_sessions(
         self,
         *,
@@ -564,6 +622,7 @@ class BaseStorage:
         with self._read() as conn:
             return int(self._run(conn, query).scalar_one())
 
+    @_consistent
     def get_runs(
         self,
         session_id: str,
@@ -598,6 +657,7 @@ class BaseStorage:
                 raise self._not_found(session_id)
         return [decode_json(r[0], session_id=session_id, column="run") for r in rows]
 
+    @_consistent
     def count_runs(self, session_id: str) -> int:
         """How many runs a session has (SessionNotFoundError if it does not exist)."""
         version = self._current()
@@ -614,6 +674,7 @@ class BaseStorage:
 
     # -- writes that touch one run or one field -------------------------------------------
 
+    @_consistent
     def append_run(
         self, session_id: str, run: Mapping[str, Any], *, session_data: dict[str, Any] | None = None
     ) -> int:
@@ -659,6 +720,7 @@ class BaseStorage:
             )
         return index
 
+    @_consistent
     def rename_session(self, session_id: str, name: str) -> None:
         """Set the session's name (``session_data["session_name"]``).
 
@@ -775,6 +837,7 @@ class BaseStorage:
             out[sid].append(decode_json(text, session_id=sid, column="run"))
         return out
 
+    @_consistent
     def _sessions(
         self, user_id: str | None, entity_id: str | None, limit: int | None
     ) -> list[Session]:

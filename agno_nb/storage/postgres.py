@@ -102,9 +102,13 @@ class PostgresStorage(BaseStorage):
         self._lock(conn, f"schema:{self.schema}")
         self._lock(conn, f"table:{self.schema}.{self.table_name}")
 
-    def _lock(self, conn: Connection, key: str) -> None:
+    def _hold_layout(self, conn: Connection) -> None:
+        self._lock(conn, f"table:{self.schema}.{self.table_name}", shared=True)
+
+    def _lock(self, conn: Connection, key: str, *, shared: bool = False) -> None:
         lock_id = zlib.crc32(f"agno_nb:{key}".encode())
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": lock_id})
+        function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        conn.execute(sa.text(f"SELECT {function}(:id)"), {"id": lock_id})
 
     def _translate(self, exc: Exception) -> Exception | None:
         if "read-only transaction" in str(getattr(exc, "orig", exc)):
