@@ -129,6 +129,9 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
     except AgnoNbError as exc:
         sys.stderr.write(f"agno-nb: error: {mask_url(str(exc))}\n")
         return 2
+    except BrokenPipeError:  # output piped into `head` and closed early: not an error
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -121,3 +121,35 @@ def make_storage(
 def storage(make_storage: Callable[..., Any]) -> Any:
     """A fresh latest-layout agent storage on the current backend."""
     return make_storage()
+
+
+# -- a real IPython shell with %load_ext agno_nb (magics and secrets tests) ---------------
+
+
+@pytest.fixture(scope="module")
+def ip() -> Any:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "agno_nb")
+    return shell
+
+
+@pytest.fixture
+def magics(ip: Any) -> Iterator[Any]:
+    """The AgnoMagics instance, reset around each test."""
+    from agno_nb import agent as agent_module
+    from agno_nb.agent import Agent
+
+    instance = ip.magics_manager.registry["AgnoMagics"]
+    yield instance
+    for name in list(instance.storages):
+        instance.storages.pop(name).close()
+    instance.current = None
+    instance.last_agent = None
+    for name in [n for n, v in ip.user_ns.items() if isinstance(v, Agent) or "Agent" in n]:
+        ip.user_ns.pop(name, None)
+    ip.user_ns.pop("legacy", None)
+    agent_module.set_default_storage(None)
+    instance.display_limit = 20
+    instance.default_table = "agent_sessions"

@@ -89,3 +89,15 @@ def test_bad_flag_exits_2_through_the_real_entry_point(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "error" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_output_piped_into_head_is_not_an_error(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        f"{sys.executable} -m agno_nb.cli demo --db {tmp_path / 'd.db'} | head -n 1",
+        shell=True,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.stdout.startswith("agno-nb demo: session 'fixed_id_for_demo'")
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,30 +24,6 @@ def postgres_url() -> str:
     """The test server's URL (as tests/conftest.py picks it)."""
     default = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
     return os.environ.get("AGNO_NB_TEST_POSTGRES_URL", default)
-
-
-@pytest.fixture(scope="module")
-def ip() -> InteractiveShell:
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "agno_nb")
-    return shell
-
-
-@pytest.fixture
-def magics(ip: InteractiveShell) -> Iterator[Any]:
-    """The AgnoMagics instance, reset around each test."""
-    instance = ip.magics_manager.registry["AgnoMagics"]
-    yield instance
-    for name in list(instance.storages):
-        instance.storages.pop(name).close()
-    instance.current = None
-    instance.last_agent = None
-    for name in [n for n, v in ip.user_ns.items() if isinstance(v, Agent) or "Agent" in n]:
-        ip.user_ns.pop(name, None)
-    ip.user_ns.pop("legacy", None)
-    agent_module.set_default_storage(None)
-    instance.display_limit = 20
-    instance.default_table = "agent_sessions"
 
 
 @pytest.fixture

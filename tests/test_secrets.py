@@ -9,7 +9,6 @@ reprs, HTML snapshots and error messages are all searched for it.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,7 +17,6 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from sqlalchemy.engine import make_url
 
-from agno_nb import agent as agent_module
 from agno_nb.agent import Agent
 from agno_nb.sessions import AgentSession
 
@@ -70,26 +68,6 @@ class Seen:
         assert self.texts, "nothing was collected"
         leaks = [t for t in self.texts if SENTINEL in t]
         assert not leaks, leaks[0][:500]
-
-
-@pytest.fixture(scope="module")
-def ip() -> InteractiveShell:
-    shell = InteractiveShell.instance()
-    shell.run_line_magic("load_ext", "agno_nb")
-    return shell
-
-
-@pytest.fixture
-def magics(ip: InteractiveShell) -> Iterator[Any]:
-    instance = ip.magics_manager.registry["AgnoMagics"]
-    yield instance
-    for name in list(instance.storages):
-        instance.storages.pop(name).close()
-    instance.current = None
-    instance.last_agent = None
-    for name in [n for n, v in ip.user_ns.items() if isinstance(v, Agent)]:
-        ip.user_ns.pop(name)
-    agent_module.set_default_storage(None)
 
 
 def run(ip: InteractiveShell, seen: Seen, code: str) -> Any:
