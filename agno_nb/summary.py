@@ -20,24 +20,36 @@ class RunsSummary:
     per_run_messages: list[int] = field(default_factory=list)
 
 
+def _is_mapping(value: Any) -> bool:
+    return isinstance(value, (dict, Mapping))  # dict first: no ABC check for plain dicts
+
+
 def run_messages(run: Any) -> list[Mapping[str, Any]]:
     """The messages of a run dict (agno's RunResponse or older AgentRun shape)."""
-    if not isinstance(run, Mapping):
+    if not _is_mapping(run):
         return []
     messages = run.get("messages")
-    if messages is None and isinstance(run.get("response"), Mapping):
+    if messages is None and _is_mapping(run.get("response")):
         messages = run["response"].get("messages")
-    return [m for m in messages or [] if isinstance(m, Mapping)]
+    return [m for m in messages or [] if _is_mapping(m)]
 
 
 def new_message_count(run: Any) -> int:
     """How many messages the run added (history copies are not counted)."""
-    return sum(1 for m in run_messages(run) if not m.get("from_history"))
+    return _count_new(run_messages(run))
+
+
+def _count_new(messages: list[Mapping[str, Any]]) -> int:
+    return sum(1 for m in messages if not m.get("from_history"))
 
 
 def first_question(run: Any) -> str | None:
     """The first user message the run added, shortened for a preview."""
-    for message in run_messages(run):
+    return _first_question(run, run_messages(run))
+
+
+def _first_question(run: Any, messages: list[Mapping[str, Any]]) -> str | None:
+    for message in messages:
         if message.get("role") == "user" and not message.get("from_history"):
             return shorten(content_text(message.get("content")))
     if isinstance(run, Mapping) and isinstance(run.get("message"), Mapping):
@@ -53,9 +65,10 @@ def shorten(text: str, limit: int = PREVIEW_CHARS) -> str:
 def summarize_runs(runs: Iterable[Any]) -> RunsSummary:
     summary = RunsSummary()
     for run in runs:
-        count = new_message_count(run)
+        messages = run_messages(run)
+        count = _count_new(messages)
         summary.per_run_messages.append(count)
         summary.message_count += count
         if summary.preview is None:
-            summary.preview = first_question(run)
+            summary.preview = _first_question(run, messages)
     return summary

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar
@@ -431,15 +431,12 @@ class BaseStorage:
         if not rows:
             return 0
         update = tuple(k for k in rows[0][0] if k not in ("session_id", "created_at", "created_ms"))
-        with self._write() as conn:
-            self._run(conn, self._upsert_statement(table, update), [r[0] for r in rows])
-            if version >= 2:
-                runs = self._runs
-                clear = runs.delete().where(runs.c.session_id == sa.bindparam("sid"))
-                self._run(conn, clear, [{"sid": s.session_id} for s in batch])
-                run_rows = [run for r in rows for run in r[1]]
-                if run_rows:
-                    self._run(conn, runs.insert(), run_rows)
+        steps = [(self._upsert_statement(table, update), [r[0] for r in rows])]
+        if version >= 2:
+            clear, insert = self._runs_statements()
+            steps.append((clear, [{"sid": s.session_id} for s in batch]))
+            steps.append((insert, [run for r in rows for run in r[1]]))
+        self._write_steps(steps)
         for session in batch:
             session.updated_at = now
         return len(batch)
@@ -449,9 +446,7 @@ class BaseStorage:
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The session row's INSERT parameters and (latest layout) its run rows."""
         data = _shallow_fields(session)
-        values = {c.name: data.get(c.name) for c in table.columns if c.name in data}
-        for name in ("created_at", "updated_at", *(n for n, _ in V2_COLUMNS)):
-            values.pop(name, None)
+        values = {name: data[name] for name in self._field_columns(table) if name in data}
         values["updated_at"] = now
         run_rows: list[dict[str, Any]] = []
         if version >= 2:
@@ -796,6 +791,35 @@ class BaseStorage:
             )
             self._statements[key] = statement
         return statement
+
+    def _field_columns(self, table: sa.Table) -> tuple[str, ...]:
+        """The columns an upsert takes from the session's own fields (the times and
+        the summary columns are computed)."""
+        key = (id(table), ("fields",))
+        names = self._statements.get(key)
+        if names is None:
+            computed = {"created_at", "updated_at", *(n for n, _ in V2_COLUMNS)}
+            names = tuple(c.name for c in table.columns if c.name not in computed)
+            self._statements[key] = names
+        return names
+
+    def _runs_statements(self) -> tuple[Any, Any]:
+        """DELETE of one session's runs (bound ``sid``) and INSERT of run rows."""
+        statements = self._statements.get((0, ("runs",)))
+        if statements is None:
+            runs = self._runs
+            clear = runs.delete().where(runs.c.session_id == sa.bindparam("sid"))
+            statements = self._statements[(0, ("runs",))] = (clear, runs.insert())
+        return statements
+
+    def _write_steps(self, steps: Sequence[tuple[Any, list[dict[str, Any]]]]) -> None:
+        """Execute each statement once per parameter row, all in one write
+        transaction (a step without rows is skipped). A backend may run these
+        fixed statements closer to its driver."""
+        with self._write() as conn:
+            for statement, rows in steps:
+                if rows:
+                    self._run(conn, statement, rows)
 
     def _json_columns(self, table: sa.Table) -> tuple[str, ...]:
         return tuple(c for c in _DATA_COLUMNS if c in table.c)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
 from agno_nb.errors import AgnoNbError, BackendUnavailableError, StorageLockedError
+from agno_nb.schema import LATEST_VERSION
+from agno_nb.storage._dbapi import DriverStatement, NotDriverReady, compile_for_driver
 from agno_nb.storage.base import BaseStorage
 from agno_nb.urls import mask_url
 
@@ -123,10 +126,53 @@ class SqliteStorage(BaseStorage):
             auto_upgrade_schema=auto_upgrade_schema,
         )
         self.db_file = None if db_file is None else str(db_file)
+        self._compiled: dict[tuple[Any, tuple[str, ...]], DriverStatement] = {}
         self.db_url = db_url
 
     def _begin_write(self, conn: Connection) -> Connection:
         return conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+
+    def _write_steps(self, steps: Sequence[tuple[Any, list[dict[str, Any]]]]) -> None:
+        """On the latest layout, run the statements on the sqlite3 connection
+        itself (compiled once, see ``_dbapi``): a small upsert costs about a third
+        of what it does through ``Connection.execute``. Older layouts, echoing
+        engines and cursor-event listeners take the general path."""
+        engine = self.db_engine
+        if (
+            self._layout != LATEST_VERSION
+            or engine.echo
+            or engine.dispatch.before_cursor_execute
+            or engine.dispatch.after_cursor_execute
+        ):
+            return super()._write_steps(steps)
+        try:
+            work = [(self._driver_statement(st, rows[0]), rows) for st, rows in steps if rows]
+        except NotDriverReady:
+            return super()._write_steps(steps)
+        with self._errors():
+            proxy = engine.raw_connection()
+            try:
+                driver = proxy.driver_connection
+                assert driver is not None
+                driver.execute("BEGIN IMMEDIATE")
+                try:
+                    for compiled, rows in work:
+                        driver.executemany(compiled.sql, [compiled.params(r) for r in rows])
+                        self.stats.queries += 1
+                    driver.execute("COMMIT")
+                except BaseException:
+                    driver.rollback()
+                    raise
+            finally:
+                proxy.close()
+
+    def _driver_statement(self, statement: Any, row: dict[str, Any]) -> DriverStatement:
+        key = (statement, tuple(row))
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = compile_for_driver(statement, self.db_engine.dialect, tuple(row))
+            self._compiled[key] = compiled
+        return compiled
 
     def _translate(self, exc: Exception) -> Exception | None:
         text = str(getattr(exc, "orig", exc))

@@ -1,0 +1,99 @@
+"""SQLite writes that go straight to the sqlite3 connection (``storage/_dbapi.py``)
+must write exactly what SQLAlchemy's general path writes, roll back on failure
+and report a locked database like the general path does."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+
+import agno_nb.storage.sqlite as sqlite_backend
+from agno_nb.errors import StorageLockedError
+from agno_nb.storage import SqliteStorage
+from tests.test_storage import make_run, make_session
+
+TIMES = {"created_at", "updated_at", "created_ms", "active_ms"}
+
+
+def table_rows(db: Path, table: str) -> list[dict[str, Any]]:
+    with sqlite3.connect(db) as conn:
+        cursor = conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2")
+        names = [d[0] for d in cursor.description]
+        rows = cursor.fetchall()
+    return [{k: v for k, v in zip(names, row, strict=True) if k not in TIMES} for row in rows]
+
+
+def write_everything(storage: SqliteStorage) -> None:
+    storage.upsert(make_session("s1", runs=3, name="first"))
+    storage.upsert(make_session("s2", runs=0, user=None, agent=None))
+    storage.upsert_many([make_session(f"b{i}", runs=i) for i in range(4)])
+    storage.upsert(make_session("s1", runs=1, name="replaced"))  # fewer runs than before
+    storage.append_run("s2", make_run(7))
+
+
+def test_driver_path_writes_what_sqlalchemy_writes(tmp_path: Path) -> None:
+    fast = SqliteStorage("t", db_file=tmp_path / "fast.db")
+    general = SqliteStorage("t", db_file=tmp_path / "general.db")
+    seen: list[str] = []
+    event.listen(general.db_engine, "before_cursor_execute", lambda *a: seen.append(a[2]))
+    write_everything(fast)
+    write_everything(general)
+
+    assert any(s.startswith("INSERT INTO t ") for s in seen)  # the listener forced SQLAlchemy
+    assert fast._compiled and not general._compiled  # and the other storage used the driver
+    for table in ("t", "t_runs"):
+        assert table_rows(tmp_path / "fast.db", table) == table_rows(tmp_path / "general.db", table)
+    counts = {r.session_id: r.run_count for r in fast.list_sessions()}
+    assert counts == {"s1": 1, "s2": 1, "b0": 0, "b1": 1, "b2": 2, "b3": 3}
+    assert fast.read("s1").memory["runs"] == [make_run(0)]  # type: ignore[union-attr]
+
+
+def test_failed_upsert_changes_nothing(tmp_path: Path) -> None:
+    storage = SqliteStorage("t", db_file=tmp_path / "x.db")
+    storage.upsert(make_session("s1", runs=2, name="kept"))
+    broken = make_session("s1", runs=3, name="lost")
+    broken.memory["runs"][2]["content"] = object()  # not JSON: fails after the session row
+
+    with pytest.raises(TypeError):
+        storage.upsert(broken)
+
+    session = storage.read("s1")
+    assert session is not None and session.session_data["session_name"] == "kept"
+    assert storage.get_runs("s1") == [make_run(0), make_run(1)]
+    storage.upsert(make_session("s2"))  # the connection went back to the pool clean
+    assert storage.count_sessions() == 2
+
+
+def test_locked_database_is_one_clear_error(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(sqlite_backend, "BUSY_TIMEOUT_S", 0.2)
+    db = tmp_path / "x.db"
+    storage = SqliteStorage("t", db_file=db)
+    storage.upsert(make_session("s1"))
+    other = sqlite3.connect(db, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StorageLockedError) as info:
+            storage.upsert(make_session("s2"))
+        assert "\n" not in str(info.value) and "another writer" in str(info.value)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    storage.upsert(make_session("s2"))
+    assert storage.get_all_session_ids() == ["s2", "s1"]
+
+
+def test_engine_json_serializer_is_honoured(tmp_path: Path) -> None:
+    db = tmp_path / "x.db"
+    engine = sa.create_engine(f"sqlite:///{db}", json_serializer=lambda o: json.dumps(o, indent=1))
+    storage = SqliteStorage("t", db_engine=engine)
+    storage.upsert(make_session("s1"))
+    assert storage._compiled
+    with sqlite3.connect(db) as conn:
+        (text,) = conn.execute("SELECT agent_data FROM t").fetchone()
+    assert text == json.dumps({"name": "helper", "model": {"id": "offline"}}, indent=1)
