@@ -16,6 +16,7 @@ from sqlalchemy import event
 import agno_nb.storage.sqlite as sqlite_backend
 from agno_nb.errors import StorageLockedError
 from agno_nb.storage import SqliteStorage
+from agno_nb.storage._codec import encode_json
 from tests.test_storage import make_run, make_session
 
 TIMES = {"created_at", "updated_at", "created_ms", "active_ms"}
@@ -97,3 +98,31 @@ def test_engine_json_serializer_is_honoured(tmp_path: Path) -> None:
     with sqlite3.connect(db) as conn:
         (text,) = conn.execute("SELECT agent_data FROM t").fetchone()
     assert text == json.dumps({"name": "helper", "model": {"id": "offline"}}, indent=1)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        make_session("s1", runs=3).memory,
+        {"n": float("nan"), "inf": float("inf"), "big": 2**70, "keys": {1: "a", None: "b"}},
+        {"text": 'é€😀 </script> "quoted" \\ \x00', "lone": "\ud800", "nested": [[], {}, (1,)]},
+        [0.1, 1 / 3, 1e16, -0.0, 5e-324, True, None],
+    ],
+)
+def test_encode_json_writes_what_json_dumps_writes(value: Any) -> None:
+    import math
+
+    text = encode_json(value)
+    assert text == json.dumps(value)
+    again = json.loads(text)
+    if isinstance(value, dict) and "n" in value:
+        assert math.isnan(again["n"]) and again["big"] == 2**70
+
+
+def test_encode_json_refuses_what_json_refuses() -> None:
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        encode_json({"when": object()})
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(ValueError, match="Circular"):
+        encode_json(loop)

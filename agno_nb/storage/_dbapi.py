@@ -10,8 +10,8 @@ the database itself for a small write.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.engine import Dialect
@@ -21,20 +21,32 @@ class NotDriverReady(Exception):
     """This statement or parameter set needs SQLAlchemy's full execution path."""
 
 
-@dataclass(frozen=True)
 class DriverStatement:
     """A compiled statement: its SQL and how to turn a row into positional params."""
 
-    sql: str
-    keys: tuple[str, ...]
-    processors: tuple[Callable[[Any], Any] | None, ...]
+    __slots__ = ("_pick", "_typed", "keys", "sql")
 
-    def params(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
-        """The positional parameters for one row of named values."""
-        return tuple(
-            row[key] if process is None else process(row[key])
-            for key, process in zip(self.keys, self.processors, strict=True)
+    def __init__(
+        self, sql: str, keys: tuple[str, ...], processors: tuple[Callable[[Any], Any] | None, ...]
+    ) -> None:
+        self.sql = sql
+        self.keys = keys
+        pick = operator.itemgetter(*keys)
+        self._pick: Callable[[Mapping[str, Any]], Any] = (
+            pick if len(keys) > 1 else lambda row: (pick(row),)
         )
+        #: (position, bind processor) of the parameters whose type converts them
+        self._typed = tuple((i, p) for i, p in enumerate(processors) if p is not None)
+
+    def params(self, row: Mapping[str, Any]) -> Sequence[Any]:
+        """The positional parameters for one row of named values."""
+        values = self._pick(row)
+        if not self._typed:
+            return values
+        values = list(values)
+        for index, process in self._typed:
+            values[index] = process(values[index])
+        return values
 
 
 def compile_for_driver(statement: Any, dialect: Dialect, keys: Sequence[str]) -> DriverStatement:

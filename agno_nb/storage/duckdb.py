@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 
 from agno_nb.errors import AgnoNbError, BackendUnavailableError, StorageLockedError
+from agno_nb.storage._codec import encode_json
 from agno_nb.storage.base import BaseStorage
 
 if TYPE_CHECKING:
@@ -28,13 +29,13 @@ def duckdb_engine(db_file: str | Path | None, db_url: str | None, *, read_only: 
         ) from None
     args: dict[str, Any] = {"read_only": read_only} if read_only else {}
     if db_url is not None:
-        return sa.create_engine(db_url, connect_args=args)
+        return sa.create_engine(db_url, connect_args=args, json_serializer=encode_json)
     if db_file is not None:
         path = Path(db_file).expanduser().resolve()
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
-        return sa.create_engine(f"duckdb:///{path}", connect_args=args)
-    return sa.create_engine("duckdb:///:memory:", poolclass=StaticPool)
+        return sa.create_engine(f"duckdb:///{path}", connect_args=args, json_serializer=encode_json)
+    return sa.create_engine("duckdb:///:memory:", poolclass=StaticPool, json_serializer=encode_json)
 
 
 class DuckDbStorage(BaseStorage):

@@ -11,6 +11,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from agno_nb.errors import AgnoNbError, BackendUnavailableError
+from agno_nb.storage._codec import encode_json
 from agno_nb.storage.base import BaseStorage
 from agno_nb.urls import mask_url
 
@@ -39,6 +40,7 @@ def postgres_engine(db_url: str) -> Engine:
             pool_size=5,
             max_overflow=5,
             connect_args={"connect_timeout": 10},
+            json_serializer=encode_json,
         )
     except (ImportError, sa.exc.NoSuchModuleError):  # e.g. postgresql+psycopg2:// without it
         raise BackendUnavailableError(

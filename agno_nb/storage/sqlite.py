@@ -18,6 +18,7 @@ from sqlalchemy.pool import StaticPool
 
 from agno_nb.errors import AgnoNbError, BackendUnavailableError, StorageLockedError
 from agno_nb.schema import LATEST_VERSION
+from agno_nb.storage._codec import encode_json
 from agno_nb.storage._dbapi import DriverStatement, NotDriverReady, compile_for_driver
 from agno_nb.storage.base import BaseStorage
 from agno_nb.urls import mask_url
@@ -70,13 +71,16 @@ def sqlite_engine(db_file: str | Path | None, db_url: str | None) -> Engine:
     """An engine for a file, a URL, or (neither) a private in-memory database."""
     args = {"timeout": BUSY_TIMEOUT_S}
     if db_url is not None:
-        return sa.create_engine(db_url, connect_args=args)
+        return sa.create_engine(db_url, connect_args=args, json_serializer=encode_json)
     if db_file is not None:
         path = Path(db_file).expanduser().resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
-        return sa.create_engine(f"sqlite:///{path}", connect_args=args)
+        return sa.create_engine(f"sqlite:///{path}", connect_args=args, json_serializer=encode_json)
     return sa.create_engine(
-        "sqlite://", poolclass=StaticPool, connect_args={**args, "check_same_thread": False}
+        "sqlite://",
+        poolclass=StaticPool,
+        connect_args={**args, "check_same_thread": False},
+        json_serializer=encode_json,
     )
 
 
