@@ -3,7 +3,9 @@
 Layout v0 is agno's older agent table (no ``team_session_id``); v1 is exactly
 agno 1.x's table (same columns, types, JSON encoding and index names); v2 adds
 summary columns, listing indexes and a companion ``<table>_runs`` table that
-holds one row per run. A version table records each storage table's layout.
+holds one row per run; v3 drops agno's single-column indexes, which the
+listing indexes cover or nothing queries, so a new session updates three
+indexes instead of six. A version table records each storage table's layout.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy.types import TypeEngine
 from agno_nb.errors import InvalidNameError
 from agno_nb.sessions import ENTITY_COLUMN, MODES
 
-LATEST_VERSION = 2
+LATEST_VERSION = 3
 VERSION_TABLE = "agno_nb_schema_versions"
 RUNS_SUFFIX = "_runs"
 
@@ -81,8 +83,9 @@ def session_table(
     backend: str,
     schema: str | None = None,
 ) -> sa.Table:
-    """The sessions table at layout ``version`` (0, 1 or 2) for ``mode``."""
+    """The sessions table at layout ``version`` (0 to 3) for ``mode``."""
     js = json_type(backend)
+    ix = version < 3  # agno's single-column indexes, dropped by v3
     epoch = _epoch_type(backend)
     if backend == "postgres":
         now_sql = sa.text("(extract(epoch from now()))::bigint")
@@ -93,7 +96,7 @@ def session_table(
         updated = sa.Column("updated_at", epoch, onupdate=_now)
     columns: list[sa.Column[Any]] = [
         sa.Column("session_id", sa.String, primary_key=True),
-        sa.Column("user_id", sa.String, index=True),
+        sa.Column("user_id", sa.String, index=ix),
         sa.Column("memory", js),
         sa.Column("session_data", js),
         sa.Column("extra_data", js),
@@ -101,21 +104,21 @@ def session_table(
         updated,
     ]
     if mode == "agent":
-        columns += [sa.Column("agent_id", sa.String, index=True), sa.Column("agent_data", js)]
+        columns += [sa.Column("agent_id", sa.String, index=ix), sa.Column("agent_data", js)]
         if version >= 1:
-            columns.append(sa.Column("team_session_id", sa.String, index=True, nullable=True))
+            columns.append(sa.Column("team_session_id", sa.String, index=ix, nullable=True))
     elif mode == "team":
         columns += [
-            sa.Column("team_id", sa.String, index=True),
+            sa.Column("team_id", sa.String, index=ix),
             sa.Column("team_data", js),
-            sa.Column("team_session_id", sa.String, index=True, nullable=True),
+            sa.Column("team_session_id", sa.String, index=ix, nullable=True),
         ]
     elif mode == "workflow":
-        columns += [sa.Column("workflow_id", sa.String, index=True), sa.Column("workflow_data", js)]
+        columns += [sa.Column("workflow_id", sa.String, index=ix), sa.Column("workflow_data", js)]
     else:
         columns += [
-            sa.Column("workflow_id", sa.String, index=True),
-            sa.Column("workflow_name", sa.String, index=True),
+            sa.Column("workflow_id", sa.String, index=ix),
+            sa.Column("workflow_name", sa.String, index=ix),
             sa.Column("workflow_data", js),
             sa.Column("runs", js),
         ]

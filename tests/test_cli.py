@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from agno_nb.cli import main
+from agno_nb.schema import LATEST_VERSION
 from agno_nb.storage import SqliteStorage
 from tests.test_storage import make_session
 
@@ -51,11 +52,11 @@ def test_show_prints_the_transcript(db: Path) -> None:
 
 def test_upgrade_dry_run_then_apply(db: Path) -> None:
     code, text = run("upgrade", str(db), "--dry-run")
-    assert code == 0 and "v1 -> v2" in text and "dry run" in text
+    assert code == 0 and "v1 -> v3" in text and "dry run" in text
     assert SqliteStorage("agent_sessions", db_file=db).current_version == 1
     code, text = run("upgrade", str(db))
     assert code == 0 and "applied" in text
-    assert SqliteStorage("agent_sessions", db_file=db).current_version == 2
+    assert SqliteStorage("agent_sessions", db_file=db).current_version == LATEST_VERSION
     code, text = run("sessions", str(db))
     assert "3 session(s)" in text
 

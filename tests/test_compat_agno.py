@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from agno_nb.schema import LATEST_VERSION
 from agno_nb.sessions import AgentSession
 from agno_nb.storage import PostgresStorage, SqliteStorage
 from tests.agno_fixtures import (
@@ -156,9 +157,9 @@ def test_upgrade_v1_to_v2_keeps_every_message(agno_db: AgnoDb) -> None:
     before = sqlite_dump(agno_db.path)
     with SqliteStorage(TABLE, db_file=str(agno_db.path)) as storage:
         plan = storage.upgrade_schema(dry_run=True)
-        assert (plan.from_version, plan.to_version) == (1, 2)
+        assert (plan.from_version, plan.to_version) == (1, LATEST_VERSION)
         assert plan.pending and plan.dry_run and not plan.applied
-        assert [step.version for step in plan.steps] == [2]
+        assert [step.version for step in plan.steps] == [2, 3]
         assert any(step.sql for step in plan.steps)
         assert "v1" in str(plan) and "v2" in str(plan)
         assert storage.current_version == 1
@@ -169,11 +170,11 @@ def test_upgrade_v1_to_v2_keeps_every_message(agno_db: AgnoDb) -> None:
         plan = storage.upgrade_schema(progress=lambda done, total: calls.append((done, total)))
         assert plan.applied and not plan.pending
         assert (plan.sessions_migrated, plan.runs_moved) == (3, 6)
-        assert storage.current_version == 2
+        assert storage.current_version == LATEST_VERSION
         assert calls and calls[-1][0] == calls[-1][1]
         assert storage.upgrade_schema().pending is False
     with SqliteStorage(TABLE, db_file=str(agno_db.path)) as storage:
-        assert storage.current_version == 2
+        assert storage.current_version == LATEST_VERSION
         assert_sessions_intact(storage, agno_db.sessions, raw)
         assert storage.get_all_session_ids() == newest_first(agno_db)
         summaries = storage.list_sessions()
@@ -198,19 +199,22 @@ def test_upgrade_v0_to_v1_to_v2(tmp_path: Path) -> None:
         assert storage.count_sessions() == 3
         assert_sessions_intact(storage, db.sessions, raw)
         plan = storage.upgrade_schema(dry_run=True)
-        assert (plan.from_version, plan.to_version) == (0, 2)
-        assert [step.version for step in plan.steps] == [1, 2]
+        assert (plan.from_version, plan.to_version) == (0, LATEST_VERSION)
+        assert [step.version for step in plan.steps] == [1, 2, 3]
     assert sqlite_dump(path) == before, "reading or a dry run changed a v0 database"
 
     with SqliteStorage(TABLE, db_file=str(path)) as storage:
         plan = storage.upgrade_schema()
         assert plan.applied and plan.sessions_migrated == 3
-        assert storage.current_version == 2
+        assert storage.current_version == LATEST_VERSION
         assert_sessions_intact(storage, db.sessions, raw)
     assert "team_session_id" in sqlite_columns(path, TABLE)
     with sqlite3.connect(path) as con:
         names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='index'")}
-    assert f"ix_{TABLE}_team_session_id" in names
+    # v1 added agno's team_session_id index, v3 dropped agno's single-column ones
+    assert f"ix_{TABLE}_team_session_id" in "\n".join(plan.steps[0].sql)
+    assert {f"ix_{TABLE}_user_created", f"ix_{TABLE}_entity_created"} <= names
+    assert not {f"ix_{TABLE}_{c}" for c in ("user_id", "agent_id", "team_session_id")} & names
 
 
 # -- agno reads and keeps writing v1 tables agno_nb uses ------------------------------------
@@ -379,12 +383,12 @@ def test_postgres_agno_database_reads_and_upgrades(pg_schema: str, layout: int) 
             assert [s.run_count for s in storage.list_sessions()] == [2, 2, 2]
             assert_sessions_intact(storage, written, raw)
             plan = storage.upgrade_schema(dry_run=True)
-            assert (plan.from_version, plan.to_version) == (layout, 2)
+            assert (plan.from_version, plan.to_version) == (layout, LATEST_VERSION)
             assert _pg_rows(engine, pg_schema, table) == before, "dry run changed the table"
 
             plan = storage.upgrade_schema()
             assert plan.applied and plan.runs_moved == 6
-            assert storage.current_version == 2
+            assert storage.current_version == LATEST_VERSION
             assert_sessions_intact(storage, written, raw)
             assert storage.get_all_session_ids() == list(reversed(written))
         finally:

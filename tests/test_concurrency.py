@@ -24,6 +24,7 @@ import pytest
 import sqlalchemy as sa
 
 from agno_nb.errors import StorageLockedError
+from agno_nb.schema import LATEST_VERSION
 from agno_nb.sessions import AgentSession
 from agno_nb.storage import BaseStorage, DuckDbStorage, PostgresStorage, SqliteStorage
 from tests.conftest import postgres_url, require_postgres
@@ -366,7 +367,7 @@ def test_sqlite_processes_open_new_files_together(tmp_path: Path) -> None:
     for path in paths:
         storage = SqliteStorage("sessions", db_file=path)
         assert storage.count_sessions() == WRITERS * 2
-        assert storage.current_version == 2
+        assert storage.current_version == LATEST_VERSION
         with storage.db_engine.connect() as conn:
             assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         storage.close()
@@ -454,7 +455,7 @@ def fill_v1(spec: Spec, count: int) -> dict[str, list[dict[str, Any]]]:
 
 def check_upgraded(spec: Spec, written: dict[str, list[dict[str, Any]]]) -> None:
     storage = open_spec(spec)
-    assert storage.current_version == 2
+    assert storage.current_version == LATEST_VERSION
     assert all_runs(storage) == written
     runs_table = qualified(storage, storage.table_name + "_runs")
     assert scalar(storage, f"SELECT count(*) FROM {runs_table}") == 2 * len(written)
@@ -527,7 +528,7 @@ def test_postgres_upgraders_of_agno_tables_share_one_schema(pg_schema: str) -> N
             t.join(WAIT_S)
         try:
             assert errors == []
-            assert [s.current_version for s in storages] == [2] * len(storages)
+            assert [s.current_version for s in storages] == [LATEST_VERSION] * len(storages)
         finally:
             for storage in storages:
                 storage.close()

@@ -15,6 +15,7 @@ from IPython.utils.capture import capture_output
 
 from agno_nb import agent as agent_module
 from agno_nb.agent import Agent
+from agno_nb.schema import LATEST_VERSION
 from agno_nb.sessions import AgentSession
 
 BASE_TIME = 1_700_000_000
@@ -157,17 +158,17 @@ def test_upgrade_available_dry_run_and_apply(
     fill(legacy, 4)
     with capture_output() as cap:
         storage = ip.run_line_magic("agno_storage", target(legacy.table_name))
-    assert "layout v1, upgrade available to v2" in cap.stdout
+    assert "layout v1, upgrade available to v3" in cap.stdout
     assert "4 sessions" in cap.stdout
 
     plan = ip.run_line_magic("agno_upgrade", "--dry-run")
     assert "dry run, nothing changed" in repr(plan)
-    assert "1 step planned" in plan._repr_html_()
+    assert "2 steps planned" in plan._repr_html_()
     assert storage.current_version == 1
 
     with capture_output() as cap:
         result = ip.run_line_magic("agno_upgrade", "")
-    assert storage.current_version == 2
+    assert storage.current_version == LATEST_VERSION
     assert "4 session(s)" in repr(result)
     assert "4 sessions migrated" in result._repr_html_()
     assert any("IntProgress" in str(o.data.get("text/plain")) for o in cap.outputs)
@@ -175,7 +176,7 @@ def test_upgrade_available_dry_run_and_apply(
     assert "up to date" in repr(again)
     with capture_output() as cap:
         ip.run_line_magic("agno_storage", "")
-    assert "layout v2)" in cap.stdout
+    assert "layout v3)" in cap.stdout
 
 
 # -- %agno_sessions / %agno_history -----------------------------------------------------

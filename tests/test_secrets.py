@@ -18,6 +18,7 @@ from IPython.utils.capture import capture_output
 from sqlalchemy.engine import make_url
 
 from agno_nb.agent import Agent
+from agno_nb.schema import LATEST_VERSION
 from agno_nb.sessions import AgentSession
 
 SENTINEL = "Sentinel-pw-7f3a9"
@@ -109,7 +110,7 @@ def test_password_never_shown_by_magics_and_widgets(
     run(ip, seen, "%agno_storage --list")
     run(ip, seen, "%agno_upgrade --dry-run")
     run(ip, seen, "%agno_upgrade")
-    assert storage.current_version == 2
+    assert storage.current_version == LATEST_VERSION
     run(ip, seen, "%%agno_chat\nhello there")
     run(ip, seen, "%%agno_chat bot\nwhat was my last question?")
     df = run(ip, seen, "%agno_sessions")

@@ -47,7 +47,7 @@ def fill(storage: Any, count: int) -> None:
 def test_plan_is_offline_sql_for_every_backend() -> None:
     for backend, schema in (("sqlite", None), ("duckdb", None), ("postgres", "ai")):
         result = plan(TableRef(backend, "agent_sessions", "agent", schema), 0)
-        assert [s.version for s in result.steps] == [1, 2]
+        assert [s.version for s in result.steps] == [1, 2, 3]
         text = "\n".join(result.steps[0].sql)
         assert "ADD COLUMN team_session_id" in text
         v2 = "\n".join(result.steps[1].sql)
@@ -69,7 +69,7 @@ def test_v0_to_v2_keeps_every_message(make_storage: Any) -> None:
 
     dry = old.upgrade_schema(dry_run=True)
     assert (dry.from_version, dry.to_version, dry.applied) == (0, LATEST_VERSION, False)
-    assert [s.version for s in dry.steps] == [1, 2] and dry.pending
+    assert [s.version for s in dry.steps] == [1, 2, 3] and dry.pending
     assert raw_rows(old) == rows_before and old.current_version == 0
 
     seen: list[tuple[int, int]] = []

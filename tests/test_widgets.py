@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from agno_nb.export import few_shot_example, few_shot_examples
+from agno_nb.schema import LATEST_VERSION
 from agno_nb.sessions import AgentSession
 from agno_nb.widgets import SessionBrowser, SessionHistory, UpgradePanel
 
@@ -302,13 +303,13 @@ def test_upgrade_panel_upgrades_with_progress(make_storage: Callable[..., Any]) 
         add_session(old, f"u{i}", index=i, runs=2)
     panel = UpgradePanel(old)
     assert "upgrade available" in panel.versions.value
-    assert "layout v1 → latest v2" in panel.plan_view.value
+    assert "layout v1 → latest v3" in panel.plan_view.value
     assert not panel.upgrade_button.disabled
     snapshot = panel.snapshot_html()
     assert snapshot == UpgradePanel(old).snapshot_html()
 
     panel.upgrade_button.click()
-    assert old.current_version == 2
+    assert old.current_version == LATEST_VERSION
     assert panel.result is not None and panel.result.applied
     assert panel.result.sessions_migrated == 3
     assert panel.progress.value == panel.progress.max

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.schema import CreateIndex, CreateTable
+from sqlalchemy.schema import CreateIndex, CreateTable, DropIndex
 
 from agno_nb.migrations.plan import TableRef, compile_type, quoted
 from agno_nb.schema import V2_COLUMNS, json_type, runs_table, session_table, v2_index_specs
@@ -197,6 +197,25 @@ def _v2_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Step
     return stats
 
 
+# -- v2 -> v3: drop agno's single-column indexes ------------------------------------------
+
+
+def _v3_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
+    """Drop the v1 indexes on single columns: ``ix_<table>_user_created`` and
+    ``ix_<table>_entity_created`` serve user and entity lookups, and nothing looks
+    sessions up by team session or workflow name. Each one a new session no
+    longer writes is a page less per commit."""
+    v2 = session_table(
+        sa.MetaData(), ref.table, mode=ref.mode, version=2, backend=ref.backend, schema=ref.schema
+    )
+    listing = {name for name, _ in v2_index_specs(ref.table, ref.mode)}
+    return [
+        str(DropIndex(index, if_exists=True).compile(dialect=dialect)).strip()
+        for index in sorted(v2.indexes, key=lambda i: str(i.name))
+        if index.name not in listing
+    ]
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         version=1,
@@ -212,5 +231,10 @@ MIGRATIONS: tuple[Migration, ...] = (
             "move the runs of every session of {table} into its runs table "
             f"(batches of {BATCH_SIZE}) and fill the summary columns"
         ),
+    ),
+    Migration(
+        version=3,
+        summary="drop agno's single-column indexes (the listing indexes cover them)",
+        ddl=_v3_ddl,
     ),
 )
