@@ -80,14 +80,6 @@ def _consistent(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _shallow_fields(session: Session) -> dict[str, Any]:
-    """The session's fields without ``asdict``'s deep copy of the run payloads."""
-    data = {f.name: getattr(session, f.name) for f in dataclasses.fields(session)}
-    if "runs_v2" in data:
-        data["runs"] = data.pop("runs_v2")
-    return data
-
-
 def _creation_ms(created_at: int | None) -> int:
     """Creation time in ms for newest-first order: the clock's milliseconds for a
     session made just now (its created_at only has seconds), else created_at."""
@@ -445,8 +437,7 @@ class BaseStorage:
         self, session: Session, table: sa.Table, version: int, now: int
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """The session row's INSERT parameters and (latest layout) its run rows."""
-        data = _shallow_fields(session)
-        values = {name: data[name] for name in self._field_columns(table) if name in data}
+        values = {c: getattr(session, a) for c, a in self._field_columns(table, type(session))}
         values["updated_at"] = now
         run_rows: list[dict[str, Any]] = []
         if version >= 2:
@@ -792,16 +783,23 @@ class BaseStorage:
             self._statements[key] = statement
         return statement
 
-    def _field_columns(self, table: sa.Table) -> tuple[str, ...]:
-        """The columns an upsert takes from the session's own fields (the times and
-        the summary columns are computed)."""
-        key = (id(table), ("fields",))
-        names = self._statements.get(key)
-        if names is None:
+    def _field_columns(self, table: sa.Table, kind: type) -> tuple[tuple[str, str], ...]:
+        """(column, attribute) of what an upsert takes from a session's own fields
+        (the times and the summary columns are computed), for sessions of ``kind``."""
+        key = (id(table), ("fields", str(id(kind))))
+        pairs = self._statements.get(key)
+        if pairs is None:
+            attributes = {f.name: f.name for f in dataclasses.fields(kind)}
+            if "runs_v2" in attributes:
+                attributes["runs"] = attributes.pop("runs_v2")
             computed = {"created_at", "updated_at", *(n for n, _ in V2_COLUMNS)}
-            names = tuple(c.name for c in table.columns if c.name not in computed)
-            self._statements[key] = names
-        return names
+            pairs = tuple(
+                (c.name, attributes[c.name])
+                for c in table.columns
+                if c.name not in computed and c.name in attributes
+            )
+            self._statements[key] = pairs
+        return pairs
 
     def _runs_statements(self) -> tuple[Any, Any]:
         """DELETE of one session's runs (bound ``sid``) and INSERT of run rows."""
