@@ -134,7 +134,8 @@ class BaseStorage:
         self._layout: int | None = None
         self._layout_known = False
         self._tables: dict[int, sa.Table] = {}
-        self._statements: dict[tuple[int, tuple[str, ...]], Any] = {}
+        #: statements and column lists built once per table layout (cleared with it)
+        self._statements: dict[tuple[Any, ...], Any] = {}
         md = sa.MetaData()
         self._runs = runs_table(md, self.table_name, backend=self.backend, schema=self.schema)
         self._versions = version_table(md, schema=self.schema)
@@ -773,7 +774,7 @@ class BaseStorage:
     def _upsert_statement(self, table: sa.Table, columns: tuple[str, ...]) -> Any:
         """INSERT ... ON CONFLICT (session_id) DO UPDATE of ``columns``, built once
         and then executed with parameters (so SQLAlchemy's compiled cache applies)."""
-        key = (id(table), columns)
+        key = ("upsert", id(table), columns)
         statement = self._statements.get(key)
         if statement is None:
             insert = self._insert(table)
@@ -786,7 +787,7 @@ class BaseStorage:
     def _field_columns(self, table: sa.Table, kind: type) -> tuple[tuple[str, str], ...]:
         """(column, attribute) of what an upsert takes from a session's own fields
         (the times and the summary columns are computed), for sessions of ``kind``."""
-        key = (id(table), ("fields", str(id(kind))))
+        key = ("fields", id(table), kind)
         pairs = self._statements.get(key)
         if pairs is None:
             attributes = {f.name: f.name for f in dataclasses.fields(kind)}
@@ -803,11 +804,11 @@ class BaseStorage:
 
     def _runs_statements(self) -> tuple[Any, Any]:
         """DELETE of one session's runs (bound ``sid``) and INSERT of run rows."""
-        statements = self._statements.get((0, ("runs",)))
+        statements = self._statements.get(("runs",))
         if statements is None:
             runs = self._runs
             clear = runs.delete().where(runs.c.session_id == sa.bindparam("sid"))
-            statements = self._statements[(0, ("runs",))] = (clear, runs.insert())
+            statements = self._statements[("runs",)] = (clear, runs.insert())
         return statements
 
     def _write_steps(self, steps: Sequence[tuple[Any, list[dict[str, Any]]]]) -> None:

@@ -28,14 +28,17 @@ def duckdb_engine(db_file: str | Path | None, db_url: str | None, *, read_only: 
             "DuckDB storage needs duckdb-engine: pip install duckdb duckdb-engine"
         ) from None
     args: dict[str, Any] = {"read_only": read_only} if read_only else {}
+    extra: dict[str, Any] = {}
     if db_url is not None:
-        return sa.create_engine(db_url, connect_args=args, json_serializer=encode_json)
-    if db_file is not None:
+        url = db_url
+    elif db_file is not None:
         path = Path(db_file).expanduser().resolve()
         if not read_only:
             path.parent.mkdir(parents=True, exist_ok=True)
-        return sa.create_engine(f"duckdb:///{path}", connect_args=args, json_serializer=encode_json)
-    return sa.create_engine("duckdb:///:memory:", poolclass=StaticPool, json_serializer=encode_json)
+        url = f"duckdb:///{path}"
+    else:
+        url, args, extra = "duckdb:///:memory:", {}, {"poolclass": StaticPool}
+    return sa.create_engine(url, connect_args=args, json_serializer=encode_json, **extra)
 
 
 class DuckDbStorage(BaseStorage):

@@ -69,19 +69,19 @@ def _tune(engine: Engine) -> Engine:
 
 def sqlite_engine(db_file: str | Path | None, db_url: str | None) -> Engine:
     """An engine for a file, a URL, or (neither) a private in-memory database."""
-    args = {"timeout": BUSY_TIMEOUT_S}
+    args: dict[str, Any] = {"timeout": BUSY_TIMEOUT_S}
+    extra: dict[str, Any] = {}
     if db_url is not None:
-        return sa.create_engine(db_url, connect_args=args, json_serializer=encode_json)
-    if db_file is not None:
+        url = db_url
+    elif db_file is not None:
         path = Path(db_file).expanduser().resolve()
         path.parent.mkdir(parents=True, exist_ok=True)
-        return sa.create_engine(f"sqlite:///{path}", connect_args=args, json_serializer=encode_json)
-    return sa.create_engine(
-        "sqlite://",
-        poolclass=StaticPool,
-        connect_args={**args, "check_same_thread": False},
-        json_serializer=encode_json,
-    )
+        url = f"sqlite:///{path}"
+    else:
+        url = "sqlite://"
+        args["check_same_thread"] = False
+        extra["poolclass"] = StaticPool
+    return sa.create_engine(url, connect_args=args, json_serializer=encode_json, **extra)
 
 
 class SqliteStorage(BaseStorage):
