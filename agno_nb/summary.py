@@ -20,18 +20,21 @@ class RunsSummary:
     per_run_messages: list[int] = field(default_factory=list)
 
 
-def _is_mapping(value: Any) -> bool:
-    return isinstance(value, (dict, Mapping))  # dict first: no ABC check for plain dicts
+_MAPPINGS = (dict, Mapping)  # dict first: a plain dict skips the ABC check
 
 
 def run_messages(run: Any) -> list[Mapping[str, Any]]:
     """The messages of a run dict (agno's RunResponse or older AgentRun shape)."""
-    if not _is_mapping(run):
+    if not isinstance(run, _MAPPINGS):
         return []
     messages = run.get("messages")
-    if messages is None and _is_mapping(run.get("response")):
-        messages = run["response"].get("messages")
-    return [m for m in messages or [] if _is_mapping(m)]
+    if messages is None:
+        response = run.get("response")
+        if isinstance(response, _MAPPINGS):
+            messages = response.get("messages")
+    if not messages:
+        return []
+    return [m for m in messages if isinstance(m, _MAPPINGS)]
 
 
 def new_message_count(run: Any) -> int:
@@ -40,7 +43,7 @@ def new_message_count(run: Any) -> int:
 
 
 def _count_new(messages: list[Mapping[str, Any]]) -> int:
-    return sum(1 for m in messages if not m.get("from_history"))
+    return len([m for m in messages if not m.get("from_history")])
 
 
 def first_question(run: Any) -> str | None:
@@ -64,11 +67,11 @@ def shorten(text: str, limit: int = PREVIEW_CHARS) -> str:
 
 def summarize_runs(runs: Iterable[Any]) -> RunsSummary:
     summary = RunsSummary()
+    counts = summary.per_run_messages
     for run in runs:
         messages = run_messages(run)
-        count = _count_new(messages)
-        summary.per_run_messages.append(count)
-        summary.message_count += count
+        counts.append(_count_new(messages))
         if summary.preview is None:
             summary.preview = _first_question(run, messages)
+    summary.message_count = sum(counts)
     return summary

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -60,6 +60,29 @@ class _LayoutChanged(Exception):
     """Internal: another process changed the table's layout; the call is redone."""
 
 
+class _Translating:
+    """Context manager: an exception raised inside that ``translate`` turns into an
+    AgnoNbError leaves as that error (without the driver's traceback chained)."""
+
+    __slots__ = ("_translate",)
+
+    def __init__(self, translate: Callable[[Exception], Exception | None]) -> None:
+        self._translate = translate
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> Literal[False]:
+        if not isinstance(exc, Exception) or isinstance(exc, AgnoNbError):
+            return False
+        translated = self._translate(exc)
+        if translated is None:
+            return False
+        raise translated from None
+
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -80,10 +103,9 @@ def _consistent(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _creation_ms(created_at: int | None) -> int:
+def _creation_ms(created_at: int | None, now_ms: int) -> int:
     """Creation time in ms for newest-first order: the clock's milliseconds for a
     session made just now (its created_at only has seconds), else created_at."""
-    now_ms = int(time.time() * 1000)
     if created_at is None or abs(now_ms - created_at * 1000) <= 2000:
         return now_ms
     return int(created_at) * 1000
@@ -188,17 +210,9 @@ class BaseStorage:
 
     # -- connections ----------------------------------------------------------------------
 
-    @contextmanager
-    def _errors(self) -> Iterator[None]:
-        try:
-            yield
-        except AgnoNbError:
-            raise
-        except Exception as exc:
-            translated = self._translate(exc)
-            if translated is None:
-                raise
-            raise translated from None
+    def _errors(self) -> _Translating:
+        """A context in which driver errors come out as this backend's AgnoNbError."""
+        return _Translating(self._translate)
 
     @contextmanager
     def _read(self, *, check: bool = True) -> Iterator[Connection]:
@@ -418,47 +432,54 @@ class BaseStorage:
         """
         version = self._writable()
         table = self._table(version)
-        now = int(time.time())
         batch = list(sessions)
-        rows = [self._session_values(s, table, version, now) for s in batch]
-        if not rows:
+        if not batch:
             return 0
-        update = tuple(k for k in rows[0][0] if k not in ("session_id", "created_at", "created_ms"))
-        steps = [(self._upsert_statement(table, update), [r[0] for r in rows])]
+        now_ms = int(time.time() * 1000)
+        now = now_ms // 1000
+        rows: list[dict[str, Any]] = []
+        run_rows: list[dict[str, Any]] = []
+        for session in batch:
+            rows.append(self._session_values(session, table, version, now_ms, run_rows))
+        steps = [(self._upsert_statement(table, tuple(rows[0])), rows)]
         if version >= 2:
             clear, insert = self._runs_statements()
             steps.append((clear, [{"sid": s.session_id} for s in batch]))
-            steps.append((insert, [run for r in rows for run in r[1]]))
+            steps.append((insert, run_rows))
         self._write_steps(steps)
         for session in batch:
             session.updated_at = now
         return len(batch)
 
     def _session_values(
-        self, session: Session, table: sa.Table, version: int, now: int
-    ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-        """The session row's INSERT parameters and (latest layout) its run rows."""
+        self,
+        session: Session,
+        table: sa.Table,
+        version: int,
+        now_ms: int,
+        run_rows: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        """The session row's INSERT parameters; on the latest layout its run rows
+        are added to ``run_rows``."""
         values = {c: getattr(session, a) for c, a in self._field_columns(table, type(session))}
-        values["updated_at"] = now
-        run_rows: list[dict[str, Any]] = []
+        values["updated_at"] = now_ms // 1000
+        values["created_at"] = session.created_at or now_ms // 1000
         if version >= 2:
             run_list = self._take_runs(values)
             summary = summarize_runs(run_list)
-            values.update(
-                session_name=(values.get("session_data") or {}).get("session_name"),
-                run_count=len(run_list),
-                message_count=summary.message_count,
-                preview=summary.preview,
-                active_ms=int(time.time() * 1000),
+            data = values.get("session_data")
+            values["session_name"] = data.get("session_name") if isinstance(data, dict) else None
+            values["run_count"] = len(run_list)
+            values["message_count"] = summary.message_count
+            values["preview"] = summary.preview
+            values["active_ms"] = now_ms
+            values["created_ms"] = _creation_ms(session.created_at, now_ms)
+            session_id = session.session_id
+            counts = summary.per_run_messages
+            run_rows.extend(
+                self._run_row(session_id, i, run, counts[i]) for i, run in enumerate(run_list)
             )
-            run_rows = [
-                self._run_row(session.session_id, i, run, summary.per_run_messages[i])
-                for i, run in enumerate(run_list)
-            ]
-        values["created_at"] = session.created_at or now
-        if version >= 2:
-            values["created_ms"] = _creation_ms(session.created_at)
-        return values, run_rows
+        return values
 
     @_consistent
     def get_all_session_ids(
@@ -771,15 +792,18 @@ class BaseStorage:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _upsert_statement(self, table: sa.Table, columns: tuple[str, ...]) -> Any:
-        """INSERT ... ON CONFLICT (session_id) DO UPDATE of ``columns``, built once
-        and then executed with parameters (so SQLAlchemy's compiled cache applies)."""
-        key = ("upsert", id(table), columns)
+    def _upsert_statement(self, table: sa.Table, keys: tuple[str, ...]) -> Any:
+        """INSERT of rows with ``keys`` ... ON CONFLICT (session_id) DO UPDATE of
+        every key but the ones a session keeps (its id and creation times); built
+        once, then executed with parameters (so compiled forms are cached)."""
+        key = ("upsert", id(table), keys)
         statement = self._statements.get(key)
         if statement is None:
             insert = self._insert(table)
+            kept = ("session_id", "created_at", "created_ms")
             statement = insert.on_conflict_do_update(
-                index_elements=["session_id"], set_={c: insert.excluded[c] for c in columns}
+                index_elements=["session_id"],
+                set_={c: insert.excluded[c] for c in keys if c not in kept},
             )
             self._statements[key] = statement
         return statement
@@ -972,7 +996,7 @@ class BaseStorage:
         return list(run_list)
 
     def _run_row(self, session_id: str, index: int, run: Any, messages: int) -> dict[str, Any]:
-        is_dict = isinstance(run, Mapping)
+        is_dict = isinstance(run, (dict, Mapping))  # dict first: no ABC check for a dict
         return {
             "session_id": session_id,
             "run_index": index,
