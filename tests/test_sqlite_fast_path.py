@@ -103,26 +103,123 @@ def test_engine_json_serializer_is_honoured(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "value",
     [
-        make_session("s1", runs=3).memory,
+        make_session("s1", runs=3).memory,  # no null anywhere: orjson's text
         {"n": float("nan"), "inf": float("inf"), "big": 2**70, "keys": {1: "a", None: "b"}},
         {"text": 'é€😀 </script> "quoted" \\ \x00', "lone": "\ud800", "nested": [[], {}, (1,)]},
         [0.1, 1 / 3, 1e16, -0.0, 5e-324, True, None],
+        {"nan_beside_null": float("nan"), "none": None, "neg_inf": -float("inf")},
+        {"lone_with_null": "\udfff", "none": None},
     ],
 )
-def test_encode_json_writes_what_json_dumps_writes(value: Any) -> None:
+def test_encode_json_reads_back_as_json_dumps_wrote(value: Any) -> None:
+    text = encode_json(value)
+    text.encode("utf-8")  # storable as SQLite TEXT (lone surrogates come out escaped)
+    # json.dumps of both readings compares structure, NaN and -0.0 exactly
+    assert json.dumps(json.loads(text)) == json.dumps(json.loads(json.dumps(value)))
+
+
+def test_encode_json_keeps_nan_and_infinity_that_orjson_would_write_as_null() -> None:
     import math
 
-    text = encode_json(value)
-    assert text == json.dumps(value)
-    again = json.loads(text)
-    if isinstance(value, dict) and "n" in value:
-        assert math.isnan(again["n"]) and again["big"] == 2**70
+    again = json.loads(encode_json({"loss": float("nan"), "best": float("inf"), "n": 2}))
+    assert math.isnan(again["loss"]) and again["best"] == float("inf") and again["n"] == 2
+
+
+def test_encode_json_writes_compact_text() -> None:
+    value = {"a": [1, 2.5, "x/y"], "b": {"c": True}}
+    assert encode_json(value) == '{"a":[1,2.5,"x/y"],"b":{"c":true}}'
+    assert encode_json({"a": None, "b": [1, 2]}) == '{"a":null,"b":[1,2]}'  # through ujson
+
+
+def test_encode_json_writes_uuids_and_plain_enums_as_their_value() -> None:
+    import enum
+    import uuid
+
+    class Colour(enum.Enum):
+        RED = "red"
+
+    ident = uuid.UUID("12345678-1234-5678-1234-567812345678")
+    assert json.loads(encode_json({"id": ident, "c": Colour.RED})) == {"id": str(ident), "c": "red"}
 
 
 def test_encode_json_refuses_what_json_refuses() -> None:
+    import datetime
+
     with pytest.raises(TypeError, match="not JSON serializable"):
         encode_json({"when": object()})
+    with pytest.raises(TypeError, match="datetime is not JSON serializable"):
+        encode_json({"when": datetime.datetime(2026, 1, 1)})
     loop: list[Any] = []
     loop.append(loop)
     with pytest.raises(ValueError, match="Circular"):
         encode_json(loop)
+
+
+def test_threads_writing_through_one_storage_lose_nothing(tmp_path: Path) -> None:
+    import threading
+
+    storage = SqliteStorage("t", db_file=tmp_path / "x.db")
+    storage.create()
+    failures: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            for i in range(40):  # one thread holds the kept connection, the rest use the pool
+                storage.upsert(make_session(f"w{n}-{i}", runs=2))
+        except BaseException as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert storage.count_sessions() == 160
+    assert sum(s.run_count for s in storage.list_sessions(limit=200)) == 320
+
+
+def test_close_gives_the_kept_connection_back(tmp_path: Path) -> None:
+    storage = SqliteStorage("t", db_file=tmp_path / "x.db")
+    storage.upsert(make_session("s1"))
+    assert storage.db_engine.pool.checkedout() == 1  # kept for the next write
+    storage.close()
+    assert storage.db_engine.pool.checkedout() == 0
+    storage.upsert(make_session("s2"))  # reconnects
+    assert storage.get_all_session_ids() == ["s2", "s1"]
+
+
+def test_a_connection_that_failed_to_roll_back_is_not_reused(tmp_path: Path) -> None:
+    from agno_nb.storage._dbapi import HeldConnection
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    held = HeldConnection(engine)
+    driver, proxy = held.take()
+    assert proxy is None  # the kept one
+    held.give_back(proxy, broken=True)
+    again, _ = held.take()
+    assert again is not driver
+    with pytest.raises(sqlite3.ProgrammingError):  # the broken one was closed
+        driver.execute("SELECT 1")
+    held.give_back(None)
+    held.release()
+    assert engine.pool.checkedout() == 0
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork (POSIX)")
+def test_a_forked_child_opens_its_own_connection(tmp_path: Path) -> None:
+    import multiprocessing
+
+    storage = SqliteStorage("t", db_file=tmp_path / "x.db")
+    storage.upsert(make_session("parent-1"))  # the parent now keeps a connection
+
+    def child() -> None:
+        assert storage._held._driver is None  # the parent's connection was forgotten
+        storage.upsert(make_session("child"))
+
+    process = multiprocessing.get_context("fork").Process(target=child)
+    process.start()
+    process.join(60)
+    assert process.exitcode == 0
+    storage.upsert(make_session("parent-2"))  # the parent's connection still works
+    assert sorted(storage.get_all_session_ids()) == ["child", "parent-1", "parent-2"]

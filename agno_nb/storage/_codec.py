@@ -8,24 +8,45 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import ujson
 
 from agno_nb.errors import CorruptSessionError
 
+#: orjson hands these to its ``default`` (there is none, so it raises and the
+#: value goes on to ujson / ``json.dumps``, which treat them as the stdlib does).
+_ORJSON_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_DATACLASS
+    | orjson.OPT_PASSTHROUGH_DATETIME
+    | orjson.OPT_PASSTHROUGH_SUBCLASS
+)
+
 
 def encode_json(value: Any) -> str:
-    """``json.dumps(value)``, about three times faster.
+    """Compact JSON text of ``value``, read back by ``json.loads`` as ``json.dumps``
+    would have written it.
 
-    ujson writes the same text as the standard library (same separators and
-    escapes, NaN and big integers included; only a one-digit negative exponent
-    differs in form, ``1e-5`` for ``1e-05``, with the same value). What ujson
-    refuses is handed to ``json.dumps``, so an unsupported value fails with the
-    standard library's own TypeError. Reading stays with ``json.loads``.
+    orjson encodes first (about five times faster than ujson on a run). It writes
+    NaN and infinities as ``null``, so a result holding ``null`` anywhere is
+    encoded again by ujson, which keeps them (agno's run and message dicts leave
+    ``None`` out, so this is rare). What orjson refuses (integers beyond 64 bits,
+    non-string keys, subclasses of str, int, dict and list, dates, dataclasses)
+    goes to ujson too, and what ujson refuses to ``json.dumps``, so an
+    unsupported value fails with the standard library's own error. Two types
+    that ``json.dumps`` refuses are written as their value: UUIDs (as a string)
+    and plain ``Enum`` members (ujson also writes ``Decimal`` as a number).
     """
     try:
-        return ujson.dumps(value, escape_forward_slashes=False, separators=(", ", ": "))
+        data = orjson.dumps(value, option=_ORJSON_OPTIONS)
+    except TypeError:  # orjson.JSONEncodeError
+        pass
+    else:
+        if b"null" not in data:
+            return data.decode()
+    try:
+        return ujson.dumps(value, escape_forward_slashes=False)
     except (TypeError, ValueError, OverflowError):
-        return json.dumps(value)
+        return json.dumps(value, separators=(",", ":"))
 
 
 @dataclass

@@ -19,7 +19,12 @@ from sqlalchemy.pool import StaticPool
 from agno_nb.errors import AgnoNbError, BackendUnavailableError, StorageLockedError
 from agno_nb.schema import LATEST_VERSION
 from agno_nb.storage._codec import encode_json
-from agno_nb.storage._dbapi import DriverStatement, NotDriverReady, compile_for_driver
+from agno_nb.storage._dbapi import (
+    DriverStatement,
+    HeldConnection,
+    NotDriverReady,
+    compile_for_driver,
+)
 from agno_nb.storage.base import BaseStorage
 from agno_nb.urls import mask_url
 
@@ -131,13 +136,14 @@ class SqliteStorage(BaseStorage):
         )
         self.db_file = None if db_file is None else str(db_file)
         self._compiled: dict[tuple[Any, tuple[str, ...]], DriverStatement] = {}
+        self._held = HeldConnection(self.db_engine)
         self.db_url = db_url
 
     def _begin_write(self, conn: Connection) -> Connection:
         return conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
 
     def _write_steps(self, steps: Sequence[tuple[Any, list[dict[str, Any]]]]) -> None:
-        """On the latest layout, run the statements on the sqlite3 connection
+        """On the latest layout, run the statements on a held sqlite3 connection
         itself (compiled once, see ``_dbapi``): a small upsert costs about a third
         of what it does through ``Connection.execute``. Older layouts, echoing
         engines and cursor-event listeners take the general path."""
@@ -154,21 +160,29 @@ class SqliteStorage(BaseStorage):
         except NotDriverReady:
             return super()._write_steps(steps)
         with self._errors():
-            proxy = engine.raw_connection()
+            driver, proxy = self._held.take()
+            broken = False
             try:
-                driver = proxy.driver_connection
-                assert driver is not None
                 driver.execute("BEGIN IMMEDIATE")
-                try:
-                    for compiled, rows in work:
+                for compiled, rows in work:
+                    if len(rows) == 1:
+                        driver.execute(compiled.sql, compiled.params(rows[0]))
+                    else:
                         driver.executemany(compiled.sql, [compiled.params(r) for r in rows])
-                        self.stats.queries += 1
-                    driver.execute("COMMIT")
-                except BaseException:
+                    self.stats.queries += 1
+                driver.execute("COMMIT")
+            except BaseException:
+                try:
                     driver.rollback()
-                    raise
+                except BaseException:
+                    broken = True  # not reused: its state is unknown
+                raise
             finally:
-                proxy.close()
+                self._held.give_back(proxy, broken=broken)
+
+    def close(self) -> None:
+        self._held.release()
+        super().close()
 
     def _driver_statement(self, statement: Any, row: dict[str, Any]) -> DriverStatement:
         key = (statement, tuple(row))
