@@ -36,6 +36,8 @@ def encode_json(value: Any) -> str:
     that ``json.dumps`` refuses are written as their value: UUIDs (as a string)
     and plain ``Enum`` members (ujson also writes ``Decimal`` as a number).
     """
+    if value is None:  # an empty column (extra_data, say): no encoder needed
+        return "null"
     try:
         data = orjson.dumps(value, option=_ORJSON_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError
