@@ -223,3 +223,25 @@ def test_a_forked_child_opens_its_own_connection(tmp_path: Path) -> None:
     assert process.exitcode == 0
     storage.upsert(make_session("parent-2"))  # the parent's connection still works
     assert sorted(storage.get_all_session_ids()) == ["child", "parent-1", "parent-2"]
+
+
+def test_new_files_get_small_pages_and_existing_files_keep_theirs(tmp_path: Path) -> None:
+    new = SqliteStorage("t", db_file=tmp_path / "new.db")
+    new.upsert(make_session("s1", runs=2))
+    existing = tmp_path / "agno.db"
+    with sqlite3.connect(existing) as conn:  # a file made elsewhere, SQLite's default pages
+        conn.execute("CREATE TABLE other (x)")
+        conn.execute("INSERT INTO other VALUES (1)")
+    old = SqliteStorage("t", db_file=existing)
+    old.upsert(make_session("s1", runs=2))
+
+    def pragmas(db: Path) -> tuple[int, str]:
+        with sqlite3.connect(db) as conn:
+            size = conn.execute("PRAGMA page_size").fetchone()[0]
+            return size, conn.execute("PRAGMA journal_mode").fetchone()[0]
+
+    assert pragmas(tmp_path / "new.db") == (sqlite_backend.NEW_FILE_PAGE_SIZE, "wal")
+    assert pragmas(existing) == (4096, "wal")
+    assert new.get_runs("s1") == old.get_runs("s1") == [make_run(0), make_run(1)]
+    with sqlite3.connect(existing) as conn:
+        assert conn.execute("SELECT x FROM other").fetchall() == [(1,)]
