@@ -520,3 +520,19 @@ def test_password_never_shown(
     shown += [str(r.args) for r in caplog.records]
     leaks = [text for text in shown if SECRET in text]
     assert leaks == []
+
+
+@pytest.mark.parametrize(
+    ("cls", "url"),
+    [
+        (SqliteStorage, "duckdb:///:memory:"),
+        (DuckDbStorage, "sqlite://"),
+        (PostgresStorage, "sqlite://"),
+    ],
+)
+def test_an_engine_of_another_backend_is_one_clear_error(cls: Any, url: str) -> None:
+    engine = sa.create_engine(url)
+    with pytest.raises(BackendUnavailableError) as info:
+        cls("t", db_engine=engine)
+    assert f"{cls.__name__} needs a {cls.dialect_name} engine" in one_line(info.value)
+    assert "open_storage" in str(info.value)

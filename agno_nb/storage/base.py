@@ -21,6 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from agno_nb.errors import (
     AgnoNbError,
+    BackendUnavailableError,
     SchemaTooNewError,
     SchemaTooOldError,
     SessionNotFoundError,
@@ -127,6 +128,8 @@ class BaseStorage:
     """
 
     backend: ClassVar[str] = ""
+    #: SQLAlchemy's name for the dialect of this backend's engines.
+    dialect_name: ClassVar[str] = ""
     latest_version: ClassVar[int] = LATEST_VERSION
 
     def __init__(
@@ -188,6 +191,18 @@ class BaseStorage:
         """Release the connections (the storage can be used again; it reconnects)."""
         if self._owns_engine:
             self.db_engine.dispose()
+
+    @classmethod
+    def _check_engine(cls, engine: Engine) -> Engine:
+        """``engine`` if it speaks this backend's dialect (checked before the backend
+        tunes it), else a one-line error."""
+        if engine.dialect.name != cls.dialect_name:
+            raise BackendUnavailableError(
+                f"{cls.__name__} needs a {cls.dialect_name} engine, got "
+                f"{engine.dialect.name!r}: use open_storage(url) to pick the backend "
+                "from the URL"
+            )
+        return engine
 
     # -- backend hooks --------------------------------------------------------------------
 

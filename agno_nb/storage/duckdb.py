@@ -55,6 +55,7 @@ class DuckDbStorage(BaseStorage):
 
     _insert = staticmethod(postgresql.insert)
     backend = "duckdb"
+    dialect_name = "duckdb"
 
     def __init__(
         self,
@@ -68,12 +69,9 @@ class DuckDbStorage(BaseStorage):
         schema_version: int | None = None,
         auto_upgrade_schema: bool = False,
     ) -> None:
-        engine = db_engine or duckdb_engine(db_file, db_url, read_only=read_only)
-        if engine.dialect.name != "duckdb":
-            raise BackendUnavailableError(
-                f"DuckDbStorage needs a duckdb engine, got {engine.dialect.name!r}: "
-                "use open_storage(url) to pick the backend from the URL"
-            )
+        engine = self._check_engine(
+            db_engine or duckdb_engine(db_file, db_url, read_only=read_only)
+        )
         super().__init__(
             table_name,
             engine=engine,

@@ -62,6 +62,7 @@ class PostgresStorage(BaseStorage):
 
     _insert = staticmethod(postgresql.insert)
     backend = "postgres"
+    dialect_name = "postgresql"
 
     def __init__(
         self,
@@ -76,7 +77,7 @@ class PostgresStorage(BaseStorage):
     ) -> None:
         if db_engine is None and db_url is None:
             raise AgnoNbError("PostgresStorage needs db_url= or db_engine=")
-        engine = db_engine or postgres_engine(str(db_url))
+        engine = self._check_engine(db_engine or postgres_engine(str(db_url)))
         super().__init__(
             table_name,
             engine=engine,

@@ -117,6 +117,7 @@ class SqliteStorage(BaseStorage):
 
     _insert = staticmethod(sqlite.insert)
     backend = "sqlite"
+    dialect_name = "sqlite"
 
     def __init__(
         self,
@@ -129,12 +130,7 @@ class SqliteStorage(BaseStorage):
         schema_version: int | None = None,
         auto_upgrade_schema: bool = False,
     ) -> None:
-        engine = db_engine or sqlite_engine(db_file, db_url)
-        if engine.dialect.name != "sqlite":
-            raise BackendUnavailableError(
-                f"SqliteStorage needs a sqlite engine, got {engine.dialect.name!r}: "
-                "use open_storage(url) to pick the backend from the URL"
-            )
+        engine = self._check_engine(db_engine or sqlite_engine(db_file, db_url))
         super().__init__(
             table_name,
             engine=_tune(engine),
