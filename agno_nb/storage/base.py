@@ -161,6 +161,7 @@ class BaseStorage:
         self._tables: dict[int, sa.Table] = {}
         #: statements and column lists built once per table layout (cleared with it)
         self._statements: dict[tuple[Any, ...], Any] = {}
+        self._translating = _Translating(self._translate)  # stateless: one serves every call
         md = sa.MetaData()
         self._runs = runs_table(md, self.table_name, backend=self.backend, schema=self.schema)
         self._versions = version_table(md, schema=self.schema)
@@ -227,7 +228,7 @@ class BaseStorage:
 
     def _errors(self) -> _Translating:
         """A context in which driver errors come out as this backend's AgnoNbError."""
-        return _Translating(self._translate)
+        return self._translating
 
     @contextmanager
     def _read(self, *, check: bool = True) -> Iterator[Connection]:
@@ -477,8 +478,9 @@ class BaseStorage:
         """The session row's INSERT parameters; on the latest layout its run rows
         are added to ``run_rows``."""
         values = {c: getattr(session, a) for c, a in self._field_columns(table, type(session))}
-        values["updated_at"] = now_ms // 1000
-        values["created_at"] = session.created_at or now_ms // 1000
+        now = now_ms // 1000
+        values["updated_at"] = now
+        values["created_at"] = session.created_at or now
         if version >= 2:
             run_list = self._take_runs(values)
             summary = summarize_runs(run_list)
