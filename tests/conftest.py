@@ -153,3 +153,54 @@ def magics(ip: Any) -> Iterator[Any]:
     agent_module.set_default_storage(None)
     instance.display_limit = 20
     instance.default_table = "agent_sessions"
+
+
+# -- agno 3.x in its own virtualenv (agno 1.8.4 lives in this one) ------------------------
+
+
+def agno3_python() -> str:
+    """The python of a virtualenv holding agno 3.1.10, or skip (fail in CI).
+
+    Found through ``AGNO_NB_AGNO3_PYTHON``; ``.ci/run`` creates ``.venv-agno3`` from
+    ``tests/agno3/requirements.txt`` and sets it. Under ``AGNO_NB_REQUIRE_AGNO3=1`` a
+    missing interpreter fails the test instead of skipping it.
+    """
+    path = os.environ.get("AGNO_NB_AGNO3_PYTHON", "")
+    if path and Path(path).is_file():
+        return path
+    message = (
+        "no agno 3.1.10 virtualenv: python3 -m venv .venv-agno3 && .venv-agno3/bin/pip "
+        "install -r tests/agno3/requirements.txt, then export "
+        "AGNO_NB_AGNO3_PYTHON=$PWD/.venv-agno3/bin/python"
+    )
+    if os.environ.get("AGNO_NB_REQUIRE_AGNO3") == "1":
+        pytest.fail(message + " (AGNO_NB_REQUIRE_AGNO3=1 forbids skipping)")
+    pytest.skip(message)
+
+
+def run_agno3(script: str, *args: str, timeout: float = 300) -> Any:
+    """Run ``script`` (Python source) with agno 3.1.10's interpreter and return the
+    JSON it prints as its last stdout line; a failure shows agno's own stderr."""
+    import json
+    import subprocess
+    import sys
+
+    python = agno3_python()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["AGNO_TELEMETRY"] = "false"
+    done = subprocess.run(
+        [python, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=Path(__file__).parent,
+        check=False,
+    )
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr[-4000:])
+        raise AssertionError(
+            f"agno 3.1.10 script failed (exit {done.returncode}): {done.stderr[-800:]}"
+        )
+    lines = [line for line in done.stdout.splitlines() if line.strip()]
+    return json.loads(lines[-1]) if lines else None
