@@ -1,9 +1,12 @@
-"""The storage contract and the Core queries every backend shares.
+"""The storage contract and the plumbing every backend and layout shares.
 
-A backend module only says what differs per database: how to build its
-engine, its upsert statement, how a write transaction begins and how its
-driver errors read. Everything else (reads, writes, listing, upgrades) is
-here, written once in SQLAlchemy Core.
+Two small axes fill it in. A backend module (``storage/<db>.py``) says what
+differs per database: how to build its engine, its upsert statement, how a
+write transaction begins and how its driver errors read. A layout family
+(``storage/layouts/``) says what differs per table layout: how sessions and
+runs are read, listed and written. Here: the public API, connections, error
+translation, layout detection and version stamps, creating and dropping,
+upgrades, and the statement cache.
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ from agno_nb.errors import (
 from agno_nb.migrations import MIGRATIONS, TableRef, UpgradePlan, plan
 from agno_nb.schema import (
     LATEST_VERSION,
-    RUNS_SUFFIX,
     V2_COLUMNS,
     check_identifier,
     check_mode,
@@ -37,24 +39,15 @@ from agno_nb.schema import (
     session_table,
     version_table,
 )
-from agno_nb.sessions import ENTITY_COLUMN, SESSION_CLASSES, Session
-from agno_nb.storage._codec import SessionSummary, decode_json, decode_row
-from agno_nb.summary import first_question, new_message_count, summarize_runs
+from agno_nb.sessions import ENTITY_COLUMN, Session
+from agno_nb.storage._codec import SessionSummary
+from agno_nb.storage.layouts import Layout, layout_for_version, recognise
 from agno_nb.urls import mask_url
 
 if TYPE_CHECKING:
     import pandas as pd
 
 Progress = Callable[[int, int], None]
-_DATA_COLUMNS = (
-    "memory",
-    "session_data",
-    "extra_data",
-    "agent_data",
-    "team_data",
-    "workflow_data",
-    "runs",
-)
 
 
 class _LayoutChanged(Exception):
@@ -104,14 +97,6 @@ def _consistent(method: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _creation_ms(created_at: int | None, now_ms: int) -> int:
-    """Creation time in ms for newest-first order: the clock's milliseconds for a
-    session made just now (its created_at only has seconds), else created_at."""
-    if created_at is None or abs(now_ms - created_at * 1000) <= 2000:
-        return now_ms
-    return int(created_at) * 1000
-
-
 @dataclass
 class StorageStats:
     """Counters of the work a storage did: queries run and rows fetched."""
@@ -156,7 +141,7 @@ class BaseStorage:
         self.db_engine = engine
         self._owns_engine = owns_engine
         self.stats = StorageStats()
-        self._layout: int | None = None
+        self._layout: Layout | None = None
         self._layout_known = False
         self._tables: dict[int, sa.Table] = {}
         #: statements and column lists built once per table layout (cleared with it)
@@ -166,7 +151,6 @@ class BaseStorage:
         self._runs = runs_table(md, self.table_name, backend=self.backend, schema=self.schema)
         self._versions = version_table(md, schema=self.schema)
         self._entity = ENTITY_COLUMN[self.mode]
-        self._source = "runs" if self.mode == "workflow_v2" else "memory"
 
     # -- identity -------------------------------------------------------------------------
 
@@ -253,7 +237,7 @@ class BaseStorage:
         """On an old layout, confirm inside this transaction that nobody upgraded
         the table since it was looked at; else refresh and redo the call."""
         known = self._layout
-        if not self._layout_known or known is None or known >= LATEST_VERSION:
+        if not self._layout_known or known is None or not known.needs_upgrade:
             return
         self._hold_layout(conn)
         self.stats.queries += 1
@@ -263,10 +247,13 @@ class BaseStorage:
         stamp = self._run(
             conn, sa.select(v.c.layout_version).where(v.c.table_name == self.table_name)
         ).scalar()
-        if stamp is not None and int(stamp) != known:
-            self._layout = int(stamp)
+        if stamp is not None and int(stamp) != known.version:
             self._tables.clear()
             self._statements.clear()
+            try:
+                self._layout = layout_for_version(self, int(stamp))
+            except SchemaTooNewError:
+                self._layout_known = False  # the redone call detects again, and says so
             raise _LayoutChanged
 
     def _all(self, conn: Connection, statement: sa.Executable) -> list[Any]:
@@ -279,9 +266,10 @@ class BaseStorage:
         self.stats.queries += 1
         return conn.execute(statement, params) if params is not None else conn.execute(statement)
 
-    # -- tables and layout versions -------------------------------------------------------
+    # -- tables and layout detection -----------------------------------------------------
 
     def _table(self, version: int) -> sa.Table:
+        """agno's session table (with agno_nb's summary columns from v2) at ``version``."""
         if version not in self._tables:
             self._tables[version] = session_table(
                 sa.MetaData(),
@@ -297,8 +285,19 @@ class BaseStorage:
     def _ref(self) -> TableRef:
         return TableRef(self.backend, self.table_name, self.mode, self.schema)
 
-    def _detect(self, conn: Connection) -> int | None:
-        """The table's layout version on ``conn``: None when it does not exist."""
+    @property
+    def _version(self) -> int | None:
+        """The cached layout's agno_nb version (None: unknown, missing or not agno_nb's)."""
+        return None if self._layout is None else self._layout.version
+
+    def _detect(self, conn: Connection) -> Layout | None:
+        """The table's layout on ``conn``: None when it does not exist. A version
+        stamp decides; an unstamped table is recognised by a family from its
+        columns (see ``storage/layouts``).
+
+        Raises:
+            SchemaTooNewError: the stamp is newer than this agno_nb knows.
+        """
         inspector = sa.inspect(conn)
         self.stats.queries += 1
         if not inspector.has_table(self.table_name, schema=self.schema):
@@ -311,15 +310,11 @@ class BaseStorage:
                 ),
             ).scalar()
             if stamp is not None:
-                return int(stamp)
-        columns = self._columns(conn)
-        if all(name in columns for name, _ in V2_COLUMNS) and inspector.has_table(
-            self.table_name + RUNS_SUFFIX, schema=self.schema
-        ):
-            return 2
-        if self.mode == "agent" and "team_session_id" not in columns:
-            return 0
-        return 1
+                return layout_for_version(self, int(stamp))
+        layout = recognise(self, conn, inspector, self._columns(conn))
+        if layout is None:  # pragma: no cover - agno 1.x's family takes any table
+            raise AgnoNbError(f"table {self._ref.qualified} has a layout agno_nb does not know")
+        return layout
 
     def _columns(self, conn: Connection) -> set[str]:
         """The table's column names (portable: DuckDB lacks Postgres' catalogs)."""
@@ -344,44 +339,47 @@ class BaseStorage:
             ),
         )
 
-    def _current(self) -> int | None:
-        """The cached layout version (None: table missing), checking limits."""
+    def _current(self) -> Layout | None:
+        """The cached layout (None: table missing), detected on first use;
+        upgrades it first with ``auto_upgrade_schema``."""
         if not self._layout_known:
             with self._read(check=False) as conn:
                 self._layout = self._detect(conn)
             self._layout_known = self._layout is not None
-        version = self._layout
-        if version is not None and version > LATEST_VERSION:
-            raise SchemaTooNewError(
-                f"table {self._ref.qualified} has layout v{version}, newer than this agno_nb "
-                f"knows (v{LATEST_VERSION}): upgrade agno_nb (pip install -U agno_nb)"
-            )
-        if version is not None and version < LATEST_VERSION and self.auto_upgrade_schema:
+        layout = self._layout
+        if layout is not None and layout.needs_upgrade and self.auto_upgrade_schema:
             self.upgrade_schema()
-            version = self._layout
-        return version
+            layout = self._layout
+        return layout
 
-    def _writable(self) -> int:
-        """The layout to write in, creating the table if it is missing."""
-        version = self._current()
-        if version is None:
+    def _writable(self, operation: str) -> Layout:
+        """The layout to do ``operation`` in, creating the table if it is missing.
+
+        Raises:
+            SchemaTooOldError: ``schema_version`` asks for more than the table has.
+            AgnoNbError: the table's family refuses ``operation``.
+        """
+        layout = self._current()
+        if layout is None:
             self.create()
-            version = self._current()
-            assert version is not None
-        wanted = self.schema_version
-        if wanted is not None and wanted > version:
+            layout = self._current()
+            assert layout is not None
+        layout.refuse(operation)
+        wanted, version = self.schema_version, layout.version
+        if wanted is not None and version is not None and wanted > version:
             raise SchemaTooOldError(
                 f"table {self._ref.qualified} is at layout v{version} but schema_version="
                 f"{wanted} was asked: run storage.upgrade_schema() first "
                 "(or pass auto_upgrade_schema=True)"
             )
-        return version
+        return layout
 
     @property
     def current_version(self) -> int | None:
         """The table's layout version now (None when the table does not exist)."""
         with self._read(check=False) as conn:
-            return self._detect(conn)
+            layout = self._detect(conn)
+        return None if layout is None else layout.version
 
     # -- agno 1.x API ---------------------------------------------------------------------
 
@@ -399,12 +397,9 @@ class BaseStorage:
             self._lock_table(conn)
             existing = self._detect(conn)
             if existing is None:
-                table = self._table(version)
-                table.create(conn)
-                if version >= 2:
-                    self._runs.create(conn, checkfirst=True)
+                existing = layout_for_version(self, version)
+                existing.create(conn)
                 self._stamp(conn, version)
-                existing = version
         self._layout, self._layout_known = existing, True
 
     def drop(self) -> None:
@@ -420,19 +415,10 @@ class BaseStorage:
     @_consistent
     def read(self, session_id: str, user_id: str | None = None) -> Session | None:
         """The session with ``session_id`` (and ``user_id``, when given), or None."""
-        version = self._current()
-        if version is None:
+        layout = self._current()
+        if layout is None:
             return None
-        table = self._table(version)
-        query = sa.select(*self._row_columns(table)).where(table.c.session_id == session_id)
-        if user_id:
-            query = query.where(table.c.user_id == user_id)
-        with self._read() as conn:
-            rows = self._all(conn, query)
-            if not rows:
-                return None
-            runs = self._runs_of(conn, [session_id]) if version >= 2 else None
-        return self._session(rows[0]._mapping, runs)
+        return layout.read(session_id, user_id)
 
     def upsert(self, session: Session) -> Session:
         """Insert or replace ``session``; returns the same object (no re-read)."""
@@ -446,70 +432,26 @@ class BaseStorage:
         The bulk form of :meth:`upsert` (importing a batch of sessions, say):
         one statement per table for the whole batch, one commit.
         """
-        version = self._writable()
-        table = self._table(version)
+        layout = self._writable("upsert")
         batch = list(sessions)
         if not batch:
             return 0
         now_ms = int(time.time() * 1000)
         now = now_ms // 1000
-        rows: list[dict[str, Any]] = []
-        run_rows: list[dict[str, Any]] = []
-        for session in batch:
-            rows.append(self._session_values(session, table, version, now_ms, run_rows))
-        steps = [(self._upsert_statement(table, tuple(rows[0])), rows)]
-        if version >= 2:
-            clear, insert = self._runs_statements()
-            steps.append((clear, [{"sid": s.session_id} for s in batch]))
-            steps.append((insert, run_rows))
-        self._write_steps(steps)
+        self._write_steps(layout.upsert_steps(batch, now_ms))
         for session in batch:
             session.updated_at = now
         return len(batch)
-
-    def _session_values(
-        self,
-        session: Session,
-        table: sa.Table,
-        version: int,
-        now_ms: int,
-        run_rows: list[dict[str, Any]],
-    ) -> dict[str, Any]:
-        """The session row's INSERT parameters; on the latest layout its run rows
-        are added to ``run_rows``."""
-        values = {c: getattr(session, a) for c, a in self._field_columns(table, type(session))}
-        now = now_ms // 1000
-        values["updated_at"] = now
-        values["created_at"] = session.created_at or now
-        if version >= 2:
-            run_list = self._take_runs(values)
-            summary = summarize_runs(run_list)
-            data = values.get("session_data")
-            values["session_name"] = data.get("session_name") if isinstance(data, dict) else None
-            values["run_count"] = len(run_list)
-            values["message_count"] = summary.message_count
-            values["preview"] = summary.preview
-            values["active_ms"] = now_ms
-            values["created_ms"] = _creation_ms(session.created_at, now_ms)
-            session_id = session.session_id
-            counts = summary.per_run_messages
-            run_rows.extend(
-                self._run_row(session_id, i, run, counts[i]) for i, run in enumerate(run_list)
-            )
-        return values
 
     @_consistent
     def get_all_session_ids(
         self, user_id: str | None = None, entity_id: str | None = None
     ) -> list[str]:
         """Every session id, newest first, optionally for one user and/or entity."""
-        version = self._current()
-        if version is None:
+        layout = self._current()
+        if layout is None:
             return []
-        table = self._table(version)
-        query = self._filtered(sa.select(table.c.session_id), table, version, user_id, entity_id)
-        with self._read() as conn:
-            return [row[0] for row in self._all(conn, self._newest_first(query, table, version))]
+        return layout.session_ids(user_id, entity_id)
 
     def get_all_sessions(
         self, user_id: str | None = None, entity_id: str | None = None
@@ -524,19 +466,24 @@ class BaseStorage:
         return self._sessions(user_id, entity_id, limit)
 
     @_consistent
+    def _sessions(
+        self, user_id: str | None, entity_id: str | None, limit: int | None
+    ) -> list[Session]:
+        layout = self._current()
+        if layout is None:
+            return []
+        return layout.sessions(user_id, entity_id, limit)
+
+    @_consistent
     def delete_session(self, session_id: str | None = None) -> None:
         """Delete a session and its runs (nothing happens if it does not exist)."""
         if session_id is None:
             raise AgnoNbError("delete_session() needs a session_id")
-        version = self._current()
-        if version is None:
+        layout = self._current()
+        if layout is None:
             return
-        table = self._table(version)
-        with self._write() as conn:
-            self._run(conn, table.delete().where(table.c.session_id == session_id))
-            if version >= 2:
-                runs = self._runs
-                self._run(conn, runs.delete().where(runs.c.session_id == session_id))
+        layout.refuse("delete_session")
+        layout.delete_session(session_id)
 
     def upgrade_schema(
         self, *, dry_run: bool = False, progress: Progress | None = None
@@ -549,12 +496,13 @@ class BaseStorage:
 
         Raises:
             SchemaTooNewError: the table is newer than this agno_nb.
+            AgnoNbError: the table's family is not upgraded by agno_nb.
         """
         with self._read(check=False) as conn:
-            start = self._detect(conn)
-        if start is not None and start > LATEST_VERSION:
-            self._layout, self._layout_known = start, True
-            self._current()  # raises SchemaTooNewError
+            layout = self._detect(conn)
+        if layout is not None:
+            layout.refuse("upgrade_schema")
+        start = None if layout is None else layout.version
         result = plan(self._ref, start)
         result.dry_run = dry_run
         if dry_run or not result.steps:
@@ -563,7 +511,7 @@ class BaseStorage:
             with self._write(check=False) as conn:
                 self._lock_table(conn)
                 now = self._detect(conn)
-                if now is None or now >= migration.version:
+                if now is None or now.version is None or now.version >= migration.version:
                     continue
                 stats = migration.apply(conn, self._ref, progress)
                 self._stamp(conn, migration.version)
@@ -571,7 +519,7 @@ class BaseStorage:
             result.runs_moved += stats.runs
         self._tables.clear()
         self._statements.clear()
-        self._layout, self._layout_known = LATEST_VERSION, True
+        self._layout, self._layout_known = layout_for_version(self, LATEST_VERSION), True
         result.applied = True
         return result
 
@@ -589,39 +537,10 @@ class BaseStorage:
     ) -> list[SessionSummary]:
         """One page of session summaries, newest first; run payloads are not loaded
         (on agno's v1 layout only the page's rows are decoded)."""
-        version = self._current()
-        if version is None:
+        layout = self._current()
+        if layout is None:
             return []
-        query = self._summary_query(version, user_id, entity_id, search, limit, offset)
-        with self._read() as conn:
-            rows = self._all(conn, query)
-        return [self._summary(row._mapping, version) for row in rows]
-
-    def _summary_query(
-        self,
-        version: int,
-        user_id: str | None,
-        entity_id: str | None,
-        search: str | None,
-        limit: int | None,
-        offset: int,
-    ) -> sa.Select[Any]:
-        table = self._table(version)
-        cols: list[Any] = [
-            table.c.session_id,
-            table.c.user_id,
-            table.c[self._entity].label("entity_id"),
-            table.c.created_at,
-            table.c.updated_at,
-        ]
-        if version >= 2:
-            cols += [table.c.session_name, table.c.run_count, table.c.message_count]
-            cols += [table.c.preview]
-        else:
-            cols += [sa.cast(table.c[c], sa.Text).label(c) for c in (self._source, "session_data")]
-        query = self._filtered(sa.select(*cols), table, version, user_id, entity_id, search)
-        query = self._newest_first(query, table, version).offset(offset)
-        return query if limit is None else query.limit(limit)
+        return layout.list_sessions(user_id, entity_id, search, limit, offset)
 
     @_consistent
     def count_sessions(
@@ -632,20 +551,10 @@ class BaseStorage:
         search: str | None = None,
     ) -> int:
         """How many sessions match the filters."""
-        version = self._current()
-        if version is None:
+        layout = self._current()
+        if layout is None:
             return 0
-        table = self._table(version)
-        query = self._filtered(
-            sa.select(sa.func.count()).select_from(table),
-            table,
-            version,
-            user_id,
-            entity_id,
-            search,
-        )
-        with self._read() as conn:
-            return int(self._run(conn, query).scalar_one())
+        return layout.count_sessions(user_id, entity_id, search)
 
     @_consistent
     def get_runs(
@@ -661,41 +570,18 @@ class BaseStorage:
         Raises:
             SessionNotFoundError: no such session.
         """
-        version = self._current()
-        if version is None or version < 2:
-            runs = self._require(session_id).run_dicts
-            ordered = list(reversed(runs)) if newest_first else runs
-            return ordered[offset : None if limit is None else offset + limit]
-        runs_t = self._runs
-        order = runs_t.c.run_index.desc() if newest_first else runs_t.c.run_index
-        query = (
-            sa.select(sa.cast(runs_t.c.run, sa.Text))
-            .where(runs_t.c.session_id == session_id)
-            .order_by(order)
-            .offset(offset)
-        )
-        if limit is not None:
-            query = query.limit(limit)
-        with self._read() as conn:
-            rows = self._all(conn, query)
-            if not rows and not self._exists(conn, session_id):
-                raise self._not_found(session_id)
-        return [decode_json(r[0], session_id=session_id, column="run") for r in rows]
+        layout = self._current()
+        if layout is None:
+            raise self._not_found(session_id)
+        return layout.get_runs(session_id, limit, offset, newest_first)
 
     @_consistent
     def count_runs(self, session_id: str) -> int:
         """How many runs a session has (SessionNotFoundError if it does not exist)."""
-        version = self._current()
-        if version is None or version < 2:
-            return len(self._require(session_id).run_dicts)
-        table = self._table(version)
-        with self._read() as conn:
-            count = self._run(
-                conn, sa.select(table.c.run_count).where(table.c.session_id == session_id)
-            ).first()
-        if count is None:
+        layout = self._current()
+        if layout is None:
             raise self._not_found(session_id)
-        return int(count[0] or 0)
+        return layout.count_runs(session_id)
 
     # -- writes that touch one run or one field -------------------------------------------
 
@@ -712,38 +598,8 @@ class BaseStorage:
         Raises:
             SessionNotFoundError: create the session first with ``upsert()``.
         """
-        version = self._writable()
-        table = self._table(version)
-        now = int(time.time())
-        run = dict(run)
-        if version < 2:
-            return self._append_to_json(table, session_id, run, session_data, now)
-        count = new_message_count(run)
-        values: dict[str, Any] = {
-            "run_count": sa.func.coalesce(table.c.run_count, 0) + 1,
-            "message_count": sa.func.coalesce(table.c.message_count, 0) + count,
-            "preview": sa.func.coalesce(table.c.preview, first_question(run)),
-            "active_ms": int(time.time() * 1000),
-            "updated_at": now,
-        }
-        if session_data is not None:
-            values["session_data"] = session_data
-            values["session_name"] = session_data.get("session_name")
-        statement = (
-            table.update()
-            .where(table.c.session_id == session_id)
-            .values(**values)
-            .returning(table.c.run_count)
-        )
-        with self._write() as conn:
-            new_count = self._run(conn, statement).scalar()
-            if new_count is None:
-                raise self._not_found(session_id)
-            index = int(new_count) - 1
-            self._run(
-                conn, self._runs.insert().values(**self._run_row(session_id, index, run, count))
-            )
-        return index
+        layout = self._writable("append_run")
+        return layout.append_run(session_id, dict(run), session_data)
 
     @_consistent
     def rename_session(self, session_id: str, name: str) -> None:
@@ -752,25 +608,8 @@ class BaseStorage:
         Raises:
             SessionNotFoundError: no such session.
         """
-        version = self._writable()
-        table = self._table(version)
-        with self._write() as conn:
-            row = self._run(
-                conn,
-                sa.select(sa.cast(table.c.session_data, sa.Text)).where(
-                    table.c.session_id == session_id
-                ),
-            ).first()
-            if row is None:
-                raise self._not_found(session_id)
-            data = decode_json(row[0], session_id=session_id, column="session_data") or {}
-            data["session_name"] = name
-            values: dict[str, Any] = {"session_data": data, "updated_at": int(time.time())}
-            if version >= 2:
-                values["session_name"] = name
-            self._run(conn, table.update().where(table.c.session_id == session_id).values(**values))
-
-    # -- DataFrames -----------------------------------------------------------------------
+        layout = self._writable("rename_session")
+        layout.rename_session(session_id, name)
 
     def sessions_df(
         self,
@@ -843,15 +682,6 @@ class BaseStorage:
             self._statements[key] = pairs
         return pairs
 
-    def _runs_statements(self) -> tuple[Any, Any]:
-        """DELETE of one session's runs (bound ``sid``) and INSERT of run rows."""
-        statements = self._statements.get(("runs",))
-        if statements is None:
-            runs = self._runs
-            clear = runs.delete().where(runs.c.session_id == sa.bindparam("sid"))
-            statements = self._statements[("runs",)] = (clear, runs.insert())
-        return statements
-
     def _write_steps(self, steps: Sequence[tuple[Any, list[dict[str, Any]]]]) -> None:
         """Execute each statement once per parameter row, all in one write
         transaction (a step without rows is skipped). A backend may run these
@@ -860,205 +690,6 @@ class BaseStorage:
             for statement, rows in steps:
                 if rows:
                     self._run(conn, statement, rows)
-
-    def _json_columns(self, table: sa.Table) -> tuple[str, ...]:
-        return tuple(c for c in _DATA_COLUMNS if c in table.c)
-
-    def _row_columns(self, table: sa.Table) -> list[Any]:
-        json_cols = set(self._json_columns(table))
-        skip = {name for name, _ in V2_COLUMNS}
-        return [
-            sa.cast(c, sa.Text).label(c.name) if c.name in json_cols else c
-            for c in table.columns
-            if c.name not in skip
-        ]
-
-    def _session(self, row: Mapping[Any, Any], runs: dict[str, list[Any]] | None) -> Session:
-        table_cols = self._json_columns(self._table(1))
-        data = decode_row(row, table_cols)
-        if runs is not None:
-            run_list = runs.get(data["session_id"], [])
-            if self._source == "runs":
-                data["runs"] = run_list
-            else:
-                memory = data.get("memory")
-                data["memory"] = (
-                    dict(memory, runs=run_list) if isinstance(memory, dict) else {"runs": run_list}
-                )
-        session: Session = SESSION_CLASSES[self.mode].from_dict(data)
-        return session
-
-    def _runs_of(self, conn: Connection, session_ids: list[str]) -> dict[str, list[Any]]:
-        runs = self._runs
-        query = (
-            sa.select(runs.c.session_id, sa.cast(runs.c.run, sa.Text))
-            .where(runs.c.session_id.in_(session_ids))
-            .order_by(runs.c.session_id, runs.c.run_index)
-        )
-        out: dict[str, list[Any]] = {sid: [] for sid in session_ids}
-        for row in self._all(conn, query):
-            sid, text = row[0], row[1]
-            out[sid].append(decode_json(text, session_id=sid, column="run"))
-        return out
-
-    @_consistent
-    def _sessions(
-        self, user_id: str | None, entity_id: str | None, limit: int | None
-    ) -> list[Session]:
-        version = self._current()
-        if version is None:
-            return []
-        table = self._table(version)
-        query = self._filtered(
-            sa.select(*self._row_columns(table)), table, version, user_id, entity_id
-        )
-        query = self._newest_first(query, table, version)
-        if limit is not None:
-            query = query.limit(limit)
-        with self._read() as conn:
-            rows = self._all(conn, query)
-            ids = [row.session_id for row in rows]
-            runs = self._runs_of(conn, ids) if version >= 2 and ids else None
-        return [self._session(row._mapping, runs) for row in rows]
-
-    def _filtered(
-        self,
-        query: sa.Select[Any],
-        table: sa.Table,
-        version: int,
-        user_id: str | None,
-        entity_id: str | None,
-        search: str | None = None,
-    ) -> sa.Select[Any]:
-        if user_id is not None:
-            query = query.where(table.c.user_id == user_id)
-        if entity_id is not None:
-            query = query.where(table.c[self._entity] == entity_id)
-        if search:
-            term = search.lower()
-
-            def like(expr: Any) -> Any:
-                return sa.func.lower(expr).contains(term, autoescape=True)
-
-            if version >= 2:
-                runs = self._runs
-                in_runs = sa.exists().where(
-                    runs.c.session_id == table.c.session_id, like(sa.cast(runs.c.run, sa.Text))
-                )
-                match = sa.or_(
-                    like(table.c.session_name),
-                    like(table.c.preview),
-                    like(table.c.session_id),
-                    in_runs,
-                )
-            else:
-                match = sa.or_(
-                    like(table.c.session_id),
-                    like(sa.cast(table.c.session_data, sa.Text)),
-                    like(sa.cast(table.c[self._source], sa.Text)),
-                )
-            query = query.where(match)
-        return query
-
-    def _newest_first(self, query: sa.Select[Any], table: sa.Table, version: int) -> sa.Select[Any]:
-        key = table.c.created_ms if version >= 2 else table.c.created_at
-        return query.order_by(key.desc(), table.c.session_id.desc())
-
-    def _summary(self, row: Mapping[Any, Any], version: int) -> SessionSummary:
-        summary = SessionSummary(
-            session_id=row["session_id"],
-            user_id=row["user_id"],
-            entity_id=row["entity_id"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )
-        if version >= 2:
-            summary.session_name = row["session_name"]
-            summary.run_count = int(row["run_count"] or 0)
-            summary.message_count = int(row["message_count"] or 0)
-            summary.preview = row["preview"]
-            return summary
-        try:
-            holder = decode_json(
-                row[self._source], session_id=summary.session_id, column=self._source
-            )
-            data = decode_json(
-                row["session_data"], session_id=summary.session_id, column="session_data"
-            )
-        except AgnoNbError as exc:
-            summary.error = str(exc)
-            return summary
-        if self._source == "runs":
-            run_list = holder if isinstance(holder, list) else []
-        else:
-            run_list = (holder.get("runs") if isinstance(holder, dict) else None) or []
-        counts = summarize_runs(run_list)
-        summary.run_count, summary.message_count = len(run_list), counts.message_count
-        summary.preview = counts.preview
-        summary.session_name = data.get("session_name") if isinstance(data, dict) else None
-        return summary
-
-    def _take_runs(self, values: dict[str, Any]) -> list[Any]:
-        """Split the runs out of the session values (they go to the runs table)."""
-        if self._source == "runs":
-            run_list = values.get("runs") or []
-            values["runs"] = None
-            return list(run_list)
-        memory = values.get("memory")
-        if not isinstance(memory, dict):
-            return []
-        memory = dict(memory)
-        run_list = memory.pop("runs", None) or []
-        values["memory"] = memory
-        return list(run_list)
-
-    def _run_row(self, session_id: str, index: int, run: Any, messages: int) -> dict[str, Any]:
-        is_dict = isinstance(run, (dict, Mapping))  # dict first: no ABC check for a dict
-        return {
-            "session_id": session_id,
-            "run_index": index,
-            "run_id": run.get("run_id") if is_dict else None,
-            "created_at": run.get("created_at") if is_dict else None,
-            "message_count": messages,
-            "run": run,
-        }
-
-    def _append_to_json(
-        self,
-        table: sa.Table,
-        session_id: str,
-        run: dict[str, Any],
-        session_data: dict[str, Any] | None,
-        now: int,
-    ) -> int:
-        column = table.c[self._source]
-        query = sa.select(sa.cast(column, sa.Text)).where(table.c.session_id == session_id)
-        if self.backend == "postgres":
-            query = query.with_for_update()
-        with self._write() as conn:
-            row = self._run(conn, query).first()
-            if row is None:
-                raise self._not_found(session_id)
-            holder = decode_json(row[0], session_id=session_id, column=self._source)
-            if self._source == "runs":
-                run_list = list(holder or [])
-                run_list.append(run)
-                new_value: Any = run_list
-            else:
-                new_value = dict(holder or {})
-                run_list = list(new_value.get("runs") or [])
-                run_list.append(run)
-                new_value["runs"] = run_list
-            values: dict[str, Any] = {self._source: new_value, "updated_at": now}
-            if session_data is not None:
-                values["session_data"] = session_data
-            self._run(conn, table.update().where(table.c.session_id == session_id).values(**values))
-        return len(run_list) - 1
-
-    def _exists(self, conn: Connection, session_id: str) -> bool:
-        table = self._table(self._layout or 1)
-        query = sa.select(table.c.session_id).where(table.c.session_id == session_id)
-        return self._run(conn, query).first() is not None
 
     def _require(self, session_id: str) -> Session:
         session = self.read(session_id)

@@ -92,14 +92,16 @@ class DuckDbStorage(BaseStorage):
         limit: int | None = None,
     ) -> pd.DataFrame:
         """Session summaries as a DataFrame, made by DuckDB's own conversion."""
-        version = self._current()
-        if version is None or version < 2:
+        layout = self._current()
+        query = (
+            None if layout is None else layout.summary_select(user_id, entity_id, search, limit, 0)
+        )
+        if query is None:
             return super().sessions_df(
                 user_id=user_id, entity_id=entity_id, search=search, limit=limit
             )
         from agno_nb.storage.frames import SUMMARY_COLUMNS, to_utc
 
-        query = self._summary_query(version, user_id, entity_id, search, limit, 0)
         sql = str(
             query.compile(dialect=self.db_engine.dialect, compile_kwargs={"literal_binds": True})
         )

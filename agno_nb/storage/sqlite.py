@@ -154,7 +154,7 @@ class SqliteStorage(BaseStorage):
         engines and cursor-event listeners take the general path."""
         engine = self.db_engine
         if (
-            self._layout != LATEST_VERSION
+            self._version != LATEST_VERSION
             or engine.echo
             or engine.dispatch.before_cursor_execute
             or engine.dispatch.after_cursor_execute

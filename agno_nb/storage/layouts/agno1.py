@@ -1,0 +1,338 @@
+"""agno 1.x's session table (layouts v0 and v1): each session's runs live in a
+JSON column, ``memory["runs"]`` (or ``runs`` in ``workflow_v2`` mode).
+
+Reads decode the JSON; listing decodes only the page's rows; ``append_run``
+reads, extends and writes back the session's JSON. The table keeps agno 1.x's
+exact columns and encoding, so agno 1.x reads what agno_nb writes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Inspector
+
+from agno_nb.errors import AgnoNbError
+from agno_nb.schema import V2_COLUMNS
+from agno_nb.sessions import SESSION_CLASSES, Session
+from agno_nb.storage._codec import SessionSummary, decode_json, decode_row
+from agno_nb.storage.layouts import Layout, WriteSteps, register
+from agno_nb.summary import summarize_runs
+
+if TYPE_CHECKING:
+    from agno_nb.storage.base import BaseStorage
+
+_DATA_COLUMNS = (
+    "memory",
+    "session_data",
+    "extra_data",
+    "agent_data",
+    "team_data",
+    "workflow_data",
+    "runs",
+)
+
+
+@register
+class Agno1Layout(Layout):
+    """agno 1.x's table: one row per session, runs inside its JSON."""
+
+    family = "agno1"
+    versions = (0, 1)
+    priority = 100  # the catch-all: any other table with a session_id is agno 1.x's
+
+    def __init__(self, storage: BaseStorage, version: int | None) -> None:
+        super().__init__(storage, version)
+        assert version is not None
+        self.table = storage._table(version)
+        #: where a session's runs live: ``memory["runs"]``, or ``runs`` (workflow_v2)
+        self.source = "runs" if storage.mode == "workflow_v2" else "memory"
+
+    @classmethod
+    def recognise(
+        cls, storage: BaseStorage, conn: Connection, inspector: Inspector, columns: set[str]
+    ) -> Layout | None:
+        if storage.mode == "agent" and "team_session_id" not in columns:
+            return cls(storage, 0)
+        return cls(storage, 1)
+
+    def create(self, conn: Connection) -> None:
+        self.table.create(conn)
+
+    # -- shared with the row layout (same session columns) --------------------------------
+
+    def _json_columns(self, table: sa.Table) -> tuple[str, ...]:
+        return tuple(c for c in _DATA_COLUMNS if c in table.c)
+
+    def _row_columns(self) -> list[Any]:
+        """The session row's columns, JSON as text (agno_nb's summary columns left out)."""
+        json_cols = set(self._json_columns(self.table))
+        skip = {name for name, _ in V2_COLUMNS}
+        return [
+            sa.cast(c, sa.Text).label(c.name) if c.name in json_cols else c
+            for c in self.table.columns
+            if c.name not in skip
+        ]
+
+    def _session(self, row: Mapping[Any, Any], runs: dict[str, list[Any]] | None) -> Session:
+        s = self.storage
+        data = decode_row(row, self._json_columns(s._table(1)))
+        if runs is not None:
+            run_list = runs.get(data["session_id"], [])
+            if self.source == "runs":
+                data["runs"] = run_list
+            else:
+                memory = data.get("memory")
+                data["memory"] = (
+                    dict(memory, runs=run_list) if isinstance(memory, dict) else {"runs": run_list}
+                )
+        session: Session = SESSION_CLASSES[s.mode].from_dict(data)
+        return session
+
+    def _runs_of(self, conn: Connection, session_ids: list[str]) -> dict[str, list[Any]] | None:
+        """The runs kept apart from the session rows (None: they are in the rows)."""
+        return None
+
+    def _filtered(
+        self,
+        query: sa.Select[Any],
+        user_id: str | None,
+        entity_id: str | None,
+        search: str | None = None,
+    ) -> sa.Select[Any]:
+        table = self.table
+        if user_id is not None:
+            query = query.where(table.c.user_id == user_id)
+        if entity_id is not None:
+            query = query.where(table.c[self.storage._entity] == entity_id)
+        if search:
+            term = search.lower()
+
+            def like(expr: Any) -> Any:
+                return sa.func.lower(expr).contains(term, autoescape=True)
+
+            query = query.where(self._search_match(like))
+        return query
+
+    def _search_match(self, like: Any) -> Any:
+        table = self.table
+        return sa.or_(
+            like(table.c.session_id),
+            like(sa.cast(table.c.session_data, sa.Text)),
+            like(sa.cast(table.c[self.source], sa.Text)),
+        )
+
+    def _newest_first(self, query: sa.Select[Any]) -> sa.Select[Any]:
+        return query.order_by(self._creation_key().desc(), self.table.c.session_id.desc())
+
+    def _creation_key(self) -> Any:
+        return self.table.c.created_at
+
+    def _exists(self, conn: Connection, session_id: str) -> bool:
+        table = self.table
+        query = sa.select(table.c.session_id).where(table.c.session_id == session_id)
+        return self.storage._run(conn, query).first() is not None
+
+    def _require(self, session_id: str) -> Session:
+        session = self.read(session_id, None)
+        if session is None:
+            raise self.storage._not_found(session_id)
+        return session
+
+    # -- reads ----------------------------------------------------------------------------
+
+    def read(self, session_id: str, user_id: str | None) -> Session | None:
+        s, table = self.storage, self.table
+        query = sa.select(*self._row_columns()).where(table.c.session_id == session_id)
+        if user_id:
+            query = query.where(table.c.user_id == user_id)
+        with s._read() as conn:
+            rows = s._all(conn, query)
+            if not rows:
+                return None
+            runs = self._runs_of(conn, [session_id])
+        return self._session(rows[0]._mapping, runs)
+
+    def sessions(
+        self, user_id: str | None, entity_id: str | None, limit: int | None
+    ) -> list[Session]:
+        s = self.storage
+        query = self._newest_first(
+            self._filtered(sa.select(*self._row_columns()), user_id, entity_id)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        with s._read() as conn:
+            rows = s._all(conn, query)
+            ids = [row.session_id for row in rows]
+            runs = self._runs_of(conn, ids) if ids else None
+        return [self._session(row._mapping, runs) for row in rows]
+
+    def session_ids(self, user_id: str | None, entity_id: str | None) -> list[str]:
+        s = self.storage
+        query = self._filtered(sa.select(self.table.c.session_id), user_id, entity_id)
+        with s._read() as conn:
+            return [row[0] for row in s._all(conn, self._newest_first(query))]
+
+    def _listing(
+        self,
+        extra: list[Any],
+        user_id: str | None,
+        entity_id: str | None,
+        search: str | None,
+        limit: int | None,
+        offset: int,
+    ) -> sa.Select[Any]:
+        table = self.table
+        cols: list[Any] = [
+            table.c.session_id,
+            table.c.user_id,
+            table.c[self.storage._entity].label("entity_id"),
+            table.c.created_at,
+            table.c.updated_at,
+            *extra,
+        ]
+        query = self._filtered(sa.select(*cols), user_id, entity_id, search)
+        query = self._newest_first(query).offset(offset)
+        return query if limit is None else query.limit(limit)
+
+    def list_sessions(
+        self,
+        user_id: str | None,
+        entity_id: str | None,
+        search: str | None,
+        limit: int | None,
+        offset: int,
+    ) -> list[SessionSummary]:
+        table = self.table
+        extra = [sa.cast(table.c[c], sa.Text).label(c) for c in (self.source, "session_data")]
+        query = self._listing(extra, user_id, entity_id, search, limit, offset)
+        s = self.storage
+        with s._read() as conn:
+            rows = s._all(conn, query)
+        return [self._summary(row._mapping) for row in rows]
+
+    def _summary(self, row: Mapping[Any, Any]) -> SessionSummary:
+        summary = SessionSummary(
+            session_id=row["session_id"],
+            user_id=row["user_id"],
+            entity_id=row["entity_id"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+        source = self.source
+        try:
+            holder = decode_json(row[source], session_id=summary.session_id, column=source)
+            data = decode_json(
+                row["session_data"], session_id=summary.session_id, column="session_data"
+            )
+        except AgnoNbError as exc:
+            summary.error = str(exc)
+            return summary
+        if source == "runs":
+            run_list = holder if isinstance(holder, list) else []
+        else:
+            run_list = (holder.get("runs") if isinstance(holder, dict) else None) or []
+        counts = summarize_runs(run_list)
+        summary.run_count, summary.message_count = len(run_list), counts.message_count
+        summary.preview = counts.preview
+        summary.session_name = data.get("session_name") if isinstance(data, dict) else None
+        return summary
+
+    def count_sessions(self, user_id: str | None, entity_id: str | None, search: str | None) -> int:
+        s = self.storage
+        query = self._filtered(
+            sa.select(sa.func.count()).select_from(self.table), user_id, entity_id, search
+        )
+        with s._read() as conn:
+            return int(s._run(conn, query).scalar_one())
+
+    def get_runs(
+        self, session_id: str, limit: int | None, offset: int, newest_first: bool
+    ) -> list[dict[str, Any]]:
+        runs = self._require(session_id).run_dicts
+        ordered = list(reversed(runs)) if newest_first else runs
+        return ordered[offset : None if limit is None else offset + limit]
+
+    def count_runs(self, session_id: str) -> int:
+        return len(self._require(session_id).run_dicts)
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def _session_values(
+        self, session: Session, now_ms: int, run_rows: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The session row's INSERT parameters (a subclass may add run rows)."""
+        s = self.storage
+        values = {c: getattr(session, a) for c, a in s._field_columns(self.table, type(session))}
+        now = now_ms // 1000
+        values["updated_at"] = now
+        values["created_at"] = session.created_at or now
+        return values
+
+    def upsert_steps(self, batch: Sequence[Session], now_ms: int) -> WriteSteps:
+        run_rows: list[dict[str, Any]] = []
+        rows = [self._session_values(session, now_ms, run_rows) for session in batch]
+        return [(self.storage._upsert_statement(self.table, tuple(rows[0])), rows)]
+
+    def append_run(
+        self, session_id: str, run: dict[str, Any], session_data: Mapping[str, Any] | None
+    ) -> int:
+        s, table, source = self.storage, self.table, self.source
+        now = int(time.time())
+        column = table.c[source]
+        query = sa.select(sa.cast(column, sa.Text)).where(table.c.session_id == session_id)
+        if s.backend == "postgres":
+            query = query.with_for_update()
+        with s._write() as conn:
+            row = s._run(conn, query).first()
+            if row is None:
+                raise s._not_found(session_id)
+            holder = decode_json(row[0], session_id=session_id, column=source)
+            if source == "runs":
+                run_list = list(holder or [])
+                run_list.append(run)
+                new_value: Any = run_list
+            else:
+                new_value = dict(holder or {})
+                run_list = list(new_value.get("runs") or [])
+                run_list.append(run)
+                new_value["runs"] = run_list
+            values: dict[str, Any] = {source: new_value, "updated_at": now}
+            if session_data is not None:
+                values["session_data"] = session_data
+            s._run(conn, table.update().where(table.c.session_id == session_id).values(**values))
+        return len(run_list) - 1
+
+    def _rename_values(self, name: str) -> dict[str, Any]:
+        """Columns besides ``session_data`` that a rename sets."""
+        return {}
+
+    def rename_session(self, session_id: str, name: str) -> None:
+        s, table = self.storage, self.table
+        with s._write() as conn:
+            row = s._run(
+                conn,
+                sa.select(sa.cast(table.c.session_data, sa.Text)).where(
+                    table.c.session_id == session_id
+                ),
+            ).first()
+            if row is None:
+                raise s._not_found(session_id)
+            data = decode_json(row[0], session_id=session_id, column="session_data") or {}
+            data["session_name"] = name
+            values: dict[str, Any] = {"session_data": data, "updated_at": int(time.time())}
+            values.update(self._rename_values(name))
+            s._run(conn, table.update().where(table.c.session_id == session_id).values(**values))
+
+    def delete_session(self, session_id: str) -> None:
+        s, table = self.storage, self.table
+        with s._write() as conn:
+            s._run(conn, table.delete().where(table.c.session_id == session_id))
+            self._delete_runs(conn, session_id)
+
+    def _delete_runs(self, conn: Connection, session_id: str) -> None:
+        """Delete the runs kept apart from the session row (none here)."""

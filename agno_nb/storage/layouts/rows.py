@@ -1,0 +1,268 @@
+"""agno_nb's own layouts (v2, v3): agno 1.x's session columns plus summary
+columns (name, run and message counts, preview, creation and activity in ms),
+with each run in its own row of ``<table>_runs``.
+
+Listing reads the summary columns only; ``get_runs`` pages the runs table;
+``append_run`` inserts one row and bumps the counters, so its cost does not
+grow with the number of runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Inspector
+
+from agno_nb.schema import RUNS_SUFFIX, V2_COLUMNS
+from agno_nb.sessions import Session
+from agno_nb.storage._codec import SessionSummary, decode_json
+from agno_nb.storage.layouts import Layout, WriteSteps, register
+from agno_nb.storage.layouts.agno1 import Agno1Layout
+from agno_nb.summary import first_question, new_message_count, summarize_runs
+
+if TYPE_CHECKING:
+    from agno_nb.storage.base import BaseStorage
+
+
+def _creation_ms(created_at: int | None, now_ms: int) -> int:
+    """Creation time in ms for newest-first order: the clock's milliseconds for a
+    session made just now (its created_at only has seconds), else created_at."""
+    if created_at is None or abs(now_ms - created_at * 1000) <= 2000:
+        return now_ms
+    return int(created_at) * 1000
+
+
+@register
+class RowsLayout(Agno1Layout):
+    """agno 1.x's columns + summary columns + a runs table (one row per run)."""
+
+    family = "rows"
+    versions = (2, 3)
+    priority = 50
+
+    def __init__(self, storage: BaseStorage, version: int | None) -> None:
+        super().__init__(storage, version)
+        self.runs = storage._runs
+
+    @classmethod
+    def recognise(
+        cls, storage: BaseStorage, conn: Connection, inspector: Inspector, columns: set[str]
+    ) -> Layout | None:
+        if all(name in columns for name, _ in V2_COLUMNS) and inspector.has_table(
+            storage.table_name + RUNS_SUFFIX, schema=storage.schema
+        ):
+            return cls(storage, 2)
+        return None
+
+    def create(self, conn: Connection) -> None:
+        self.table.create(conn)
+        self.runs.create(conn, checkfirst=True)
+
+    # -- hooks of the agno 1.x table ------------------------------------------------------
+
+    def _runs_of(self, conn: Connection, session_ids: list[str]) -> dict[str, list[Any]] | None:
+        runs = self.runs
+        query = (
+            sa.select(runs.c.session_id, sa.cast(runs.c.run, sa.Text))
+            .where(runs.c.session_id.in_(session_ids))
+            .order_by(runs.c.session_id, runs.c.run_index)
+        )
+        out: dict[str, list[Any]] = {sid: [] for sid in session_ids}
+        for row in self.storage._all(conn, query):
+            sid, text = row[0], row[1]
+            out[sid].append(decode_json(text, session_id=sid, column="run"))
+        return out
+
+    def _search_match(self, like: Any) -> Any:
+        table, runs = self.table, self.runs
+        in_runs = sa.exists().where(
+            runs.c.session_id == table.c.session_id, like(sa.cast(runs.c.run, sa.Text))
+        )
+        return sa.or_(
+            like(table.c.session_name),
+            like(table.c.preview),
+            like(table.c.session_id),
+            in_runs,
+        )
+
+    def _creation_key(self) -> Any:
+        return self.table.c.created_ms
+
+    def _rename_values(self, name: str) -> dict[str, Any]:
+        return {"session_name": name}
+
+    def _delete_runs(self, conn: Connection, session_id: str) -> None:
+        runs = self.runs
+        self.storage._run(conn, runs.delete().where(runs.c.session_id == session_id))
+
+    # -- listing from the summary columns --------------------------------------------------
+
+    def summary_select(
+        self,
+        user_id: str | None,
+        entity_id: str | None,
+        search: str | None,
+        limit: int | None,
+        offset: int,
+    ) -> sa.Select[Any]:
+        table = self.table
+        extra = [table.c.session_name, table.c.run_count, table.c.message_count, table.c.preview]
+        return self._listing(extra, user_id, entity_id, search, limit, offset)
+
+    def list_sessions(
+        self,
+        user_id: str | None,
+        entity_id: str | None,
+        search: str | None,
+        limit: int | None,
+        offset: int,
+    ) -> list[SessionSummary]:
+        s = self.storage
+        query = self.summary_select(user_id, entity_id, search, limit, offset)
+        with s._read() as conn:
+            rows = s._all(conn, query)
+        return [self._summary(row._mapping) for row in rows]
+
+    def _summary(self, row: Mapping[Any, Any]) -> SessionSummary:
+        return SessionSummary(
+            session_id=row["session_id"],
+            user_id=row["user_id"],
+            entity_id=row["entity_id"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            session_name=row["session_name"],
+            run_count=int(row["run_count"] or 0),
+            message_count=int(row["message_count"] or 0),
+            preview=row["preview"],
+        )
+
+    # -- runs, paged by the database -------------------------------------------------------
+
+    def get_runs(
+        self, session_id: str, limit: int | None, offset: int, newest_first: bool
+    ) -> list[dict[str, Any]]:
+        s, runs_t = self.storage, self.runs
+        order = runs_t.c.run_index.desc() if newest_first else runs_t.c.run_index
+        query = (
+            sa.select(sa.cast(runs_t.c.run, sa.Text))
+            .where(runs_t.c.session_id == session_id)
+            .order_by(order)
+            .offset(offset)
+        )
+        if limit is not None:
+            query = query.limit(limit)
+        with s._read() as conn:
+            rows = s._all(conn, query)
+            if not rows and not self._exists(conn, session_id):
+                raise s._not_found(session_id)
+        return [decode_json(r[0], session_id=session_id, column="run") for r in rows]
+
+    def count_runs(self, session_id: str) -> int:
+        s, table = self.storage, self.table
+        with s._read() as conn:
+            count = s._run(
+                conn, sa.select(table.c.run_count).where(table.c.session_id == session_id)
+            ).first()
+        if count is None:
+            raise s._not_found(session_id)
+        return int(count[0] or 0)
+
+    # -- writes ---------------------------------------------------------------------------
+
+    def _take_runs(self, values: dict[str, Any]) -> list[Any]:
+        """Split the runs out of the session values (they go to the runs table)."""
+        if self.source == "runs":
+            run_list = values.get("runs") or []
+            values["runs"] = None
+            return list(run_list)
+        memory = values.get("memory")
+        if not isinstance(memory, dict):
+            return []
+        memory = dict(memory)
+        run_list = memory.pop("runs", None) or []
+        values["memory"] = memory
+        return list(run_list)
+
+    def _run_row(self, session_id: str, index: int, run: Any, messages: int) -> dict[str, Any]:
+        is_dict = isinstance(run, (dict, Mapping))  # dict first: no ABC check for a dict
+        return {
+            "session_id": session_id,
+            "run_index": index,
+            "run_id": run.get("run_id") if is_dict else None,
+            "created_at": run.get("created_at") if is_dict else None,
+            "message_count": messages,
+            "run": run,
+        }
+
+    def _session_values(
+        self, session: Session, now_ms: int, run_rows: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        """The session row's INSERT parameters; its run rows go to ``run_rows``."""
+        values = super()._session_values(session, now_ms, run_rows)
+        run_list = self._take_runs(values)
+        summary = summarize_runs(run_list)
+        data = values.get("session_data")
+        values["session_name"] = data.get("session_name") if isinstance(data, dict) else None
+        values["run_count"] = len(run_list)
+        values["message_count"] = summary.message_count
+        values["preview"] = summary.preview
+        values["active_ms"] = now_ms
+        values["created_ms"] = _creation_ms(session.created_at, now_ms)
+        session_id = session.session_id
+        counts = summary.per_run_messages
+        run_rows.extend(
+            self._run_row(session_id, i, run, counts[i]) for i, run in enumerate(run_list)
+        )
+        return values
+
+    def _runs_statements(self) -> tuple[Any, Any]:
+        """DELETE of one session's runs (bound ``sid``) and INSERT of run rows."""
+        statements = self.storage._statements.get(("runs",))
+        if statements is None:
+            runs = self.runs
+            clear = runs.delete().where(runs.c.session_id == sa.bindparam("sid"))
+            statements = self.storage._statements[("runs",)] = (clear, runs.insert())
+        return statements
+
+    def upsert_steps(self, batch: Sequence[Session], now_ms: int) -> WriteSteps:
+        run_rows: list[dict[str, Any]] = []
+        rows = [self._session_values(session, now_ms, run_rows) for session in batch]
+        clear, insert = self._runs_statements()
+        return [
+            (self.storage._upsert_statement(self.table, tuple(rows[0])), rows),
+            (clear, [{"sid": s.session_id} for s in batch]),
+            (insert, run_rows),
+        ]
+
+    def append_run(
+        self, session_id: str, run: dict[str, Any], session_data: Mapping[str, Any] | None
+    ) -> int:
+        s, table = self.storage, self.table
+        now = int(time.time())
+        count = new_message_count(run)
+        values: dict[str, Any] = {
+            "run_count": sa.func.coalesce(table.c.run_count, 0) + 1,
+            "message_count": sa.func.coalesce(table.c.message_count, 0) + count,
+            "preview": sa.func.coalesce(table.c.preview, first_question(run)),
+            "active_ms": int(time.time() * 1000),
+            "updated_at": now,
+        }
+        if session_data is not None:
+            values["session_data"] = session_data
+            values["session_name"] = session_data.get("session_name")
+        statement = (
+            table.update()
+            .where(table.c.session_id == session_id)
+            .values(**values)
+            .returning(table.c.run_count)
+        )
+        with s._write() as conn:
+            new_count = s._run(conn, statement).scalar()
+            if new_count is None:
+                raise s._not_found(session_id)
+            index = int(new_count) - 1
+            s._run(conn, self.runs.insert().values(**self._run_row(session_id, index, run, count)))
+        return index
