@@ -11,7 +11,6 @@ upgrades, and the statement cache.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -32,7 +31,6 @@ from agno_nb.errors import (
 from agno_nb.migrations import MIGRATIONS, TableRef, UpgradePlan, plan
 from agno_nb.schema import (
     LATEST_VERSION,
-    V2_COLUMNS,
     check_identifier,
     check_mode,
     runs_table,
@@ -663,24 +661,6 @@ class BaseStorage:
             )
             self._statements[key] = statement
         return statement
-
-    def _field_columns(self, table: sa.Table, kind: type) -> tuple[tuple[str, str], ...]:
-        """(column, attribute) of what an upsert takes from a session's own fields
-        (the times and the summary columns are computed), for sessions of ``kind``."""
-        key = ("fields", id(table), kind)
-        pairs = self._statements.get(key)
-        if pairs is None:
-            attributes = {f.name: f.name for f in dataclasses.fields(kind)}
-            if "runs_v2" in attributes:
-                attributes["runs"] = attributes.pop("runs_v2")
-            computed = {"created_at", "updated_at", *(n for n, _ in V2_COLUMNS)}
-            pairs = tuple(
-                (c.name, attributes[c.name])
-                for c in table.columns
-                if c.name not in computed and c.name in attributes
-            )
-            self._statements[key] = pairs
-        return pairs
 
     def _write_steps(self, steps: Sequence[tuple[Any, list[dict[str, Any]]]]) -> None:
         """Execute each statement once per parameter row, all in one write

@@ -32,7 +32,13 @@ plus one line at the bottom of this file that imports it:
    it before every write (``upsert``, ``append_run``, ``rename_session``,
    ``delete_session``, ``upgrade_schema``).
 6. ``version`` (the instance attribute) is None for a family agno_nb does not
-   stamp: the storage then never runs upgrades or the stamp re-check on it.
+   stamp: the storage then never runs upgrades or the stamp re-check on it,
+   and ``current_version`` reports None.
+
+Left to the storage whatever the family: ``drop()`` drops ``<table>``,
+``<table>_runs`` and the table's stamp, and ``sessions_df``/``messages_df``
+are built from ``list_sessions``/``read`` (or ``summary_select`` on DuckDB).
+``tests/test_layouts.py`` plugs in a stand-in family this way.
 """
 
 from __future__ import annotations

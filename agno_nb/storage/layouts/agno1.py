@@ -8,6 +8,7 @@ exact columns and encoding, so agno 1.x reads what agno_nb writes.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -262,12 +263,29 @@ class Agno1Layout(Layout):
 
     # -- writes ---------------------------------------------------------------------------
 
+    def _field_columns(self, kind: type) -> tuple[tuple[str, str], ...]:
+        """(column, attribute) of what an upsert takes from a session's own fields
+        (the times and the summary columns are computed), for sessions of ``kind``."""
+        key = ("fields", id(self.table), kind)
+        pairs = self.storage._statements.get(key)
+        if pairs is None:
+            attributes = {f.name: f.name for f in dataclasses.fields(kind)}
+            if "runs_v2" in attributes:
+                attributes["runs"] = attributes.pop("runs_v2")
+            computed = {"created_at", "updated_at", *(n for n, _ in V2_COLUMNS)}
+            pairs = tuple(
+                (c.name, attributes[c.name])
+                for c in self.table.columns
+                if c.name not in computed and c.name in attributes
+            )
+            self.storage._statements[key] = pairs
+        return pairs
+
     def _session_values(
         self, session: Session, now_ms: int, run_rows: list[dict[str, Any]]
     ) -> dict[str, Any]:
         """The session row's INSERT parameters (a subclass may add run rows)."""
-        s = self.storage
-        values = {c: getattr(session, a) for c, a in s._field_columns(self.table, type(session))}
+        values = {c: getattr(session, a) for c, a in self._field_columns(type(session))}
         now = now_ms // 1000
         values["updated_at"] = now
         values["created_at"] = session.created_at or now
