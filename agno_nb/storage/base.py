@@ -376,7 +376,12 @@ class BaseStorage:
     def current_version(self) -> int | None:
         """The table's layout version now (None when the table does not exist)."""
         with self._read(check=False) as conn:
-            layout = self._detect(conn)
+            try:
+                layout = self._detect(conn)
+            except SchemaTooNewError:  # report the number all the same
+                v = self._versions
+                query = sa.select(v.c.layout_version).where(v.c.table_name == self.table_name)
+                return int(self._run(conn, query).scalar_one())
         return None if layout is None else layout.version
 
     # -- agno 1.x API ---------------------------------------------------------------------
