@@ -50,6 +50,8 @@ FIXTURES_DIR = Path(__file__).parent / "fixtures"
 #: Hostile HTML: a tag that runs script, one that formats, an entity and quotes.
 HOSTILE_HTML = "<script>alert(1)</script> <b>bold</b> &amp; \"quoted\" 'single'"
 UNICODE_TEXT = "Grüße aus Zürich 🚀 — école, naïve café 東京"
+#: Answered with the number of user messages in the model's context (history included).
+COUNT_PROMPT = "how many user messages do you see?"
 RENAMED_TO = "Zürich trip 🚀 <b>renamed</b>"
 LONG_RUNS = 60
 #: Sessions are stamped START + GAP * n afterwards (agno stamps whole seconds).
@@ -75,7 +77,7 @@ class Plan:
 SESSIONS: tuple[Plan, ...] = (
     Plan("s-unicode", "alice", "agent", (f"hello {UNICODE_TEXT}",), ("and école again? ✓",)),
     Plan("s-html", "bob", "agent", (f"render this: {HOSTILE_HTML}",), ("is <b> safe?",)),
-    Plan("s-tool", "alice", "agent", ("add 2 40",), ("what did the tool say?",)),
+    Plan("s-tool", "alice", "agent", ("add 2 40",), (COUNT_PROMPT,)),
     Plan("s-rename", "bob", "agent", ("plan a trip",), ("to Zürich",), rename=RENAMED_TO),
     Plan(
         "s-long",
@@ -118,7 +120,8 @@ def _model_class() -> type:
     class FakeModel(Model):  # type: ignore[misc]
         """Deterministic agno model: ``add A B`` -> a tool call, else ``echo: <text>``.
 
-        After a tool result it answers ``The tool said: <result>``. Every answer reports
+        After a tool result it answers ``The tool said: <result>``; :data:`COUNT_PROMPT`
+        gets ``I see N user messages`` (N counts the history in the context). Every answer reports
         10 input and 5 output tokens.
         """
 
@@ -132,6 +135,9 @@ def _model_class() -> type:
                 return {"content": f"The tool said: {last.get_content_string()}"}
             text = last.get_content_string()
             words = text.split()
+            if text == COUNT_PROMPT:  # proves the history agno put into the context
+                users = sum(1 for m in messages if m.role == "user")
+                return {"content": f"I see {users} user messages"}
             if tools and len(words) == 3 and words[0] == "add":
                 call_id = "call_" + hashlib.sha1(text.encode()).hexdigest()[:10]
                 args = json.dumps({"a": int(words[1]), "b": int(words[2])})

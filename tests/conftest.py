@@ -13,7 +13,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -204,3 +204,37 @@ def run_agno3(script: str, *args: str, timeout: float = 300) -> Any:
         )
     lines = [line for line in done.stdout.splitlines() if line.strip()]
     return json.loads(lines[-1]) if lines else None
+
+
+class Agno3Postgres(NamedTuple):
+    """Where agno 3.1.10 wrote its sessions, and what it returned while writing them."""
+
+    url: str
+    schema: str
+    expected: dict[str, Any]
+
+
+@pytest.fixture
+def agno3_postgres() -> Iterator[Agno3Postgres]:
+    """A fresh Postgres schema holding sessions written by agno 3.1.10's own ``PostgresDb``.
+
+    ``tests/agno3/write_postgres.py`` runs the scenario of ``tests/agno3_fixtures.py``
+    (agents + one team, unicode, hostile HTML, a rename, a tool call, a 60-run session)
+    with ``run_agno3``. Yields ``(url, schema, expected)``; ``expected`` has the layout of
+    ``tests/fixtures/agno_3_1_10_sessions.json`` (without the fixed timestamps). The
+    schema is dropped afterwards. Skips like ``require_postgres`` and ``agno3_python``.
+    """
+    import sqlalchemy as sa
+
+    url = require_postgres()
+    agno3_python()
+    schema = f"agno3_{uuid.uuid4().hex[:10]}"
+    script = (Path(__file__).parent / "agno3" / "write_postgres.py").read_text()
+    engine = sa.create_engine(url)
+    try:
+        expected = run_agno3(script, url, schema)
+        yield Agno3Postgres(url, schema, expected)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        engine.dispose()
