@@ -335,8 +335,21 @@ def fix_sqlite_timestamps(path: Path, sessions: list[dict]) -> None:
                 (created, updated, s["session_id"]),
             )
             s["created_at"], s["updated_at"] = created, updated
-    with sqlite3.connect(path) as con:
+
+
+def finish_sqlite_file(path: Path) -> None:
+    """Vacuum a written file and put it in ``journal_mode=DELETE``.
+
+    agno 3.x switches every SQLite file it opens to WAL; a pinned file in rollback-journal
+    mode never leaves ``-wal``/``-shm`` files beside it when opened. Run it once agno's
+    process has ended (agno's connections block the mode switch).
+    """
+    con = sqlite3.connect(path)
+    try:
         con.execute("VACUUM")
+        con.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        con.close()
 
 
 def expected_document(sessions: list[dict], *, written_by: list[str]) -> dict:
@@ -402,6 +415,7 @@ def cmd_pinned(args: argparse.Namespace) -> int:
         subprocess.run([pythons[first], *base, "--phase", phase], check=True, env=env)
         if second is not None:
             subprocess.run([pythons[second], *base, "--phase", "second"], check=True, env=env)
+        finish_sqlite_file(db)
         print(f"wrote {db} ({db.stat().st_size} bytes) and {doc.name}")
     return 0
 

@@ -115,6 +115,7 @@ def test_fixture_layout_is_what_each_agno_writes(stem: str) -> None:
     try:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         stamps = dict(con.execute("SELECT table_name, version FROM agno_schema_versions"))
+        journal = con.execute("PRAGMA journal_mode").fetchone()[0]
         has_runs_column = "runs" in _columns(con, "agno_sessions")
         encodings = {
             sid: _decode(data)[1]
@@ -127,6 +128,7 @@ def test_fixture_layout_is_what_each_agno_writes(stem: str) -> None:
         )
     finally:
         con.close()
+    assert journal == "delete"  # opening a pinned file leaves no -wal/-shm beside it
     if stem == "agno_2_9_0_sessions":
         assert tables == {"agno_sessions", "agno_schema_versions"}
         assert has_runs_column and stamps == {"agno_sessions": "2.5.6"}
