@@ -50,6 +50,8 @@ FIXTURES_DIR = Path(__file__).parent / "fixtures"
 #: Hostile HTML: a tag that runs script, one that formats, an entity and quotes.
 HOSTILE_HTML = "<script>alert(1)</script> <b>bold</b> &amp; \"quoted\" 'single'"
 UNICODE_TEXT = "Grüße aus Zürich 🚀 — école, naïve café 東京"
+#: A team prompt starting with this makes the team model delegate the rest to its member.
+DELEGATE_PREFIX = "delegate:"
 #: Answered with the number of user messages in the model's context (history included).
 COUNT_PROMPT = "how many user messages do you see?"
 RENAMED_TO = "Zürich trip 🚀 <b>renamed</b>"
@@ -86,7 +88,7 @@ SESSIONS: tuple[Plan, ...] = (
         tuple(f"long question {i}" for i in range(LONG_RUNS // 2)),
         tuple(f"long question {i}" for i in range(LONG_RUNS // 2, LONG_RUNS)),
     ),
-    Plan("t-team", "bob", "team", ("team, say hi",), ("team, again 🚀",)),
+    Plan("t-team", "bob", "team", ("team, say hi",), ("delegate: greet Zürich 🚀",)),
     Plan("s-first-only", "bob", "agent", ("only phase first wrote this",)),
     Plan(
         "s-late",
@@ -138,6 +140,13 @@ def _model_class() -> type:
             if text == COUNT_PROMPT:  # proves the history agno put into the context
                 users = sum(1 for m in messages if m.role == "user")
                 return {"content": f"I see {users} user messages"}
+            names = {str(t.get("function", t).get("name")) for t in tools or []}
+            if text.startswith(DELEGATE_PREFIX) and "delegate_task_to_member" in names:
+                call_id = "call_" + hashlib.sha1(text.encode()).hexdigest()[:10]
+                task = text[len(DELEGATE_PREFIX) :].strip()
+                args = json.dumps({"member_id": AGENT_ID, "task": task})
+                function = {"name": "delegate_task_to_member", "arguments": args}
+                return {"tool_calls": [{"id": call_id, "type": "function", "function": function}]}
             if tools and len(words) == 3 and words[0] == "add":
                 call_id = "call_" + hashlib.sha1(text.encode()).hexdigest()[:10]
                 args = json.dumps({"a": int(words[1]), "b": int(words[2])})
@@ -236,6 +245,21 @@ def _messages(output: Any) -> tuple[list[list[str]], list[str], int]:
     return pairs, tools, system
 
 
+def _run_entry(output: Any, prompt: str | None, version: str) -> dict[str, Any]:
+    """The expected content of one run, from the RunOutput agno returned."""
+    messages, tools, system = _messages(output)
+    return {
+        "run_id": str(output.run_id),
+        "parent_run_id": getattr(output, "parent_run_id", None),
+        "input": prompt,
+        "content": output.content,
+        "messages": messages,
+        "tool_calls": tools,
+        "system_messages": system,
+        "written_by": version,
+    }
+
+
 def write_sessions(
     db: Any, *, phase: str = "all", done: dict[str, int] | None = None
 ) -> list[dict]:
@@ -269,18 +293,12 @@ def write_sessions(
             index = done.get(plan.session_id, 0)
             output = entity.run(prompt, run_id=run_id_for(plan.session_id, index))
             done[plan.session_id] = index + 1
-            messages, tools, system = _messages(output)
-            runs.append(
-                {
-                    "run_id": str(output.run_id),
-                    "input": prompt,
-                    "content": output.content,
-                    "messages": messages,
-                    "tool_calls": tools,
-                    "system_messages": system,
-                    "written_by": version,
-                }
-            )
+            for member in getattr(output, "member_responses", None) or []:
+                # a delegated member run is stored as its own run of this session, before
+                # the team run, with parent_run_id = the team run's id
+                task = member.input.input_content if member.input else None
+                runs.append(_run_entry(member, task, version))
+            runs.append(_run_entry(output, prompt, version))
         name = None
         if plan.rename and phase in ("second", "all"):
             kind = SessionType.TEAM if plan.kind == "team" else SessionType.AGENT
@@ -370,7 +388,10 @@ def cmd_sqlite(args: argparse.Namespace) -> int:
     previous: list[dict] = []
     if args.phase == "second":
         previous = json.loads(Path(args.json).read_text())["sessions"]
-        done = {s["session_id"]: len(s["runs"]) for s in previous}
+        done = {
+            s["session_id"]: sum(1 for r in s["runs"] if r["parent_run_id"] is None)
+            for s in previous
+        }
     db = SqliteDb(db_file=str(path))
     written = write_sessions(db, phase=args.phase, done=done)
     db.close()

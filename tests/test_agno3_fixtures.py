@@ -27,7 +27,7 @@ STEMS = (
     "agno_3_1_10_sessions",
     "agno_2_9_0_then_3_1_10_sessions",
 )
-RUN_FIELDS = ("run_id", "input", "content", "messages", "tool_calls")
+RUN_FIELDS = ("run_id", "parent_run_id", "input", "content", "messages", "tool_calls")
 
 
 def expected_of(stem: str) -> dict[str, Any]:
@@ -137,14 +137,15 @@ def test_fixture_layout_is_what_each_agno_writes(stem: str) -> None:
         assert tables == {"agno_sessions", "agno_runs", "agno_schema_versions"}
         assert not has_runs_column
         assert stamps == {"agno_sessions": "3.0.0", "agno_runs": "3.0.0"}
-        assert set(encodings.values()) == {1} and run_rows == _runs_by(stem, "3.1.10") == 72
+        assert set(encodings.values()) == {1} and run_rows == _runs_by(stem, "3.1.10") == 73
     else:
         assert tables == {"agno_sessions", "agno_runs", "agno_schema_versions"}
         assert has_runs_column and stamps == {"agno_sessions": "2.5.6", "agno_runs": "3.0.0"}
         # rows 3.1.10 rewrote are single-encoded; the one it never touched stays double
         assert encodings.pop("s-first-only") == 2 and set(encodings.values()) == {1}
-        # phase two wrote 30 runs of s-long, one more in 5 sessions, and s-late
-        assert run_rows == _runs_by(stem, "3.1.10") == 36
+        # phase two wrote 30 runs of s-long, one more in 5 sessions (the team's delegated,
+        # so its member run too), and s-late
+        assert run_rows == _runs_by(stem, "3.1.10") == 37
 
 
 def test_mixed_fixture_splits_runs_between_blob_and_table() -> None:
@@ -182,7 +183,11 @@ def test_expected_content_covers_the_scenario() -> None:
         assert len(sessions["s-long"]["runs"]) == 60
         assert sessions["s-tool"]["runs"][0]["tool_calls"] == ["add"]
         assert ["tool", "42"] in sessions["s-tool"]["runs"][0]["messages"]
-        assert sessions["t-team"]["session_type"] == "team"
+        team = sessions["t-team"]
+        assert team["session_type"] == "team"
+        member, last = team["runs"][-2:]  # a delegated member run is stored before its team run
+        assert member["parent_run_id"] == last["run_id"] and last["parent_run_id"] is None
+        assert last["tool_calls"] == ["delegate_task_to_member"]
         # history was in the model's context: the second turn of s-tool saw both user
         # messages (in the mixed file, 3.1.10 saw the one 2.9.0 stored), yet the stored
         # run keeps only its own two messages

@@ -6,9 +6,10 @@ session table; agno derives the runs table from it).
 
 Output: ``{"sessions": [...]}`` in ``created_at`` order, each with ``session_id``,
 ``session_type``, ``user_id``, ``agent_id``, ``team_id``, ``name``
-(``session_data["session_name"]``), ``created_at``, ``updated_at`` and ``runs``: per run
-``run_id``, ``input``, ``content``, ``status``, ``messages`` ((role, text) of the run's
-own messages, history copies and system messages left out) and ``tool_calls`` (names).
+(``session_data["session_name"]``), ``created_at``, ``updated_at`` and ``runs`` in agno's
+order: per run ``run_id``, ``parent_run_id``, ``input``, ``content``, ``status``,
+``messages`` ((role, text) of the run's own messages, history copies and system messages
+left out) and ``tool_calls`` (names).
 """
 
 import json
@@ -45,6 +46,7 @@ def run_view(run):
     status = getattr(run.status, "value", run.status)
     return {
         "run_id": run.run_id,
+        "parent_run_id": getattr(run, "parent_run_id", None),
         "input": run.input.input_content if run.input else None,
         "content": run.content,
         "status": status,
