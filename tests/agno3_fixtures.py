@@ -16,6 +16,9 @@ Command line (from the repo root)::
     python tests/agno3_fixtures.py pinned --agno2 /work/venvs/agno2/bin/python \\
         --agno3 /work/venvs/agno3/bin/python
 
+Only the standard library is imported at module level, so agno_nb's own tests (agno
+1.8.4's venv) may import the constants and :func:`load_expected` / :func:`copy_fixture`.
+
 Scenario (:data:`SESSIONS`): seven agent sessions and one team session, users ``alice`` and
 ``bob``; unicode and hostile HTML in prompts; a ``add`` tool call; history on
 (``add_history_to_context``) for every agent; a 60-run session; a session renamed with
@@ -377,6 +380,22 @@ def expected_document(sessions: list[dict], *, written_by: list[str]) -> dict:
         "session_table": "agno_sessions",
         "sessions": sessions,
     }
+
+
+def load_expected(stem: str) -> dict[str, Any]:
+    """The expected content pinned beside ``tests/fixtures/<stem>.db`` (no agno needed).
+
+    ``stem`` is one of :data:`PINNED` (e.g. ``"agno_3_1_10_sessions"``).
+    """
+    data: dict[str, Any] = json.loads((FIXTURES_DIR / f"{stem}.json").read_text())
+    return data
+
+
+def copy_fixture(stem: str, dest: Path | str) -> Path:
+    """Copy a pinned fixture to ``dest`` (a file path) before anything opens it to write."""
+    dest = Path(dest)
+    shutil.copyfile(FIXTURES_DIR / f"{stem}.db", dest)
+    return dest
 
 
 def cmd_sqlite(args: argparse.Namespace) -> int:

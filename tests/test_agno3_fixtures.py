@@ -10,30 +10,25 @@ returned while writing (the expected JSON). Layout checks need only ``sqlite3``.
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.agno3_fixtures import PINNED, copy_fixture, load_expected
 from tests.conftest import Agno3Postgres, run_agno3
 
 TESTS = Path(__file__).parent
 FIXTURES = TESTS / "fixtures"
 READ_SCRIPT = (TESTS / "agno3" / "read_sessions.py").read_text()
-STEMS = (
-    "agno_2_9_0_sessions",
-    "agno_3_1_10_sessions",
-    "agno_2_9_0_then_3_1_10_sessions",
-)
+STEMS = tuple(PINNED)
 RUN_FIELDS = ("run_id", "parent_run_id", "input", "content", "messages", "tool_calls")
 
 
 def expected_of(stem: str) -> dict[str, Any]:
     """The expected content pinned beside a fixture."""
-    data: dict[str, Any] = json.loads((FIXTURES / f"{stem}.json").read_text())
-    return data
+    return load_expected(stem)
 
 
 def assert_agno_saw(seen: dict[str, Any], expected: dict[str, Any], *, stamps: bool) -> None:
@@ -55,8 +50,7 @@ def assert_agno_saw(seen: dict[str, Any], expected: dict[str, Any], *, stamps: b
 
 @pytest.mark.parametrize("stem", STEMS)
 def test_agno3_reads_back_each_sqlite_fixture(stem: str, tmp_path: Path) -> None:
-    db = tmp_path / "agno.db"
-    shutil.copy(FIXTURES / f"{stem}.db", db)
+    db = copy_fixture(stem, tmp_path / "agno.db")
     seen = run_agno3(READ_SCRIPT, "sqlite", str(db))
     assert_agno_saw(seen, expected_of(stem), stamps=True)
 
