@@ -29,7 +29,12 @@ _default_storage: Any = None
 
 
 def set_default_storage(storage: Any) -> None:
-    """Make ``storage`` the one every ``Agent(storage=None)`` uses (``None`` to unset)."""
+    """Make ``storage`` the one new ``Agent(storage=None)`` objects take (``None`` to unset).
+
+    An agent keeps the storage it was given or first took: changing the
+    default later never moves an existing agent (assign ``agent.storage``
+    to move one).
+    """
     global _default_storage
     _default_storage = storage
 
@@ -129,8 +134,9 @@ class Agent:
         agent_id: Stable id of this agent; a new UUID by default.
         session_id: The session to continue; a new UUID by default.
         user_id: The user the session belongs to.
-        storage: An agno_nb storage; ``None`` uses the default storage set with
-            :func:`set_default_storage`, and without one nothing is persisted.
+        storage: An agno_nb storage; ``None`` takes the default storage set with
+            :func:`set_default_storage` (at creation, or at first use when there
+            was none yet) and keeps it; without one nothing is persisted.
         add_history_to_messages: Show the model the last ``num_history_runs`` runs.
         num_history_runs: How many earlier runs the model sees (``None``: all).
         read_chat_history: Give the model a ``get_chat_history`` tool instead.
@@ -171,7 +177,7 @@ class Agent:
         self.agent_id: str = agent_id or str(uuid.uuid4())
         self.session_id: str = session_id or str(uuid.uuid4())
         self.user_id = user_id
-        self._storage = storage
+        self._storage = storage if storage is not None else _default_storage
         self.add_history_to_messages = add_history_to_messages
         self.num_history_runs = num_history_runs
         self.read_chat_history = read_chat_history
@@ -205,8 +211,14 @@ class Agent:
 
     @property
     def storage(self) -> Any:
-        """The storage in use: the one given, else the default one, else ``None``."""
-        return self._storage if self._storage is not None else _default_storage
+        """The storage in use: the one given or first taken from the default, else ``None``.
+
+        An agent created before any default exists takes the default the first
+        time it needs a storage, and keeps it from then on.
+        """
+        if self._storage is None:
+            self._storage = _default_storage
+        return self._storage
 
     @storage.setter
     def storage(self, value: Any) -> None:

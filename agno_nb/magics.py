@@ -11,8 +11,8 @@ with ``%config AgnoMagics.<option> = value``.
 from __future__ import annotations
 
 import argparse
+import ast
 import shlex
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from typing import Any, NoReturn
@@ -99,6 +99,7 @@ def _storage_parser() -> _Parser:
     p.add_argument("--as", dest="name")
     p.add_argument("--list", action="store_true")
     p.add_argument("--close", metavar="NAME")
+    p.add_argument("--attach", nargs="?", const="", metavar="AGENTS")
     return p
 
 
@@ -129,39 +130,90 @@ class AgnoMagics(Magics):
             raise UsageError(f"no agno_nb storage is open: {_HINT}")
         return self.storages[self.current]
 
-    def _describe(self, name: str, storage: Any, attached: list[str] | None = None) -> str:
+    def _status(self, name: str, storage: Any, **changes: Any) -> Any:
+        """The storage's status (which agents use it) for display."""
+        from agno_nb.agent import get_default_storage
+        from agno_nb.attachments import storage_of, users_of
+        from agno_nb.status import StorageStatus
+
         with _usage_errors():
-            version = storage.current_version
-            count = storage.count_sessions() if version is not None else 0
-        table = f"{storage.schema}.{storage.table_name}" if storage.schema else storage.table_name
-        if version is None:
-            layout = "table not created yet"
-        elif version < storage.latest_version:
-            layout = f"layout v{version}, upgrade available to v{storage.latest_version}"
-        else:
-            layout = f"layout v{version}"
-        line = (
-            f"agno_nb storage {name!r}: {storage.backend} {storage.display_url} table {table} "
-            f"({layout}), {count} session{'s' if count != 1 else ''}"
+            count = storage.count_sessions() if storage.current_version is not None else 0
+        agents = self._agents()
+        elsewhere = {}
+        if storage.mode == "agent":
+            for agent_name, agent in agents:
+                home = storage_of(agent)
+                if home is not None and home is not storage:
+                    elsewhere[agent_name] = self._name_of(home)
+        return StorageStatus(
+            name,
+            storage,
+            count,
+            users=users_of(storage, agents),
+            default=storage.mode == "agent" and get_default_storage() is storage,
+            elsewhere=elsewhere,
+            **changes,
         )
-        if attached is not None:
-            line += f", attached to {', '.join(attached)}" if attached else ", no agents attached"
-        return mask_url(line)
+
+    def _name_of(self, storage: Any) -> str:
+        """How the status names another storage: its --as name, else its URL and table."""
+        for name, open_one in self.storages.items():
+            if open_one is storage:
+                return repr(name)
+        where = getattr(storage, "display_url", type(storage).__name__)
+        return mask_url(f"{where} table {getattr(storage, 'table_name', '?')}")
+
+    def _show(self, status: Any, line: str) -> Any:
+        """Display ``status`` once; return the storage unless IPython would show it too."""
+        storage = status.storage
+        if line.rstrip().endswith(";"):
+            return storage  # the user asked for no output
+        from IPython.display import display
+
+        display(status)
+        return None if self._shown_as_result("agno_storage", line) else storage
+
+    def _shown_as_result(self, magic: str, line: str) -> bool:
+        """True when the running cell ends with ``%magic line`` as a bare expression.
+
+        IPython would then display the magic's return value after the status
+        the magic displayed: returning None keeps it to one output. Assigned
+        (``s = %agno_storage ...``) or called from code, the storage is returned.
+        """
+        try:
+            history: Any = getattr(self.shell, "history_manager", None)
+            tree = ast.parse(history.input_hist_parsed[-1])
+        except (AttributeError, IndexError, SyntaxError, TypeError, ValueError):
+            return False
+        last = tree.body[-1] if tree.body else None
+        if not isinstance(last, ast.Expr) or not isinstance(last.value, ast.Call):
+            return False
+        call = last.value
+        args = [a.value for a in call.args if isinstance(a, ast.Constant)]
+        return (
+            isinstance(call.func, ast.Attribute)
+            and call.func.attr == "run_line_magic"
+            and args[:2] == [magic, line]
+        )
 
     @line_magic
     def agno_storage(self, line: str = "") -> Any:
-        """Open a storage and attach it to the notebook's agents.
+        """Open a storage; attach it to the notebook's agents that have none.
 
         %agno_storage BACKEND TARGET [--table T] [--mode M] [--schema S]
-                      [--auto-upgrade] [--read-only] [--as NAME]
+                      [--auto-upgrade] [--read-only] [--as NAME] [--attach [AGENTS]]
         %agno_storage URL [options]      a bare SQLAlchemy URL
-        %agno_storage                    show the current storage
-        %agno_storage --list             list open storages
+        %agno_storage [--attach [AGENTS]] show the current storage (and move agents to it)
+        %agno_storage --list             list open storages and their agents
         %agno_storage --close NAME       close one
 
         BACKEND is sqlite, duckdb or postgres; TARGET a file path or URL.
-        Every agno_nb Agent (and agno 1.x Agent) in the namespace without a
-        storage gets this one, and new Agents default to it. Returns the storage.
+        An agent keeps the storage it was given or first attached to: opening
+        another storage never moves it. The first agent storage opened is the
+        one new Agents take. ``--attach`` moves every agent (or the
+        comma-separated AGENTS) to this storage and makes it the one new
+        Agents take; the status says which agents moved and which use what.
+        Returns the storage (shown as one status, HTML in Jupyter).
         """
         args = _storage_parser().parse_line(line)
         if args.list:
@@ -172,8 +224,8 @@ class AgnoMagics(Magics):
             if self.current is None:
                 print(f"no agno_nb storage is open: {_HINT}")
                 return None
-            print(self._describe(self.current, self.storage))
-            return self.storage
+            moved = self._move_here(self.storage, args.attach)
+            return self._show(self._status(self.current, self.storage, moved=moved), line)
         name = args.name
         if name is not None and not name.isidentifier():
             raise UsageError(f"--as {name!r}: use a plain name such as prod or local")
@@ -189,28 +241,121 @@ class AgnoMagics(Magics):
             )
         name = name or storage.backend
         old = self.storages.get(name)
+        reopened = self._reopen(name, old, storage, args.attach is not None)
         self.storages[name] = storage
         self.current = name
-        attached = self._attach(storage, replacing=old)
+        changes: dict[str, Any] = {}
         if storage.mode == "agent":
-            from agno_nb.agent import set_default_storage
+            from agno_nb.agent import get_default_storage, set_default_storage
+            from agno_nb.attachments import attach
 
-            set_default_storage(storage)
-        if old is not None and old is not storage:
+            default = get_default_storage()
+            if args.attach is not None:
+                changes["moved"] = self._move_here(storage, args.attach)
+            else:
+                with _usage_errors():
+                    changes["attached"] = attach(storage, self._agents(), only_unattached=True)
+                if default is None or default is old:
+                    set_default_storage(storage)
+            if changes.get("attached"):
+                self.last_agent = dict(self._agents())[changes["attached"][-1]]
+        elif args.attach is not None:
+            storage.close()
+            del self.storages[name]
+            raise UsageError(
+                f"--attach: this storage holds {storage.mode} sessions; agents need --mode agent"
+            )
+        if old is not None and old is not storage and not self._in_use(old):
             old.close()
-        print(self._describe(name, storage, attached))
-        return storage
+        return self._show(
+            self._status(
+                name,
+                storage,
+                attached=reopened + changes.get("attached", []),
+                moved=changes.get("moved", {}),
+            ),
+            line,
+        )
+
+    def _reopen(self, name: str, old: Any, new: Any, attach: bool) -> list[str]:
+        """Opening ``name`` again: its agents follow only to the same table (or on --attach).
+
+        Returns the agents that followed. Raises UsageError when agents use the
+        old storage, the new one is another table, and --attach was not given.
+        """
+        from agno_nb.attachments import attach as give
+        from agno_nb.attachments import users_of
+
+        if old is None or old is new:
+            return []
+        agents = self._agents()
+        users = users_of(old, agents)
+        if not users or attach:
+            return []
+        same = (old.display_url, old.table_name, getattr(old, "schema", None)) == (
+            new.display_url,
+            new.table_name,
+            getattr(new, "schema", None),
+        )
+        if not same:
+            new.close()
+            raise UsageError(
+                mask_url(
+                    f"--as {name}: {', '.join(users)} use the open storage {name!r} "
+                    f"({old.display_url} table {old.table_name}); pick another --as name, "
+                    f"or add --attach to move them to the new one"
+                )
+            )
+        with _usage_errors():
+            give(new, [(n, a) for n, a in agents if n in users], only_unattached=False)
+        return users
+
+    def _move_here(self, storage: Any, wanted: str | None) -> dict[str, str]:
+        """--attach: move the agents (all, or the named ones) to ``storage``.
+
+        Returns {agent name: name of the storage it left}.
+        """
+        if wanted is None:
+            return {}
+        from agno_nb.agent import set_default_storage
+        from agno_nb.attachments import attach, storage_of
+
+        agents = self._agents()
+        names = [n.strip() for n in wanted.replace(",", " ").split() if n.strip()]
+        known = dict(agents)
+        missing = [n for n in names if n not in known]
+        if missing:
+            have = ", ".join(known) or "none defined"
+            raise UsageError(f"--attach: no agent named {missing[0]!r} (agents: {have})")
+        chosen = [(n, known[n]) for n in names] if names else agents
+        before = {n: storage_of(a) for n, a in chosen}
+        with _usage_errors():
+            moved = attach(storage, chosen, only_unattached=False)
+        if storage.mode == "agent":
+            set_default_storage(storage)
+        return {n: self._name_of(before[n]) if before[n] is not None else "none" for n in moved}
+
+    def _in_use(self, storage: Any) -> bool:
+        from agno_nb.attachments import users_of
+
+        return bool(users_of(storage, self._agents()))
 
     def _list(self) -> None:
         if not self.storages:
             print(f"no agno_nb storages are open: {_HINT}")
             return None
+        from agno_nb.agent import get_default_storage
+        from agno_nb.attachments import users_of
+
+        agents = self._agents()
         for name, storage in self.storages.items():
             mark = "*" if name == self.current else " "
+            users = ", ".join(users_of(storage, agents)) or "none"
+            new = ", new agents" if get_default_storage() is storage else ""
             print(
                 mask_url(
                     f"{mark} {name}: {storage.backend} {storage.display_url} "
-                    f"table {storage.table_name} (mode {storage.mode})"
+                    f"table {storage.table_name} (mode {storage.mode}; agents: {users}{new})"
                 )
             )
         return None
@@ -220,6 +365,9 @@ class AgnoMagics(Magics):
         if storage is None:
             known = ", ".join(self.storages) or "none are open"
             raise UsageError(f"no open storage named {name!r} ({known}): see %agno_storage --list")
+        from agno_nb.attachments import users_of
+
+        users = users_of(storage, self._agents())
         storage.close()
         if self.current == name:
             self.current = next(reversed(self.storages), None) if self.storages else None
@@ -228,52 +376,22 @@ class AgnoMagics(Magics):
             if get_default_storage() is storage:
                 new = self.storages.get(self.current) if self.current else None
                 set_default_storage(new if new is not None and new.mode == "agent" else None)
-        print(f"closed agno_nb storage {name!r}")
+        keep = ""
+        if users:
+            keep = (
+                f" ({', '.join(users)} still use it and reconnect on their next run; "
+                "%agno_storage OTHER --attach moves them)"
+            )
+        print(f"closed agno_nb storage {name!r}{keep}")
         return None
 
     # -- agents -------------------------------------------------------------------------
 
     def _agents(self) -> list[tuple[str, Any]]:
         """(variable name, agent) for every agno_nb or agno 1.x Agent in the namespace."""
-        from agno_nb.agent import Agent
+        from agno_nb.attachments import agents_in
 
-        kinds: tuple[type, ...] = (Agent,)
-        agno_agent = sys.modules.get("agno.agent")
-        if agno_agent is not None and isinstance(getattr(agno_agent, "Agent", None), type):
-            kinds = (*kinds, agno_agent.Agent)
-        ns = self.shell.user_ns if self.shell is not None else {}
-        return [
-            (name, value)
-            for name, value in list(ns.items())
-            if not name.startswith("_") and isinstance(value, kinds)
-        ]
-
-    def _attach(self, storage: Any, *, replacing: Any = None) -> list[str]:
-        """Give ``storage`` to every agent that has none (or had ``replacing``)."""
-        if storage.mode != "agent":
-            return []
-        from agno_nb.agent import Agent
-
-        attached: list[str] = []
-        for name, agent in self._agents():
-            if isinstance(agent, Agent):
-                own = agent.__dict__.get("_storage", agent.storage)
-                if own is None or (replacing is not None and own is replacing):
-                    agent.storage = storage
-                    attached.append(name)
-                continue
-            current = getattr(agent, "storage", None)
-            if current is None or (
-                replacing is not None and getattr(current, "storage", None) is replacing
-            ):
-                from agno_nb.integrations.agno import as_agno_storage
-
-                with _usage_errors():
-                    agent.storage = as_agno_storage(storage)
-                attached.append(name)
-        if attached:
-            self.last_agent = dict(self._agents()).get(attached[-1], self.last_agent)
-        return attached
+        return agents_in(self.shell.user_ns if self.shell is not None else {})
 
     def _post_run_cell(self, result: Any = None) -> None:
         """Remember the most recently created agent (for %%agno_chat's default)."""
@@ -334,6 +452,11 @@ class AgnoMagics(Magics):
         """List sessions, newest first, as a pandas DataFrame.
 
         %agno_sessions [--user U] [--agent A] [--search TEXT] [--limit N]
+
+        The DataFrame has every summary column; it displays as one line per
+        session (short id, name or first question, user, runs, last activity;
+        an error column only when a row has one) and says when the limit left
+        sessions out ("showing 20 of 25 sessions (--limit N for more)").
         """
         p = _Parser("%agno_sessions")
         p.add_argument("--user")
@@ -342,13 +465,16 @@ class AgnoMagics(Magics):
         p.add_argument("--limit", type=_positive)
         args = p.parse_line(line)
         storage = self.storage
+        filters = {"user_id": args.user, "entity_id": args.agent, "search": args.search}
         with _usage_errors():
-            return storage.sessions_df(
-                user_id=args.user,
-                entity_id=args.agent,
-                search=args.search,
-                limit=args.limit or self.display_limit,
-            )
+            frame = storage.sessions_df(**filters, limit=args.limit or self.display_limit)
+            total = storage.count_sessions(**filters)
+        from agno_nb.sessions import ENTITY_COLUMN
+        from agno_nb.sessions_frame import SessionsFrame
+
+        entity = ENTITY_COLUMN.get(storage.mode, "agent_id").removesuffix("_id")
+        distinct = {v for v in frame.get("entity_id", []) if isinstance(v, str) and v}
+        return SessionsFrame(frame, total=total, entity_label=entity if len(distinct) > 1 else None)
 
     @line_magic
     def agno_history(self, line: str = "") -> Any:

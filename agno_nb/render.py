@@ -54,6 +54,17 @@ CSS = (
     ".agno-nb-table{border-collapse:collapse}.agno-nb-table th,.agno-nb-table td"
     "{border-bottom:1px solid #e5e5e5;padding:2px 8px;text-align:left;vertical-align:top}"
     ".agno-nb-selected{background:#eef4ff}"
+    # one-line-per-session lists (agno_nb.listing)
+    ".agno-nb-list{border-collapse:collapse;max-width:100%}"
+    ".agno-nb-list th{font-weight:600;color:#555;font-size:12px;border-bottom:1px solid #ddd}"
+    ".agno-nb-list th,.agno-nb-list td{padding:3px 10px;text-align:left;white-space:nowrap;"
+    "vertical-align:baseline;border-bottom:1px solid #f0f0f0}"
+    ".agno-nb-list td.agno-nb-title{max-width:36em;overflow:hidden;text-overflow:ellipsis}"
+    ".agno-nb-list td.agno-nb-num{text-align:right}"
+    ".agno-nb-list code{color:#777;font-size:12px;background:none}"
+    ".agno-nb-list tr.agno-nb-selected td{background:#dbe7fd}"
+    ".agno-nb-list tr.agno-nb-selected td.agno-nb-title{font-weight:600}"
+    ".agno-nb-foot{color:#666;font-size:12px;margin:4px 0}"
     "</style>"
 )
 
@@ -405,49 +416,21 @@ def _field(obj: Any, name: str) -> Any:
     return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
 
 
-def _last_activity(summary: Any) -> Any:
-    updated = _field(summary, "updated_at")
-    return _field(summary, "created_at") if updated is None else updated
-
-
 def summary_table_html(
-    summaries: Iterable[Any], *, selected: str | None = None, entity_label: str = "agent"
+    summaries: Iterable[Any],
+    *,
+    selected: str | None = None,
+    entity_label: str | None = None,
+    now: float | None = None,
 ) -> str:
-    """Session summaries (``SessionSummary`` objects or dicts) as an HTML table.
+    """Session summaries (``SessionSummary`` objects or dicts) as a one-line-per-row table.
 
-    A row whose ``error`` is set shows as an error line; the other rows are unaffected.
+    See :func:`agno_nb.listing.sessions_table_html`: short ids (full on hover),
+    relative times, an error column only when a row has an error.
     """
-    rows = []
-    for s in summaries:
-        sid = _field(s, "session_id")
-        cls = ' class="agno-nb-selected"' if selected is not None and sid == selected else ""
-        error = _field(s, "error")
-        if error:
-            rows.append(
-                f'<tr{cls}><td><code>{_esc(sid)}</code></td><td colspan="5" class="agno-nb-error">'
-                f"cannot read this session: {_esc(error)}</td></tr>"
-            )
-            continue
-        title = _field(s, "session_name") or _field(s, "preview") or ""
-        rows.append(
-            f"<tr{cls}><td><code>{_esc(sid)}</code></td><td>{_esc(title)}</td>"
-            f"<td>{_esc(_field(s, 'user_id') or '')}</td>"
-            f"<td>{_esc(_field(s, 'entity_id') or '')}</td>"
-            f"<td>{_esc(_field(s, 'run_count') or 0)} / "
-            f"{_esc(_field(s, 'message_count') or 0)}</td>"
-            f"<td>{_esc(format_timestamp(_last_activity(s)))}</td>"
-            "</tr>"
-        )
-    if not rows:
-        return _wrap('<div class="agno-nb-muted">no sessions</div>')
-    head = (
-        "<tr><th>session</th><th>name / first question</th><th>user</th>"
-        f"<th>{_esc(entity_label)}</th>"
-        "<th>runs / messages</th><th>last activity</th></tr>"
-    )
-    return _wrap(
-        f'<table class="agno-nb-table"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>'
-    )
+    from agno_nb.listing import sessions_table_html
+
+    return sessions_table_html(summaries, selected=selected, entity_label=entity_label, now=now)
 
 
 def plan_html(plan: Any, *, title: str | None = None) -> str:

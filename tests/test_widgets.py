@@ -133,22 +133,64 @@ def test_browser_filters_reset_paging(filled: Any) -> None:
 def test_browser_initial_user_filter_and_selection(filled: Any) -> None:
     browser = SessionBrowser(filled, user_id="bob", session_id="s01", page_size=3)
     assert browser.user_filter.value == "bob"
-    # s01 is not on the first page, but it was asked for: its transcript shows.
-    assert browser.selected == "s01"
+    # s01 is bob's oldest session: the browser opens on the page that holds it, selected.
+    assert browser.page == 3 and browser.page_count == 4
+    assert [s.session_id for s in browser.summaries] == ["s05", "s03", "s01"]
+    assert browser.selected == "s01" and browser.session_list.value == "s01"
     assert browser.history is not None and "topic1 0" in browser.history.snapshot_html()
-    browser.selector.value = "s21"
-    assert browser.history is not None and browser.history.session_id == "s21"
-    assert '<tr class="agno-nb-selected"><td><code>s21</code>' in browser.session_list.value
+    assert '<tr class="agno-nb-selected"><td title="s01"><code>s01</code>' in browser.list_html
+    # Selecting a row (a click or an arrow key in the list) shows its transcript.
+    browser.session_list.value = "s03"
+    assert browser.history is not None and browser.history.session_id == "s03"
+    assert '<tr class="agno-nb-selected"><td title="s03"><code>s03</code>' in browser.list_html
+    transcript = browser.history.snapshot_html()
+    assert "topic3 0" in transcript and "topic1 0" not in transcript
+    # with a search filter the page is found too
+    found = SessionBrowser(filled, search="topic", session_id="s10", page_size=4)
+    assert found.page == 3 and found.session_list.value == "s10"
+    # a session the filters exclude: page 1, nothing listed is highlighted, its transcript shows
+    other = SessionBrowser(filled, user_id="bob", session_id="s02", page_size=3)
+    assert other.page == 0 and other.session_list.value is None
+    assert other.history is not None and other.history.session_id == "s02"
+
+
+def test_browser_list_is_one_calm_line_per_session(filled: Any) -> None:
+    add_session(
+        filled, "0f3c2a9e-5b7d-4c1e-9a8b-1234567890ab", index=30, user="carol", name="A " * 40
+    )
+    browser = SessionBrowser(filled, page_size=5)
+    label, value = browser.session_list.options[0]
+    assert value == "0f3c2a9e-5b7d-4c1e-9a8b-1234567890ab"
+    assert "\n" not in label and "0f3c2a9e" not in label  # no ids in the list lines
+    assert label.startswith("A A A") and "…" in label and "carol" in label
+    assert "1 run " in label and label.endswith("just now")
+    assert len({o[0].rindex(" run") for o in browser.session_list.options}) == 1  # aligned
+    assert browser.session_list.rows == 5
+    assert browser.list_head.value.count("name / first question") == 1
+    # the snapshot shows a short id with the full one a hover away
+    assert '<td title="0f3c2a9e-5b7d-4c1e-9a8b-1234567890ab"><code>0f3c2a9e…</code>' in (
+        browser.snapshot_html()
+    )
+    assert "<th>error</th>" not in browser.snapshot_html()
+    # pagers point the same way in the list and in the transcript: newer left, older right
+    assert browser.history is not None
+    toolbar = [c.description for c in browser.history.children[0].children[:2]]
+    assert toolbar == ["◀ Newer", "Older ▶"]
+    assert [browser.prev_button.description, browser.next_button.description] == toolbar
+    # the export file box shows the whole default file name
+    assert browser.export_path.value == "agno_sessions.jsonl"
+    assert browser.export_path.layout.width == "340px"
 
 
 def test_browser_rename(filled: Any) -> None:
     browser = SessionBrowser(filled, page_size=5)
-    browser.selector.value = "s22"
+    browser.session_list.value = "s22"
     browser.rename_text.value = "Quarterly <b>review</b>"
     browser.rename_button.click()
     [summary] = [s for s in filled.list_sessions(limit=5) if s.session_id == "s22"]
     assert summary.session_name == "Quarterly <b>review</b>"
-    assert "Quarterly &lt;b&gt;review&lt;/b&gt;" in browser.session_list.value
+    assert "Quarterly &lt;b&gt;review&lt;/b&gt;" in browser.list_html
+    assert browser.session_list.label.startswith("Quarterly <b>review</b>")
     assert "renamed s22" in browser.status.value
     browser.rename_button.click()  # empty name: an error line, nothing renamed
     assert "type a new name first" in browser.status.value
@@ -157,7 +199,7 @@ def test_browser_rename(filled: Any) -> None:
 
 def test_browser_delete_needs_confirmation(filled: Any) -> None:
     browser = SessionBrowser(filled, page_size=5)
-    browser.selector.value = "s23"
+    browser.session_list.value = "s23"
     browser.delete_button.click()
     assert browser.confirming
     assert "s23" in browser.confirm_label.value and "2 runs" in browser.confirm_label.value
@@ -181,7 +223,7 @@ def test_browser_export_session_and_filtered(filled: Any, tmp_path: Path) -> Non
     browser = SessionBrowser(filled, page_size=5)
     target = tmp_path / "out" / "one.jsonl"
     browser.export_path.value = str(target)
-    browser.selector.value = "s20"
+    browser.session_list.value = "s20"
     browser.export_session_button.click()
     lines = [json.loads(x) for x in target.read_text().splitlines()]
     assert len(lines) == 2
@@ -283,7 +325,7 @@ def test_hostile_content_escaped_in_widgets(storage: Any) -> None:
     assert browser.history is not None
     views = [
         browser.snapshot_html(),
-        browser.session_list.value,
+        browser.list_html,
         browser.history.transcript.value,
         panel.snapshot_html(),
     ]
@@ -343,12 +385,13 @@ def test_corrupt_row_shows_as_error_line(tmp_path: Path) -> None:
         conn.execute(sa.text("UPDATE legacy SET memory = '{broken' WHERE session_id = 'c1'"))
     browser = SessionBrowser(storage)
     assert [s.session_id for s in browser.summaries] == ["c2", "c1", "c0"]
-    assert "cannot read this session" in browser.session_list.value
+    assert "<th>error</th>" in browser.list_html
+    assert "⚠ cannot read session c1" in browser.session_list.options[1][0]
     assert browser.selected == "c2"
-    browser.selector.value = "c1"
+    browser.session_list.value = "c1"
     assert browser.history is None
     assert "cannot be shown" in browser.status.value
-    browser.selector.value = "c0"
+    browser.session_list.value = "c0"
     assert browser.history is not None and "question 0" in browser.history.snapshot_html()
     storage.close()
 
@@ -362,9 +405,9 @@ def test_corrupt_run_shows_in_status(tmp_path: Path) -> None:
     with storage.db_engine.begin() as conn:
         conn.execute(sa.text("UPDATE t_runs SET run = '{broken' WHERE session_id = 'bad'"))
     browser = SessionBrowser(storage)
-    browser.selector.value = "bad"
+    browser.session_list.value = "bad"
     assert "corrupt JSON" in browser.status.value and "bad" in browser.status.value
-    browser.selector.value = "good"
+    browser.session_list.value = "good"
     assert browser.history is not None and browser.history.session_id == "good"
     storage.close()
 

@@ -3,27 +3,38 @@
 from __future__ import annotations
 
 import html
+import time
 from typing import Any
 
 import ipywidgets as widgets
 
 from agno_nb.export import export_jsonl
-from agno_nb.render import combine, summary_table_html
+from agno_nb.listing import session_line, sessions_table_html
+from agno_nb.render import combine
 from agno_nb.sessions import ENTITY_COLUMN
 from agno_nb.widgets.session_history import SessionHistory, guarded, snapshot_bundle, status_html
 
 __all__ = ["SessionBrowser"]
 
-_HIDDEN = widgets.Layout(display="none")
-
-
-def _label(summary: Any) -> str:
-    if summary.error:
-        return f"⚠ {summary.session_id} (cannot read)"
-    title = summary.session_name or summary.preview or "(no messages)"
-    if len(title) > 60:
-        title = title[:59] + "…"
-    return f"{title} · {summary.run_count} runs · {summary.session_id[:12]}"
+# The list is an ipywidgets Select (a native list box: click or arrow keys
+# select a row) styled as a calm one-line-per-session list.
+LIST_STYLE = (
+    "<style>"
+    ".agno-nb-sessions select{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;"
+    "font-size:12.5px;line-height:1.6;padding:2px 0;border:1px solid #d6d6d6;border-radius:4px;"
+    "overflow-y:auto}"
+    ".agno-nb-sessions select option{padding:2px 8px;white-space:pre}"
+    ".agno-nb-sessions select option:checked{background:#dbe7fd linear-gradient(0deg,#dbe7fd 0%,"
+    "#dbe7fd 100%);color:#0b2e6b;font-weight:600}"
+    ".agno-nb-sessions select:focus option:checked{background:#c5d9fb linear-gradient(0deg,"
+    "#c5d9fb 0%,#c5d9fb 100%)}"
+    ".agno-nb-sessions-head{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;"
+    "font-size:11.5px;color:#777;white-space:pre;padding:0 0 0 9px;margin:0}"
+    "</style>"
+)
+_TITLE_CHARS = 48
+_USER_CHARS = 12
+LIST_HEAD = f"{'name / first question':<{_TITLE_CHARS}}  {'user':<{_USER_CHARS}}  runs  last active"
 
 
 class SessionBrowser(widgets.VBox):
@@ -80,12 +91,18 @@ class SessionBrowser(widgets.VBox):
             value=entity_id or "", description=self.entity_label, **text
         )
         self.search_box = widgets.Text(value=search or "", description="search", **text)
-        self.prev_button = widgets.Button(description="◀ Newer")
-        self.next_button = widgets.Button(description="Older ▶")
+        self.prev_button = widgets.Button(description="◀ Newer", tooltip="newer sessions")
+        self.next_button = widgets.Button(description="Older ▶", tooltip="older sessions")
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
         self.position = widgets.HTML()
-        self.session_list = widgets.HTML()
-        self.selector = widgets.Dropdown(description="session", options=[])
+        self.list_head = widgets.HTML(
+            f'{LIST_STYLE}<div class="agno-nb-sessions-head">{html.escape(LIST_HEAD)}</div>'
+        )
+        self.session_list = widgets.Select(
+            options=[], rows=1, layout=widgets.Layout(width="auto", max_width="100%")
+        )
+        self.session_list.add_class("agno-nb-sessions")
+        self.list_html = ""
         self.rename_text = widgets.Text(placeholder="new name", layout=text["layout"])
         self.rename_button = widgets.Button(description="Rename")
         self.delete_button = widgets.Button(description="Delete…", button_style="danger")
@@ -98,7 +115,12 @@ class SessionBrowser(widgets.VBox):
             [self.confirm_label, self.confirm_delete_button, self.cancel_delete_button],
             layout=widgets.Layout(display="none"),
         )
-        self.export_path = widgets.Text(value=export_path, description="file", **text)
+        self.export_path = widgets.Text(
+            value=export_path,
+            description="file",
+            continuous_update=False,
+            layout=widgets.Layout(width="340px"),
+        )
         self.export_session_button = widgets.Button(description="Export session")
         self.export_filtered_button = widgets.Button(description="Export filtered")
         self.status = widgets.HTML()
@@ -106,7 +128,7 @@ class SessionBrowser(widgets.VBox):
 
         for box in (self.user_filter, self.entity_filter, self.search_box):
             box.observe(self._on_filter, names="value")
-        self.selector.observe(self._on_select, names="value")
+        self.session_list.observe(self._on_select, names="value")
         buttons = {
             self.prev_button: self.newer_page,
             self.next_button: self.older_page,
@@ -127,8 +149,8 @@ class SessionBrowser(widgets.VBox):
                 widgets.HBox(
                     [self.prev_button, self.next_button, self.refresh_button, self.position]
                 ),
+                self.list_head,
                 self.session_list,
-                self.selector,
                 widgets.HBox([self.rename_text, self.rename_button, self.delete_button]),
                 self.confirm_box,
                 widgets.HBox(
@@ -138,6 +160,8 @@ class SessionBrowser(widgets.VBox):
                 self.detail,
             ]
         )
+        if session_id is not None:
+            self.page = self.page_of(session_id)
         self.refresh()
 
     # -- filters and paging -------------------------------------------------------------
@@ -155,6 +179,23 @@ class SessionBrowser(widgets.VBox):
     def page_count(self) -> int:
         """How many pages the matching sessions fill (at least 1)."""
         return max(1, -(-self.total // self.page_size))
+
+    def page_of(self, session_id: str) -> int:
+        """The page (0 = newest) that holds ``session_id`` under the current filters;
+        0 when it does not match them."""
+        f = self.filters
+        if f["search"] is None:
+            ids = self.storage.get_all_session_ids(user_id=f["user_id"], entity_id=f["entity_id"])
+            return ids.index(session_id) // self.page_size if session_id in ids else 0
+        offset = 0
+        while True:
+            page = self.storage.list_sessions(**f, limit=self.page_size * 10, offset=offset)
+            ids = [s.session_id for s in page]
+            if session_id in ids:
+                return (offset + ids.index(session_id)) // self.page_size
+            if len(page) < self.page_size * 10:
+                return 0
+            offset += len(page)
 
     def _on_filter(self, _change: Any) -> None:
         self.page = 0
@@ -176,10 +217,18 @@ class SessionBrowser(widgets.VBox):
         ids = [s.session_id for s in self.summaries]
         if self.selected is None:
             self.selected = next((s.session_id for s in self.summaries if not s.error), None)
+        now = time.time()
         self._updating = True
         try:
-            self.selector.options = [(_label(s), s.session_id) for s in self.summaries]
-            self.selector.value = self.selected if self.selected in ids else None
+            self.session_list.options = [
+                (
+                    session_line(s, now=now, title_chars=_TITLE_CHARS, user_chars=_USER_CHARS),
+                    s.session_id,
+                )
+                for s in self.summaries
+            ]
+            self.session_list.rows = max(1, min(len(self.summaries), self.page_size))
+            self.session_list.value = self.selected if self.selected in ids else None
         finally:
             self._updating = False
         self._render_list()
@@ -210,10 +259,10 @@ class SessionBrowser(widgets.VBox):
         self.selected = session_id
         self.cancel_delete()
         listed = [s.session_id for s in self.summaries]
-        if self.selector.value != session_id and session_id in listed:
+        if self.session_list.value != session_id and session_id in listed:
             self._updating = True
             try:
-                self.selector.value = session_id
+                self.session_list.value = session_id
             finally:
                 self._updating = False
         self._render_list()
@@ -331,16 +380,14 @@ class SessionBrowser(widgets.VBox):
         self.delete_button.disabled = self.rename_button.disabled = self.selected is None
         self.export_session_button.disabled = self.selected is None
         self.position.value = status_html(self.position_text())
-        self.session_list.value = summary_table_html(
-            self.summaries, selected=self.selected, entity_label=self.entity_label
-        )
+        self.list_html = sessions_table_html(self.summaries, selected=self.selected)
 
     def snapshot_html(self) -> str:
         """Deterministic HTML of the list and the selected transcript."""
         names = {"user_id": "user", "entity_id": self.entity_label, "search": "search"}
         active = [f"{names[k]} = {v}" for k, v in self.filters.items() if v]
         lines = [status_html("filters: " + ", ".join(active))] if active else []
-        lines += [self.position.value, self.session_list.value, self.status.value]
+        lines += [self.position.value, self.list_html, self.status.value]
         if self.history is not None:
             lines.append(self.history.snapshot_html())
         return combine(*lines)

@@ -76,8 +76,9 @@ class SessionHistory(widgets.VBox):
         self.total_runs = 0
         self.runs: list[dict[str, Any]] = []
         self._summary = summary
-        self.older_button = widgets.Button(description="◀ Older", tooltip="older runs")
-        self.newer_button = widgets.Button(description="Newer ▶", tooltip="newer runs")
+        # Same arrows as the session list: newer to the left, older to the right.
+        self.newer_button = widgets.Button(description="◀ Newer", tooltip="newer runs")
+        self.older_button = widgets.Button(description="Older ▶", tooltip="older runs")
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
         self.position = widgets.HTML()
         self.status = widgets.HTML()
