@@ -36,8 +36,9 @@ def _esc(value: Any) -> str:
 
 
 def _attr(value: Any) -> str:
-    """Escape for a quoted attribute; ``=`` too, so no text there reads like ``onx=``."""
-    return _esc(value).replace("=", "&#61;")
+    """Escape for a quoted attribute; ``=`` and ``:`` too, so nothing there reads as a
+    handler (``onx=``) or a URL scheme (``javascript:``) to a naive filter."""
+    return _esc(value).replace("=", "&#61;").replace(":", "&#58;")
 
 
 def _field(obj: Any, name: str) -> Any:
@@ -168,7 +169,7 @@ def sessions_table_html(
             cells.append(f'<td title="{_attr(entity)}">{_esc(short_id(entity))}</td>')
         cells += [
             f'<td class="agno-nb-num">{_esc(int(_field(s, "run_count") or 0))}</td>',
-            f'<td title="{_attr(format_timestamp(when))}">{_esc(relative_time(when, now=now))}</td>',
+            f'<td title="{_esc(format_timestamp(when))}">{_esc(relative_time(when, now=now))}</td>',
         ]
         if with_errors:
             error = _field(s, "error") if _has_error(s) else ""

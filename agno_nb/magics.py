@@ -301,7 +301,8 @@ class AgnoMagics(Magics):
             new.close()
             raise UsageError(
                 mask_url(
-                    f"--as {name}: {', '.join(users)} use the open storage {name!r} "
+                    f"--as {name}: {', '.join(users)} {'uses' if len(users) == 1 else 'use'} "
+                    f"the open storage {name!r} "
                     f"({old.display_url} table {old.table_name}); pick another --as name, "
                     f"or add --attach to move them to the new one"
                 )
@@ -379,8 +380,8 @@ class AgnoMagics(Magics):
         keep = ""
         if users:
             keep = (
-                f" ({', '.join(users)} still use it and reconnect on their next run; "
-                "%agno_storage OTHER --attach moves them)"
+                f" ({', '.join(users)} still {'uses' if len(users) == 1 else 'use'} it and "
+                "reconnect on the next run; %agno_storage OTHER --attach moves them)"
             )
         print(f"closed agno_nb storage {name!r}{keep}")
         return None

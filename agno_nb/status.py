@@ -76,7 +76,7 @@ class StorageStatus:
             return [f"holds {self.storage.mode} sessions: agents are not attached to it"]
         parts = []
         if self.moved:
-            origins = sorted(set(self.moved.values()))
+            origins = list(dict.fromkeys(self.moved.values()))
             parts.append(f"moved {_names(list(self.moved))} here (from {_names(origins)})")
         if self.attached:
             parts.append(f"attached to {_names(self.attached)}")
@@ -89,7 +89,10 @@ class StorageStatus:
             by_home: dict[str, list[str]] = {}
             for agent, home in self.elsewhere.items():
                 by_home.setdefault(home, []).append(agent)
-            stay = "; ".join(f"{_names(a)} stay on {h}" for h, a in by_home.items())
+            stay = "; ".join(
+                f"{_names(a)} {'stays' if len(a) == 1 else 'stay'} on {h}"
+                for h, a in by_home.items()
+            )
             parts.append(f"{stay} (--attach moves them)")
         if self.default:
             parts.append("new agents use it")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -76,6 +77,16 @@ def output_text(cap: Any) -> str:
 # -- %agno_storage ----------------------------------------------------------------------
 
 
+def status_of(cap: Any) -> str:
+    """The one status %agno_storage displayed (its plain line), checking there is one."""
+    shown = [o for o in cap.outputs if "text/plain" in o.data]
+    assert len(shown) == 1, [o.data for o in cap.outputs]
+    assert "text/html" in shown[0].data
+    text = str(shown[0].data["text/plain"])
+    assert "\n" not in text
+    return text
+
+
 def test_storage_attaches_agents_and_sets_default(
     ip: InteractiveShell, magics: Any, target: Callable[..., str], backend: str
 ) -> None:
@@ -87,11 +98,12 @@ def test_storage_attaches_agents_and_sets_default(
     ip.user_ns["legacy"] = AgnoAgent()
     with capture_output() as cap:
         storage = ip.run_line_magic("agno_storage", target())
-    line = cap.stdout.strip()
-    assert "\n" not in line
+    line = status_of(cap)
+    assert cap.stdout == ""
     assert line.startswith(f"agno_nb storage '{backend}': {backend} ")
     assert storage.display_url in line and "table not created yet" in line
     assert "0 sessions" in line and "attached to bare, legacy" in line
+    assert "new agents use it" in line
     assert ip.user_ns["bare"].storage is storage
     assert ip.user_ns["kept"].storage is other
     assert ip.user_ns["legacy"].storage.storage is storage
@@ -114,17 +126,23 @@ def test_storage_show_list_close(
     fill(first)
     with capture_output() as cap:
         assert ip.run_line_magic("agno_storage", "") is first
-    assert "'main'" in cap.stdout and "3 sessions" in cap.stdout
+    assert "'main'" in status_of(cap) and "3 sessions" in status_of(cap)
+    ip.user_ns["bot"] = Agent()
     second = ip.run_line_magic("agno_storage", f"sqlite {tmp_path / 'two.db'} --as scratch")
     with capture_output() as cap:
         ip.run_line_magic("agno_storage", "--list")
     lines = cap.stdout.splitlines()
     assert lines[0].startswith("  main: ") and lines[1].startswith("* scratch: sqlite")
+    assert lines[0].endswith("(mode agent; agents: bot, new agents)")
+    assert lines[1].endswith("(mode agent; agents: none)")
     assert magics.storage is second
     with capture_output() as cap:
         ip.run_line_magic("agno_storage", "--close scratch")
     assert "closed agno_nb storage 'scratch'" in cap.stdout
     assert magics.current == "main"
+    with capture_output() as cap:
+        ip.run_line_magic("agno_storage", "--close main")
+    assert "bot still uses it" in cap.stdout
     with pytest.raises(UsageError, match="no open storage named 'nope'"):
         ip.run_line_magic("agno_storage", "--close nope")
 
@@ -138,16 +156,106 @@ def test_trailing_semicolon_hides_output_not_an_argument(
     assert cap.outputs == []
 
 
-def test_reopening_a_name_repoints_its_agents(
+def test_storage_shows_one_output_in_a_cell(
+    ip: InteractiveShell, magics: Any, tmp_path: Path
+) -> None:
+    """Issue 13.4: the status (HTML in Jupyter, the plain line elsewhere), not also the repr."""
+    ip.user_ns["bot"] = Agent()
+    with capture_output() as cap:
+        ip.run_cell(f"%agno_storage sqlite {tmp_path / 'one.db'}", store_history=True)
+    line = status_of(cap)
+    assert line.startswith("agno_nb storage 'sqlite': sqlite ") and "attached to bot" in line
+    assert "SqliteStorage(" not in output_text(cap)
+    html = next(o.data["text/html"] for o in cap.outputs)
+    assert "<strong>agno_nb storage &#x27;sqlite&#x27;</strong>" in html
+    assert "<li>attached to bot</li>" in html
+    # assigned, the storage is returned and the status still shows, once
+    with capture_output() as cap:
+        ip.run_cell(f"s = %agno_storage sqlite {tmp_path / 'one.db'}", store_history=True)
+    assert "agno_nb storage 'sqlite'" in status_of(cap)
+    assert ip.user_ns.pop("s") is magics.storage
+    with capture_output() as cap:
+        ip.run_cell("%agno_storage", store_history=True)
+    assert "used by bot" in status_of(cap)
+
+
+def test_a_second_storage_never_moves_agents(
+    ip: InteractiveShell, magics: Any, tmp_path: Path
+) -> None:
+    """Issue 13.1: inspecting another table must not split an agent's session."""
+    ip.run_cell("%agno_storage sqlite " + str(tmp_path / "data.db"), store_history=True)
+    data = magics.storage
+    ip.user_ns["agent"] = Agent()  # created after: takes the open storage
+    ip.user_ns["a"] = Agent()
+    ip.user_ns["agent"].run("first")
+    with capture_output() as cap:
+        legacy = ip.run_line_magic("agno_storage", f"sqlite {tmp_path / 'agno_app.db'} --as legacy")
+    line = status_of(cap)
+    assert "no agents use it" in line
+    assert "agent, a stay on 'sqlite' (--attach moves them)" in line
+    assert "new agents use it" not in line
+    ip.user_ns["agent"].run("second")
+    assert data.count_runs(ip.user_ns["agent"].session_id) == 2
+    assert legacy.count_sessions() == 0
+    assert Agent().storage is data  # new agents keep the first storage too
+    with capture_output() as cap:
+        ip.run_line_magic("agno_storage", "")
+    assert "'legacy'" in status_of(cap)  # the current storage is the one just opened
+
+    # --attach NAME moves only that agent, and says so
+    with capture_output() as cap:
+        ip.run_line_magic("agno_storage", "--attach a")
+    line = status_of(cap)
+    assert "moved a here (from 'sqlite')" in line
+    assert "agent stays on 'sqlite'" in line and "new agents use it" in line
+    assert ip.user_ns["a"].storage is legacy and ip.user_ns["agent"].storage is data
+    # --attach with no names moves every agent
+    with capture_output() as cap:
+        ip.run_line_magic("agno_storage", f"sqlite {tmp_path / 'data.db'} --as main --attach")
+    main = magics.storage
+    assert "moved agent, a here (from 'sqlite', 'legacy')" in status_of(cap)
+    assert ip.user_ns["agent"].storage is main and ip.user_ns["a"].storage is main
+    with pytest.raises(UsageError, match=r"--attach: no agent named 'zed' \(agents: agent, a\)"):
+        ip.run_line_magic("agno_storage", "--attach zed")
+
+
+def test_an_agent_keeps_its_storage_when_the_default_changes(tmp_path: Path) -> None:
+    from agno_nb.storage import SqliteStorage
+
+    first = SqliteStorage("agent_sessions", db_file=str(tmp_path / "1.db"))
+    second = SqliteStorage("agent_sessions", db_file=str(tmp_path / "2.db"))
+    early = Agent()  # no default yet: takes the first one it sees
+    try:
+        agent_module.set_default_storage(first)
+        late = Agent()
+        assert early.storage is first and late.storage is first
+        agent_module.set_default_storage(second)
+        assert early.storage is first and late.storage is first and Agent().storage is second
+        late.storage = second  # a call moves it
+        assert late.storage is second
+    finally:
+        agent_module.set_default_storage(None)
+        first.close()
+        second.close()
+
+
+def test_reopening_a_name(
     ip: InteractiveShell, magics: Any, target: Callable[..., str], tmp_path: Path
 ) -> None:
     ip.user_ns["bot"] = Agent()
     first = ip.run_line_magic("agno_storage", f"sqlite {tmp_path / 'a.db'} --as db")
     assert ip.user_ns["bot"].storage is first
+    # the same table again (e.g. with --auto-upgrade): its agents follow
     with capture_output() as cap:
-        second = ip.run_line_magic("agno_storage", f"sqlite {tmp_path / 'b.db'} --as db")
-    assert ip.user_ns["bot"].storage is second
-    assert "attached to bot" in cap.stdout
+        again = ip.run_line_magic("agno_storage", f"sqlite {tmp_path / 'a.db'} --as db")
+    assert ip.user_ns["bot"].storage is again
+    assert "attached to bot" in status_of(cap)
+    # another table under the same name: refused while an agent uses it
+    with pytest.raises(UsageError, match="bot uses the open storage 'db'.*add --attach"):
+        ip.run_line_magic("agno_storage", f"sqlite {tmp_path / 'b.db'} --as db")
+    assert magics.storages["db"] is again and ip.user_ns["bot"].storage is again
+    moved = ip.run_line_magic("agno_storage", f"sqlite {tmp_path / 'b.db'} --as db --attach")
+    assert ip.user_ns["bot"].storage is moved
     assert list(magics.storages) == ["db"]
 
 
@@ -158,8 +266,8 @@ def test_upgrade_available_dry_run_and_apply(
     fill(legacy, 4)
     with capture_output() as cap:
         storage = ip.run_line_magic("agno_storage", target(legacy.table_name))
-    assert "layout v1, upgrade available to v3" in cap.stdout
-    assert "4 sessions" in cap.stdout
+    assert "layout v1, upgrade available to v3" in status_of(cap)
+    assert "4 sessions" in status_of(cap)
 
     plan = ip.run_line_magic("agno_upgrade", "--dry-run")
     assert "dry run, nothing changed" in repr(plan)
@@ -176,7 +284,7 @@ def test_upgrade_available_dry_run_and_apply(
     assert "up to date" in repr(again)
     with capture_output() as cap:
         ip.run_line_magic("agno_storage", "")
-    assert "layout v3)" in cap.stdout
+    assert "layout v3)" in status_of(cap)
 
 
 # -- %agno_sessions / %agno_history -----------------------------------------------------
@@ -199,6 +307,63 @@ def test_sessions_dataframe(ip: InteractiveShell, magics: Any, target: Callable[
     assert list(ip.user_ns.pop("df")["session_id"]) == ["s3", "s1"]
 
 
+def test_sessions_display_is_compact_and_says_what_the_limit_hid(
+    ip: InteractiveShell, magics: Any, target: Callable[..., str]
+) -> None:
+    """Issue 13.3: short ids, the columns read first, "showing N of M", still a DataFrame."""
+    import pandas as pd
+
+    storage = ip.run_line_magic("agno_storage", target())
+    fill(storage, 5)
+    long_id = "0f3c2a9e-5b7d-4c1e-9a8b-1234567890ab"
+    storage.upsert(AgentSession(session_id=long_id, user_id="carol", created_at=BASE_TIME + 9))
+    df = ip.run_line_magic("agno_sessions", "--limit 4")
+    assert isinstance(df, pd.DataFrame) and len(df) == 4
+    assert df["session_id"].iloc[0] == long_id  # the data keeps full ids and every column
+    assert {"error", "message_count", "created_at"} <= set(df.columns)
+    html = df._repr_html_()
+    text = repr(df)
+    assert "showing 4 of 6 sessions (--limit N for more)" in html
+    assert text.endswith("showing 4 of 6 sessions (--limit N for more)")
+    assert f'<td title="{long_id}"><code>0f3c2a9e…</code></td>' in html
+    assert long_id not in text and "0f3c2a9e…" in text
+    heads = re.findall(r"<th>([^<]*)</th>", html)
+    assert heads == ["session", "name / first question", "user", "runs", "last active"]
+    assert "None" not in html and "nan" not in html
+    assert "question 4" in text and all(len(line) < 100 for line in text.splitlines())
+    # derived frames are plain DataFrames with pandas' display
+    assert type(df.head(2)) is pd.DataFrame
+    everything = ip.run_line_magic("agno_sessions", "")
+    assert repr(everything).endswith("\n6 sessions")
+    # the agent column appears when the rows belong to more than one agent
+    assert "<th>agent</th><th>runs</th>" in everything._repr_html_()
+    # a cell's result shows the compact text in a terminal
+    with capture_output() as cap:
+        ip.run_cell("%agno_sessions --limit 2", store_history=True)
+    assert "showing 2 of 6 sessions" in cap.stdout and "message_count" not in cap.stdout
+
+
+def test_sessions_error_column_only_when_a_row_has_an_error(
+    ip: InteractiveShell, magics: Any, tmp_path: Path
+) -> None:
+    import sqlalchemy as sa
+
+    from agno_nb.storage import SqliteStorage
+
+    path = tmp_path / "c.db"
+    writer = SqliteStorage("legacy", db_file=str(path), schema_version=1)
+    fill(writer, 3)
+    ip.run_line_magic("agno_storage", f"sqlite {path} --table legacy")
+    clean = ip.run_line_magic("agno_sessions", "")._repr_html_()
+    assert "<th>error</th>" not in clean
+    with writer.db_engine.begin() as conn:
+        conn.execute(sa.text("UPDATE legacy SET memory = '{broken' WHERE session_id = 's1'"))
+    broken = ip.run_line_magic("agno_sessions", "")
+    assert "<th>error</th>" in broken._repr_html_() and "corrupt JSON" in broken._repr_html_()
+    assert "s1: cannot read this session" in repr(broken)
+    writer.close()
+
+
 def test_history_browser_and_static(
     ip: InteractiveShell, magics: Any, target: Callable[..., str]
 ) -> None:
@@ -215,6 +380,9 @@ def test_history_browser_and_static(
     assert "answer 2" in browser._repr_mimebundle_()["text/html"]
     older = ip.run_line_magic("agno_history", "s0")
     assert older.selected == "s0" and "question 0" in older.snapshot_html()
+    # s0 is on page 2: the browser opens there, with s0 selected and highlighted
+    assert older.page == 1 and older.session_list.value == "s0"
+    assert '<tr class="agno-nb-selected"><td title="s0">' in older.snapshot_html()
     bob = ip.run_line_magic("agno_history", "--user bob")
     assert bob.selected == "s1" and bob.user_filter.value == "bob"
 
@@ -337,7 +505,7 @@ def test_read_only_storage_refuses_writes_with_one_line(
     writer.close()
     with capture_output() as cap:
         storage = ip.run_line_magic("agno_storage", f"sqlite {path} --read-only")
-    assert "upgrade available" in cap.stdout
+    assert "upgrade available" in status_of(cap)
     assert len(ip.run_line_magic("agno_sessions", "")) == 2
     with pytest.raises(UsageError) as info:
         ip.run_line_magic("agno_upgrade", "")
@@ -372,6 +540,8 @@ def test_non_agent_mode_attaches_nothing(ip: InteractiveShell, magics: Any, tmp_
     with capture_output() as cap:
         teams = ip.run_line_magic("agno_storage", f"sqlite {tmp_path / 't.db'} --mode team")
     assert teams.mode == "team"
-    assert "no agents attached" in cap.stdout
+    assert "holds team sessions: agents are not attached to it" in status_of(cap)
+    with pytest.raises(UsageError, match="agents need --mode agent"):
+        ip.run_line_magic("agno_storage", f"sqlite {tmp_path / 't.db'} --mode team --attach")
     assert ip.user_ns["solo"].storage is None
     assert agent_module.get_default_storage() is None

@@ -199,19 +199,37 @@ def test_markdown_raw_html_shows_as_text() -> None:
 
 
 def test_summary_table_error_row_and_others() -> None:
-    out = render.summary_table_html(
-        [
-            {"session_id": "good", "session_name": "Named", "run_count": 3, "message_count": 6},
-            {"session_id": "bad", "error": "invalid JSON in memory"},
-            {"session_id": "q", "preview": "What is 2+2?", "updated_at": 0},
-        ],
-        selected="q",
-    )
-    assert "Named" in out and "3 / 6" in out
-    assert "cannot read this session: invalid JSON in memory" in out
-    assert "What is 2+2?" in out and "1970-01-01 00:00:00 UTC" in out
-    assert '<tr class="agno-nb-selected"><td><code>q</code>' in out
+    long_id = "0f3c2a9e-5b7d-4c1e-9a8b-1234567890ab"
+    rows = [
+        {"session_id": long_id, "session_name": "Named", "run_count": 3, "message_count": 6},
+        {"session_id": "bad", "error": "invalid JSON in memory"},
+        {"session_id": "q", "preview": "What is 2+2?", "updated_at": 0},
+    ]
+    out = render.summary_table_html(rows, selected="q", now=3 * 86400)
+    assert "Named" in out and ">3</td>" in out and "6" not in out.split("Named")[1][:60]
+    assert f'<td title="{long_id}"><code>0f3c2a9e…</code></td>' in out  # short, full on hover
+    assert "<th>error</th>" in out and "invalid JSON in memory" in out
+    assert "What is 2+2?" in out and '<td title="1970-01-01 00:00:00 UTC">3 days ago</td>' in out
+    assert '<tr class="agno-nb-selected"><td title="q"><code>q</code>' in out
+    # no error column when no row has an error
+    assert "<th>error</th>" not in render.summary_table_html(rows[::2])
     assert "no sessions" in render.summary_table_html([])
+
+
+def test_relative_times_and_short_ids() -> None:
+    from agno_nb.listing import count_footer, relative_time, short_id
+
+    now = 1_700_000_000
+    assert relative_time(now - 5, now=now) == "just now"
+    assert relative_time(now - 120, now=now) == "2 min ago"
+    assert relative_time((now - 3 * 3600) * 1000, now=now) == "3 h ago"  # milliseconds
+    assert relative_time(now - 86400, now=now) == "1 day ago"
+    assert relative_time(now - 400 * 86400, now=now) == "1 year ago"
+    assert relative_time(None, now=now) == ""
+    assert short_id("s12-mallory") == "s12-mallory"
+    assert short_id("0f3c2a9e-5b7d-4c1e-9a8b-1234567890ab") == "0f3c2a9e…"
+    assert count_footer(20, 25) == "showing 20 of 25 sessions (--limit N for more)"
+    assert count_footer(3, 3) == "3 sessions" and count_footer(1, 1) == "1 session"
 
 
 def test_metrics_text_and_timestamps() -> None:
