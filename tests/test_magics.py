@@ -251,7 +251,7 @@ def test_reopening_a_name(
     assert ip.user_ns["bot"].storage is again
     assert "attached to bot" in status_of(cap)
     # another table under the same name: refused while an agent uses it
-    with pytest.raises(UsageError, match="bot uses the open storage 'db'.*add --attach"):
+    with pytest.raises(UsageError, match=r"bot uses the open storage 'db'.*add --attach"):
         ip.run_line_magic("agno_storage", f"sqlite {tmp_path / 'b.db'} --as db")
     assert magics.storages["db"] is again and ip.user_ns["bot"].storage is again
     moved = ip.run_line_magic("agno_storage", f"sqlite {tmp_path / 'b.db'} --as db --attach")
