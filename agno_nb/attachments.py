@@ -12,7 +12,7 @@ import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-__all__ = ["agents_in", "attach", "storage_of", "users_of"]
+__all__ = ["agents_in", "attach", "same_table", "storage_of", "users_of"]
 
 
 def _kinds() -> tuple[type, ...]:
@@ -51,8 +51,24 @@ def storage_of(agent: Any) -> Any:
     return inner if inner is not None and type(current).__name__ == "AgnoNbStorage" else current
 
 
-def users_of(storage: Any, agents: Iterable[tuple[str, Any]]) -> list[str]:
-    """Names of the agents among ``agents`` that use ``storage``."""
+def same_table(one: Any, other: Any) -> bool:
+    """True when two storage objects open the same table of the same database."""
+    if one is other:
+        return True
+
+    def key(storage: Any) -> tuple[Any, ...]:
+        return tuple(getattr(storage, a, None) for a in ("display_url", "schema", "table_name"))
+
+    return one is not None and other is not None and key(one) == key(other)
+
+
+def users_of(
+    storage: Any, agents: Iterable[tuple[str, Any]], *, same_data: bool = False
+) -> list[str]:
+    """Names of the agents among ``agents`` that use ``storage`` (that object; with
+    ``same_data``, any storage object on the same table)."""
+    if same_data:
+        return [name for name, agent in agents if same_table(storage_of(agent), storage)]
     return [name for name, agent in agents if storage_of(agent) is storage]
 
 

@@ -133,7 +133,7 @@ class AgnoMagics(Magics):
     def _status(self, name: str, storage: Any, **changes: Any) -> Any:
         """The storage's status (which agents use it) for display."""
         from agno_nb.agent import get_default_storage
-        from agno_nb.attachments import storage_of, users_of
+        from agno_nb.attachments import same_table, storage_of, users_of
         from agno_nb.status import StorageStatus
 
         with _usage_errors():
@@ -143,13 +143,13 @@ class AgnoMagics(Magics):
         if storage.mode == "agent":
             for agent_name, agent in agents:
                 home = storage_of(agent)
-                if home is not None and home is not storage:
+                if home is not None and not same_table(home, storage):
                     elsewhere[agent_name] = self._name_of(home)
         return StorageStatus(
             name,
             storage,
             count,
-            users=users_of(storage, agents),
+            users=users_of(storage, agents, same_data=True),
             default=storage.mode == "agent" and get_default_storage() is storage,
             elsewhere=elsewhere,
             **changes,
@@ -284,7 +284,7 @@ class AgnoMagics(Magics):
         old storage, the new one is another table, and --attach was not given.
         """
         from agno_nb.attachments import attach as give
-        from agno_nb.attachments import users_of
+        from agno_nb.attachments import same_table, users_of
 
         if old is None or old is new:
             return []
@@ -292,12 +292,7 @@ class AgnoMagics(Magics):
         users = users_of(old, agents)
         if not users or attach:
             return []
-        same = (old.display_url, old.table_name, getattr(old, "schema", None)) == (
-            new.display_url,
-            new.table_name,
-            getattr(new, "schema", None),
-        )
-        if not same:
+        if not same_table(old, new):
             new.close()
             raise UsageError(
                 mask_url(

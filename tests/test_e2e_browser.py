@@ -4,9 +4,11 @@ JupyterLab runs on 127.0.0.1 (free port, random token, a temporary notebook fold
 with a copy of ``04_session_history_widgets.ipynb`` whose outputs are cleared),
 headless Chromium from Debian's package opens it through Playwright (never a
 downloaded browser), runs every cell, and checks the live widget: the expected
-sessions and transcript, paging, selecting a session, and that a message holding
-``<script>`` and ``<img onerror>`` is shown as text and runs nothing. A
-screenshot goes to ``test-artifacts/``.
+sessions and transcript, clicking a row and moving with the arrow keys (the row
+is highlighted, its transcript shows), paging, ``%agno_history ID`` opening on
+the page that holds the session, and that a message holding ``<script>`` and
+``<img onerror>`` is shown as text and runs nothing. Screenshots go to
+``test-artifacts/`` (ignored by git).
 
 Without Chromium (or Playwright) the test skips with the reason; with
 ``AGNO_NB_REQUIRE_BROWSER=1`` (set by ``.ci/run``) it fails instead.
@@ -175,7 +177,7 @@ def test_session_browser_in_jupyterlab(lab: tuple[str, Path]) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
         try:
             page.set_default_timeout(STEP_MS)
             page.goto(url, timeout=60_000)
@@ -194,39 +196,71 @@ def test_session_browser_in_jupyterlab(lab: tuple[str, Path]) -> None:
             output = cell.locator(".jp-OutputArea-output")
             cell.scroll_into_view_if_needed()
 
-            # The live widget (not the static snapshot): its buttons are there.
+            # The live widget (not the static snapshot): its list and buttons are there.
             older = output.get_by_role("button", name="Older ▶", exact=True)
             expect(older).to_be_visible()
             expect(output).to_contain_text("sessions 1-5 of 12, newest first (page 1 of 3)")
-            for session_id in ("s12-mallory", "s11-bob", "s10-alice", "s09-carol", "s08-bob"):
-                expect(output.locator("table")).to_contain_text(session_id)
-            expect(output.locator("table")).not_to_contain_text("s07-alice")
+            listbox = output.get_by_role("listbox", name="sessions")
+            expect(listbox).to_have_count(1)
+            rows = listbox.get_by_role("option")
+            expect(rows).to_have_count(5)
+            for question in ("Show this: <script>", "What time zone is Tokyo in?", "databases"):
+                expect(listbox).to_contain_text(question)
+            expect(listbox).not_to_contain_text("What is 6 x 7?")  # page 2
+            # One line per session (nothing wraps, however long the question), no ids in it.
+            heights = rows.evaluate_all("rs => rs.map(r => r.getBoundingClientRect().height)")
+            assert max(heights) < 1.5 * min(heights), heights
+            for text in rows.all_inner_texts():
+                assert "s12-mallory" not in text, text
 
             # The newest session is selected: its hostile message shows as text, runs nothing.
+            checked = listbox.locator('[aria-selected="true"]')  # the highlighted row
+            expect(checked).to_have_count(1)
+            expect(checked).to_contain_text("Show this: <script>")
+            transcript = output.locator(".agno-nb-run")
             hostile = '<script>window.__pwned = true</script> <img src=x onerror="window.__pwned'
-            expect(output).to_contain_text(f"Show this: {hostile}")
+            expect(transcript.first).to_contain_text(f"Show this: {hostile}")
             assert page.evaluate("() => typeof window.__pwned") == "undefined"
             assert page.locator('img[src="x"]').count() == 0
             assert page.locator("script", has_text="__pwned").count() == 0
             output.screenshot(path=str(ARTIFACTS / "e2e_session_browser_page1.png"))
 
+            # Clicking a row selects it, highlights it and shows its transcript.
+            rows.filter(has_text="Recommend a book about databases.").click()
+            expect(checked).to_contain_text("Recommend a book about databases.")
+            expect(transcript.first).to_contain_text("Recommend a book about databases.")
+            expect(transcript.first).not_to_contain_text("window.__pwned")
+            expect(output).to_contain_text("s10-alice")  # the full id, in the transcript header
+            background = checked.evaluate("o => getComputedStyle(o).backgroundColor")
+            plain = rows.nth(0).evaluate("o => getComputedStyle(o).backgroundColor")
+            assert background != plain, (background, plain)
+
+            # The arrow keys move the selection, and the transcript follows.
+            listbox.press("ArrowDown")
+            expect(checked).to_contain_text("Translate 'good morning' to Spanish.")
+            expect(transcript.first).to_contain_text("Translate 'good morning' to Spanish.")
+
             # Paging happens in the kernel; by now later cells renamed and deleted sessions.
             older.click()
             expect(output).to_contain_text("sessions 6-10 of 11, newest first (page 2 of 3)")
-            for session_id in ("s07-alice", "s06-carol", "s05-bob", "s04-alice", "s03-carol"):
-                expect(output.locator("table")).to_contain_text(session_id)
-            expect(output.locator("table")).not_to_contain_text("s12-mallory")
-            expect(output.locator("table")).to_contain_text("Weekend in Lisbon")
+            expect(listbox).to_contain_text("Weekend in Lisbon")
+            expect(listbox).not_to_contain_text("Show this")
 
-            # Selecting a session shows its transcript in place of the previous one.
-            select = output.locator("select")
-            label = select.locator("option", has_text="s04-alice").text_content(timeout=STEP_MS)
-            assert label, "no option for s04-alice in the session dropdown"
-            select.select_option(label=label)
+            rows.filter(has_text="Weekend in Lisbon").click()
+            expect(checked).to_contain_text("Weekend in Lisbon")
             expect(output).to_contain_text("Plan a weekend in Lisbon.")
             expect(output).to_contain_text("get_weather returned: clear, 27 C")
-            expect(output).not_to_contain_text("window.__pwned")
+            expect(transcript.first).not_to_contain_text("window.__pwned")
             assert page.evaluate("() => typeof window.__pwned") == "undefined"
+
+            # %agno_history SESSION_ID opens on the page that holds it, with it selected.
+            opened = page.locator(".jp-CodeCell").filter(has_text="%agno_history s04-alice")
+            expect(opened).to_have_count(1)
+            opened_out = opened.locator(".jp-OutputArea-output")
+            expect(opened_out).to_contain_text("(page 2 of 3)")
+            opened_row = opened_out.locator('[role="option"][aria-selected="true"]')
+            expect(opened_row).to_contain_text("Plan a weekend in Lisbon.")
+            expect(opened_out).to_contain_text("s04-alice")
 
             output.screenshot(path=str(ARTIFACTS / "e2e_session_browser.png"))
             page.screenshot(path=str(ARTIFACTS / "e2e_notebook.png"), full_page=True)

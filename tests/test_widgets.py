@@ -159,14 +159,17 @@ def test_browser_list_is_one_calm_line_per_session(filled: Any) -> None:
         filled, "0f3c2a9e-5b7d-4c1e-9a8b-1234567890ab", index=30, user="carol", name="A " * 40
     )
     browser = SessionBrowser(filled, page_size=5)
-    label, value = browser.session_list.options[0]
-    assert value == "0f3c2a9e-5b7d-4c1e-9a8b-1234567890ab"
-    assert "\n" not in label and "0f3c2a9e" not in label  # no ids in the list lines
-    assert label.startswith("A A A") and "…" in label and "carol" in label
-    assert "1 run " in label and label.endswith("just now")
-    assert len({o[0].rindex(" run") for o in browser.session_list.options}) == 1  # aligned
-    assert browser.session_list.rows == 5
-    assert browser.list_head.value.count("name / first question") == 1
+    first = browser.session_list.rows[0]
+    assert first["id"] == "0f3c2a9e-5b7d-4c1e-9a8b-1234567890ab"
+    assert first["title"] == "A " * 39 + "A" and first["user"] == "carol"
+    assert first["runs"] == "1" and first["when"] == "just now"
+    assert first["when_title"].endswith(" UTC") and first["id"] in first["hover"]
+    assert browser.session_list.ids == [s.session_id for s in browser.summaries]
+    lines = browser.session_list.lines()
+    assert lines[0].startswith("A A A") and "…" in lines[0] and "0f3c2a9e" not in lines[0]
+    assert len({line.rindex(" run") for line in lines}) == 1  # aligned columns
+    with pytest.raises(Exception, match="no session 'nope' in the list"):
+        browser.session_list.value = "nope"
     # the snapshot shows a short id with the full one a hover away
     assert '<td title="0f3c2a9e-5b7d-4c1e-9a8b-1234567890ab"><code>0f3c2a9e…</code>' in (
         browser.snapshot_html()
@@ -175,8 +178,11 @@ def test_browser_list_is_one_calm_line_per_session(filled: Any) -> None:
     # pagers point the same way in the list and in the transcript: newer left, older right
     assert browser.history is not None
     toolbar = [c.description for c in browser.history.children[0].children[:2]]
-    assert toolbar == ["◀ Newer", "Older ▶"]
-    assert [browser.prev_button.description, browser.next_button.description] == toolbar
+    assert toolbar == ["◀ Newer runs", "Older runs ▶"]
+    assert [browser.prev_button.description, browser.next_button.description] == [
+        "◀ Newer",
+        "Older ▶",
+    ]
     # the export file box shows the whole default file name
     assert browser.export_path.value == "agno_sessions.jsonl"
     assert browser.export_path.layout.width == "340px"
@@ -190,7 +196,8 @@ def test_browser_rename(filled: Any) -> None:
     [summary] = [s for s in filled.list_sessions(limit=5) if s.session_id == "s22"]
     assert summary.session_name == "Quarterly <b>review</b>"
     assert "Quarterly &lt;b&gt;review&lt;/b&gt;" in browser.list_html
-    assert browser.session_list.label.startswith("Quarterly <b>review</b>")
+    [row] = [r for r in browser.session_list.rows if r["id"] == "s22"]
+    assert row["title"] == "Quarterly <b>review</b>"  # set as text by the list, never markup
     assert "renamed s22" in browser.status.value
     browser.rename_button.click()  # empty name: an error line, nothing renamed
     assert "type a new name first" in browser.status.value
@@ -386,7 +393,8 @@ def test_corrupt_row_shows_as_error_line(tmp_path: Path) -> None:
     browser = SessionBrowser(storage)
     assert [s.session_id for s in browser.summaries] == ["c2", "c1", "c0"]
     assert "<th>error</th>" in browser.list_html
-    assert "⚠ cannot read session c1" in browser.session_list.options[1][0]
+    assert browser.session_list.rows[1]["title"] == "⚠ cannot read session c1"
+    assert "corrupt JSON" in browser.session_list.rows[1]["hover"]
     assert browser.selected == "c2"
     browser.session_list.value = "c1"
     assert browser.history is None

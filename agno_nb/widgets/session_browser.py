@@ -9,32 +9,13 @@ from typing import Any
 import ipywidgets as widgets
 
 from agno_nb.export import export_jsonl
-from agno_nb.listing import session_line, sessions_table_html
+from agno_nb.listing import sessions_table_html
 from agno_nb.render import combine
 from agno_nb.sessions import ENTITY_COLUMN
 from agno_nb.widgets.session_history import SessionHistory, guarded, snapshot_bundle, status_html
+from agno_nb.widgets.session_list import SessionList
 
 __all__ = ["SessionBrowser"]
-
-# The list is an ipywidgets Select (a native list box: click or arrow keys
-# select a row) styled as a calm one-line-per-session list.
-LIST_STYLE = (
-    "<style>"
-    ".agno-nb-sessions select{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;"
-    "font-size:12.5px;line-height:1.6;padding:2px 0;border:1px solid #d6d6d6;border-radius:4px;"
-    "overflow-y:auto}"
-    ".agno-nb-sessions select option{padding:2px 8px;white-space:pre}"
-    ".agno-nb-sessions select option:checked{background:#dbe7fd linear-gradient(0deg,#dbe7fd 0%,"
-    "#dbe7fd 100%);color:#0b2e6b;font-weight:600}"
-    ".agno-nb-sessions select:focus option:checked{background:#c5d9fb linear-gradient(0deg,"
-    "#c5d9fb 0%,#c5d9fb 100%)}"
-    ".agno-nb-sessions-head{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;"
-    "font-size:11.5px;color:#777;white-space:pre;padding:0 0 0 9px;margin:0}"
-    "</style>"
-)
-_TITLE_CHARS = 48
-_USER_CHARS = 12
-LIST_HEAD = f"{'name / first question':<{_TITLE_CHARS}}  {'user':<{_USER_CHARS}}  runs  last active"
 
 
 class SessionBrowser(widgets.VBox):
@@ -95,13 +76,7 @@ class SessionBrowser(widgets.VBox):
         self.next_button = widgets.Button(description="Older ▶", tooltip="older sessions")
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
         self.position = widgets.HTML()
-        self.list_head = widgets.HTML(
-            f'{LIST_STYLE}<div class="agno-nb-sessions-head">{html.escape(LIST_HEAD)}</div>'
-        )
-        self.session_list = widgets.Select(
-            options=[], rows=1, layout=widgets.Layout(width="auto", max_width="100%")
-        )
-        self.session_list.add_class("agno-nb-sessions")
+        self.session_list = SessionList()
         self.list_html = ""
         self.rename_text = widgets.Text(placeholder="new name", layout=text["layout"])
         self.rename_button = widgets.Button(description="Rename")
@@ -149,7 +124,6 @@ class SessionBrowser(widgets.VBox):
                 widgets.HBox(
                     [self.prev_button, self.next_button, self.refresh_button, self.position]
                 ),
-                self.list_head,
                 self.session_list,
                 widgets.HBox([self.rename_text, self.rename_button, self.delete_button]),
                 self.confirm_box,
@@ -217,17 +191,9 @@ class SessionBrowser(widgets.VBox):
         ids = [s.session_id for s in self.summaries]
         if self.selected is None:
             self.selected = next((s.session_id for s in self.summaries if not s.error), None)
-        now = time.time()
         self._updating = True
         try:
-            self.session_list.options = [
-                (
-                    session_line(s, now=now, title_chars=_TITLE_CHARS, user_chars=_USER_CHARS),
-                    s.session_id,
-                )
-                for s in self.summaries
-            ]
-            self.session_list.rows = max(1, min(len(self.summaries), self.page_size))
+            self.session_list.show(self.summaries, now=time.time())
             self.session_list.value = self.selected if self.selected in ids else None
         finally:
             self._updating = False

@@ -77,8 +77,8 @@ class SessionHistory(widgets.VBox):
         self.runs: list[dict[str, Any]] = []
         self._summary = summary
         # Same arrows as the session list: newer to the left, older to the right.
-        self.newer_button = widgets.Button(description="◀ Newer", tooltip="newer runs")
-        self.older_button = widgets.Button(description="Older ▶", tooltip="older runs")
+        self.newer_button = widgets.Button(description="◀ Newer runs", tooltip="newer runs")
+        self.older_button = widgets.Button(description="Older runs ▶", tooltip="older runs")
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
         self.position = widgets.HTML()
         self.status = widgets.HTML()

@@ -13,14 +13,15 @@
 from pathlib import Path
 
 Path("tmp").mkdir(exist_ok=True)
-for name in ("widgets.db", "alice_lisbon.jsonl", "alice_all.jsonl"):
+for name in ("widgets.db", "archive.db", "alice_lisbon.jsonl", "alice_all.jsonl"):
     Path("tmp", name).unlink(missing_ok=True)
 
 # %% [markdown]
 # ## Attach a storage
 #
 # `%agno_storage BACKEND TARGET` opens a storage, attaches it to every agent in the notebook
-# that has none, and makes it the default for new agents.
+# that has none, and makes it the one new agents take. It shows one status: the table, its
+# sessions, and which agents use it.
 
 # %%
 %load_ext agno_nb
@@ -76,14 +77,36 @@ for number, (user, prompts) in enumerate(CHATS, start=1):
 storage.count_sessions()
 
 # %% [markdown]
+# ## A second storage never moves your agents
+#
+# An agent keeps the storage it was given or first attached to. Opening another storage (to
+# look at an archive, or to upgrade an old table) attaches nothing: its status says that no
+# agents use it and where they stay. `--attach` moves every agent to it on request, and
+# `--attach agent,other` only those; the status then says which moved. (In Python, a call:
+# `agent.storage = other`.)
+
+# %%
+%agno_storage sqlite tmp/archive.db --as archive
+
+# %%
+%agno_storage --close archive
+print(agent.storage is storage)
+
+# %% [markdown]
 # ## `%agno_sessions`: the sessions as a DataFrame
 #
-# Newest first, filtered by user, agent or a text search; the result is a pandas DataFrame you
-# can keep working with (`df = %agno_sessions --user alice`).
+# Newest first, filtered by user, agent or a text search. It shows one line per session: a
+# short id (the full one is a hover away, and in the DataFrame), the name or first question,
+# the user, the runs and how long ago it was active; an `error` column only when a row cannot
+# be read. When the limit (20, or `--limit N`) hides sessions it says so. The result is a
+# pandas DataFrame with every column, to keep working with (`df = %agno_sessions --user alice`).
 
 # %%
 df = %agno_sessions --user alice
-df[["session_id", "session_name", "run_count", "message_count", "preview"]]
+df
+
+# %%
+df[["session_id", "run_count", "message_count", "preview"]]  # every column is in the data
 
 # %%
 %agno_sessions --search weather --limit 3
@@ -91,9 +114,11 @@ df[["session_id", "session_name", "run_count", "message_count", "preview"]]
 # %% [markdown]
 # ## `%agno_history`: the session browser
 #
-# Filters, a paged newest-first list, and the selected session's transcript. Paging happens in
-# the database: only one page of summaries (and one page of the selected session's runs) is
-# read, however big the table. Options are traitlets, settable with `%config`.
+# Filters, a paged newest-first list, and the selected session's transcript. The list is the
+# selector: click a row, or move with the arrow keys, and its transcript shows below; the
+# selected row stays highlighted. Paging happens in the database: only one page of summaries
+# (and one page of the selected session's runs) is read, however big the table. Options are
+# traitlets, settable with `%config`.
 #
 # The newest session contains hostile markup; it shows as text.
 
@@ -101,6 +126,13 @@ df[["session_id", "session_name", "run_count", "message_count", "preview"]]
 %config AgnoMagics.page_size = 5
 # the interactive session browser
 %agno_history
+
+# %% [markdown]
+# `%agno_history SESSION_ID` opens the browser on the page that holds the session, with it
+# selected (here page 2 of 3).
+
+# %%
+%agno_history s04-alice
 
 # %% [markdown]
 # ## The same widgets from Python
