@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from agno_nb.render import CSS, format_timestamp
+from agno_nb.render import CSS, _attr, format_timestamp, short_id
 
 __all__ = [
     "count_footer",
@@ -33,12 +33,6 @@ _UNITS = ((365 * 86400, "year"), (30 * 86400, "month"), (86400, "day"), (3600, "
 
 def _esc(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
-
-
-def _attr(value: Any) -> str:
-    """Escape for a quoted attribute; ``=`` and ``:`` too, so nothing there reads as a
-    handler (``onx=``) or a URL scheme (``javascript:``) to a naive filter."""
-    return _esc(value).replace("=", "&#61;").replace(":", "&#58;")
 
 
 def _field(obj: Any, name: str) -> Any:
@@ -68,13 +62,6 @@ def _seconds(value: Any) -> float | None:
     if seconds != seconds:  # NaN / NaT
         return None
     return seconds / 1000.0 if seconds > 1e11 else seconds
-
-
-def short_id(session_id: Any, *, keep: int = 8) -> str:
-    """An id short enough for one line: ids up to 12 characters stay whole,
-    longer ones (UUIDs) keep their first ``keep`` characters and an ellipsis."""
-    text = "" if session_id is None else str(session_id)
-    return text if len(text) <= 12 else text[:keep] + "…"
 
 
 def relative_time(value: Any, *, now: float | None = None) -> str:

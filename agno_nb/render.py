@@ -30,6 +30,7 @@ __all__ = [
     "runs_html",
     "session_header_html",
     "session_html",
+    "short_id",
     "summary_table_html",
     "transcript_text",
 ]
@@ -54,16 +55,22 @@ CSS = (
     ".agno-nb-table{border-collapse:collapse}.agno-nb-table th,.agno-nb-table td"
     "{border-bottom:1px solid #e5e5e5;padding:2px 8px;text-align:left;vertical-align:top}"
     ".agno-nb-selected{background:#eef4ff}"
-    # one-line-per-session lists (agno_nb.listing)
-    ".agno-nb-list{border-collapse:collapse;max-width:100%}"
-    ".agno-nb-list th{font-weight:600;color:#555;font-size:12px;border-bottom:1px solid #ddd}"
-    ".agno-nb-list th,.agno-nb-list td{padding:3px 10px;text-align:left;white-space:nowrap;"
-    "vertical-align:baseline;border-bottom:1px solid #f0f0f0}"
-    ".agno-nb-list td.agno-nb-title{max-width:36em;overflow:hidden;text-overflow:ellipsis}"
-    ".agno-nb-list td.agno-nb-num{text-align:right}"
-    ".agno-nb-list code{color:#777;font-size:12px;background:none}"
-    ".agno-nb-list tr.agno-nb-selected td{background:#dbe7fd}"
-    ".agno-nb-list tr.agno-nb-selected td.agno-nb-title{font-weight:600}"
+    # one-line-per-session lists (agno_nb.listing); "table.agno-nb-list" outranks
+    # JupyterLab's right-aligned, striped output tables
+    ".agno-nb table.agno-nb-list{border-collapse:collapse;max-width:100%;margin:0}"
+    ".agno-nb table.agno-nb-list th{font-weight:600;color:#555;font-size:12px;"
+    "border-bottom:1px solid #ddd}"
+    ".agno-nb table.agno-nb-list th,.agno-nb table.agno-nb-list td{padding:3px 10px;"
+    "text-align:left;white-space:nowrap;vertical-align:baseline;border:none;"
+    "border-bottom:1px solid #f0f0f0}"
+    ".agno-nb table.agno-nb-list tbody tr{background:transparent}"
+    ".agno-nb table.agno-nb-list tbody tr:hover{background:#f4f7fc}"
+    ".agno-nb table.agno-nb-list td.agno-nb-title{max-width:36em;overflow:hidden;"
+    "text-overflow:ellipsis}"
+    ".agno-nb table.agno-nb-list td.agno-nb-num{text-align:right}"
+    ".agno-nb table.agno-nb-list code{color:#777;font-size:12px;background:none;padding:0}"
+    ".agno-nb table.agno-nb-list tr.agno-nb-selected td{background:#e3edfd}"
+    ".agno-nb table.agno-nb-list tr.agno-nb-selected td.agno-nb-title{font-weight:600}"
     ".agno-nb-foot{color:#666;font-size:12px;margin:4px 0}"
     "</style>"
 )
@@ -74,6 +81,27 @@ _TOKEN_KEYS = ("input_tokens", "output_tokens", "total_tokens")
 def _esc(value: Any) -> str:
     """Escape anything for HTML text or a quoted attribute."""
     return html.escape("" if value is None else str(value), quote=True)
+
+
+def _attr(value: Any) -> str:
+    """Escape for a quoted attribute; ``=`` and ``:`` too, so nothing there reads as a
+    handler (``onx=``) or a URL scheme (``javascript:``) to a naive filter."""
+    return _esc(value).replace("=", "&#61;").replace(":", "&#58;")
+
+
+def short_id(value: Any, *, keep: int = 8) -> str:
+    """An id short enough for one line: ids up to 12 characters stay whole,
+    longer ones (UUIDs) keep their first ``keep`` characters and an ellipsis."""
+    text = "" if value is None else str(value)
+    return text if len(text) <= 12 else text[:keep] + "…"
+
+
+def _id_html(value: Any) -> str:
+    """``<code>`` with a short id; the full id is a hover away when it was shortened."""
+    short = short_id(value)
+    if short == str(value):
+        return f"<code>{_esc(value)}</code>"
+    return f'<code title="{_attr(value)}">{_esc(short)}</code>'
 
 
 def _wrap(body: str) -> str:
@@ -244,13 +272,13 @@ def message_html(
     """
     m = _as_message(msg)
     role = m.role if m.role in ("user", "assistant", "system", "tool") else "other"
-    head = [f'<span class="agno-nb-role">{_esc(m.role)}</span>']
+    # The time is a hover away: the run header has it, and a chat log reads calmer without.
+    when = f' title="{_esc(format_timestamp(m.created_at))}"' if m.created_at is not None else ""
+    head = [f'<span class="agno-nb-role"{when}>{_esc(m.role)}</span>']
     if m.name:
         head.append(f'<span class="agno-nb-badge">{_esc(m.name)}</span>')
     if m.from_history:
         head.append('<span class="agno-nb-badge">from history</span>')
-    if m.created_at is not None:
-        head.append(f'<span class="agno-nb-badge">{_esc(format_timestamp(m.created_at))}</span>')
     parts = ["".join(head)]
     text = _content_as_text(m.content)
     if m.role == "tool":
@@ -294,7 +322,7 @@ def run_html(run: Run | Mapping[str, Any], *, system: bool = True, index: int | 
     r = _as_run(run)
     head = [f"run #{index + 1}" if index is not None else "run"]
     if r.run_id:
-        head.append(f"<code>{_esc(r.run_id)}</code>")
+        head.append(_id_html(r.run_id))
     if r.created_at is not None:
         head.append(_esc(format_timestamp(r.created_at)))
     model = r.raw.get("model")
@@ -370,17 +398,19 @@ def session_header_html(
 ) -> str:
     """The title block of a transcript (no CSS; embed in a fragment that has it)."""
     title = _esc(name) if name else "session"
-    meta = [f"<code>{_esc(session_id)}</code>"]
+    meta = [_id_html(session_id)]
     if user_id:
         meta.append(f"user {_esc(user_id)}")
     if entity_id:
         meta.append(f"{_esc(entity_label)} {_esc(entity_id)}")
     if run_count is not None:
         meta.append(f"{run_count} run{'s' if run_count != 1 else ''}")
-    if created_at is not None:
-        meta.append(f"created {_esc(format_timestamp(created_at))}")
+    created = f"created {_esc(format_timestamp(created_at))}" if created_at is not None else ""
     if updated_at is not None:
-        meta.append(f"updated {_esc(format_timestamp(updated_at))}")
+        hover = f' title="{created}"' if created else ""
+        meta.append(f"<span{hover}>last active {_esc(format_timestamp(updated_at))}</span>")
+    elif created:
+        meta.append(created)
     if note:
         meta.append(_esc(note))
     return (

@@ -80,7 +80,7 @@ class SessionBrowser(widgets.VBox):
         self.list_html = ""
         self.rename_text = widgets.Text(placeholder="new name", layout=text["layout"])
         self.rename_button = widgets.Button(description="Rename")
-        self.delete_button = widgets.Button(description="Delete…", button_style="danger")
+        self.delete_button = widgets.Button(description="Delete…", icon="trash")
         self.confirm_label = widgets.HTML()
         self.confirm_delete_button = widgets.Button(
             description="Yes, delete", button_style="danger"
@@ -122,7 +122,8 @@ class SessionBrowser(widgets.VBox):
             children=[
                 widgets.HBox([self.user_filter, self.entity_filter, self.search_box]),
                 widgets.HBox(
-                    [self.prev_button, self.next_button, self.refresh_button, self.position]
+                    [self.prev_button, self.next_button, self.refresh_button, self.position],
+                    layout=widgets.Layout(align_items="center"),
                 ),
                 self.session_list,
                 widgets.HBox([self.rename_text, self.rename_button, self.delete_button]),

@@ -87,7 +87,8 @@ class SessionHistory(widgets.VBox):
         self.newer_button.on_click(lambda _: guarded(self, self.newer))
         self.refresh_button.on_click(lambda _: guarded(self, self.refresh))
         toolbar = widgets.HBox(
-            [self.newer_button, self.older_button, self.refresh_button, self.position]
+            [self.newer_button, self.older_button, self.refresh_button, self.position],
+            layout=widgets.Layout(align_items="center"),
         )
         super().__init__(children=[toolbar, self.status, self.transcript])
         self.refresh()
