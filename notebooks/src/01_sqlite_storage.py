@@ -108,9 +108,11 @@ for cycle in (1, 2):
 # %% [markdown]
 # ## The same database from the notebook magics
 #
-# `%agno_storage sqlite tmp/data.db` opens the storage, makes it the default for new agents,
-# and prints what it found. `%agno_history --static` shows a session as an HTML transcript
-# (in a terminal or on GitHub it reads as text).
+# `%agno_storage sqlite tmp/data.db` opens the storage and shows one status: the table, its
+# sessions, and which agents use it. The `agent` above keeps the storage it was given (here
+# the same table, so the status counts it as a user); agents without one get this one, and
+# new agents take it. `%agno_history --static` shows a session as an HTML transcript (in a
+# terminal or on GitHub it reads as text).
 
 # %%
 %load_ext agno_nb
