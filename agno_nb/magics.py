@@ -120,6 +120,7 @@ class AgnoMagics(Magics):
         self.current: str | None = None
         self.last_agent: Any = None
         self._seen_agents: set[int] = set()
+        self._drop_result: str | None = None  # a result already shown as a status
 
     # -- storages -----------------------------------------------------------------------
 
@@ -171,7 +172,20 @@ class AgnoMagics(Magics):
         from IPython.display import display
 
         display(status)
-        return None if self._shown_as_result("agno_storage", line) else storage
+        if self._shown_as_result("agno_storage", line):
+            return None
+        # Not sure IPython will show it (e.g. history not stored): a kernel hook drops
+        # the storage's repr if this cell's result turns out to be this very storage.
+        self._drop_result = repr(storage)
+        return storage
+
+    def _drop_duplicate_result(self, msg: Any) -> Any:
+        """ipykernel displayhook hook: drop the repr of a storage whose status was shown."""
+        data = msg.get("content", {}).get("data", {}) if isinstance(msg, dict) else {}
+        if self._drop_result is not None and data.get("text/plain") == self._drop_result:
+            self._drop_result = None
+            return None
+        return msg
 
     def _shown_as_result(self, magic: str, line: str) -> bool:
         """True when the running cell ends with ``%magic line`` as a bare expression.
@@ -391,6 +405,7 @@ class AgnoMagics(Magics):
 
     def _post_run_cell(self, result: Any = None) -> None:
         """Remember the most recently created agent (for %%agno_chat's default)."""
+        self._drop_result = None
         self._track_agents()
 
     def _track_agents(self) -> None:
@@ -573,6 +588,9 @@ def load_ipython_extension(ip: Any) -> None:
     if magics not in ip.configurables:
         ip.configurables.append(magics)
     ip.events.register("post_run_cell", magics._post_run_cell)
+    register = getattr(ip.displayhook, "register_hook", None)  # ipykernel >= 7
+    if callable(register):
+        register(magics._drop_duplicate_result)
     ip._agno_nb_magics = magics
 
 
@@ -582,5 +600,9 @@ def unload_ipython_extension(ip: Any) -> None:
     if magics is not None:
         with suppress(ValueError):
             ip.events.unregister("post_run_cell", magics._post_run_cell)
+        unregister = getattr(ip.displayhook, "unregister_hook", None)
+        if callable(unregister):
+            with suppress(ValueError):
+                unregister(magics._drop_duplicate_result)
         if magics in ip.configurables:
             ip.configurables.remove(magics)

@@ -177,6 +177,15 @@ def test_storage_shows_one_output_in_a_cell(
     with capture_output() as cap:
         ip.run_cell("%agno_storage", store_history=True)
     assert "used by bot" in status_of(cap)
+    # Where the cell's history is not stored (nbval, some frontends) the magic cannot tell
+    # whether its result will be shown: a kernel displayhook hook drops that repr instead.
+    with capture_output():
+        shown = ip.run_line_magic("agno_storage", "")
+    duplicate = {"content": {"data": {"text/plain": repr(shown)}}}
+    other = {"content": {"data": {"text/plain": "42"}}}
+    assert magics._drop_duplicate_result(other) is other
+    assert magics._drop_duplicate_result(duplicate) is None
+    assert magics._drop_duplicate_result(duplicate) is duplicate  # only once
 
 
 def test_a_second_storage_never_moves_agents(

@@ -21,6 +21,11 @@ __all__ = ["SessionBrowser"]
 class SessionBrowser(widgets.VBox):
     """Browse a storage's sessions: filters, a paged newest-first list, a transcript.
 
+    The list (:class:`~agno_nb.widgets.session_list.SessionList`) is the selector:
+    a click or the arrow keys select a row, which stays highlighted, and its
+    transcript shows below. Given ``session_id``, the browser opens on the page
+    that holds it (under the filters), with it selected.
+
     Paging is done by the database (``list_sessions(limit, offset)`` and
     ``count_sessions``): however large the table, one page of summaries and
     one page of the selected session's runs are fetched. A row that can't be
