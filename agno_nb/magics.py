@@ -121,6 +121,7 @@ class AgnoMagics(Magics):
         self.last_agent: Any = None
         self._seen_agents: set[int] = set()
         self._drop_result: str | None = None  # a result already shown as a status
+        self._cell: str | None = None  # the cell running now
 
     # -- storages -----------------------------------------------------------------------
 
@@ -194,10 +195,11 @@ class AgnoMagics(Magics):
         the magic displayed: returning None keeps it to one output. Assigned
         (``s = %agno_storage ...``) or called from code, the storage is returned.
         """
+        if self._cell is None or self.shell is None:
+            return False  # not inside a cell (e.g. called from a script)
         try:
-            history: Any = getattr(self.shell, "history_manager", None)
-            tree = ast.parse(history.input_hist_parsed[-1])
-        except (AttributeError, IndexError, SyntaxError, TypeError, ValueError):
+            tree = ast.parse(self.shell.transform_cell(self._cell))
+        except (SyntaxError, TypeError, ValueError):
             return False
         last = tree.body[-1] if tree.body else None
         if not isinstance(last, ast.Expr) or not isinstance(last.value, ast.Call):
@@ -403,8 +405,13 @@ class AgnoMagics(Magics):
 
         return agents_in(self.shell.user_ns if self.shell is not None else {})
 
+    def _pre_run_cell(self, info: Any = None) -> None:
+        """Note the cell about to run (to tell whether its result will be shown)."""
+        self._cell = getattr(info, "raw_cell", None)
+
     def _post_run_cell(self, result: Any = None) -> None:
         """Remember the most recently created agent (for %%agno_chat's default)."""
+        self._cell = None
         self._drop_result = None
         self._track_agents()
 
@@ -588,6 +595,7 @@ def load_ipython_extension(ip: Any) -> None:
     if magics not in ip.configurables:
         ip.configurables.append(magics)
     ip.events.register("post_run_cell", magics._post_run_cell)
+    ip.events.register("pre_run_cell", magics._pre_run_cell)
     register = getattr(ip.displayhook, "register_hook", None)  # ipykernel >= 7
     if callable(register):
         register(magics._drop_duplicate_result)
@@ -600,6 +608,8 @@ def unload_ipython_extension(ip: Any) -> None:
     if magics is not None:
         with suppress(ValueError):
             ip.events.unregister("post_run_cell", magics._post_run_cell)
+        with suppress(ValueError):
+            ip.events.unregister("pre_run_cell", magics._pre_run_cell)
         unregister = getattr(ip.displayhook, "unregister_hook", None)
         if callable(unregister):
             with suppress(ValueError):
