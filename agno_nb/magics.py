@@ -11,17 +11,18 @@ with ``%config AgnoMagics.<option> = value``.
 from __future__ import annotations
 
 import argparse
-import ast
 import shlex
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable
+from contextlib import suppress
 from typing import Any, NoReturn
 
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from traitlets import Integer, Unicode
 
-from agno_nb.connect import describe_error, is_expected_error, open_from_args
+from agno_nb.connect import open_from_args
+from agno_nb.magics_storage import StorageHelpers
+from agno_nb.magics_storage import usage_errors as _usage_errors
 from agno_nb.urls import mask_url
 
 __all__ = ["AgnoMagics", "load_ipython_extension", "unload_ipython_extension"]
@@ -60,19 +61,6 @@ def _positive(text: str) -> int:
     return value
 
 
-@contextmanager
-def _usage_errors(url: str | None = None) -> Iterator[None]:
-    """Turn any failure of a core call into one masked UsageError line."""
-    try:
-        yield
-    except UsageError:
-        raise
-    except Exception as exc:
-        if not is_expected_error(exc):
-            raise  # a bug: keep its traceback
-        raise UsageError(describe_error(exc, url=url)) from None
-
-
 class _Shown:
     """A result that displays as HTML in a notebook and as text elsewhere."""
 
@@ -104,7 +92,7 @@ def _storage_parser() -> _Parser:
 
 
 @magics_class
-class AgnoMagics(Magics):
+class AgnoMagics(StorageHelpers, Magics):
     """The ``%agno_*`` magics; one instance per shell holds the open storages."""
 
     default_table = Unicode("agent_sessions", help="Table %agno_storage opens by default.").tag(
@@ -122,6 +110,7 @@ class AgnoMagics(Magics):
         self._seen_agents: set[int] = set()
         self._drop_result: str | None = None  # a result already shown as a status
         self._cell: str | None = None  # the cell running now
+        self._result_status: Any = None  # the status a returned storage displays as
 
     # -- storages -----------------------------------------------------------------------
 
@@ -131,86 +120,6 @@ class AgnoMagics(Magics):
         if self.current is None:
             raise UsageError(f"no agno_nb storage is open: {_HINT}")
         return self.storages[self.current]
-
-    def _status(self, name: str, storage: Any, **changes: Any) -> Any:
-        """The storage's status (which agents use it) for display."""
-        from agno_nb.agent import get_default_storage
-        from agno_nb.attachments import same_table, storage_of, users_of
-        from agno_nb.status import StorageStatus
-
-        with _usage_errors():
-            count = storage.count_sessions() if storage.current_version is not None else 0
-        agents = self._agents()
-        elsewhere = {}
-        if storage.mode == "agent":
-            for agent_name, agent in agents:
-                home = storage_of(agent)
-                if home is not None and not same_table(home, storage):
-                    elsewhere[agent_name] = self._name_of(home)
-        return StorageStatus(
-            name,
-            storage,
-            count,
-            users=users_of(storage, agents, same_data=True),
-            default=storage.mode == "agent" and get_default_storage() is storage,
-            elsewhere=elsewhere,
-            **changes,
-        )
-
-    def _name_of(self, storage: Any) -> str:
-        """How the status names another storage: its --as name, else its URL and table."""
-        for name, open_one in self.storages.items():
-            if open_one is storage:
-                return repr(name)
-        where = getattr(storage, "display_url", type(storage).__name__)
-        return mask_url(f"{where} table {getattr(storage, 'table_name', '?')}")
-
-    def _show(self, status: Any, line: str) -> Any:
-        """Display ``status`` once; return the storage unless IPython would show it too."""
-        storage = status.storage
-        if line.rstrip().endswith(";"):
-            return storage  # the user asked for no output
-        from IPython.display import display
-
-        display(status)
-        if self._shown_as_result("agno_storage", line):
-            return None
-        # Not sure IPython will show it (e.g. history not stored): a kernel hook drops
-        # the storage's repr if this cell's result turns out to be this very storage.
-        self._drop_result = repr(storage)
-        return storage
-
-    def _drop_duplicate_result(self, msg: Any) -> Any:
-        """ipykernel displayhook hook: drop the repr of a storage whose status was shown."""
-        data = msg.get("content", {}).get("data", {}) if isinstance(msg, dict) else {}
-        if self._drop_result is not None and data.get("text/plain") == self._drop_result:
-            self._drop_result = None
-            return None
-        return msg
-
-    def _shown_as_result(self, magic: str, line: str) -> bool:
-        """True when the running cell ends with ``%magic line`` as a bare expression.
-
-        IPython would then display the magic's return value after the status
-        the magic displayed: returning None keeps it to one output. Assigned
-        (``s = %agno_storage ...``) or called from code, the storage is returned.
-        """
-        if self._cell is None or self.shell is None:
-            return False  # not inside a cell (e.g. called from a script)
-        try:
-            tree = ast.parse(self.shell.transform_cell(self._cell))
-        except (SyntaxError, TypeError, ValueError):
-            return False
-        last = tree.body[-1] if tree.body else None
-        if not isinstance(last, ast.Expr) or not isinstance(last.value, ast.Call):
-            return False
-        call = last.value
-        args = [a.value for a in call.args if isinstance(a, ast.Constant)]
-        return (
-            isinstance(call.func, ast.Attribute)
-            and call.func.attr == "run_line_magic"
-            and args[:2] == [magic, line]
-        )
 
     @line_magic
     def agno_storage(self, line: str = "") -> Any:
@@ -293,65 +202,6 @@ class AgnoMagics(Magics):
             line,
         )
 
-    def _reopen(self, name: str, old: Any, new: Any, attach: bool) -> list[str]:
-        """Opening ``name`` again: its agents follow only to the same table (or on --attach).
-
-        Returns the agents that followed. Raises UsageError when agents use the
-        old storage, the new one is another table, and --attach was not given.
-        """
-        from agno_nb.attachments import attach as give
-        from agno_nb.attachments import same_table, users_of
-
-        if old is None or old is new:
-            return []
-        agents = self._agents()
-        users = users_of(old, agents)
-        if not users or attach:
-            return []
-        if not same_table(old, new):
-            new.close()
-            raise UsageError(
-                mask_url(
-                    f"--as {name}: {', '.join(users)} {'uses' if len(users) == 1 else 'use'} "
-                    f"the open storage {name!r} "
-                    f"({old.display_url} table {old.table_name}); pick another --as name, "
-                    f"or add --attach to move them to the new one"
-                )
-            )
-        with _usage_errors():
-            give(new, [(n, a) for n, a in agents if n in users], only_unattached=False)
-        return users
-
-    def _move_here(self, storage: Any, wanted: str | None) -> dict[str, str]:
-        """--attach: move the agents (all, or the named ones) to ``storage``.
-
-        Returns {agent name: name of the storage it left}.
-        """
-        if wanted is None:
-            return {}
-        from agno_nb.agent import set_default_storage
-        from agno_nb.attachments import attach, storage_of
-
-        agents = self._agents()
-        names = [n.strip() for n in wanted.replace(",", " ").split() if n.strip()]
-        known = dict(agents)
-        missing = [n for n in names if n not in known]
-        if missing:
-            have = ", ".join(known) or "none defined"
-            raise UsageError(f"--attach: no agent named {missing[0]!r} (agents: {have})")
-        chosen = [(n, known[n]) for n in names] if names else agents
-        before = {n: storage_of(a) for n, a in chosen}
-        with _usage_errors():
-            moved = attach(storage, chosen, only_unattached=False)
-        if storage.mode == "agent":
-            set_default_storage(storage)
-        return {n: self._name_of(before[n]) if before[n] is not None else "none" for n in moved}
-
-    def _in_use(self, storage: Any) -> bool:
-        from agno_nb.attachments import users_of
-
-        return bool(users_of(storage, self._agents()))
-
     def _list(self) -> None:
         if not self.storages:
             print(f"no agno_nb storages are open: {_HINT}")
@@ -413,6 +263,7 @@ class AgnoMagics(Magics):
         """Remember the most recently created agent (for %%agno_chat's default)."""
         self._cell = None
         self._drop_result = None
+        self._result_status = None
         self._track_agents()
 
     def _track_agents(self) -> None:

@@ -157,28 +157,41 @@ def test_trailing_semicolon_hides_output_not_an_argument(
 
 
 def test_storage_shows_one_output_in_a_cell(
-    ip: InteractiveShell, magics: Any, tmp_path: Path
+    ip: InteractiveShell, magics: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Issue 13.4: the status (HTML in Jupyter, the plain line elsewhere), not also the repr."""
     ip.user_ns["bot"] = Agent()
     with capture_output() as cap:
-        ip.run_cell(f"%agno_storage sqlite {tmp_path / 'one.db'}", store_history=True)
-    line = status_of(cap)
-    assert line.startswith("agno_nb storage 'sqlite': sqlite ") and "attached to bot" in line
-    assert "SqliteStorage(" not in output_text(cap)
-    html = next(o.data["text/html"] for o in cap.outputs)
-    assert "<strong>agno_nb storage &#x27;sqlite&#x27;</strong>" in html
-    assert "<li>attached to bot</li>" in html
+        result = ip.run_cell(f"%agno_storage sqlite {tmp_path / 'one.db'}")
+    # the cell's result is the storage, displayed as its status (one output)
+    assert result.result is magics.storage
+    shown = cap.stdout.strip()
+    assert "\n" not in shown and cap.outputs == []
+    assert shown.startswith("Out[") and "]: agno_nb storage 'sqlite': sqlite " in shown
+    assert "attached to bot" in shown and "SqliteStorage(" not in shown
+    # In Jupyter the same result is the status card (text/html).
+    formats: list[Any] = []
+    compute = ip.displayhook.compute_format_data
+    monkeypatch.setattr(
+        ip.displayhook, "compute_format_data", lambda r: formats.append(compute(r)) or formats[-1]
+    )
+    with capture_output():
+        ip.run_cell("%agno_storage")
+    [(data, _)] = formats
+    assert data["text/plain"].startswith("agno_nb storage 'sqlite': ")
+    assert "<li>used by bot</li>" in data["text/html"]
+    assert "<strong>agno_nb storage &#x27;sqlite&#x27;</strong>" in data["text/html"]
+    monkeypatch.undo()
+    # a storage shown later (not returned by the magic in that cell) shows as usual
+    data, _ = ip.display_formatter.format(result.result)
+    assert data["text/plain"] == repr(result.result) and "text/html" not in data
     # assigned, the storage is returned and the status still shows, once
     with capture_output() as cap:
         ip.run_cell(f"s = %agno_storage sqlite {tmp_path / 'one.db'}", store_history=True)
     assert "agno_nb storage 'sqlite'" in status_of(cap)
     assert ip.user_ns.pop("s") is magics.storage
-    with capture_output() as cap:
-        ip.run_cell("%agno_storage", store_history=True)
-    assert "used by bot" in status_of(cap)
-    # Where the cell's history is not stored (nbval, some frontends) the magic cannot tell
-    # whether its result will be shown: a kernel displayhook hook drops that repr instead.
+    # Called from code (no cell to read) the magic cannot tell whether its result will be
+    # shown: it displays the status, and a kernel displayhook hook drops a repeated repr.
     with capture_output():
         shown = ip.run_line_magic("agno_storage", "")
     duplicate = {"content": {"data": {"text/plain": repr(shown)}}}

@@ -1,0 +1,209 @@
+"""The storage side of ``%agno_storage``: its status, and attaching agents on request.
+
+:class:`StorageHelpers` is mixed into :class:`agno_nb.magics.AgnoMagics`, which
+holds ``storages`` (name -> open storage) and finds the notebook's agents. The
+rule: an agent keeps the storage it was given or first attached to; opening
+another storage never moves it; ``--attach`` moves agents and says which.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from IPython.core.error import UsageError
+
+from agno_nb.connect import describe_error, is_expected_error
+from agno_nb.urls import mask_url
+
+__all__ = ["StorageHelpers", "usage_errors"]
+
+
+@contextmanager
+def usage_errors(url: str | None = None) -> Iterator[None]:
+    """Turn any failure of a core call into one masked UsageError line."""
+    try:
+        yield
+    except UsageError:
+        raise
+    except Exception as exc:
+        if not is_expected_error(exc):
+            raise  # a bug: keep its traceback
+        raise UsageError(describe_error(exc, url=url)) from None
+
+
+class StorageHelpers:
+    """Status and attachment helpers of ``%agno_storage`` (see the module docstring)."""
+
+    shell: Any
+    storages: dict[str, Any]
+    _cell: str | None
+    _drop_result: str | None
+    _result_status: Any
+
+    def _agents(self) -> list[tuple[str, Any]]:
+        raise NotImplementedError
+
+    def _status(self, name: str, storage: Any, **changes: Any) -> Any:
+        """The storage's status (which agents use it) for display."""
+        from agno_nb.agent import get_default_storage
+        from agno_nb.attachments import same_table, storage_of, users_of
+        from agno_nb.status import StorageStatus
+
+        with usage_errors():
+            count = storage.count_sessions() if storage.current_version is not None else 0
+        agents = self._agents()
+        elsewhere = {}
+        if storage.mode == "agent":
+            for agent_name, agent in agents:
+                home = storage_of(agent)
+                if home is not None and not same_table(home, storage):
+                    elsewhere[agent_name] = self._name_of(home)
+        return StorageStatus(
+            name,
+            storage,
+            count,
+            users=users_of(storage, agents, same_data=True),
+            default=storage.mode == "agent" and get_default_storage() is storage,
+            elsewhere=elsewhere,
+            **changes,
+        )
+
+    def _name_of(self, storage: Any) -> str:
+        """How the status names another storage: its --as name, else its URL and table."""
+        for name, open_one in self.storages.items():
+            if open_one is storage:
+                return repr(name)
+        where = getattr(storage, "display_url", type(storage).__name__)
+        return mask_url(f"{where} table {getattr(storage, 'table_name', '?')}")
+
+    def _show(self, status: Any, line: str) -> Any:
+        """Show ``status`` once and return the storage.
+
+        When the cell ends with this magic, IPython displays the returned
+        storage: its formatters (see :meth:`_storage_text`) show it as this
+        status. Otherwise the magic displays the status itself.
+        """
+        storage = status.storage
+        if line.rstrip().endswith(";"):
+            return storage  # the user asked for no output
+        if self._shown_as_result("agno_storage", line):
+            self._result_status = status
+            formatters = self.shell.display_formatter.formatters
+            formatters["text/plain"].for_type(type(storage), self._storage_text)
+            formatters["text/html"].for_type(type(storage), self._storage_html)
+            return storage
+        from IPython.display import display
+
+        display(status)
+        # Not sure IPython will show it (e.g. no cell to read): a kernel hook drops
+        # the storage's repr if this cell's result turns out to be this very storage.
+        self._drop_result = repr(storage)
+        return storage
+
+    def _status_for(self, obj: Any) -> Any:
+        status = self._result_status
+        return status if status is not None and status.storage is obj else None
+
+    def _storage_text(self, obj: Any, printer: Any, cycle: bool) -> None:
+        """text/plain of a storage: the status when a magic just returned it, else its repr."""
+        status = self._status_for(obj)
+        printer.text(status.text() if status is not None else repr(obj))
+
+    def _storage_html(self, obj: Any) -> str | None:
+        """text/html of a storage: the status card when a magic just returned it."""
+        status = self._status_for(obj)
+        return status.html() if status is not None else None
+
+    def _drop_duplicate_result(self, msg: Any) -> Any:
+        """ipykernel displayhook hook: drop the repr of a storage whose status was shown."""
+        data = msg.get("content", {}).get("data", {}) if isinstance(msg, dict) else {}
+        if self._drop_result is not None and data.get("text/plain") == self._drop_result:
+            self._drop_result = None
+            return None
+        return msg
+
+    def _shown_as_result(self, magic: str, line: str) -> bool:
+        """True when the running cell ends with ``%magic line`` as a bare expression.
+
+        IPython would then display the magic's return value after the status
+        the magic displayed: returning None keeps it to one output. Assigned
+        (``s = %agno_storage ...``) or called from code, the storage is returned.
+        """
+        if self._cell is None or self.shell is None:
+            return False  # not inside a cell (e.g. called from a script)
+        try:
+            tree = ast.parse(self.shell.transform_cell(self._cell))
+        except (SyntaxError, TypeError, ValueError):
+            return False
+        last = tree.body[-1] if tree.body else None
+        if not isinstance(last, ast.Expr) or not isinstance(last.value, ast.Call):
+            return False
+        call = last.value
+        args = [a.value for a in call.args if isinstance(a, ast.Constant)]
+        return (
+            isinstance(call.func, ast.Attribute)
+            and call.func.attr == "run_line_magic"
+            and args[:2] == [magic, line]
+        )
+
+    def _reopen(self, name: str, old: Any, new: Any, attach: bool) -> list[str]:
+        """Opening ``name`` again: its agents follow only to the same table (or on --attach).
+
+        Returns the agents that followed. Raises UsageError when agents use the
+        old storage, the new one is another table, and --attach was not given.
+        """
+        from agno_nb.attachments import attach as give
+        from agno_nb.attachments import same_table, users_of
+
+        if old is None or old is new:
+            return []
+        agents = self._agents()
+        users = users_of(old, agents)
+        if not users or attach:
+            return []
+        if not same_table(old, new):
+            new.close()
+            raise UsageError(
+                mask_url(
+                    f"--as {name}: {', '.join(users)} {'uses' if len(users) == 1 else 'use'} "
+                    f"the open storage {name!r} "
+                    f"({old.display_url} table {old.table_name}); pick another --as name, "
+                    f"or add --attach to move them to the new one"
+                )
+            )
+        with usage_errors():
+            give(new, [(n, a) for n, a in agents if n in users], only_unattached=False)
+        return users
+
+    def _move_here(self, storage: Any, wanted: str | None) -> dict[str, str]:
+        """--attach: move the agents (all, or the named ones) to ``storage``.
+
+        Returns {agent name: name of the storage it left}.
+        """
+        if wanted is None:
+            return {}
+        from agno_nb.agent import set_default_storage
+        from agno_nb.attachments import attach, storage_of
+
+        agents = self._agents()
+        names = [n.strip() for n in wanted.replace(",", " ").split() if n.strip()]
+        known = dict(agents)
+        missing = [n for n in names if n not in known]
+        if missing:
+            have = ", ".join(known) or "none defined"
+            raise UsageError(f"--attach: no agent named {missing[0]!r} (agents: {have})")
+        chosen = [(n, known[n]) for n in names] if names else agents
+        before = {n: storage_of(a) for n, a in chosen}
+        with usage_errors():
+            moved = attach(storage, chosen, only_unattached=False)
+        if storage.mode == "agent":
+            set_default_storage(storage)
+        return {n: self._name_of(before[n]) if before[n] is not None else "none" for n in moved}
+
+    def _in_use(self, storage: Any) -> bool:
+        from agno_nb.attachments import users_of
+
+        return bool(users_of(storage, self._agents()))
