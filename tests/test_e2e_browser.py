@@ -225,6 +225,13 @@ def test_session_browser_in_jupyterlab(lab: tuple[str, Path]) -> None:
             assert page.locator("script", has_text="__pwned").count() == 0
             output.screenshot(path=str(ARTIFACTS / "e2e_session_browser_page1.png"))
 
+            # The export file box shows the whole default file name.
+            sizes = output.locator("input").evaluate_all(
+                "els => els.filter(e => e.value === 'agno_sessions.jsonl')"
+                ".map(e => [e.scrollWidth, e.clientWidth])"
+            )
+            assert len(sizes) == 1 and sizes[0][0] <= sizes[0][1], sizes
+
             # Clicking a row selects it, highlights it and shows its transcript.
             rows.filter(has_text="Recommend a book about databases.").click()
             expect(checked).to_contain_text("Recommend a book about databases.")
