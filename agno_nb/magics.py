@@ -258,12 +258,12 @@ class AgnoMagics(StorageHelpers, Magics):
     def _pre_run_cell(self, info: Any = None) -> None:
         """Note the cell about to run (to tell whether its result will be shown)."""
         self._cell = getattr(info, "raw_cell", None)
+        self._result_status = None
 
     def _post_run_cell(self, result: Any = None) -> None:
         """Remember the most recently created agent (for %%agno_chat's default)."""
         self._cell = None
         self._drop_result = None
-        self._result_status = None
         self._track_agents()
 
     def _track_agents(self) -> None:

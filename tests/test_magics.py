@@ -161,28 +161,25 @@ def test_storage_shows_one_output_in_a_cell(
 ) -> None:
     """Issue 13.4: the status (HTML in Jupyter, the plain line elsewhere), not also the repr."""
     ip.user_ns["bot"] = Agent()
-    with capture_output() as cap:
-        result = ip.run_cell(f"%agno_storage sqlite {tmp_path / 'one.db'}")
-    # the cell's result is the storage, displayed as its status (one output)
-    assert result.result is magics.storage
-    shown = cap.stdout.strip()
-    assert "\n" not in shown and cap.outputs == []
-    assert shown.startswith("Out[") and "]: agno_nb storage 'sqlite': sqlite " in shown
-    assert "attached to bot" in shown and "SqliteStorage(" not in shown
-    # In Jupyter the same result is the status card (text/html).
-    formats: list[Any] = []
+    formats: list[Any] = []  # what the shell's displayhook shows for the cell's result
     compute = ip.displayhook.compute_format_data
     monkeypatch.setattr(
         ip.displayhook, "compute_format_data", lambda r: formats.append(compute(r)) or formats[-1]
     )
-    with capture_output():
-        ip.run_cell("%agno_storage")
+    with capture_output() as cap:
+        result = ip.run_cell(f"%agno_storage sqlite {tmp_path / 'one.db'}")
+    # the cell's result is the storage (Out and _ keep it), displayed as its status, once
+    assert result.result is magics.storage
+    assert cap.outputs == []  # the magic displayed nothing else
     [(data, _)] = formats
-    assert data["text/plain"].startswith("agno_nb storage 'sqlite': ")
-    assert "<li>used by bot</li>" in data["text/html"]
+    line = data["text/plain"]
+    assert line.startswith("agno_nb storage 'sqlite': sqlite ") and "\n" not in line
+    assert "attached to bot" in line and "SqliteStorage(" not in line
+    assert "<li>attached to bot</li>" in data["text/html"]
     assert "<strong>agno_nb storage &#x27;sqlite&#x27;</strong>" in data["text/html"]
     monkeypatch.undo()
-    # a storage shown later (not returned by the magic in that cell) shows as usual
+    # in the next cell a storage shows as usual
+    ip.run_cell("pass")
     data, _ = ip.display_formatter.format(result.result)
     assert data["text/plain"] == repr(result.result) and "text/html" not in data
     # assigned, the storage is returned and the status still shows, once
@@ -359,10 +356,10 @@ def test_sessions_display_is_compact_and_says_what_the_limit_hid(
     assert repr(everything).endswith("\n6 sessions")
     # the agent column appears when the rows belong to more than one agent
     assert "<th>agent</th><th>runs</th>" in everything._repr_html_()
-    # a cell's result shows the compact text in a terminal
-    with capture_output() as cap:
-        ip.run_cell("%agno_sessions --limit 2", store_history=True)
-    assert "showing 2 of 6 sessions" in cap.stdout and "message_count" not in cap.stdout
+    # what the shell shows for it: the compact text and HTML only
+    data, _ = ip.display_formatter.format(ip.run_line_magic("agno_sessions", "--limit 2"))
+    assert data["text/plain"].endswith("showing 2 of 6 sessions (--limit N for more)")
+    assert "message_count" not in data["text/plain"] + data["text/html"]
 
 
 def test_sessions_error_column_only_when_a_row_has_an_error(

@@ -78,6 +78,9 @@ def run(ip: InteractiveShell, seen: Seen, code: str) -> Any:
     if result.error_in_exec is not None:
         seen.add(result.error_in_exec)
     seen.add(result.result)
+    if result.result is not None:  # the cell's result as the shell displays it
+        shown, _ = ip.display_formatter.format(result.result)
+        seen.texts.extend(str(v) for v in shown.values())
     return result.result
 
 
