@@ -1,0 +1,525 @@
+"""``migrate()``: agno 1.x session tables -> agno 3.x's ``agno_sessions`` + ``agno_runs``.
+
+How it stays safe:
+
+- the source is only read (plain SELECTs, primary-key order, keyset pages);
+- each batch is one target transaction holding its sessions, their runs, one
+  bookkeeping row per session (``agno_nb_migrate_rows``: source, fingerprint of
+  the source row, the ``updated_at`` written) and the progress record
+  (``agno_nb_migrate_progress``); a SIGKILL leaves whole batches only, and a
+  rerun skips what is there already, so every session and run ends up once;
+- a rerun is a no-op for unchanged sessions; a session whose source row changed
+  is written again (its old runs replaced), so migrating while the app runs and
+  syncing at cutover works;
+- a target session that did not come from this migration (or that agno 3.x
+  changed since) is never overwritten: it is a conflict, listed in the report;
+- a row that cannot be converted stops the run with one line naming the
+  session, unless ``skip_bad=True`` lists it in the report;
+- at the end, sessions, runs and messages are counted in the source and read
+  back from the target per session; a difference raises VerificationError.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from agno_nb.agno3.convert import ConversionError, ConvertedSession, convert_session
+from agno_nb.agno3.report import MigrationReport, TableReport
+from agno_nb.agno3.source import SourceRow, SourceTable, count_source, open_source
+from agno_nb.agno3.tables import TargetTables
+from agno_nb.errors import AgnoNbError, BackendUnavailableError
+from agno_nb.schema import check_identifier
+from agno_nb.urls import mask_url
+
+#: progress(sessions_done, sessions_total, table_name)
+MigrateProgress = Callable[[int, int, str], None]
+DEFAULT_TARGET_SCHEMA = "ai"
+_BACKENDS = {
+    "sqlite": "sqlite",
+    "postgresql": "postgres",
+    "postgres": "postgres",
+    "duckdb": "duckdb",
+}
+
+
+class VerificationError(AgnoNbError):
+    """After a migration, the target does not hold what the source holds."""
+
+    def __init__(self, message: str, report: MigrationReport) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+@dataclass
+class _Target:
+    engine: Engine
+    tables: TargetTables
+    exists: bool
+    #: names of the target tables that exist
+    present: set[str] = dataclasses.field(default_factory=set)
+
+    def has(self, table: sa.Table) -> bool:
+        """Whether ``table`` exists in the target."""
+        return table.name in self.present
+
+
+def _backend(url: str) -> str:
+    try:
+        name = make_url(url).get_backend_name()
+    except Exception:
+        raise AgnoNbError(
+            f"malformed database URL {mask_url(url)!r}: use e.g. sqlite:///tmp/data.db or "
+            "postgresql+psycopg://user:pw@host:5432/db"
+        ) from None
+    backend = _BACKENDS.get(name)
+    if backend is None:
+        raise BackendUnavailableError(
+            f"unknown backend {name!r} in {mask_url(url)!r}: use sqlite or postgresql"
+        )
+    return backend
+
+
+def _engine(url: str, backend: str) -> Engine:
+    if backend == "sqlite":
+        return sa.create_engine(url, json_serializer=json.dumps, connect_args={"timeout": 30})
+    if backend == "postgres":
+        return sa.create_engine(url, json_serializer=json.dumps, pool_pre_ping=True)
+    return sa.create_engine(url)
+
+
+def _sqlite_file(url: str) -> Path | None:
+    database = make_url(url).database
+    return None if database in (None, "", ":memory:") else Path(str(database)).resolve()
+
+
+def source_key(url: str, source: SourceTable) -> str:
+    """How the bookkeeping names a source table (no password, absolute file path)."""
+    parsed = make_url(url)
+    if source.backend in ("sqlite", "duckdb"):
+        where = f"{source.backend}:{_sqlite_file(url)}"
+    else:
+        where = mask_url(parsed.set(password=None, drivername=parsed.get_backend_name()))
+    return f"{where}#{source.qualified}"
+
+
+def migrate(
+    source_url: str,
+    *,
+    tables: Sequence[str] = ("agent_sessions",),
+    schema: str | None = None,
+    target_url: str | None = None,
+    target_schema: str | None = None,
+    dry_run: bool = False,
+    skip_bad: bool = False,
+    batch_size: int = 1000,
+    memory_table: str | None = None,
+    progress: MigrateProgress | None = None,
+) -> MigrationReport:
+    """Move agno 1.x session tables into agno 3.x's tables, losing nothing.
+
+    Args:
+        source_url: SQLAlchemy URL of the database holding the 1.x tables
+            (SQLite, Postgres; DuckDB as a source too).
+        tables: source session tables (agent, team or workflow tables, any
+            layout v0..v3; the kind is recognised from the columns).
+        schema: the source tables' schema (Postgres).
+        target_url: where agno 3.x's tables go; default the source database.
+        target_schema: their schema on Postgres; default ``ai`` (agno's PostgresDb default).
+        dry_run: only plan: tables to create (and their DDL), sessions and runs
+            to move, conflicts already in the target. Nothing is written.
+        skip_bad: list rows that cannot be converted in the report instead of stopping.
+        batch_size: sessions per transaction.
+        memory_table: an agno 1.x memory table (``agno.memory.v2``) to move into
+            ``agno_memories`` as well.
+        progress: called after each committed batch with (done, total, table).
+
+    Returns:
+        the report (the plan, with ``dry_run``): print it, or show it in Jupyter.
+
+    Raises:
+        ConversionError: a row cannot be converted (without ``skip_bad``).
+        VerificationError: the target does not hold what the source holds.
+        AgnoNbError: bad URL, missing table, unsupported target.
+    """
+    started = time.perf_counter()
+    source_backend = _backend(source_url)
+    target_url = target_url or source_url
+    target_backend = _backend(target_url)
+    if target_backend not in ("sqlite", "postgres"):
+        raise BackendUnavailableError(
+            f"agno 3.x has no {target_backend} database: pass --target sqlite:///... or "
+            "postgresql+psycopg://..."
+        )
+    if schema is not None:
+        check_identifier(schema, what="schema name")
+    if target_backend == "postgres":
+        target_schema = check_identifier(
+            target_schema or DEFAULT_TARGET_SCHEMA, what="target schema name"
+        )
+    elif target_schema is not None:
+        raise AgnoNbError("--target-schema is for Postgres targets; SQLite has no schemas")
+    for table in tables:
+        check_identifier(table)
+    source_engine = _engine(source_url, source_backend)
+    same = target_url == source_url
+    target = _open_target(
+        target_url, target_backend, target_schema, source_engine if same else None
+    )
+    report = MigrationReport(
+        source_url=mask_url(source_url),
+        target_url=mask_url(target_url),
+        target_schema=target_schema,
+        dry_run=dry_run,
+    )
+    try:
+        sources = [open_source(source_engine, source_backend, t, schema=schema) for t in tables]
+        missing = _missing(target, memories=memory_table is not None)
+        report.created = [t.name for t in missing]
+        report.ddl = target.tables.ddl(missing, target.engine.dialect)
+        if not dry_run and missing:
+            with target.engine.begin() as conn:
+                target.tables.create(conn, memories=memory_table is not None)
+            target.exists = True
+            target.present.update(report.created)
+        for source in sources:
+            key = source_key(source_url, source)
+            job = _Job(source, key, target, dry_run=dry_run, skip_bad=skip_bad)
+            report.tables.append(job.run(batch_size=batch_size, progress=progress))
+        if memory_table is not None:
+            from agno_nb.agno3.memories import migrate_memories
+
+            report.memories = migrate_memories(
+                source_engine, source_backend, memory_table, schema, target, dry_run=dry_run
+            )
+    finally:
+        report.seconds = time.perf_counter() - started
+        source_engine.dispose()
+        if not same:
+            target.engine.dispose()
+    if not report.ok:
+        bad = next(t for t in report.tables if t.verified is False)
+        raise VerificationError(
+            f"verification failed for {bad.source}: {bad.mismatch}; the target keeps what was "
+            "written, rerun to retry (reruns never duplicate)",
+            report,
+        )
+    return report
+
+
+def _open_target(url: str, backend: str, schema: str | None, engine: Engine | None) -> _Target:
+    tables = TargetTables.build(backend, schema)
+    if backend == "sqlite":
+        path = _sqlite_file(url)
+        if path is not None and not path.exists():  # a dry run must not create the file
+            return _Target(engine or _engine(url, backend), tables, exists=False)
+    return _Target(engine or _engine(url, backend), tables, exists=True)
+
+
+def _missing(target: _Target, *, memories: bool) -> list[sa.Table]:
+    t = target.tables
+    wanted = [t.versions, *t.agno_tables(memories=memories), t.rows, t.progress]
+    if not target.exists:
+        return wanted
+    with target.engine.connect() as conn:
+        missing = t.missing(conn, memories=memories)
+    target.present = {x.name for x in wanted if x not in missing}
+    return missing
+
+
+class _Job:
+    """One source table's migration into the target."""
+
+    def __init__(
+        self, source: SourceTable, key: str, target: _Target, *, dry_run: bool, skip_bad: bool
+    ) -> None:
+        self.source = source
+        self.key = key
+        self.target = target
+        self.t = target.tables
+        self.dry_run = dry_run
+        self.skip_bad = skip_bad
+        self.report = TableReport(source=source.qualified, mode=source.mode, layout=source.version)
+        #: per session: (runs, messages) in the source
+        self.expected: dict[str, tuple[int, int]] = {}
+        #: every source session id read
+        self.seen: set[str] = set()
+
+    def run(self, *, batch_size: int, progress: MigrateProgress | None) -> TableReport:
+        with self.source.engine.connect() as conn:
+            total = self.source.count(conn)
+        started = int(time.time())
+        if self.target.has(self.t.progress):
+            with self.target.engine.connect() as conn:
+                row = conn.execute(
+                    sa.select(self.t.progress).where(self.t.progress.c.source == self.key)
+                ).first()
+            if row is not None and row.finished_at is None and row.last_session_id is not None:
+                self.report.resumed_after = row.last_session_id
+                started = int(row.started_at)
+        done = 0
+        for batch in self.source.batches(batch_size=batch_size):
+            self._batch(batch, started=started, finish=False)
+            done += len(batch)
+            if progress is not None:
+                progress(done, total, self.source.qualified)
+        if not self.dry_run:
+            self._finish(started)
+            self._verify()
+        return self.report
+
+    # -- one batch ------------------------------------------------------------------------
+
+    def _batch(self, batch: list[SourceRow], *, started: int, finish: bool) -> None:
+        report = self.report
+        ids = [r.session_id for r in batch]
+        owned, existing, target_runs = self._target_state(ids)
+        convert: list[tuple[SourceRow, ConvertedSession]] = []
+        resync: list[str] = []
+        for item in batch:
+            report.sessions += 1
+            self.seen.add(item.session_id)
+            if item.error is not None:
+                self._bad(item.session_id, item.error)
+                continue
+            runs, messages = count_source(item.row, self.source.mode)
+            report.runs += runs
+            report.messages += messages
+            mine = owned.get(item.session_id)
+            in_target = item.session_id in existing
+            if mine is not None and mine[0] != self.key:
+                report.conflicts.append(item.session_id)
+                continue
+            if in_target and mine is None:
+                report.conflicts.append(item.session_id)
+                continue
+            if in_target and mine is not None and existing[item.session_id] != mine[2]:
+                report.conflicts.append(item.session_id)  # agno 3.x changed it since
+                continue
+            self.expected[item.session_id] = (runs, messages)
+            if in_target and mine is not None and mine[1] == item.fingerprint:
+                report.unchanged += 1
+                continue
+            try:
+                converted = convert_session(item.row, mode=self.source.mode)
+            except ConversionError as exc:
+                self.expected.pop(item.session_id)
+                self._bad(item.session_id, str(exc))
+                continue
+            if mine is not None:
+                resync.append(item.session_id)
+            convert.append((item, converted))
+        convert = self._run_conflicts(convert, target_runs)
+        for item, converted in convert:
+            if item.session_id in resync:
+                report.resynced += 1
+            else:
+                report.new += 1
+            report.runs_written += len(converted.runs)
+        if self.dry_run:
+            return
+        written = {i.session_id for i, _ in convert}
+        resync = [s for s in resync if s in written]
+        with self.target.engine.begin() as conn:
+            self._write_batch(conn, convert, resync, last=ids[-1], started=started)
+
+    def _bad(self, session_id: str, message: str) -> None:
+        if not self.skip_bad:
+            raise ConversionError(message)
+        self.report.bad.append(session_id)
+
+    def _target_state(
+        self, ids: list[str]
+    ) -> tuple[dict[str, tuple[str, str, int | None]], dict[str, int | None], dict[str, str]]:
+        """(bookkeeping rows, target sessions' updated_at, run_id -> session of the
+        target runs of these sessions) for a batch of ids."""
+        t = self.t
+        owned: dict[str, tuple[str, str, int | None]] = {}
+        existing: dict[str, int | None] = {}
+        with self.target.engine.connect() as conn:
+            if not self.target.has(t.rows):
+                return owned, existing, {}
+            owned = {
+                r.session_id: (r.source, r.fingerprint, r.target_updated_at)
+                for r in conn.execute(
+                    sa.select(
+                        t.rows.c.session_id,
+                        t.rows.c.source,
+                        t.rows.c.fingerprint,
+                        t.rows.c.target_updated_at,
+                    ).where(t.rows.c.session_id.in_(ids))
+                )
+            }
+            if not self.target.has(t.sessions):
+                return owned, existing, {}
+            existing = {
+                r[0]: r[1]
+                for r in conn.execute(
+                    sa.select(t.sessions.c.session_id, t.sessions.c.updated_at).where(
+                        t.sessions.c.session_id.in_(ids)
+                    )
+                )
+            }
+        return owned, existing, {}
+
+    def _run_conflicts(
+        self, convert: list[tuple[SourceRow, ConvertedSession]], _: dict[str, str]
+    ) -> list[tuple[SourceRow, ConvertedSession]]:
+        """Drop sessions whose run ids belong to another target session."""
+        if not convert or not self.target.has(self.t.runs):
+            return convert
+        run_ids = [r["run_id"] for _, c in convert for r in c.runs]
+        if not run_ids:
+            return convert
+        runs = self.t.runs
+        taken: dict[str, str] = {}
+        with self.target.engine.connect() as conn:
+            for start in range(0, len(run_ids), 900):
+                chunk = run_ids[start : start + 900]
+                query = sa.select(runs.c.run_id, runs.c.session_id).where(runs.c.run_id.in_(chunk))
+                taken.update({r[0]: r[1] for r in conn.execute(query)})
+        if not taken:
+            return convert
+        kept = []
+        for item, converted in convert:
+            if any(
+                taken.get(r["run_id"], item.session_id) != item.session_id for r in converted.runs
+            ):
+                self.report.conflicts.append(item.session_id)
+                self.expected.pop(item.session_id, None)
+            else:
+                kept.append((item, converted))
+        return kept
+
+    def _write_batch(
+        self,
+        conn: Connection,
+        convert: list[tuple[SourceRow, ConvertedSession]],
+        replace: list[str],
+        *,
+        last: str,
+        started: int,
+    ) -> None:
+        """One transaction: replaced sessions out, the batch's sessions, runs,
+        bookkeeping rows and progress record in."""
+        t = self.t
+        now = int(time.time())
+        write_ids = [item.session_id for item, _ in convert]
+        gone = sorted(set(replace) | set(write_ids))
+        if gone:
+            for start in range(0, len(gone), 900):
+                chunk = gone[start : start + 900]
+                conn.execute(t.runs.delete().where(t.runs.c.session_id.in_(chunk)))
+                if replace:
+                    conn.execute(t.sessions.delete().where(t.sessions.c.session_id.in_(chunk)))
+                conn.execute(t.rows.delete().where(t.rows.c.session_id.in_(chunk)))
+        if convert:
+            conn.execute(t.sessions.insert(), [c.session for _, c in convert])
+            run_rows = [r for _, c in convert for r in c.runs]
+            if run_rows:
+                conn.execute(t.runs.insert(), run_rows)
+            conn.execute(
+                t.rows.insert(),
+                [
+                    {
+                        "session_id": item.session_id,
+                        "source": self.key,
+                        "fingerprint": item.fingerprint,
+                        "source_updated_at": item.updated_at,
+                        "target_updated_at": c.session["updated_at"],
+                        "runs": len(c.runs),
+                        "messages": c.messages,
+                        "migrated_at": now,
+                    }
+                    for item, c in convert
+                ],
+            )
+        self._progress(conn, last=last, started=started, finished=None)
+
+    def _progress(
+        self, conn: Connection, *, last: str | None, started: int, finished: int | None
+    ) -> None:
+        p = self.t.progress
+        conn.execute(p.delete().where(p.c.source == self.key))
+        conn.execute(
+            p.insert().values(
+                source=self.key,
+                last_session_id=last,
+                sessions_done=self.report.sessions,
+                runs_done=self.report.runs_written,
+                started_at=started,
+                updated_at=int(time.time()),
+                finished_at=finished,
+            )
+        )
+
+    def _finish(self, started: int) -> None:
+        with self.target.engine.begin() as conn:
+            self._progress(conn, last=None, started=started, finished=int(time.time()))
+
+    # -- verification ---------------------------------------------------------------------
+
+    def _verify(self) -> None:
+        """Count sessions, runs and messages in the target, per session, and compare
+        them with the source."""
+        t = self.t
+        report = self.report
+        messages: Any
+        if self.target.tables.backend == "postgres":
+            messages = sa.case(
+                (
+                    sa.func.jsonb_typeof(t.runs.c.run_data["messages"]) == "array",
+                    sa.func.jsonb_array_length(t.runs.c.run_data["messages"]),
+                ),
+                else_=0,
+            )
+        else:
+            messages = sa.func.coalesce(
+                sa.func.json_array_length(t.runs.c.run_data, "$.messages"), 0
+            )
+        owned = sa.select(t.rows.c.session_id).where(t.rows.c.source == self.key)
+        with self.target.engine.connect() as conn:
+            sessions = {
+                r[0]
+                for r in conn.execute(
+                    sa.select(t.sessions.c.session_id).where(t.sessions.c.session_id.in_(owned))
+                )
+            }
+            counts = {
+                r[0]: (int(r[1]), int(r[2] or 0))
+                for r in conn.execute(
+                    sa.select(t.runs.c.session_id, sa.func.count(), sa.func.sum(messages))
+                    .where(t.runs.c.session_id.in_(owned))
+                    .group_by(t.runs.c.session_id)
+                )
+            }
+        report.gone_from_source = sorted(sessions - self.seen)
+        sessions &= set(self.expected)
+        report.target_sessions = len(sessions)
+        report.target_runs = sum(counts.get(s, (0, 0))[0] for s in sessions)
+        report.target_messages = sum(counts.get(s, (0, 0))[1] for s in sessions)
+        missing = sorted(set(self.expected) - sessions)
+        if missing:
+            report.verified = False
+            report.mismatch = (
+                f"{len(missing)} sessions missing in the target (first: {missing[0]!r})"
+            )
+            return
+        for sid, want in self.expected.items():
+            got = counts.get(sid, (0, 0))
+            if got != want:
+                report.verified = False
+                report.mismatch = (
+                    f"session {sid!r} has {got[0]} runs / {got[1]} messages in the target, "
+                    f"{want[0]} / {want[1]} in the source"
+                )
+                return
+        report.verified = True

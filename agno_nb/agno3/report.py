@@ -1,0 +1,138 @@
+"""What ``agno-nb migrate`` did (or, in a dry run, would do): text and HTML."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TableReport:
+    """One source table's migration: counts, conflicts, bad rows, verification."""
+
+    source: str
+    mode: str
+    layout: int
+    sessions: int = 0
+    runs: int = 0
+    messages: int = 0
+    new: int = 0
+    resynced: int = 0
+    unchanged: int = 0
+    runs_written: int = 0
+    conflicts: list[str] = field(default_factory=list)
+    bad: list[str] = field(default_factory=list)
+    gone_from_source: list[str] = field(default_factory=list)
+    target_sessions: int = 0
+    target_runs: int = 0
+    target_messages: int = 0
+    verified: bool | None = None
+    mismatch: str | None = None
+    resumed_after: str | None = None
+
+    @property
+    def to_move(self) -> int:
+        """Sessions a run writes (new or changed in the source)."""
+        return self.new + self.resynced
+
+
+@dataclass
+class MigrationReport:
+    """The result of :func:`agno_nb.agno3.migrate` (its plan, with ``dry_run``)."""
+
+    source_url: str
+    target_url: str
+    target_schema: str | None
+    dry_run: bool
+    tables: list[TableReport] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    ddl: list[str] = field(default_factory=list)
+    memories: TableReport | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when every table verified (a dry run verifies nothing)."""
+        parts = [*self.tables, *([self.memories] if self.memories else [])]
+        return all(t.verified is not False for t in parts)
+
+    def _lines(self) -> list[tuple[str, str]]:
+        rows: list[tuple[str, str]] = []
+        where = self.target_url + (f" (schema {self.target_schema})" if self.target_schema else "")
+        rows.append(("target", where))
+        for t in self.tables:
+            rows.append((f"{t.source} ({t.mode}, layout v{t.layout})", ""))
+            rows.append(
+                ("  source", f"{t.sessions} sessions, {t.runs} runs, {t.messages} messages")
+            )
+            verb = "to move" if self.dry_run else "moved"
+            rows.append(
+                (
+                    f"  {verb}",
+                    f"{t.new} new + {t.resynced} changed sessions, {t.runs_written} runs; "
+                    f"{t.unchanged} unchanged",
+                )
+            )
+            if t.resumed_after:
+                rows.append(("  resumed", f"after session {t.resumed_after!r}"))
+            if t.conflicts:
+                rows.append(("  conflicts", _some(t.conflicts) + " (already in the target, kept)"))
+            if t.bad:
+                rows.append(("  bad rows", _some(t.bad)))
+            if t.gone_from_source:
+                rows.append(
+                    ("  gone from source", _some(t.gone_from_source) + " (kept in the target)")
+                )
+            if t.verified is not None:
+                state = "OK" if t.verified else f"FAILED: {t.mismatch}"
+                rows.append(
+                    (
+                        "  verified",
+                        f"{state}: target holds {t.target_sessions} sessions, "
+                        f"{t.target_runs} runs, {t.target_messages} messages",
+                    )
+                )
+        if self.memories:
+            m = self.memories
+            rows.append((f"{m.source} (memories)", f"{m.sessions} memories, {m.new} written"))
+            if m.verified is not None:
+                rows.append(("  verified", "OK" if m.verified else f"FAILED: {m.mismatch}"))
+        if self.dry_run:
+            rows.append(("tables to create", ", ".join(self.created) or "none"))
+        elif self.created:
+            rows.append(("created", ", ".join(self.created)))
+        if not self.dry_run:
+            rows.append(("time", f"{self.seconds:.2f} s"))
+        return rows
+
+    def __str__(self) -> str:
+        head = "Migration plan (dry run, nothing written)" if self.dry_run else "Migration report"
+        out = [f"{head}: {self.source_url} -> agno 3.x tables"]
+        for label, value in self._lines():
+            out.append(f"{label}: {value}" if value else label)
+        if self.dry_run and self.ddl:
+            out.append("DDL:")
+            out.extend(stmt.rstrip() + ";" for stmt in self.ddl)
+        return "\n".join(out)
+
+    def _repr_html_(self) -> str:
+        head = "Migration plan (dry run, nothing written)" if self.dry_run else "Migration report"
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
+            for k, v in self._lines()
+        )
+        ddl = ""
+        if self.dry_run and self.ddl:
+            sql = html.escape("\n".join(s.rstrip() + ";" for s in self.ddl))
+            ddl = f"<details><summary>DDL</summary><pre>{sql}</pre></details>"
+        return (
+            f"<div class='agno-nb-migrate'><b>{html.escape(head)}</b>: "
+            f"{html.escape(self.source_url)}<table>{cells}</table>{ddl}</div>"
+        )
+
+
+def _some(items: list[str], limit: int = 10) -> str:
+    shown = ", ".join(items[:limit])
+    more = f" and {len(items) - limit} more" if len(items) > limit else ""
+    return f"{len(items)}: {shown}{more}"
