@@ -344,30 +344,22 @@ class _Job:
         t = self.t
         owned: dict[str, tuple[str, str, int | None]] = {}
         existing: dict[str, int | None] = {}
+        if not (self.target.has(t.rows) or self.target.has(t.sessions)):
+            return owned, existing, {}
         with self.target.engine.connect() as conn:
-            if not self.target.has(t.rows):
-                return owned, existing, {}
-            owned = {
-                r.session_id: (r.source, r.fingerprint, r.target_updated_at)
-                for r in conn.execute(
-                    sa.select(
-                        t.rows.c.session_id,
-                        t.rows.c.source,
-                        t.rows.c.fingerprint,
-                        t.rows.c.target_updated_at,
-                    ).where(t.rows.c.session_id.in_(ids))
+            if self.target.has(t.rows):
+                query = sa.select(
+                    t.rows.c.session_id,
+                    t.rows.c.source,
+                    t.rows.c.fingerprint,
+                    t.rows.c.target_updated_at,
+                ).where(t.rows.c.session_id.in_(ids))
+                owned = {r[0]: (r[1], r[2], r[3]) for r in conn.execute(query)}
+            if self.target.has(t.sessions):
+                query = sa.select(t.sessions.c.session_id, t.sessions.c.updated_at).where(
+                    t.sessions.c.session_id.in_(ids)
                 )
-            }
-            if not self.target.has(t.sessions):
-                return owned, existing, {}
-            existing = {
-                r[0]: r[1]
-                for r in conn.execute(
-                    sa.select(t.sessions.c.session_id, t.sessions.c.updated_at).where(
-                        t.sessions.c.session_id.in_(ids)
-                    )
-                )
-            }
+                existing = {r[0]: r[1] for r in conn.execute(query)}
         return owned, existing, {}
 
     def _run_conflicts(

@@ -1,0 +1,369 @@
+"""``agno-nb migrate``: agno 1.x session tables into agno 3.x's tables, proven by
+agno 3.1.10 itself (its own SqliteDb / PostgresDb / Agent, in its own virtualenv)
+reading the result back."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from agno_nb.agno3 import ConversionError, VerificationError, migrate
+from agno_nb.agno3.tables import TargetTables
+from agno_nb.storage import SqliteStorage
+from tests.agno_fixtures import make_agno_v0_table, sqlite_dump
+from tests.conftest import require_postgres, run_agno3
+from tests.migrate_helpers import (
+    TABLE,
+    agno3_continue,
+    agno3_read,
+    assert_agno_reads_back,
+    clone_sessions,
+    pinned_copy,
+    sqlite_agno_catalog,
+)
+
+pytestmark = pytest.mark.filterwarnings("ignore:The Column.copy\\(\\) method is deprecated")
+
+
+def url_of(path: Path) -> str:
+    return f"sqlite:///{path}"
+
+
+def source_dump(path: Path, table: str = TABLE) -> list[str]:
+    return [line for line in sqlite_dump(path) if f'"{table}"' in line or f" {table} " in line]
+
+
+# -- the tables are agno's -----------------------------------------------------------------
+
+_AGNO_CREATES = """
+import json, os, sys
+os.environ["AGNO_TELEMETRY"] = "false"
+from agno.db.sqlite import SqliteDb
+db = SqliteDb(db_file=sys.argv[1])
+db._get_table("sessions", create_table_if_not_found=True)
+db._get_table("runs", create_table_if_not_found=True)
+print(json.dumps("ok"))
+"""
+
+
+def test_sqlite_tables_are_the_ones_agno_creates(tmp_path: Path) -> None:
+    agno_file, ours = tmp_path / "agno.db", tmp_path / "ours.db"
+    run_agno3(_AGNO_CREATES, str(agno_file))
+    engine = sa.create_engine(url_of(ours))
+    with engine.begin() as conn:
+        created = TargetTables.build("sqlite").create(conn)
+    engine.dispose()
+    assert {"agno_sessions", "agno_runs", "agno_schema_versions"} <= set(created)
+    theirs = sqlite_agno_catalog(agno_file)
+    assert sqlite_agno_catalog(ours) == theirs
+    assert len([n for n in theirs if n.startswith("idx_")]) == 12
+
+    def stamps(path: Path) -> set[tuple[str, str]]:
+        with sqlite3.connect(path) as con:
+            return set(con.execute("SELECT table_name, version FROM agno_schema_versions"))
+
+    assert stamps(ours) == stamps(agno_file) == {("agno_sessions", "3.0.0"), ("agno_runs", "3.0.0")}
+
+
+def _pg_catalog(engine: sa.Engine, schema: str) -> dict[str, Any]:
+    with engine.connect() as conn:
+        columns = conn.execute(
+            sa.text(
+                "SELECT table_name, ordinal_position, column_name, data_type, is_nullable, "
+                "column_default FROM information_schema.columns WHERE table_schema = :s "
+                "AND table_name LIKE 'agno\\_%' AND table_name NOT LIKE 'agno\\_nb\\_%' "
+                "ORDER BY 1, 2"
+            ),
+            {"s": schema},
+        ).all()
+        indexes = conn.execute(
+            sa.text(
+                "SELECT indexname, replace(indexdef, :s || '.', 'S.') FROM pg_indexes "
+                "WHERE schemaname = :s AND indexname NOT LIKE 'agno\\_nb\\_%' ORDER BY 1"
+            ),
+            {"s": schema},
+        ).all()
+        constraints = conn.execute(
+            sa.text(
+                "SELECT conname, replace(pg_get_constraintdef(c.oid), :s || '.', 'S.') "
+                "FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace "
+                "WHERE n.nspname = :s AND conname NOT LIKE 'agno\\_nb\\_%' ORDER BY 1"
+            ),
+            {"s": schema},
+        ).all()
+    return {"columns": columns, "indexes": indexes, "constraints": constraints}
+
+
+def test_postgres_tables_are_the_ones_agno_creates(pg_schema: str) -> None:
+    url = require_postgres()
+    theirs, ours = pg_schema + "_agno", pg_schema + "_ours"
+    script = _AGNO_CREATES.replace(
+        "from agno.db.sqlite import SqliteDb\ndb = SqliteDb(db_file=sys.argv[1])",
+        "from agno.db.postgres import PostgresDb\n"
+        "db = PostgresDb(db_url=sys.argv[1], db_schema=sys.argv[2])",
+    )
+    engine = sa.create_engine(url)
+    try:
+        run_agno3(script, url, theirs)
+        with engine.begin() as conn:
+            TargetTables.build("postgres", ours).create(conn)
+        assert _pg_catalog(engine, ours) == _pg_catalog(engine, theirs)
+        assert len(_pg_catalog(engine, ours)["indexes"]) == 15
+    finally:
+        with engine.begin() as conn:
+            for name in (theirs, ours):
+                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        engine.dispose()
+
+
+# -- agno 3.1.10 reads back what agno 1.8.4 wrote ------------------------------------------
+
+
+def test_agno3_reads_back_every_run_and_message(tmp_path: Path) -> None:
+    path = tmp_path / "agno.db"
+    db = pinned_copy(path)
+    before = source_dump(path)
+    report = migrate(url_of(path))
+    assert report.ok
+    table = report.tables[0]
+    assert (table.sessions, table.runs, table.messages) == (3, 6, 20)
+    assert (table.target_sessions, table.target_runs, table.target_messages) == (3, 6, 20)
+    assert source_dump(path) == before  # the source table is untouched
+    read = agno3_read(str(path))
+    assert_agno_reads_back(read, db)
+    for sid, session in read.items():  # updated_at kept too; 1.x's RUNNING kept in metadata
+        assert session["updated_at"] == db.sessions[sid].created_at + 30
+        with sqlite3.connect(path) as con:
+            meta = con.execute(
+                "SELECT json_extract(run_data, '$.metadata.agno_v1.status') FROM agno_runs "
+                "WHERE session_id = ?",
+                (sid,),
+            ).fetchall()
+        assert meta == [("RUNNING",), ("RUNNING",)]
+
+
+def test_agno3_agent_continues_a_migrated_session(tmp_path: Path) -> None:
+    path = tmp_path / "agno.db"
+    db = pinned_copy(path)
+    migrate(url_of(path))
+    written = db.sessions["agno-s1"]
+    result = agno3_continue(str(path), "agno-s1", "what did I ask first?")
+    seen = [tuple(m) for m in result["seen"] if m[0] != "system"]
+    assert seen == [*map(tuple, written.messages), ("user", "what did I ask first?")]
+    runs = result["after"]["runs"]
+    assert [r["run_id"] for r in runs[:2]] == written.run_ids
+    assert runs[2]["input"] == "what did I ask first?"
+
+
+@pytest.mark.parametrize("layout", [0, 3])
+def test_every_source_layout_migrates(tmp_path: Path, layout: int) -> None:
+    path = tmp_path / "agno.db"
+    if layout == 0:
+        db = make_agno_v0_table(path, sessions=2, runs_per_session=2)
+    else:
+        db = pinned_copy(path)
+        storage = SqliteStorage(TABLE, db_file=str(path))
+        storage.upgrade_schema()
+        assert storage.current_version == 3
+        storage.close()
+    report = migrate(url_of(path))
+    assert report.tables[0].layout == layout
+    assert_agno_reads_back(agno3_read(str(path)), db)
+
+
+def test_session_name_state_summary_and_extra_data_have_homes(tmp_path: Path) -> None:
+    path = tmp_path / "agno.db"
+    pinned_copy(path)
+    summary = {"summary": "talked about France", "topics": ["france"], "last_updated": None}
+    with sqlite3.connect(path) as con:
+        memory = json.loads(
+            con.execute(f"SELECT memory FROM {TABLE} WHERE session_id='agno-s0'").fetchone()[0]
+        )
+        memory["summaries"] = {"alice": {"agno-s0": summary}}
+        memory["memories"] = {"alice": {"m1": {"memory": "likes tea"}}}
+        data = {"session_name": "Trip", "session_state": {"city": "Paris"}}
+        con.execute(
+            f"UPDATE {TABLE} SET memory=?, session_data=?, extra_data=? WHERE session_id='agno-s0'",
+            (json.dumps(memory), json.dumps(data), json.dumps({"team": "blue"})),
+        )
+    migrate(url_of(path))
+    got = agno3_read(str(path))["agno-s0"]
+    assert got["name"] == "Trip"
+    assert got["state"] == {"city": "Paris"}
+    assert got["summary"] == "talked about France"
+    assert got["metadata"]["team"] == "blue"
+    assert got["metadata"]["agno_v1"]["memory"]["memories"] == memory["memories"]
+
+
+# -- safety --------------------------------------------------------------------------------
+
+
+def test_rerun_is_a_no_op_and_a_changed_session_is_resynced(tmp_path: Path) -> None:
+    path = tmp_path / "agno.db"
+    pinned_copy(path)
+    migrate(url_of(path))
+    agno_rows = [line for line in sqlite_dump(path) if "agno_runs" in line or "agno_sess" in line]
+    again = migrate(url_of(path)).tables[0]
+    assert (again.new, again.resynced, again.unchanged, again.runs_written) == (0, 0, 3, 0)
+    assert [
+        line for line in sqlite_dump(path) if "agno_runs" in line or "agno_sess" in line
+    ] == agno_rows
+    # the app keeps writing to the 1.x table: a third run in agno-s2
+    with sqlite3.connect(path) as con:
+        memory = json.loads(
+            con.execute(f"SELECT memory FROM {TABLE} WHERE session_id='agno-s2'").fetchone()[0]
+        )
+        extra = dict(memory["runs"][-1], run_id="new-run", created_at=1700000200)
+        extra["messages"] = [
+            {"role": "user", "content": "one more"},
+            {"role": "assistant", "content": "echo: one more"},
+        ]
+        memory["runs"].append(extra)
+        con.execute(
+            f"UPDATE {TABLE} SET memory=?, updated_at=1700000300 WHERE session_id='agno-s2'",
+            (json.dumps(memory),),
+        )
+    synced = migrate(url_of(path)).tables[0]
+    assert (synced.new, synced.resynced, synced.unchanged, synced.runs_written) == (0, 1, 2, 3)
+    got = agno3_read(str(path))["agno-s2"]
+    assert [r["input"] for r in got["runs"]][-1] == "one more"
+    assert got["updated_at"] == 1700000300
+    with sqlite3.connect(path) as con:
+        assert con.execute("SELECT count(*) FROM agno_runs").fetchone()[0] == 7
+
+
+def test_target_rows_not_from_this_migration_are_never_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "agno.db"
+    pinned_copy(path)
+    plan = migrate(url_of(path), dry_run=True)
+    engine = sa.create_engine(url_of(path))
+    tables = TargetTables.build("sqlite")
+    with engine.begin() as conn:  # an agno 3.x app already has a session with that id
+        tables.create(conn)
+        conn.execute(
+            tables.sessions.insert().values(
+                session_id="agno-s1", session_type="agent", created_at=1, session_data={"x": 1}
+            )
+        )
+    engine.dispose()
+    assert plan.tables[0].conflicts == []
+    assert migrate(url_of(path), dry_run=True).tables[0].conflicts == ["agno-s1"]
+    report = migrate(url_of(path))
+    assert report.tables[0].conflicts == ["agno-s1"]
+    assert report.ok and report.tables[0].target_sessions == 2
+    with sqlite3.connect(path) as con:
+        row = con.execute("SELECT session_data FROM agno_sessions WHERE session_id='agno-s1'")
+        assert json.loads(row.fetchone()[0]) == {"x": 1}
+        assert (
+            con.execute("SELECT count(*) FROM agno_runs WHERE session_id='agno-s1'").fetchone()[0]
+            == 0
+        )
+    assert "agno-s1" in str(report)
+
+
+def test_bad_row_stops_with_one_line_or_is_listed(tmp_path: Path) -> None:
+    path = tmp_path / "agno.db"
+    pinned_copy(path)
+    with sqlite3.connect(path) as con:
+        con.execute(f"UPDATE {TABLE} SET memory='{{broken' WHERE session_id='agno-s1'")
+    with pytest.raises(ConversionError) as err:
+        migrate(url_of(path))
+    message = str(err.value)
+    assert "agno-s1" in message and "\n" not in message and "--skip-bad" in message
+    report = migrate(url_of(path), skip_bad=True)
+    table = report.tables[0]
+    assert table.bad == ["agno-s1"] and table.new == 2  # the stopped run wrote nothing
+    assert report.ok and table.target_sessions == 2
+    assert "bad rows: 1: agno-s1" in str(report)
+
+
+def test_verification_fails_loudly_on_a_difference(tmp_path: Path) -> None:
+    path = tmp_path / "agno.db"
+    pinned_copy(path)
+    migrate(url_of(path))
+    with sqlite3.connect(path) as con:
+        con.execute("DELETE FROM agno_runs WHERE session_id='agno-s0' AND run_index=1")
+    with pytest.raises(VerificationError) as err:
+        migrate(url_of(path))
+    assert "agno-s0" in str(err.value) and "1 runs" in str(err.value)
+    assert err.value.report.tables[0].verified is False
+
+
+def test_dry_run_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "agno.db"
+    pinned_copy(path)
+    before = path.read_bytes()
+    target = tmp_path / "target.db"
+    for kwargs in ({}, {"target_url": url_of(target)}):
+        plan = migrate(url_of(path), dry_run=True, **kwargs)
+        assert plan.dry_run and plan.tables[0].new == 3 and plan.tables[0].runs_written == 6
+        assert "agno_sessions" in plan.created
+        assert any(s.startswith("CREATE TABLE agno_runs") for s in plan.ddl)
+        assert "CREATE INDEX idx_agno_runs_session_id_run_index" in str(plan)
+    assert path.read_bytes() == before
+    assert not target.exists()
+
+
+def test_separate_target_file(tmp_path: Path) -> None:
+    path, target = tmp_path / "agno.db", tmp_path / "agno3.db"
+    db = pinned_copy(path)
+    before = path.read_bytes()
+    migrate(url_of(path), target_url=url_of(target))
+    assert path.read_bytes() == before
+    assert_agno_reads_back(agno3_read(str(target)), db)
+
+
+# -- Postgres ------------------------------------------------------------------------------
+
+
+def test_postgres_round_trip_read_and_continued_by_agno3(pg_schema: str) -> None:
+    url = require_postgres()
+    from agno.storage.postgres import PostgresStorage as AgnoPostgresStorage
+
+    from tests.agno_fixtures import AgnoDb, fill_agno_storage
+
+    source_schema, target_schema = pg_schema + "_src", pg_schema + "_ai"
+    agno_storage = AgnoPostgresStorage(table_name=TABLE, schema=source_schema, db_url=url)
+    written = fill_agno_storage(agno_storage, sessions=3, runs_per_session=2)
+    agno_storage.db_engine.dispose()
+    db = AgnoDb(path=None, table=TABLE, sessions=written)
+    engine = sa.create_engine(url)
+    try:
+        plan = migrate(url, schema=source_schema, target_schema=target_schema, dry_run=True)
+        assert plan.tables[0].new == 3
+        with engine.connect() as conn:
+            assert not sa.inspect(conn).has_schema(target_schema)
+        report = migrate(url, schema=source_schema, target_schema=target_schema)
+        assert report.ok and report.tables[0].target_runs == 6
+        assert_agno_reads_back(agno3_read(url, schema=target_schema), db)
+        again = migrate(url, schema=source_schema, target_schema=target_schema)
+        assert again.tables[0].unchanged == 3 and again.tables[0].runs_written == 0
+        result = agno3_continue(url, "agno-s0", "and now?", schema=target_schema)
+        seen = [tuple(m) for m in result["seen"] if m[0] != "system"]
+        assert seen == [*map(tuple, written["agno-s0"].messages), ("user", "and now?")]
+    finally:
+        with engine.begin() as conn:
+            for name in (source_schema, target_schema):
+                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        engine.dispose()
+
+
+# -- many sessions -------------------------------------------------------------------------
+
+
+def test_many_sessions_in_batches_with_progress(tmp_path: Path) -> None:
+    path = tmp_path / "agno.db"
+    pinned_copy(path)
+    expected = clone_sessions(path, 250)
+    calls: list[tuple[int, int, str]] = []
+    report = migrate(url_of(path), batch_size=40, progress=lambda *a: calls.append(a))
+    assert calls[0] == (40, 250, TABLE) and calls[-1] == (250, 250, TABLE) and len(calls) == 7
+    table = report.tables[0]
+    assert table.target_sessions == 250
+    assert table.target_runs == sum(r for r, _ in expected.values())
+    assert table.target_messages == sum(m for _, m in expected.values())
