@@ -367,3 +367,98 @@ def test_many_sessions_in_batches_with_progress(tmp_path: Path) -> None:
     assert table.target_sessions == 250
     assert table.target_runs == sum(r for r, _ in expected.values())
     assert table.target_messages == sum(m for _, m in expected.values())
+
+
+# -- SIGKILL at any point, then a rerun: exactly one copy ----------------------------------
+
+_KILLED_CHILD = """
+import os, signal, sys
+from agno_nb.agno3 import migrate as api
+from agno_nb.agno3.migrate import _Job
+from agno_nb.agno3.tables import TargetTables
+
+url, point, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+calls = {"batches": 0}
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+write_batch = _Job._write_batch
+def killing_write_batch(self, conn, *args, **kwargs):
+    write_batch(self, conn, *args, **kwargs)  # every row of the batch is written...
+    calls["batches"] += 1
+    if point == "in_transaction" and calls["batches"] == n:
+        die()  # ...but not committed
+_Job._write_batch = killing_write_batch
+
+create = TargetTables.create
+def killing_create(self, conn, **kwargs):
+    names = create(self, conn, **kwargs)
+    if point == "creating_tables":
+        die()
+    return names
+TargetTables.create = killing_create
+
+finish = _Job._finish
+def killing_finish(self, started):
+    if point == "before_finish":
+        die()
+    finish(self, started)
+_Job._finish = killing_finish
+
+def progress(done, total, table):
+    if point == "after_commit" and done >= n * 40:
+        die()
+
+api(url, batch_size=40, progress=progress)
+print("not killed")
+"""
+
+
+@pytest.mark.parametrize(
+    ("point", "n", "left"),
+    [
+        ("creating_tables", 0, 0),
+        ("in_transaction", 1, 0),
+        ("in_transaction", 4, 120),
+        ("after_commit", 2, 80),
+        ("before_finish", 0, 250),
+    ],
+)
+def test_sigkill_then_rerun_leaves_exactly_one_copy(
+    tmp_path: Path, point: str, n: int, left: int
+) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "agno.db"
+    pinned_copy(path)
+    expected = clone_sessions(path, 250)
+    before = source_dump(path)
+    child = subprocess.run(
+        [sys.executable, "-c", _KILLED_CHILD, url_of(path), point, str(n)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert child.returncode == -9, child.stderr[-2000:]
+    with sqlite3.connect(path) as con:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        done = con.execute("SELECT count(*) FROM agno_sessions").fetchone()[0] if left else 0
+    assert ("agno_sessions" in tables) == (point != "creating_tables")
+    assert done == left  # whole batches only
+    report = migrate(url_of(path), batch_size=40)
+    table = report.tables[0]
+    assert report.ok and table.unchanged == left and table.new == 250 - left
+    if point in ("in_transaction", "after_commit") and left:
+        assert table.resumed_after == f"clone-{left - 1:05d}"
+    with sqlite3.connect(path) as con:
+        sessions = con.execute("SELECT count(*), count(DISTINCT session_id) FROM agno_sessions")
+        assert sessions.fetchone() == (250, 250)
+        runs = con.execute("SELECT count(*) FROM agno_runs").fetchone()[0]
+        assert runs == sum(r for r, _ in expected.values())
+        assert con.execute("SELECT count(*) FROM agno_nb_migrate_rows").fetchone()[0] == 250
+        stamps = con.execute("SELECT count(*) FROM agno_schema_versions").fetchone()[0]
+        assert stamps == 2
+    assert source_dump(path) == before

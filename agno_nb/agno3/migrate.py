@@ -90,7 +90,19 @@ def _backend(url: str) -> str:
 
 def _engine(url: str, backend: str) -> Engine:
     if backend == "sqlite":
-        return sa.create_engine(url, json_serializer=json.dumps, connect_args={"timeout": 30})
+        engine = sa.create_engine(url, json_serializer=json.dumps, connect_args={"timeout": 30})
+
+        # pysqlite opens transactions only before DML; DDL would commit on its own.
+        # BEGIN ourselves, so creating the tables and stamping them is one transaction.
+        @sa.event.listens_for(engine, "connect")
+        def _no_implicit(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+        return engine
     if backend == "postgres":
         return sa.create_engine(url, json_serializer=json.dumps, pool_pre_ping=True)
     return sa.create_engine(url)
