@@ -4,6 +4,8 @@
     agno-nb sessions URL [--table T] [--user U] [--limit N] [--json]
     agno-nb show URL SESSION_ID [--table T]
     agno-nb upgrade URL [--table T] [--dry-run]
+    agno-nb migrate SOURCE_URL [--table T]... [--schema S] [--target URL]
+                    [--target-schema S] [--memory-table T] [--dry-run] [--skip-bad]
 
 Bad arguments and storage errors print one line and exit with code 2.
 Passwords in URLs are masked everywhere.
@@ -56,6 +58,13 @@ def _parser() -> argparse.ArgumentParser:
     upgrade = sub.add_parser("upgrade", help="upgrade the table to the latest layout")
     storage_args(upgrade)
     upgrade.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+
+    from agno_nb.agno3.options import add_migrate_arguments
+
+    migrate = sub.add_parser(
+        "migrate", help="move agno 1.x session tables into agno 3.x's tables, verified"
+    )
+    add_migrate_arguments(migrate)
     return parser
 
 
@@ -115,6 +124,24 @@ def _upgrade(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _migrate(args: argparse.Namespace, out: TextIO) -> int:
+    from agno_nb.agno3 import VerificationError
+    from agno_nb.agno3.options import run_migrate
+
+    def progress(done: int, total: int, table: str) -> None:
+        sys.stderr.write(f"\r{table}: {done}/{total} sessions")
+        if done == total:
+            sys.stderr.write("\n")
+
+    try:
+        report = run_migrate(args, progress=progress)
+    except VerificationError as exc:
+        out.write(str(exc.report) + "\n")
+        raise
+    out.write(str(report) + "\n")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     """Entry point of ``agno-nb``; returns the exit code."""
     stream = out or sys.stdout
@@ -124,7 +151,8 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
             from agno_nb.demo import run_demo
 
             return run_demo(args.db, out=stream)
-        handler = {"sessions": _sessions, "show": _show, "upgrade": _upgrade}[args.command]
+        handlers = {"sessions": _sessions, "show": _show, "upgrade": _upgrade, "migrate": _migrate}
+        handler = handlers[args.command]
         return handler(args, stream)
     except AgnoNbError as exc:
         sys.stderr.write(f"agno-nb: error: {mask_url(str(exc))}\n")

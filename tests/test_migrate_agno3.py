@@ -462,3 +462,56 @@ def test_sigkill_then_rerun_leaves_exactly_one_copy(
         stamps = con.execute("SELECT count(*) FROM agno_schema_versions").fetchone()[0]
         assert stamps == 2
     assert source_dump(path) == before
+
+
+# -- the command line ----------------------------------------------------------------------
+
+
+def _cli(*argv: str) -> tuple[int, str, str]:
+    import contextlib
+    import io
+
+    from agno_nb.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(list(argv), out=out)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_cli_dry_run_then_migrate_then_verification_failure(tmp_path: Path) -> None:
+    path = tmp_path / "agno.db"
+    db = pinned_copy(path)
+    before = path.read_bytes()
+    code, out, _ = _cli("migrate", str(path), "--dry-run")
+    assert code == 0 and "dry run, nothing written" in out and "CREATE TABLE agno_sessions" in out
+    assert path.read_bytes() == before
+    code, out, err = _cli("migrate", url_of(path), "--table", TABLE)
+    assert code == 0 and "verified: OK: target holds 3 sessions, 6 runs, 20 messages" in out
+    assert "3/3 sessions" in err
+    assert_agno_reads_back(agno3_read(str(path)), db)
+    with sqlite3.connect(path) as con:
+        con.execute("DELETE FROM agno_runs WHERE session_id='agno-s2' AND run_index=0")
+    code, out, err = _cli("migrate", str(path))
+    assert code != 0 and "FAILED" in out
+    assert err.strip().splitlines()[-1].startswith("agno-nb: error: verification failed")
+
+
+def test_cli_bad_input_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "agno.db"
+    pinned_copy(path)
+    code, _, err = _cli("migrate", str(tmp_path / "missing.db"))
+    assert code == 2 and err.count("\n") == 1 and "no database file" in err
+    assert not (tmp_path / "missing.db").exists()
+    code, _, err = _cli("migrate", str(path), "--table", "nope")
+    assert code == 2 and "no table 'nope'" in err
+    with sqlite3.connect(path) as con:
+        con.execute(f"UPDATE {TABLE} SET memory='[1' WHERE session_id='agno-s2'")
+    code, _, err = _cli("migrate", str(path))
+    assert code == 2 and "agno-s2" in err and err.count("\n") == 1
+    code, out, _ = _cli("migrate", str(path), "--skip-bad")
+    assert code == 0 and "bad rows: 1: agno-s2" in out
+    code, _, err = _cli(
+        "migrate", "postgresql+psycopg://u:secret@127.0.0.1:1/db", "--target-schema", "a b"
+    )
+    assert code == 2 and "secret" not in err and "a b" in err

@@ -181,6 +181,13 @@ def migrate(
         raise AgnoNbError("--target-schema is for Postgres targets; SQLite has no schemas")
     for table in tables:
         check_identifier(table)
+    if source_backend in ("sqlite", "duckdb"):
+        path = _sqlite_file(source_url)
+        if path is None or not path.is_file():
+            raise AgnoNbError(
+                f"no database file at {mask_url(source_url)!r}: check the path (nothing was "
+                "created)"
+            )
     source_engine = _engine(source_url, source_backend)
     same = target_url == source_url
     target = _open_target(
