@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agno_nb.schema import LATEST_VERSION
+from bench.migrate_case import case_migrate
 from bench.peers import AgnoPeer, OursPeer, Place, load_v1_table
 from bench.workload import BASE_TIME, make_run, session_values
 
@@ -394,6 +395,7 @@ CASES: list[Callable[[Place, Sizes, bool], list[Figure]]] = [
     case_recent,
     case_upgrade,
     case_memory,
+    case_migrate,
 ]
 
 #: Every figure key a complete run reports, in order.
@@ -408,4 +410,5 @@ FIGURE_KEYS = (
     "upgrade_v1_v2",
     "read_1000_peak_mb",
     "read_1000_ms",
+    "migrate_agno3",
 )

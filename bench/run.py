@@ -40,6 +40,7 @@ CHECKS: dict[str, Callable[[Figure], bool]] = {
     "recent_20": lambda f: f.ours is not None and f.ours < 5 and (f.ratio or 0) >= 20,
     "list_50": lambda f: f.ours is not None and f.ours < 10,
     "upgrade_v1_v2": lambda f: f.ours is not None and f.ours >= 2000,
+    "migrate_agno3": lambda f: f.ours is not None and f.ours >= 2000,
 }
 
 

@@ -27,6 +27,7 @@ EXPECTED = {
     "upgrade_v1_v2": False,
     "read_1000_peak_mb": True,
     "read_1000_ms": True,
+    "migrate_agno3": False,  # its peer is agno 3.1.10's own migration, when its venv is set
 }
 #: figures that carry a target, so the report says PASS or FAIL for them
 JUDGED = {
@@ -36,6 +37,7 @@ JUDGED = {
     "recent_20",
     "list_50",
     "upgrade_v1_v2",
+    "migrate_agno3",
 }
 
 

@@ -91,8 +91,11 @@ def stable_id(*parts: object) -> str:
 # -- metrics -------------------------------------------------------------------------------
 
 
+_NUMBER_TYPES = (int, float)
+
+
 def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    return type(value) in _NUMBER_TYPES
 
 
 def convert_metrics(metrics: Any, *, leftovers: dict[str, Any]) -> Any:
@@ -101,42 +104,61 @@ def convert_metrics(metrics: Any, *, leftovers: dict[str, Any]) -> Any:
     What has no 3.x field (``prompt_tokens``, per-call lists of more than one
     value, unknown keys) is added to ``leftovers``.
     """
-    if not isinstance(metrics, Mapping):
-        if metrics is not None:
-            leftovers["metrics"] = metrics
-        return None
+    if type(metrics) is not dict:
+        if isinstance(metrics, Mapping):
+            metrics = dict(metrics)
+        else:
+            if metrics is not None:
+                leftovers["metrics"] = metrics
+            return None
     out: dict[str, Any] = {}
     kept: dict[str, Any] = {}
     per_call: dict[str, Any] = {}
+    rename = METRIC_RENAMES.get
     for key, value in metrics.items():
-        name = METRIC_RENAMES.get(key, key)
-        if name not in _METRIC_FIELDS:
-            if value not in (None, 0, [], {}) and not (
-                isinstance(value, list) and all(v in (0, None) for v in value)
-            ):
-                kept[key] = value
-            continue
-        if isinstance(value, list):
-            numbers = [v for v in value if _number(v)]
-            if len(numbers) != len(value):
-                kept[key] = value
+        name = rename(key, key)
+        kind = type(value)
+        if name in _METRIC_FIELDS:
+            if kind is int or kind is float or value is None:
+                if value is not None:
+                    out[name] = value
                 continue
-            if len(value) > 1:
-                per_call[key] = value
-            if not numbers:
-                continue
-            value = numbers[0] if name == "time_to_first_token" else sum(numbers)
-        if value is None:
-            continue
-        if name in _METRIC_NUMBERS and not _number(value):
+            if kind is list:
+                value = _from_list(key, name, value, kept, per_call)
+                if value is not None:
+                    out[name] = value
+            elif name in _METRIC_NUMBERS:
+                kept[key] = value
+            else:
+                out[name] = value
+        elif _meaningful(value):
             kept[key] = value
-            continue
-        out[name] = value
     if kept:
         leftovers["metrics"] = kept
     if per_call:
         leftovers["metrics_per_call"] = per_call
     return out
+
+
+def _from_list(
+    key: str, name: str, value: list[Any], kept: dict[str, Any], per_call: dict[str, Any]
+) -> Any:
+    """One per-model-call list as a scalar: summed (the first time to first token)."""
+    if not all(type(v) in _NUMBER_TYPES for v in value):
+        kept[key] = value
+        return None
+    if len(value) > 1:
+        per_call[key] = value
+    if not value:
+        return None
+    return value[0] if name == "time_to_first_token" else sum(value)
+
+
+def _meaningful(value: Any) -> bool:
+    """Whether a dropped metric holds information (not None, 0 or all zeros)."""
+    if value in (None, 0, [], {}):
+        return False
+    return not (isinstance(value, list) and all(v in (0, None) for v in value))
 
 
 # -- messages and tools --------------------------------------------------------------------
@@ -147,7 +169,7 @@ def convert_message(message: Any, *, run_id: str, index: int) -> Any:
 
     agno 3.x's Message keeps unknown keys, so every other key stays as it is.
     """
-    if not isinstance(message, Mapping):
+    if type(message) is not dict and not isinstance(message, Mapping):
         return message
     out = dict(message)
     if "metrics" in out:
@@ -163,8 +185,8 @@ def convert_message(message: Any, *, run_id: str, index: int) -> Any:
     redacted = out.pop("redacted_thinking", None)
     if redacted and not out.get("redacted_reasoning_content"):
         out["redacted_reasoning_content"] = redacted
-    if not out.get("id"):
-        out["id"] = stable_id(run_id, "message", index)
+    if not out.get("id"):  # agno 3.x gives id-less messages a random one on every read
+        out["id"] = f"{run_id}-{index}"
     return out
 
 
@@ -202,7 +224,7 @@ def _status(value: Any, leftovers: dict[str, Any]) -> str:
 def _first_user_message(messages: list[Any]) -> Any:
     for message in messages:
         if (
-            isinstance(message, Mapping)
+            type(message) is dict
             and message.get("role") == "user"
             and not message.get("from_history")
         ):

@@ -433,10 +433,10 @@ class _Job:
                     conn.execute(t.sessions.delete().where(t.sessions.c.session_id.in_(chunk)))
                 conn.execute(t.rows.delete().where(t.rows.c.session_id.in_(chunk)))
         if convert:
-            conn.execute(t.sessions.insert(), [c.session for _, c in convert])
+            self._insert(conn, t.sessions, [c.session for _, c in convert])
             run_rows = [r for _, c in convert for r in c.runs]
             if run_rows:
-                conn.execute(t.runs.insert(), run_rows)
+                self._insert(conn, t.runs, run_rows)
             conn.execute(
                 t.rows.insert(),
                 [
@@ -454,6 +454,29 @@ class _Job:
                 ],
             )
         self._progress(conn, last=last, started=started, finished=None)
+
+    def _insert(self, conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        """INSERT ``rows``. On SQLite the JSON is encoded here, as agno's engine does
+        (``json.dumps`` with its default separators; a key given as None is JSON
+        ``null``, a key left out is SQL NULL), and the rows go to the driver's
+        executemany in one call; elsewhere through SQLAlchemy's JSON types."""
+        if self.t.backend != "sqlite":
+            conn.execute(table.insert(), rows)
+            return
+        plain = [c.name for c in table.columns if not isinstance(c.type, sa.JSON)]
+        json_columns = [c.name for c in table.columns if isinstance(c.type, sa.JSON)]
+        columns = plain + json_columns
+        dumps = json.dumps
+        params = [
+            (
+                *[row.get(c) for c in plain],
+                *[dumps(row[c]) if c in row else None for c in json_columns],
+            )
+            for row in rows
+        ]
+        names = ", ".join(f'"{c}"' for c in columns)
+        marks = ", ".join("?" for _ in columns)
+        conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', params)
 
     def _progress(
         self, conn: Connection, *, last: str | None, started: int, finished: int | None

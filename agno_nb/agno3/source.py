@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
@@ -128,9 +129,9 @@ class SourceTable:
             for column in _JSON_COLUMNS:
                 value = row.get(column)
                 if isinstance(value, str):
-                    row[column] = json.loads(value)
+                    row[column] = _loads(value)
             if texts is not None:
-                run_list = [json.loads(t) for t in texts]
+                run_list = [_loads(t) for t in texts]
                 if self.mode == "workflow_v2":
                     row["runs"] = run_list
                 else:
@@ -151,6 +152,15 @@ class SourceTable:
             updated_at=int(updated) if isinstance(updated, (int, float)) else None,
             error=error,
         )
+
+
+def _loads(text: str) -> Any:
+    """Parse JSON text: orjson (fast), or the standard library for what orjson
+    refuses but ``json.dumps`` writes (NaN, Infinity) and for its error message."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
 
 
 def mode_from_columns(columns: set[str]) -> str:
