@@ -438,6 +438,43 @@ class AgnoMagics(StorageHelpers, Magics):
 
         return update
 
+    # -- agno 1.x -> agno 3.x (agno_nb.agno3) ------------------------------------------
+
+    @line_magic
+    def agno_migrate(self, line: str = "") -> Any:
+        """Move agno 1.x session tables into agno 3.x's tables, with a progress bar and
+        the report (the plan and its DDL with --dry-run). Without a URL: the open
+        storage's database and table.
+
+        %agno_migrate [SOURCE_URL] [--table T]... [--schema S] [--target URL]
+                      [--target-schema S] [--memory-table T] [--dry-run] [--skip-bad]
+        """
+        from agno_nb.agno3.options import add_migrate_arguments, run_migrate
+
+        p = _Parser("%agno_migrate")
+        add_migrate_arguments(p, url_required=False)
+        args = p.parse_line(line)
+        if args.source_url is None:
+            storage = self.storage
+            args.source_url = storage.db_engine.url.render_as_string(hide_password=False)
+            args.tables = args.tables or [storage.table_name]
+            args.schema = args.schema or storage.schema
+        from IPython.display import display
+
+        from agno_nb.widgets.migrate_progress import MigrateProgress
+
+        progress = MigrateProgress()
+        if not args.dry_run:
+            display(progress.widget)
+        from agno_nb.agno3 import VerificationError
+
+        with _usage_errors(args.source_url):
+            try:
+                return run_migrate(args, progress=progress)
+            except VerificationError as exc:
+                display(exc.report)  # what the target holds, then the error line
+                raise
+
 
 def load_ipython_extension(ip: Any) -> None:
     """Register the magics, their ``%config`` options and the agent tracker."""

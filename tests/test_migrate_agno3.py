@@ -515,3 +515,36 @@ def test_cli_bad_input_is_one_line(tmp_path: Path) -> None:
         "migrate", "postgresql+psycopg://u:secret@127.0.0.1:1/db", "--target-schema", "a b"
     )
     assert code == 2 and "secret" not in err and "a b" in err
+
+
+# -- %agno_migrate -------------------------------------------------------------------------
+
+
+def test_magic_migrates_the_open_storage_with_progress_and_report(
+    tmp_path: Path, ip: Any, magics: Any
+) -> None:
+    from IPython.core.error import UsageError
+
+    path = tmp_path / "agno.db"
+    db = pinned_copy(path)
+    ip.run_line_magic("agno_storage", f"sqlite {path}")
+    plan = ip.run_line_magic("agno_migrate", "--dry-run")
+    assert plan.dry_run and "CREATE TABLE agno_sessions" in plan._repr_html_()
+    shown: list[Any] = []
+    import IPython.display
+
+    original = IPython.display.display
+    IPython.display.display = lambda *objs, **kw: shown.extend(objs)  # type: ignore[assignment]
+    try:
+        report = ip.run_line_magic("agno_migrate", "")
+    finally:
+        IPython.display.display = original  # type: ignore[assignment]
+    bar = shown[0].children[0]
+    assert (bar.value, bar.max) == (3, 3) and "3/3 sessions" in shown[0].children[1].value
+    html = report._repr_html_()
+    assert "verified" in html and "OK: target holds 3 sessions, 6 runs, 20 messages" in html
+    assert_agno_reads_back(agno3_read(str(path)), db)
+    with pytest.raises(UsageError, match="no table 'nope'"):
+        ip.run_line_magic("agno_migrate", f"{path} --table nope")
+    with pytest.raises(UsageError, match="--dry-runs"):
+        ip.run_line_magic("agno_migrate", "--dry-runs")
