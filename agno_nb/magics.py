@@ -465,7 +465,7 @@ class AgnoMagics(StorageHelpers, Magics):
 
         progress = MigrateProgress()
         if not args.dry_run:
-            display(progress.widget)
+            display(progress)
         from agno_nb.agno3 import VerificationError
 
         with _usage_errors(args.source_url):

@@ -539,8 +539,8 @@ def test_magic_migrates_the_open_storage_with_progress_and_report(
         report = ip.run_line_magic("agno_migrate", "")
     finally:
         IPython.display.display = original  # type: ignore[assignment]
-    bar = shown[0].children[0]
-    assert (bar.value, bar.max) == (3, 3) and "3/3 sessions" in shown[0].children[1].value
+    bar = shown[0].bar
+    assert (bar.value, bar.max) == (3, 3) and "3/3 sessions" in shown[0].label.value
     html = report._repr_html_()
     assert "verified" in html and "OK: target holds 3 sessions, 6 runs, 20 messages" in html
     assert_agno_reads_back(agno3_read(str(path)), db)

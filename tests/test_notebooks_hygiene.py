@@ -31,6 +31,7 @@ EXPECTED = [
     "05_schema_upgrades.ipynb",
     "06_inspect_and_evaluate.ipynb",
     "07_agno_interop.ipynb",
+    "09_migrate_to_agno3.ipynb",
 ]
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 

@@ -36,7 +36,7 @@ class TableReport:
         return self.new + self.resynced
 
 
-@dataclass
+@dataclass(repr=False)
 class MigrationReport:
     """The result of :func:`agno_nb.agno3.migrate` (its plan, with ``dry_run``)."""
 
@@ -114,6 +114,9 @@ class MigrationReport:
             out.append("DDL:")
             out.extend(stmt.rstrip() + ";" for stmt in self.ddl)
         return "\n".join(out)
+
+    def __repr__(self) -> str:
+        return str(self)
 
     def _repr_html_(self) -> str:
         head = "Migration plan (dry run, nothing written)" if self.dry_run else "Migration report"

@@ -24,5 +24,5 @@ class MigrateProgress:
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle: dict[str, Any] = self.widget._repr_mimebundle_(**kwargs) or {}
-        bundle["text/plain"] = self.label.value
+        bundle["text/plain"] = f"migrating: {self.label.value}"
         return bundle
