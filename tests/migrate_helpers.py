@@ -104,7 +104,7 @@ def sqlite_agno_catalog(path: Path) -> dict[str, str]:
     try:
         rows = con.execute(
             "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL AND "
-            "(tbl_name IN ('agno_sessions', 'agno_runs', 'agno_schema_versions'))"
+            "(tbl_name IN ('agno_sessions', 'agno_runs', 'agno_schema_versions', 'agno_memories'))"
         ).fetchall()
     finally:
         con.close()

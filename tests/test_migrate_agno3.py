@@ -18,6 +18,7 @@ from agno_nb.storage import SqliteStorage
 from tests.agno_fixtures import make_agno_v0_table, sqlite_dump
 from tests.conftest import require_postgres, run_agno3
 from tests.migrate_helpers import (
+    READER,
     TABLE,
     agno3_continue,
     agno3_read,
@@ -47,6 +48,7 @@ from agno.db.sqlite import SqliteDb
 db = SqliteDb(db_file=sys.argv[1])
 db._get_table("sessions", create_table_if_not_found=True)
 db._get_table("runs", create_table_if_not_found=True)
+db._get_table("memories", create_table_if_not_found=True)
 print(json.dumps("ok"))
 """
 
@@ -56,18 +58,26 @@ def test_sqlite_tables_are_the_ones_agno_creates(tmp_path: Path) -> None:
     run_agno3(_AGNO_CREATES, str(agno_file))
     engine = sa.create_engine(url_of(ours))
     with engine.begin() as conn:
-        created = TargetTables.build("sqlite").create(conn)
+        created = TargetTables.build("sqlite").create(conn, memories=True)
     engine.dispose()
     assert {"agno_sessions", "agno_runs", "agno_schema_versions"} <= set(created)
     theirs = sqlite_agno_catalog(agno_file)
     assert sqlite_agno_catalog(ours) == theirs
-    assert len([n for n in theirs if n.startswith("idx_")]) == 12
+    assert len([n for n in theirs if n.startswith("idx_")]) == 15
 
     def stamps(path: Path) -> set[tuple[str, str]]:
         with sqlite3.connect(path) as con:
             return set(con.execute("SELECT table_name, version FROM agno_schema_versions"))
 
-    assert stamps(ours) == stamps(agno_file) == {("agno_sessions", "3.0.0"), ("agno_runs", "3.0.0")}
+    assert (
+        stamps(ours)
+        == stamps(agno_file)
+        == {
+            ("agno_sessions", "3.0.0"),
+            ("agno_runs", "3.0.0"),
+            ("agno_memories", "3.0.0"),
+        }
+    )
 
 
 def _pg_catalog(engine: sa.Engine, schema: str) -> dict[str, Any]:
@@ -111,9 +121,9 @@ def test_postgres_tables_are_the_ones_agno_creates(pg_schema: str) -> None:
     try:
         run_agno3(script, url, theirs)
         with engine.begin() as conn:
-            TargetTables.build("postgres", ours).create(conn)
+            TargetTables.build("postgres", ours).create(conn, memories=True)
         assert _pg_catalog(engine, ours) == _pg_catalog(engine, theirs)
-        assert len(_pg_catalog(engine, ours)["indexes"]) == 15
+        assert len(_pg_catalog(engine, ours)["indexes"]) == 19
     finally:
         with engine.begin() as conn:
             for name in (theirs, ours):
@@ -548,3 +558,37 @@ def test_magic_migrates_the_open_storage_with_progress_and_report(
         ip.run_line_magic("agno_migrate", f"{path} --table nope")
     with pytest.raises(UsageError, match="--dry-runs"):
         ip.run_line_magic("agno_migrate", "--dry-runs")
+
+
+# -- memories ------------------------------------------------------------------------------
+
+
+def test_memories_keep_their_ids_topics_and_input(tmp_path: Path) -> None:
+    from agno.memory.v2.db.sqlite import SqliteMemoryDb
+    from agno.memory.v2.memory import Memory
+    from agno.memory.v2.schema import UserMemory
+
+    path = tmp_path / "agno.db"
+    pinned_copy(path)
+    memory_db = SqliteMemoryDb(table_name="user_memories", db_file=str(path))
+    memory = Memory(db=memory_db)
+    tea = memory.add_user_memory(
+        UserMemory(memory="likes tea", topics=["food"], input="I like tea"), user_id="alice"
+    )
+    paris = memory.add_user_memory(
+        UserMemory(memory="lives in Paris", topics=["home"]), user_id="bob"
+    )
+    memory_db.db_engine.dispose()
+    plan = migrate(url_of(path), memory_table="user_memories", dry_run=True)
+    assert plan.memories is not None and plan.memories.new == 2 and "agno_memories" in plan.created
+    report = migrate(url_of(path), memory_table="user_memories")
+    assert report.memories is not None and report.memories.verified is True
+    read = run_agno3(READER, str(path), "--memories")
+    assert set(read) == {tea, paris}
+    assert read[tea]["memory"] == "likes tea" and read[tea]["topics"] == ["food"]
+    assert read[tea]["input"] == "I like tea" and read[tea]["user_id"] == "alice"
+    assert read[paris]["topics"] == ["home"] and read[paris]["input"] is None
+    again = migrate(url_of(path), memory_table="user_memories")
+    assert again.memories is not None and again.memories.unchanged == 2
+    code, out, _ = _cli("migrate", str(path), "--memory-table", "user_memories")
+    assert code == 0 and "2 memories: 0 written, 2 unchanged" in out

@@ -216,8 +216,16 @@ def migrate(
         if memory_table is not None:
             from agno_nb.agno3.memories import migrate_memories
 
+            check_identifier(memory_table)
             report.memories = migrate_memories(
-                source_engine, source_backend, memory_table, schema, target, dry_run=dry_run
+                source_engine,
+                source_backend,
+                memory_table,
+                schema,
+                target,
+                dry_run=dry_run,
+                skip_bad=skip_bad,
+                batch_size=batch_size,
             )
     finally:
         report.seconds = time.perf_counter() - started
@@ -225,7 +233,8 @@ def migrate(
         if not same:
             target.engine.dispose()
     if not report.ok:
-        bad = next(t for t in report.tables if t.verified is False)
+        parts = [*report.tables, *([report.memories] if report.memories else [])]
+        bad = next(t for t in parts if t.verified is False)
         raise VerificationError(
             f"verification failed for {bad.source}: {bad.mismatch}; the target keeps what was "
             "written, rerun to retry (reruns never duplicate)",

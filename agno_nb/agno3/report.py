@@ -94,7 +94,17 @@ class MigrationReport:
                 )
         if self.memories:
             m = self.memories
-            rows.append((f"{m.source} (memories)", f"{m.sessions} memories, {m.new} written"))
+            verb = "to write" if self.dry_run else "written"
+            rows.append(
+                (
+                    f"{m.source} (memories)",
+                    f"{m.sessions} memories: {m.new} {verb}, {m.unchanged} unchanged",
+                )
+            )
+            if m.conflicts:
+                rows.append(("  conflicts", _some(m.conflicts) + " (already in the target, kept)"))
+            if m.bad:
+                rows.append(("  bad rows", _some(m.bad)))
             if m.verified is not None:
                 rows.append(("  verified", "OK" if m.verified else f"FAILED: {m.mismatch}"))
         if self.dry_run:

@@ -122,6 +122,24 @@ def main() -> None:
         after = db.get_session(session_id=session_id, session_type=SessionType.AGENT)
         print(json.dumps({"seen": SEEN[-1], "answer": response.content, "after": describe(after)}))
         return
+    if args and args[0] == "--memories":
+        memories = db.get_user_memories()
+        print(
+            json.dumps(
+                {
+                    m.memory_id: {
+                        "memory": m.memory,
+                        "topics": m.topics,
+                        "input": m.input,
+                        "user_id": m.user_id,
+                        "created_at": m.created_at,
+                    }
+                    for m in memories
+                },
+                default=str,
+            )
+        )
+        return
     out = {}
     for kind in (SessionType.AGENT, SessionType.TEAM, SessionType.WORKFLOW):
         for session in db.get_sessions(session_type=kind):
