@@ -592,3 +592,84 @@ def test_memories_keep_their_ids_topics_and_input(tmp_path: Path) -> None:
     assert again.memories is not None and again.memories.unchanged == 2
     code, out, _ = _cli("migrate", str(path), "--memory-table", "user_memories")
     assert code == 0 and "2 memories: 0 written, 2 unchanged" in out
+
+
+# -- team and workflow tables --------------------------------------------------------------
+
+
+def _team_run(session_id: str, n: int) -> dict[str, Any]:
+    member = {
+        "run_id": f"{session_id}-member-{n}",
+        "agent_id": "researcher",
+        "team_id": "crew",
+        "team_session_id": session_id,
+        "content": f"found {n}",
+        "messages": [
+            {"role": "user", "content": f"look up {n}"},
+            {"role": "assistant", "content": f"found {n}", "metrics": {"time": 0.5}},
+        ],
+        "metrics": {"input_tokens": [3], "output_tokens": [2], "time": [0.5]},
+        "created_at": 1700000100 + n,
+        "status": "RUNNING",
+    }
+    return {
+        "run_id": f"{session_id}-run-{n}",
+        "team_id": "crew",
+        "session_id": session_id,
+        "content": f"answer {n}",
+        "messages": [
+            {"role": "user", "content": f"question {n}"},
+            {"role": "assistant", "content": f"answer {n}"},
+        ],
+        "member_responses": [member],
+        "formatted_tool_calls": ["transfer_task_to_member(...)"],
+        "metrics": {"input_tokens": [10, 12], "output_tokens": [5, 6], "time": [0.1, 0.2]},
+        "created_at": 1700000100 + n,
+        "status": "RUNNING",
+    }
+
+
+@pytest.mark.parametrize("layout", [1, 3])
+def test_team_table_is_recognised_and_read_by_agno3(tmp_path: Path, layout: int) -> None:
+    from agno_nb.sessions import TeamSession
+
+    path = tmp_path / "teams.db"
+    storage = SqliteStorage("team_sessions", db_file=str(path), mode="team", schema_version=layout)
+    for i in range(2):
+        sid = f"team-{i}"
+        storage.upsert(
+            TeamSession(
+                session_id=sid,
+                team_id="crew",
+                user_id="alice",
+                memory={"runs": [_team_run(sid, 0), _team_run(sid, 1)]},
+                team_data={"name": "Crew"},
+                session_data={"session_name": f"Team chat {i}"},
+                created_at=1700000000 + i,
+            )
+        )
+    storage.close()
+    report = migrate(url_of(path), tables=["team_sessions"])
+    table = report.tables[0]
+    assert table.mode == "team" and table.layout == layout and table.target_runs == 4
+    read = agno3_read(str(path))
+    assert set(read) == {"team-0", "team-1"}
+    got = read["team-0"]
+    assert got["type"] == "TeamSession" and got["name"] == "Team chat 0"
+    assert [r["input"] for r in got["runs"]] == ["question 0", "question 1"]
+    assert [r["content"] for r in got["runs"]] == ["answer 0", "answer 1"]
+    assert got["runs"][1]["metrics"]["input_tokens"] == 22
+    assert got["runs"][1]["metrics"]["duration"] == pytest.approx(0.3)
+    with sqlite3.connect(path) as con:
+        row = con.execute(
+            "SELECT run_type, team_id, agent_id, run_data FROM agno_runs WHERE run_index = 1 "
+            "AND session_id = 'team-0'"
+        ).fetchone()
+    assert row[:3] == ("team", "crew", None)
+    data = json.loads(row[3])
+    assert data["metadata"]["agno_v1"]["formatted_tool_calls"] == ["transfer_task_to_member(...)"]
+    assert data["metadata"]["agno_v1"]["metrics_per_call"]["time"] == [0.1, 0.2]
+    member = data["member_responses"][0]
+    assert member["agent_id"] == "researcher" and "team_id" not in member
+    assert member["metadata"]["agno_v1"]["team_id"] == "crew"
+    assert member["messages"][1]["metrics"] == {"duration": 0.5}
