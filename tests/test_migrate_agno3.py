@@ -673,3 +673,73 @@ def test_team_table_is_recognised_and_read_by_agno3(tmp_path: Path, layout: int)
     assert member["agent_id"] == "researcher" and "team_id" not in member
     assert member["metadata"]["agno_v1"]["team_id"] == "crew"
     assert member["messages"][1]["metrics"] == {"duration": 0.5}
+
+
+def test_sigkill_then_rerun_on_a_postgres_target(tmp_path: Path, pg_schema: str) -> None:
+    import subprocess
+    import sys
+
+    url = require_postgres()
+    target_schema = pg_schema + "_kill"
+    path = tmp_path / "agno.db"
+    pinned_copy(path)
+    expected = clone_sessions(path, 250)
+    child = _KILLED_CHILD.replace(
+        "api(url, batch_size=40, progress=progress)",
+        "api(url, batch_size=40, progress=progress, target_url=sys.argv[4], "
+        "target_schema=sys.argv[5])",
+    )
+    engine = sa.create_engine(url)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", child, url_of(path), "in_transaction", "3", url, target_schema],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == -9, done.stderr[-2000:]
+        with engine.connect() as conn:
+            count = conn.execute(sa.text(f'SELECT count(*) FROM "{target_schema}".agno_sessions'))
+            assert count.scalar_one() == 80
+        report = migrate(url_of(path), target_url=url, target_schema=target_schema, batch_size=40)
+        table = report.tables[0]
+        assert report.ok and (table.unchanged, table.new) == (80, 170)
+        with engine.connect() as conn:
+            runs = conn.execute(sa.text(f'SELECT count(*) FROM "{target_schema}".agno_runs'))
+            assert runs.scalar_one() == sum(r for r, _ in expected.values())
+    finally:
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{target_schema}" CASCADE'))
+        engine.dispose()
+
+
+def test_duckdb_source(tmp_path: Path) -> None:
+    from agno_nb.agent import Agent
+    from agno_nb.models import OfflineModel
+    from agno_nb.storage import DuckDbStorage
+
+    source = tmp_path / "app.duckdb"
+    storage = DuckDbStorage("agent_sessions", db_file=str(source), schema_version=1)
+    for user in ("alice", "bob"):
+        agent = Agent(
+            model=OfflineModel(),
+            agent_id="helper",
+            user_id=user,
+            session_id=f"s-{user}",
+            storage=storage,
+            add_history_to_messages=True,
+        )
+        agent.run("My name is " + user)
+        agent.run("What is my name?")
+    before = {
+        s.session_id: [(m.role, m.text) for m in s.messages()] for s in storage.get_all_sessions()
+    }
+    storage.close()
+    target = tmp_path / "agno3.db"
+    report = migrate(f"duckdb:///{source}", target_url=url_of(target))
+    assert report.ok and report.tables[0].target_runs == 4
+    read = agno3_read(str(target))
+    for sid, messages in before.items():
+        got = [tuple(m) for r in read[sid]["runs"] for m in r["messages"] if not m[2]]
+        assert [m[:2] for m in got] == messages

@@ -195,7 +195,8 @@ def open_source(
                 f"no table {where!r} in the source database: pass --table (and --schema on "
                 "Postgres) naming the agno 1.x session table"
             )
-        columns = {c["name"] for c in inspector.get_columns(table, schema=schema)}
+        probe = sa.select(sa.text("*")).select_from(sa.table(table, schema=schema)).limit(0)
+        columns = set(conn.execute(probe).keys())  # portable: DuckDB lacks Postgres' catalogs
         mode = mode_from_columns(columns)
         version = _layout(conn, inspector, table, schema, columns, mode)
     return SourceTable(engine, backend, table, schema, mode, version)
