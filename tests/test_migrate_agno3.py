@@ -384,7 +384,7 @@ def test_many_sessions_in_batches_with_progress(tmp_path: Path) -> None:
 _KILLED_CHILD = """
 import os, signal, sys
 from agno_nb.agno3 import migrate as api
-from agno_nb.agno3.migrate import _Job
+from agno_nb.agno3.job import TableJob
 from agno_nb.agno3.tables import TargetTables
 
 url, point, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -393,13 +393,13 @@ calls = {"batches": 0}
 def die():
     os.kill(os.getpid(), signal.SIGKILL)
 
-write_batch = _Job._write_batch
+write_batch = TableJob._write_batch
 def killing_write_batch(self, conn, *args, **kwargs):
     write_batch(self, conn, *args, **kwargs)  # every row of the batch is written...
     calls["batches"] += 1
     if point == "in_transaction" and calls["batches"] == n:
         die()  # ...but not committed
-_Job._write_batch = killing_write_batch
+TableJob._write_batch = killing_write_batch
 
 create = TargetTables.create
 def killing_create(self, conn, **kwargs):
@@ -409,12 +409,12 @@ def killing_create(self, conn, **kwargs):
     return names
 TargetTables.create = killing_create
 
-finish = _Job._finish
+finish = TableJob._finish
 def killing_finish(self, started):
     if point == "before_finish":
         die()
     finish(self, started)
-_Job._finish = killing_finish
+TableJob._finish = killing_finish
 
 def progress(done, total, table):
     if point == "after_commit" and done >= n * 40:

@@ -25,7 +25,7 @@ from agno_nb.agno3.report import TableReport
 from agno_nb.errors import TableMissingError
 
 if TYPE_CHECKING:
-    from agno_nb.agno3.migrate import _Target
+    from agno_nb.agno3.target import Target
 
 _PREFIX = "memory:"
 
@@ -96,7 +96,7 @@ def migrate_memories(
     backend: str,
     table: str,
     schema: str | None,
-    target: _Target,
+    target: Target,
     *,
     dry_run: bool,
     skip_bad: bool = False,

@@ -119,10 +119,15 @@ class SourceTable:
         session_id = str(raw["session_id"])
         digest = hashlib.blake2b(digest_size=16)
         for key in sorted(raw):
-            digest.update(f"{key}\x1f{raw[key]}\x1e".encode())
+            value = raw[key]
+            digest.update(key.encode())
+            digest.update(b"\x1f")
+            digest.update(value.encode() if type(value) is str else repr(value).encode())
+            digest.update(b"\x1e")
         texts = run_texts.get(session_id, []) if run_texts is not None else None
         for text in texts or ():
-            digest.update(f"{text}\x1e".encode())
+            digest.update(text.encode() if type(text) is str else repr(text).encode())
+            digest.update(b"\x1e")
         row = dict(raw)
         error = None
         try:

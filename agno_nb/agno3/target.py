@@ -1,0 +1,99 @@
+"""Where a migration writes: the engine, agno 3.x's tables and which of them exist."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from agno_nb.agno3.tables import TargetTables
+from agno_nb.errors import AgnoNbError, BackendUnavailableError
+from agno_nb.urls import mask_url
+
+_BACKENDS = {
+    "sqlite": "sqlite",
+    "postgresql": "postgres",
+    "postgres": "postgres",
+    "duckdb": "duckdb",
+}
+
+
+@dataclass
+class Target:
+    """The target database: its engine, tables, and which tables exist."""
+
+    engine: Engine
+    tables: TargetTables
+    exists: bool
+    #: names of the target tables that exist
+    present: set[str] = dataclasses.field(default_factory=set)
+
+    def has(self, table: sa.Table) -> bool:
+        """Whether ``table`` exists in the target."""
+        return table.name in self.present
+
+
+def backend_of(url: str) -> str:
+    try:
+        name = make_url(url).get_backend_name()
+    except Exception:
+        raise AgnoNbError(
+            f"malformed database URL {mask_url(url)!r}: use e.g. sqlite:///tmp/data.db or "
+            "postgresql+psycopg://user:pw@host:5432/db"
+        ) from None
+    backend = _BACKENDS.get(name)
+    if backend is None:
+        raise BackendUnavailableError(
+            f"unknown backend {name!r} in {mask_url(url)!r}: use sqlite or postgresql"
+        )
+    return backend
+
+
+def engine_for(url: str, backend: str) -> Engine:
+    if backend == "sqlite":
+        engine = sa.create_engine(url, json_serializer=json.dumps, connect_args={"timeout": 30})
+
+        # pysqlite opens transactions only before DML; DDL would commit on its own.
+        # BEGIN ourselves, so creating the tables and stamping them is one transaction.
+        @sa.event.listens_for(engine, "connect")
+        def _no_implicit(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(conn: Connection) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+        return engine
+    if backend == "postgres":
+        return sa.create_engine(url, json_serializer=json.dumps, pool_pre_ping=True)
+    return sa.create_engine(url)
+
+
+def sqlite_file(url: str) -> Path | None:
+    database = make_url(url).database
+    return None if database in (None, "", ":memory:") else Path(str(database)).resolve()
+
+
+def open_target(url: str, backend: str, schema: str | None, engine: Engine | None) -> Target:
+    tables = TargetTables.build(backend, schema)
+    if backend == "sqlite":
+        path = sqlite_file(url)
+        if path is not None and not path.exists():  # a dry run must not create the file
+            return Target(engine or engine_for(url, backend), tables, exists=False)
+    return Target(engine or engine_for(url, backend), tables, exists=True)
+
+
+def missing_tables(target: Target, *, memories: bool) -> list[sa.Table]:
+    t = target.tables
+    wanted = [t.versions, *t.agno_tables(memories=memories), t.rows, t.progress]
+    if not target.exists:
+        return wanted
+    with target.engine.connect() as conn:
+        missing = t.missing(conn, memories=memories)
+    target.present = {x.name for x in wanted if x not in missing}
+    return missing
