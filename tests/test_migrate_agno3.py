@@ -743,3 +743,51 @@ def test_duckdb_source(tmp_path: Path) -> None:
     for sid, messages in before.items():
         got = [tuple(m) for r in read[sid]["runs"] for m in r["messages"] if not m[2]]
         assert [m[:2] for m in got] == messages
+
+
+@pytest.mark.parametrize("mode", ["workflow", "workflow_v2"])
+def test_workflow_tables_are_read_by_agno3(tmp_path: Path, mode: str) -> None:
+    from agno_nb.sessions import WorkflowSession
+
+    path = tmp_path / "flows.db"
+    storage = SqliteStorage("workflow_sessions", db_file=str(path), mode=mode, schema_version=1)
+    runs = [
+        {
+            "run_id": f"flow-run-{n}",
+            "workflow_id": "pipeline",
+            "content": f"report {n}",
+            "messages": [{"role": "user", "content": f"topic {n}"}],
+            "metrics": {"time": [1.5]},
+            "step_responses": [{"step": "research", "content": f"notes {n}"}],
+            "created_at": 1700000100 + n,
+            "status": "COMPLETED",
+        }
+        for n in range(2)
+    ]
+    session = WorkflowSession(
+        session_id="flow-1",
+        workflow_id="pipeline",
+        user_id="carol",
+        workflow_data={"name": "Pipeline"},
+        created_at=1700000000,
+    )
+    if mode == "workflow_v2":
+        session.workflow_name = "Pipeline"
+        session.runs_v2 = runs
+    else:
+        session.memory = {"runs": runs}
+    storage.upsert(session)
+    storage.close()
+    report = migrate(url_of(path), tables=["workflow_sessions"])
+    table = report.tables[0]
+    assert table.mode == mode and (table.target_sessions, table.target_runs) == (1, 2)
+    got = agno3_read(str(path))["flow-1"]
+    assert got["type"] == "WorkflowSession" and got["user_id"] == "carol"
+    assert [r["run_id"] for r in got["runs"]] == ["flow-run-0", "flow-run-1"]
+    assert [r["content"] for r in got["runs"]] == ["report 0", "report 1"]
+    with sqlite3.connect(path) as con:
+        data = json.loads(
+            con.execute("SELECT run_data FROM agno_runs WHERE run_id = 'flow-run-1'").fetchone()[0]
+        )
+    assert data["step_responses"] == [{"step": "research", "content": "notes 1"}]
+    assert data["messages"] == [{"role": "user", "content": "topic 1", "id": "flow-run-1-0"}]

@@ -142,7 +142,8 @@ def convert_run(
         ]
         first = _first_user_message(data["messages"])
         if first is not None and not data.get("input"):
-            data["input"] = {"input_content": first.get("content")}
+            content = first.get("content")  # a workflow run's input is the value itself
+            data["input"] = content if session_type == "workflow" else {"input_content": content}
     elif messages is not None:
         leftovers["messages"] = data.pop("messages")
     if isinstance(data.get("tools"), list):

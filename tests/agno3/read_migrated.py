@@ -69,14 +69,14 @@ def describe(session: Any) -> dict[str, Any]:
             {
                 "run_id": run.run_id,
                 "status": getattr(run.status, "value", run.status),
-                "input": run.input.input_content if run.input else None,
+                "input": getattr(run.input, "input_content", run.input),
                 "content": run.content,
                 "created_at": run.created_at,
                 "messages": [
                     [m.role, m.get_content_string(), bool(m.from_history)]
-                    for m in run.messages or []
+                    for m in getattr(run, "messages", None) or []
                 ],
-                "tools": [t.tool_name for t in run.tools or []],
+                "tools": [t.tool_name for t in getattr(run, "tools", None) or []],
                 "metrics": run.metrics.to_dict() if run.metrics else None,
             }
         )
@@ -92,7 +92,7 @@ def describe(session: Any) -> dict[str, Any]:
         "updated_at": session.updated_at,
         "runs": runs,
         "history": [[m.role, m.get_content_string()] for m in session.get_messages()]
-        if hasattr(session, "get_messages")
+        if type(session).__name__ != "WorkflowSession"
         else None,
     }
 
