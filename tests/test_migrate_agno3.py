@@ -791,3 +791,45 @@ def test_workflow_tables_are_read_by_agno3(tmp_path: Path, mode: str) -> None:
         )
     assert data["step_responses"] == [{"step": "research", "content": "notes 1"}]
     assert data["messages"] == [{"role": "user", "content": "topic 1", "id": "flow-run-1-0"}]
+
+
+def test_postgres_memories_keep_their_ids(pg_schema: str) -> None:
+    url = require_postgres()
+    from agno.memory.v2.db.postgres import PostgresMemoryDb
+    from agno.memory.v2.memory import Memory
+    from agno.memory.v2.schema import UserMemory
+    from agno.storage.postgres import PostgresStorage as AgnoPostgresStorage
+
+    from tests.agno_fixtures import fill_agno_storage
+
+    source_schema, target_schema = pg_schema + "_msrc", pg_schema + "_mai"
+    agno_storage = AgnoPostgresStorage(table_name=TABLE, schema=source_schema, db_url=url)
+    fill_agno_storage(agno_storage, sessions=1, runs_per_session=1)
+    agno_storage.db_engine.dispose()
+    memory_db = PostgresMemoryDb(table_name="user_memories", schema=source_schema, db_url=url)
+    memory_id = Memory(db=memory_db).add_user_memory(
+        UserMemory(memory="likes tea", topics=["food"], input="I like tea"), user_id="alice"
+    )
+    memory_db.db_engine.dispose()
+    engine = sa.create_engine(url)
+    try:
+        report = migrate(
+            url, schema=source_schema, target_schema=target_schema, memory_table="user_memories"
+        )
+        assert report.memories is not None and report.memories.verified is True
+        read = run_agno3(READER, url, "--schema", target_schema, "--memories")
+        assert read == {
+            memory_id: {
+                "memory": "likes tea",
+                "topics": ["food"],
+                "input": "I like tea",
+                "user_id": "alice",
+                "created_at": read[memory_id]["created_at"],
+            }
+        }
+        assert isinstance(read[memory_id]["created_at"], int)
+    finally:
+        with engine.begin() as conn:
+            for name in (source_schema, target_schema):
+                conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
+        engine.dispose()
