@@ -515,6 +515,11 @@ def test_cli_bad_input_is_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "missing.db").exists()
     code, _, err = _cli("migrate", str(path), "--table", "nope")
     assert code == 2 and "no table 'nope'" in err
+    migrate(url_of(path), dry_run=False)
+    code, _, err = _cli("migrate", str(path), "--table", "agno_sessions")
+    assert code == 2 and "already agno 2.x/3.x's" in err and err.count("\n") == 1
+    code, _, err = _cli("migrate", str(path), "--table", "agno_nb_migrate_rows")
+    assert code == 2 and "not an agno 1.x session table" in err
     with sqlite3.connect(path) as con:
         con.execute(f"UPDATE {TABLE} SET memory='[1' WHERE session_id='agno-s2'")
     code, _, err = _cli("migrate", str(path))

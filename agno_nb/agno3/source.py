@@ -169,7 +169,20 @@ def _loads(text: str) -> Any:
 
 
 def mode_from_columns(columns: set[str]) -> str:
-    """agno 1.x's session kind, recognised from a table's columns."""
+    """agno 1.x's session kind, recognised from a table's columns.
+
+    Raises:
+        AgnoNbError: the table is agno 2.x/3.x's, or no agno 1.x session table.
+    """
+    if "session_type" in columns:
+        raise AgnoNbError(
+            "that table is already agno 2.x/3.x's (it has a session_type column): pass "
+            "--table naming the agno 1.x session table"
+        )
+    if "session_id" not in columns or not ({"memory", "runs"} & columns):
+        raise AgnoNbError(
+            "not an agno 1.x session table (no session_id, memory or runs column): check --table"
+        )
     if "team_id" in columns:
         return "team"
     if "workflow_name" in columns and "runs" in columns:
