@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from tests.agno_fixtures import PINNED_DB, AgnoDb, load_pinned_fixture
+from tests.agno_fixtures import PINNED_DB, AgnoDb, load_pinned_fixture, sqlite_dump
 from tests.conftest import run_agno3
 
 READER = (Path(__file__).parent / "agno3" / "read_migrated.py").read_text()
@@ -109,3 +109,25 @@ def sqlite_agno_catalog(path: Path) -> dict[str, str]:
     finally:
         con.close()
     return {name: sql for name, sql in rows}
+
+
+def run_cli(*argv: str) -> tuple[int, str, str]:
+    import contextlib
+    import io
+
+    from agno_nb.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(list(argv), out=out)
+    return code, out.getvalue(), err.getvalue()
+
+
+def url_of(path: Path) -> str:
+    """The SQLAlchemy URL of a SQLite file."""
+    return f"sqlite:///{path}"
+
+
+def source_dump(path: Path, table: str = TABLE) -> list[str]:
+    """The dump lines of one table (schema and rows), to prove it unchanged."""
+    return [line for line in sqlite_dump(path) if f'"{table}"' in line or f" {table} " in line]
