@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from agno_nb.agno3.convert import ConversionError, ConvertedSession, convert_session
 from agno_nb.agno3.report import TableReport
 from agno_nb.agno3.source import SourceRow, SourceTable, count_source
-from agno_nb.agno3.target import Target
+from agno_nb.agno3.target import Target, write_transaction
 
 #: progress(sessions_done, sessions_total, table_name)
 MigrateProgress = Callable[[int, int, str], None]
@@ -51,7 +51,7 @@ class TableJob:
                 started = int(row.started_at)
         done = 0
         for batch in self.source.batches(batch_size=batch_size):
-            self._batch(batch, started=started, finish=False)
+            self._batch(batch, started=started)
             done += len(batch)
             if progress is not None:
                 progress(done, total, self.source.qualified)
@@ -62,10 +62,29 @@ class TableJob:
 
     # -- one batch ------------------------------------------------------------------------
 
-    def _batch(self, batch: list[SourceRow], *, started: int, finish: bool) -> None:
+    def _batch(self, batch: list[SourceRow], *, started: int) -> None:
+        """Plan one batch against the target and, unless a dry run, write it, all in
+        one transaction (on SQLite holding the write lock from its start, so what
+        was checked is what gets written)."""
+        if self.dry_run:
+            if self.target.has(self.t.rows) or self.target.has(self.t.sessions):
+                with self.target.engine.connect() as conn:
+                    self._plan(conn, batch)
+            else:
+                self._plan(None, batch)
+            return
+        with write_transaction(self.target.engine) as conn:
+            convert, resync = self._plan(conn, batch)
+            self._write_batch(conn, convert, resync, last=batch[-1].session_id, started=started)
+
+    def _plan(
+        self, conn: Connection | None, batch: list[SourceRow]
+    ) -> tuple[list[tuple[SourceRow, ConvertedSession]], list[str]]:
+        """Sort a batch into conflicts, unchanged, bad, new and changed sessions;
+        returns the sessions to write and which of them replace earlier copies."""
         report = self.report
         ids = [r.session_id for r in batch]
-        owned, existing, target_runs = self._target_state(ids)
+        owned, existing = self._target_state(conn, ids)
         convert: list[tuple[SourceRow, ConvertedSession]] = []
         resync: list[str] = []
         for item in batch:
@@ -80,10 +99,10 @@ class TableJob:
             mine = owned.get(item.session_id)
             in_target = item.session_id in existing
             if mine is not None and mine[0] != self.key:
-                report.conflicts.append(item.session_id)
+                report.conflicts.append(item.session_id)  # another source's session
                 continue
             if in_target and mine is None:
-                report.conflicts.append(item.session_id)
+                report.conflicts.append(item.session_id)  # not written by a migration
                 continue
             if in_target and mine is not None and existing[item.session_id] != mine[2]:
                 report.conflicts.append(item.session_id)  # agno 3.x changed it since
@@ -101,19 +120,15 @@ class TableJob:
             if mine is not None:
                 resync.append(item.session_id)
             convert.append((item, converted))
-        convert = self._run_conflicts(convert, target_runs)
+        convert = self._run_conflicts(conn, convert)
+        written = {i.session_id for i, _ in convert}
         for item, converted in convert:
             if item.session_id in resync:
                 report.resynced += 1
             else:
                 report.new += 1
             report.runs_written += len(converted.runs)
-        if self.dry_run:
-            return
-        written = {i.session_id for i, _ in convert}
-        resync = [s for s in resync if s in written]
-        with self.target.engine.begin() as conn:
-            self._write_batch(conn, convert, resync, last=ids[-1], started=started)
+        return convert, [s for s in resync if s in written]
 
     def _bad(self, session_id: str, message: str) -> None:
         if not self.skip_bad:
@@ -121,47 +136,43 @@ class TableJob:
         self.report.bad.append(session_id)
 
     def _target_state(
-        self, ids: list[str]
-    ) -> tuple[dict[str, tuple[str, str, int | None]], dict[str, int | None], dict[str, str]]:
-        """(bookkeeping rows, target sessions' updated_at, run_id -> session of the
-        target runs of these sessions) for a batch of ids."""
+        self, conn: Connection | None, ids: list[str]
+    ) -> tuple[dict[str, tuple[str, str, int | None]], dict[str, int | None]]:
+        """(bookkeeping rows: source, fingerprint, updated_at written; target
+        sessions' updated_at) for a batch of ids."""
         t = self.t
         owned: dict[str, tuple[str, str, int | None]] = {}
         existing: dict[str, int | None] = {}
-        if not (self.target.has(t.rows) or self.target.has(t.sessions)):
-            return owned, existing, {}
-        with self.target.engine.connect() as conn:
-            if self.target.has(t.rows):
-                query = sa.select(
-                    t.rows.c.session_id,
-                    t.rows.c.source,
-                    t.rows.c.fingerprint,
-                    t.rows.c.target_updated_at,
-                ).where(t.rows.c.session_id.in_(ids))
-                owned = {r[0]: (r[1], r[2], r[3]) for r in conn.execute(query)}
-            if self.target.has(t.sessions):
-                query = sa.select(t.sessions.c.session_id, t.sessions.c.updated_at).where(
-                    t.sessions.c.session_id.in_(ids)
-                )
-                existing = {r[0]: r[1] for r in conn.execute(query)}
-        return owned, existing, {}
+        if conn is not None and self.target.has(t.rows):
+            query = sa.select(
+                t.rows.c.session_id,
+                t.rows.c.source,
+                t.rows.c.fingerprint,
+                t.rows.c.target_updated_at,
+            ).where(t.rows.c.session_id.in_(ids))
+            owned = {r[0]: (r[1], r[2], r[3]) for r in conn.execute(query)}
+        if conn is not None and self.target.has(t.sessions):
+            query = sa.select(t.sessions.c.session_id, t.sessions.c.updated_at).where(
+                t.sessions.c.session_id.in_(ids)
+            )
+            existing = {r[0]: r[1] for r in conn.execute(query)}
+        return owned, existing
 
     def _run_conflicts(
-        self, convert: list[tuple[SourceRow, ConvertedSession]], _: dict[str, str]
+        self, conn: Connection | None, convert: list[tuple[SourceRow, ConvertedSession]]
     ) -> list[tuple[SourceRow, ConvertedSession]]:
         """Drop sessions whose run ids belong to another target session."""
-        if not convert or not self.target.has(self.t.runs):
+        if conn is None or not convert or not self.target.has(self.t.runs):
             return convert
         run_ids = [r["run_id"] for _, c in convert for r in c.runs]
         if not run_ids:
             return convert
         runs = self.t.runs
         taken: dict[str, str] = {}
-        with self.target.engine.connect() as conn:
-            for start in range(0, len(run_ids), 900):
-                chunk = run_ids[start : start + 900]
-                query = sa.select(runs.c.run_id, runs.c.session_id).where(runs.c.run_id.in_(chunk))
-                taken.update({r[0]: r[1] for r in conn.execute(query)})
+        for start in range(0, len(run_ids), 900):
+            chunk = run_ids[start : start + 900]
+            query = sa.select(runs.c.run_id, runs.c.session_id).where(runs.c.run_id.in_(chunk))
+            taken.update({r[0]: r[1] for r in conn.execute(query)})
         if not taken:
             return convert
         kept = []

@@ -54,6 +54,18 @@ def backend_of(url: str) -> str:
     return backend
 
 
+#: Execution option naming the kind of SQLite transaction (``IMMEDIATE`` for writes).
+BEGIN_OPTION = "agno_nb_begin"
+
+
+def write_transaction(engine: Engine) -> Any:
+    """A transaction that takes SQLite's write lock at BEGIN, so what it reads
+    cannot change before it writes (elsewhere a plain transaction)."""
+    if engine.dialect.name == "sqlite":
+        return engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"}).begin()
+    return engine.begin()
+
+
 def engine_for(url: str, backend: str) -> Engine:
     if backend == "sqlite":
         engine = sa.create_engine(url, json_serializer=json.dumps, connect_args={"timeout": 30})
@@ -66,7 +78,7 @@ def engine_for(url: str, backend: str) -> Engine:
 
         @sa.event.listens_for(engine, "begin")
         def _begin(conn: Connection) -> None:
-            conn.exec_driver_sql("BEGIN")
+            conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get(BEGIN_OPTION, '')}")
 
         return engine
     if backend == "postgres":
