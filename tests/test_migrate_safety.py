@@ -374,3 +374,16 @@ def test_sigkill_then_rerun_on_a_postgres_target(tmp_path: Path, pg_schema: str)
         with engine.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{target_schema}" CASCADE'))
         engine.dispose()
+
+
+def test_unreachable_database_is_one_masked_line(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://u:secretpw@127.0.0.1:1/db"
+    code, out, err = run_cli("migrate", url)
+    assert code == 2 and err.count("\n") == 1 and "secretpw" not in err + out
+    assert "migration stopped" in err and "Connection refused" in err
+    path = tmp_path / "agno.db"
+    pinned_copy(path)
+    code, _, err = run_cli("migrate", str(path), "--target", url, "--target-schema", "ai")
+    assert (
+        code == 2 and "secretpw" not in err and err.startswith("agno-nb: error: migration stopped")
+    )

@@ -100,6 +100,48 @@ def migrate(
         VerificationError: the target does not hold what the source holds.
         AgnoNbError: bad URL, missing table, unsupported target.
     """
+    try:
+        return _migrate(
+            source_url,
+            tables=tables,
+            schema=schema,
+            target_url=target_url,
+            target_schema=target_schema,
+            dry_run=dry_run,
+            skip_bad=skip_bad,
+            batch_size=batch_size,
+            memory_table=memory_table,
+            progress=progress,
+        )
+    except AgnoNbError:
+        raise
+    except Exception as exc:
+        from agno_nb.connect import describe_error, is_expected_error
+
+        if not is_expected_error(exc):
+            raise  # a bug: keep its traceback
+        line = describe_error(exc, url=source_url)
+        if target_url:
+            line = describe_error(AgnoNbError(line), url=target_url)
+        raise BackendUnavailableError(
+            f"migration stopped: {line}; batches committed before stay (a rerun continues "
+            "without duplicating them)"
+        ) from None
+
+
+def _migrate(
+    source_url: str,
+    *,
+    tables: Sequence[str] = ("agent_sessions",),
+    schema: str | None = None,
+    target_url: str | None = None,
+    target_schema: str | None = None,
+    dry_run: bool = False,
+    skip_bad: bool = False,
+    batch_size: int = 1000,
+    memory_table: str | None = None,
+    progress: MigrateProgress | None = None,
+) -> MigrationReport:
     started = time.perf_counter()
     source_backend = backend_of(source_url)
     target_url = target_url or source_url
