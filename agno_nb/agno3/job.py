@@ -38,6 +38,7 @@ class TableJob:
         self.seen: set[str] = set()
 
     def run(self, *, batch_size: int, progress: MigrateProgress | None) -> TableReport:
+        """Migrate every batch (or plan it, in a dry run), then verify; returns the report."""
         with self.source.engine.connect() as conn:
             total = self.source.count(conn)
         started = int(time.time())

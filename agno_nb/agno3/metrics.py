@@ -39,6 +39,7 @@ _NUMBER_TYPES = (int, float)
 
 
 def is_number(value: Any) -> bool:
+    """Whether ``value`` is an int or a float (not a bool)."""
     return type(value) in _NUMBER_TYPES
 
 

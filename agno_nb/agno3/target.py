@@ -39,6 +39,7 @@ class Target:
 
 
 def backend_of(url: str) -> str:
+    """``sqlite``, ``postgres`` or ``duckdb`` for a URL; one clear line for anything else."""
     try:
         name = make_url(url).get_backend_name()
     except Exception:
@@ -67,6 +68,8 @@ def write_transaction(engine: Engine) -> Any:
 
 
 def engine_for(url: str, backend: str) -> Engine:
+    """An engine that encodes JSON as agno's does (``json.dumps``); on SQLite its
+    transactions BEGIN themselves, so DDL is transactional too."""
     if backend == "sqlite":
         engine = sa.create_engine(url, json_serializer=json.dumps, connect_args={"timeout": 30})
 
@@ -87,11 +90,13 @@ def engine_for(url: str, backend: str) -> Engine:
 
 
 def sqlite_file(url: str) -> Path | None:
+    """The absolute path of a file database's URL (None in memory)."""
     database = make_url(url).database
     return None if database in (None, "", ":memory:") else Path(str(database)).resolve()
 
 
 def open_target(url: str, backend: str, schema: str | None, engine: Engine | None) -> Target:
+    """The target of a migration (a SQLite file that does not exist is not created)."""
     tables = TargetTables.build(backend, schema)
     if backend == "sqlite":
         path = sqlite_file(url)
@@ -101,6 +106,7 @@ def open_target(url: str, backend: str, schema: str | None, engine: Engine | Non
 
 
 def missing_tables(target: Target, *, memories: bool) -> list[sa.Table]:
+    """The target tables still to create (and notes which exist)."""
     t = target.tables
     wanted = [t.versions, *t.agno_tables(memories=memories), t.rows, t.progress]
     if not target.exists:
