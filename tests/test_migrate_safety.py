@@ -387,3 +387,20 @@ def test_unreachable_database_is_one_masked_line(tmp_path: Path) -> None:
     assert (
         code == 2 and "secretpw" not in err and err.startswith("agno-nb: error: migration stopped")
     )
+
+
+def test_a_session_agno3_continued_is_not_overwritten_by_a_later_sync(tmp_path: Path) -> None:
+    from tests.migrate_helpers import agno3_continue
+
+    path = tmp_path / "agno.db"
+    pinned_copy(path)
+    migrate(url_of(path))
+    agno3_continue(str(path), "agno-s0", "a turn in agno 3.x")  # the new app goes on
+    with sqlite3.connect(path) as con:  # ...while the old app still wrote to its table
+        con.execute(f"UPDATE {TABLE} SET updated_at = 1800000000 WHERE session_id = 'agno-s0'")
+    report = migrate(url_of(path))
+    table = report.tables[0]
+    assert table.conflicts == ["agno-s0"] and table.unchanged == 2 and report.ok
+    got = agno3_read(str(path))["agno-s0"]
+    assert [r["input"] for r in got["runs"]][-1] == "a turn in agno 3.x"
+    assert len(got["runs"]) == 3
