@@ -21,7 +21,7 @@ from dataclasses import asdict
 from typing import Any, NoReturn, TextIO
 
 from agno_nb.errors import AgnoNbError
-from agno_nb.urls import mask_url
+from agno_nb.urls import mask_url, remember_secrets
 
 
 class _Parser(argparse.ArgumentParser):
@@ -145,6 +145,8 @@ def _migrate(args: argparse.Namespace, out: TextIO) -> int:
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     """Entry point of ``agno-nb``; returns the exit code."""
     stream = out or sys.stdout
+    argv = list(sys.argv[1:] if argv is None else argv)
+    remember_secrets(argv)  # masked wherever they show, argparse's messages included
     args = _parser().parse_args(argv)
     try:
         if args.command == "demo":

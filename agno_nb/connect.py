@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from agno_nb.errors import AgnoNbError, BackendUnavailableError, InvalidNameError
-from agno_nb.urls import mask_url
+from agno_nb.urls import mask_url, remember_secrets
 
 __all__ = ["BACKENDS", "backend_of_url", "describe_error", "is_expected_error", "open_from_args"]
 
@@ -47,17 +47,6 @@ def _postgres_url(url: str) -> str:
     return url
 
 
-def _password_of(url: str | None) -> str | None:
-    if not url or "://" not in url:
-        return None
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).password
-    except Exception:  # an unparsable URL has no password we could leak
-        return None
-
-
 def is_expected_error(exc: BaseException) -> bool:
     """True for errors a user can cause and fix (bad input, database trouble),
     as opposed to bugs, which should keep their traceback."""
@@ -76,11 +65,8 @@ def describe_error(exc: BaseException, *, url: str | None = None) -> str:
         message = str(orig if orig is not None else exc).strip()
         text = f"{type(orig if orig is not None else exc).__name__}: {message}"
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), type(exc).__name__)
-    line = mask_url(line)
-    password = _password_of(url)
-    if password and len(password) >= 3:
-        line = line.replace(password, "***")
-    return line
+    remember_secrets(url)
+    return mask_url(line)
 
 
 def _check_target(backend: str, target: str | None) -> None:
@@ -194,6 +180,7 @@ def open_from_args(
     """
     from agno_nb.schema import check_identifier, check_mode
 
+    remember_secrets(backend_or_url, target)
     spec = (backend_or_url or "").strip()
     url: str | None = None
     path: str | None = None

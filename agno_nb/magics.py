@@ -23,7 +23,7 @@ from traitlets import Integer, Unicode
 from agno_nb.connect import open_from_args
 from agno_nb.magics_storage import StorageHelpers
 from agno_nb.magics_storage import usage_errors as _usage_errors
-from agno_nb.urls import mask_url
+from agno_nb.urls import mask_url, remember_secrets
 
 __all__ = ["AgnoMagics", "load_ipython_extension", "unload_ipython_extension"]
 
@@ -44,6 +44,7 @@ class _Parser(argparse.ArgumentParser):
     def parse_line(self, line: str) -> argparse.Namespace:
         # A trailing ";" is IPython's "hide the output", not part of the arguments.
         line = line.rstrip().removesuffix(";")
+        remember_secrets(line)  # masked even if shlex splits a URL at a space
         try:
             words = shlex.split(line)
         except ValueError as exc:

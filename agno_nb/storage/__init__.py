@@ -14,7 +14,7 @@ from agno_nb.storage.base import BaseStorage, StorageStats
 from agno_nb.storage.duckdb import DuckDbStorage
 from agno_nb.storage.postgres import PostgresStorage
 from agno_nb.storage.sqlite import SqliteStorage
-from agno_nb.urls import mask_url
+from agno_nb.urls import mask_url, remember_secrets
 
 __all__ = [
     "BaseStorage",
@@ -50,6 +50,7 @@ def open_storage(url: str, *, table_name: str = "agent_sessions", **kw: Any) -> 
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import NoSuchModuleError
 
+    remember_secrets(url)
     try:
         parsed = make_url(url)
     except Exception:

@@ -40,7 +40,7 @@ from agno_nb.schema import (
 from agno_nb.sessions import ENTITY_COLUMN, Session
 from agno_nb.storage._codec import SessionSummary
 from agno_nb.storage.layouts import Layout, layout_for_version, recognise
-from agno_nb.urls import mask_url
+from agno_nb.urls import mask_url, remember_secrets
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -136,6 +136,7 @@ class BaseStorage:
             )
         self.schema_version = schema_version
         self.auto_upgrade_schema = auto_upgrade_schema
+        remember_secrets(engine.url)
         self.db_engine = engine
         self._owns_engine = owns_engine
         self.stats = StorageStats()

@@ -5,6 +5,7 @@ creation and upgrades. Constructing a storage never connects."""
 from __future__ import annotations
 
 import zlib
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -13,11 +14,17 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from agno_nb.errors import AgnoNbError, BackendUnavailableError
 from agno_nb.storage._codec import encode_json
 from agno_nb.storage.base import BaseStorage
-from agno_nb.urls import mask_url
+from agno_nb.urls import mask_url, remember_secrets, secret_keys
 
 
 def postgres_engine(db_url: str) -> Engine:
-    """A pooled engine for ``db_url`` (``postgresql://`` is taken as psycopg 3)."""
+    """A pooled engine for ``db_url`` (``postgresql://`` is taken as psycopg 3).
+
+    Secret query parameters (``?password=``, ``sslpassword=``, ...) are moved out
+    of the engine's URL into its connect arguments, so that no repr of the engine
+    or its URL shows them (SQLAlchemy masks only the URL's password field).
+    """
+    remember_secrets(db_url)
     try:
         url = make_url(db_url)
     except Exception:
@@ -27,6 +34,12 @@ def postgres_engine(db_url: str) -> Engine:
         ) from None
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
+    connect_args: dict[str, Any] = {"connect_timeout": 10}
+    hidden = secret_keys(url.query)
+    for key in hidden:
+        value = url.query[key]
+        connect_args[key] = value if isinstance(value, str) else value[-1]
+    url = url.difference_update_query(hidden)
     try:
         import psycopg  # noqa: F401
     except ImportError:
@@ -39,7 +52,7 @@ def postgres_engine(db_url: str) -> Engine:
             pool_pre_ping=True,
             pool_size=5,
             max_overflow=5,
-            connect_args={"connect_timeout": 10},
+            connect_args=connect_args,
             json_serializer=encode_json,
         )
     except (ImportError, sa.exc.NoSuchModuleError):  # e.g. postgresql+psycopg2:// without it
