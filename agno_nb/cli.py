@@ -18,15 +18,17 @@ import json
 import sys
 from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any, NoReturn, TextIO
+from typing import Any, NoReturn, TextIO, cast
 
 from agno_nb.errors import AgnoNbError
+from agno_nb.terminal import VisibleStream, visible
 from agno_nb.urls import mask_url, remember_secrets
 
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"agno-nb: error: {mask_url(message)} (see agno-nb --help)\n")
+        line = visible(mask_url(message), newlines=False)
+        self.exit(2, f"agno-nb: error: {line} (see agno-nb --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,7 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     demo = sub.add_parser("demo", help="run the seed example (offline) and print its history")
-    demo.add_argument("--db", default="tmp/data.db", help="SQLite file (default tmp/data.db)")
+    demo.add_argument(
+        "--db",
+        default="tmp/data.db",
+        help="SQLite file or database URL (default tmp/data.db)",
+    )
 
     def storage_args(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -89,10 +95,13 @@ def _sessions(args: argparse.Namespace, out: TextIO) -> int:
             return 0
         out.write(f"{storage.display_url} table {storage.table_name}: {total} session(s)\n")
         for row in rows:
-            label = row.error or row.title
+            # one line per session whatever its fields hold
+            sid, user, label = (
+                visible(v, newlines=False)
+                for v in (row.session_id, row.user_id or "-", row.error or row.title)
+            )
             out.write(
-                f"{row.session_id}  user={row.user_id or '-'}  runs={row.run_count}  "
-                f"messages={row.message_count}  {label}\n"
+                f"{sid}  user={user}  runs={row.run_count}  messages={row.message_count}  {label}\n"
             )
     return 0
 
@@ -144,7 +153,8 @@ def _migrate(args: argparse.Namespace, out: TextIO) -> int:
 
 def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int:
     """Entry point of ``agno-nb``; returns the exit code."""
-    stream = out or sys.stdout
+    # stored text is data: no control character reaches the terminal raw
+    stream = cast(TextIO, VisibleStream(out or sys.stdout))
     argv = list(sys.argv[1:] if argv is None else argv)
     remember_secrets(argv)  # masked wherever they show, argparse's messages included
     args = _parser().parse_args(argv)
@@ -157,7 +167,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         handler = handlers[args.command]
         return handler(args, stream)
     except AgnoNbError as exc:
-        sys.stderr.write(f"agno-nb: error: {mask_url(str(exc))}\n")
+        sys.stderr.write(f"agno-nb: error: {visible(mask_url(str(exc)), newlines=False)}\n")
         return 2
     except BrokenPipeError:  # output piped into `head` and closed early: not an error
         sys.stderr.close()

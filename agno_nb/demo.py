@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from agno_nb.agent import Agent
 from agno_nb.models.offline import OfflineModel
@@ -26,11 +26,29 @@ QUESTIONS = (
 )
 
 
+def _open(db: str | Path) -> tuple[Any, str]:
+    """The storage ``db`` names (a database URL, or a SQLite file path) and how to
+    show it (a URL with its password masked)."""
+    text = str(db)
+    if "://" in text:
+        from agno_nb.connect import open_from_args
+
+        storage = open_from_args(text)
+        return storage, storage.display_url
+    from agno_nb.storage import SqliteStorage
+
+    path = Path(db)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SqliteStorage(table_name="agent_sessions", db_file=str(path)), str(path)
+
+
 def run_demo(db_file: str | Path = "tmp/data.db", *, out: TextIO | None = None) -> int:
-    """Run the seed example on the SQLite file ``db_file`` and print what happened.
+    """Run the seed example and print what happened.
 
     Args:
-        db_file: The SQLite file (its folder is created when missing).
+        db_file: A SQLite file path (its folder is created when missing) or a
+            database URL (``sqlite:///...``, ``duckdb:///...``,
+            ``postgresql+psycopg://...``); a URL's password is never printed.
         out: Where to write (default: standard output).
 
     Returns:
@@ -39,12 +57,8 @@ def run_demo(db_file: str | Path = "tmp/data.db", *, out: TextIO | None = None) 
     Raises:
         agno_nb.errors.AgnoNbError: the database cannot be used (the CLI shows it).
     """
-    from agno_nb.storage import SqliteStorage
-
     stream = out if out is not None else sys.stdout
-    path = Path(db_file)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    storage = SqliteStorage(table_name="agent_sessions", db_file=str(path))
+    storage, where = _open(db_file)
     try:
         agent = Agent(
             model=OfflineModel(),
@@ -55,7 +69,7 @@ def run_demo(db_file: str | Path = "tmp/data.db", *, out: TextIO | None = None) 
         )
         earlier = sum(1 for m in agent.get_messages_for_session() if m.get("role") == "user")
         state = f"{earlier} earlier question(s) found" if earlier else "a new session"
-        stream.write(f"agno-nb demo: session {SESSION_ID!r} in {path} ({state})\n")
+        stream.write(f"agno-nb demo: session {SESSION_ID!r} in {where} ({state})\n")
         for question in QUESTIONS:
             answer = agent.run(question).content
             stream.write(f"\n> {question}\n{answer}\n")
@@ -63,7 +77,7 @@ def run_demo(db_file: str | Path = "tmp/data.db", *, out: TextIO | None = None) 
         if session is not None:
             stream.write("\n" + transcript_text(session) + "\n")
         stream.write(
-            f"\nRun it again (agno-nb demo --db {path}): the first answer will name your "
+            f"\nRun it again (agno-nb demo --db {where}): the first answer will name your "
             "last question, read back from the database.\n"
         )
     finally:
