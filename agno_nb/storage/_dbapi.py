@@ -136,15 +136,54 @@ class HeldConnection:
     def _forget(self) -> None:
         """In a forked child: drop the parent's connection unclosed, with a new lock."""
         self._lock = threading.Lock()
+        _INHERITED.append(self._proxy)
         self._proxy = self._driver = None
 
 
+class ForkAware:
+    """What a storage does in a child process forked after the storage was made:
+    it must never use (nor close) a connection of its parent's. Called once in
+    the child, right after the fork."""
+
+    def _after_fork_in_child(self) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+def leave_parent_pool(engine: Engine) -> None:
+    """In a forked child: give ``engine`` a new, empty pool, keeping the parent's
+    connections referenced but untouched (as SQLAlchemy's ``dispose(close=False)``
+    does, for use with multiprocessing), so that neither a query nor a garbage
+    collected driver object (libpq's goodbye message) reaches the parent's
+    sessions."""
+    _INHERITED.append(engine.pool)
+    engine.dispose(close=False)
+
+
+def pool_holds_connections(engine: Engine) -> bool:
+    """Whether ``engine``'s pool holds open connections (True when it cannot tell)."""
+    pool: Any = engine.pool
+    try:
+        return bool(pool.checkedin() + pool.checkedout() > 0)
+    except (AttributeError, NotImplementedError):
+        return True
+
+
 _HELD: weakref.WeakSet[HeldConnection] = weakref.WeakSet()
+_FORK_AWARE: weakref.WeakSet[ForkAware] = weakref.WeakSet()
+#: In a forked child: the parent's connections and pools, kept alive untouched
+_INHERITED: list[Any] = []
+
+
+def track_fork(item: ForkAware) -> None:
+    """Call ``item._after_fork_in_child()`` in every child forked from now on."""
+    _FORK_AWARE.add(item)
 
 
 def _after_fork_in_child() -> None:
     for held in list(_HELD):
         held._forget()
+    for item in list(_FORK_AWARE):
+        item._after_fork_in_child()
 
 
 if hasattr(os, "register_at_fork"):  # not on Windows

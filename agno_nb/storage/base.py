@@ -39,6 +39,7 @@ from agno_nb.schema import (
 )
 from agno_nb.sessions import ENTITY_COLUMN, Session
 from agno_nb.storage._codec import SessionSummary
+from agno_nb.storage._dbapi import ForkAware, leave_parent_pool, track_fork
 from agno_nb.storage.layouts import Layout, layout_for_version, recognise
 from agno_nb.urls import mask_url, remember_secrets
 
@@ -103,7 +104,7 @@ class StorageStats:
     rows: int = 0
 
 
-class BaseStorage:
+class BaseStorage(ForkAware):
     """Agent-session storage in one table (agno 1.x's API, done right).
 
     Subclasses: :class:`~agno_nb.storage.SqliteStorage`,
@@ -139,6 +140,9 @@ class BaseStorage:
         remember_secrets(engine.url)
         self.db_engine = engine
         self._owns_engine = owns_engine
+        #: set in a forked child that must not use this storage (see _after_fork_in_child)
+        self._unusable: AgnoNbError | None = None
+        track_fork(self)
         self.stats = StorageStats()
         self._layout: Layout | None = None
         self._layout_known = False
@@ -176,6 +180,11 @@ class BaseStorage:
         if self._owns_engine:
             self.db_engine.dispose()
 
+    def _after_fork_in_child(self) -> None:
+        """In a forked child: open new connections, never the parent's (a shared
+        connection interleaves two processes' queries on one socket)."""
+        leave_parent_pool(self.db_engine)
+
     @classmethod
     def _check_engine(cls, engine: Engine) -> Engine:
         """``engine`` if it speaks this backend's dialect (checked before the backend
@@ -210,7 +219,13 @@ class BaseStorage:
     # -- connections ----------------------------------------------------------------------
 
     def _errors(self) -> _Translating:
-        """A context in which driver errors come out as this backend's AgnoNbError."""
+        """A context in which driver errors come out as this backend's AgnoNbError.
+
+        Raises:
+            AgnoNbError: this storage cannot be used in this (forked) process.
+        """
+        if self._unusable is not None:
+            raise self._unusable
         return self._translating
 
     @contextmanager

@@ -13,6 +13,7 @@ from sqlalchemy.pool import StaticPool
 
 from agno_nb.errors import AgnoNbError, BackendUnavailableError, StorageLockedError
 from agno_nb.storage._codec import encode_json
+from agno_nb.storage._dbapi import leave_parent_pool, pool_holds_connections
 from agno_nb.storage.base import BaseStorage
 
 if TYPE_CHECKING:
@@ -111,6 +112,21 @@ class DuckDbStorage(BaseStorage):
         self.stats.rows += len(frame)
         frame["error"] = None
         return to_utc(frame[list(SUMMARY_COLUMNS)])
+
+    def _after_fork_in_child(self) -> None:
+        """A DuckDB database lives inside the process that opened it: a forked
+        child's copy writes to nothing the parent (or the file) keeps. A child
+        therefore refuses a storage whose database was open at the fork, and opens
+        its own when it was not (the parent closed it, or never used it)."""
+        was_open = pool_holds_connections(self.db_engine)
+        leave_parent_pool(self.db_engine)
+        if was_open:
+            self._unusable = StorageLockedError(
+                f"DuckDB database {self.display_url} was open in the parent process when "
+                "this process was forked, and DuckDB lets one process use a database: "
+                "close() the storage in the parent before starting workers, or open it "
+                "only in the workers"
+            )
 
     def _translate(self, exc: Exception) -> Exception | None:
         text = str(getattr(exc, "orig", exc))
