@@ -206,6 +206,13 @@ class BaseStorage(ForkAware):
         """Return ``conn`` prepared so its next transaction takes the write lock."""
         return conn
 
+    def _for_update(self, query: sa.Select[Any]) -> sa.Select[Any]:
+        """``query`` made to lock the rows it reads until the write transaction
+        ends: every read-modify-write reads through this. The default suits
+        backends whose write transactions already exclude each other (SQLite's
+        ``BEGIN IMMEDIATE``; DuckDB's conflict check, retried)."""
+        return query
+
     def _lock_table(self, conn: Connection) -> None:
         """Serialise creators and upgraders of this table (inside a transaction)."""
 

@@ -112,6 +112,9 @@ class PostgresStorage(BaseStorage):
             self._lock(conn, "schema:" + self.schema)
             conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
 
+    def _for_update(self, query: sa.Select[Any]) -> sa.Select[Any]:
+        return query.with_for_update()
+
     def _lock_table(self, conn: Connection) -> None:
         # the schema first (as create() does): every table of a schema shares its
         # version table, which concurrent upgraders would otherwise both create

@@ -302,9 +302,10 @@ class Agno1Layout(Layout):
         s, table, source = self.storage, self.table, self.source
         now = int(time.time())
         column = table.c[source]
-        query = sa.select(sa.cast(column, sa.Text)).where(table.c.session_id == session_id)
-        if s.backend == "postgres":
-            query = query.with_for_update()
+        # read-modify-write: the row stays locked until the new value is written
+        query = s._for_update(
+            sa.select(sa.cast(column, sa.Text)).where(table.c.session_id == session_id)
+        )
         with s._write() as conn:
             row = s._run(conn, query).first()
             if row is None:
@@ -331,13 +332,13 @@ class Agno1Layout(Layout):
 
     def rename_session(self, session_id: str, name: str) -> None:
         s, table = self.storage, self.table
+        query = sa.select(sa.cast(table.c.session_data, sa.Text)).where(
+            table.c.session_id == session_id
+        )
         with s._write() as conn:
-            row = s._run(
-                conn,
-                sa.select(sa.cast(table.c.session_data, sa.Text)).where(
-                    table.c.session_id == session_id
-                ),
-            ).first()
+            # read-modify-write: a concurrent append_run(session_data=...) waits
+            # for this write (or this read waits for it), never lost in between
+            row = s._run(conn, s._for_update(query)).first()
             if row is None:
                 raise s._not_found(session_id)
             data = decode_json(row[0], session_id=session_id, column="session_data") or {}
