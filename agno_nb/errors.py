@@ -23,6 +23,16 @@ class StorageLockedError(AgnoNbError):
     """Another process holds the database (DuckDB's one-writer rule, or a lock timeout)."""
 
 
+class StorageConflictError(StorageLockedError):
+    """A transaction was rolled back by the database because it conflicted with a
+    concurrent one (a deadlock, a serialization failure, DuckDB's write-write
+    conflict); nothing of it was saved. agno_nb retries these a few times."""
+
+
+class StorageFullError(AgnoNbError):
+    """The database's disk (or its size limit) is full; nothing of the call was saved."""
+
+
 class TableMissingError(AgnoNbError):
     """The storage table does not exist and this operation will not create it."""
 

@@ -12,6 +12,7 @@ upgrades, and the statement cache.
 from __future__ import annotations
 
 import functools
+import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -27,6 +28,7 @@ from agno_nb.errors import (
     SchemaTooNewError,
     SchemaTooOldError,
     SessionNotFoundError,
+    StorageConflictError,
 )
 from agno_nb.migrations import MIGRATIONS, TableRef, UpgradePlan, plan
 from agno_nb.schema import (
@@ -80,18 +82,37 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+#: How many times a call rolled back by a deadlock or serialization failure is redone.
+CONFLICT_RETRIES = 5
+
+
 def _consistent(method: Callable[P, R]) -> Callable[P, R]:
     """Redo ``method`` when another process upgraded the table under it, so a
-    storage opened before an upgrade never writes or reads the old layout."""
+    storage opened before an upgrade never writes or reads the old layout; and
+    when the database rolled its transaction back for a deadlock or a
+    serialization failure (a bounded number of times, with a random backoff)."""
 
     @functools.wraps(method)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        for _ in range(LATEST_VERSION + 1):
+        conflicts = 0
+        layout_changes = 0
+        while True:
             try:
                 return method(*args, **kwargs)
             except _LayoutChanged:
-                continue
-        return method(*args, **kwargs)
+                layout_changes += 1
+                if layout_changes > LATEST_VERSION + 1:
+                    raise AgnoNbError(
+                        "the table's layout kept changing under this call: retry it"
+                    ) from None
+            except StorageConflictError as exc:
+                # rolled back whole by the database: nothing was saved, so redo it
+                conflicts += 1
+                if conflicts > CONFLICT_RETRIES:
+                    raise StorageConflictError(
+                        f"{exc} (still conflicting after {conflicts} attempts: retry later)"
+                    ) from None
+                time.sleep(random.uniform(0, 0.005 * 2**conflicts))
 
     return wrapper
 
@@ -451,15 +472,21 @@ class BaseStorage(ForkAware):
         self.upsert_many([session])
         return session
 
-    @_consistent
     def upsert_many(self, sessions: Iterable[Session]) -> int:
         """Insert or replace many sessions in one transaction; returns how many.
 
         The bulk form of :meth:`upsert` (importing a batch of sessions, say):
-        one statement per table for the whole batch, one commit.
+        one statement per table for the whole batch, one commit. Rows are
+        written in session-id order, so two batches sharing ids lock them in
+        the same order and cannot deadlock each other.
         """
+        # materialised once (a retried call must see the same batch); the sort is
+        # stable, so duplicates of one id keep their order
+        return self._upsert_sorted(sorted(sessions, key=lambda s: s.session_id))
+
+    @_consistent
+    def _upsert_sorted(self, batch: list[Session]) -> int:
         layout = self._writable("upsert")
-        batch = list(sessions)
         if not batch:
             return 0
         now_ms = int(time.time() * 1000)

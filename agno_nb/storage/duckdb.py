@@ -11,7 +11,13 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 
-from agno_nb.errors import AgnoNbError, BackendUnavailableError, StorageLockedError
+from agno_nb.errors import (
+    AgnoNbError,
+    BackendUnavailableError,
+    StorageConflictError,
+    StorageFullError,
+    StorageLockedError,
+)
 from agno_nb.storage._codec import encode_json
 from agno_nb.storage._dbapi import leave_parent_pool, pool_holds_connections
 from agno_nb.storage.base import BaseStorage
@@ -142,6 +148,11 @@ class DuckDbStorage(BaseStorage):
                 "(DuckDB allows one writer per file): close it there, or open it here with "
                 "read_only=True to browse"
             )
+        if "Conflict on" in text or "write-write conflict" in text:
+            return StorageConflictError(
+                f"DuckDB database {self.display_url} rolled this call back ({text.strip()[:200]}): "
+                "a concurrent transaction changed the same rows first; nothing of it was saved"
+            )
         missing = "database does not exist" in text or "No such file" in text
         if not missing and (
             "read-only mode" in text or ("read only" in text.lower() and "write" in text.lower())
@@ -159,5 +170,15 @@ class DuckDbStorage(BaseStorage):
             return BackendUnavailableError(
                 f"DuckDB file {self.display_url} does not exist: check the path, or open it "
                 "without read_only=True to create it"
+            )
+        if "No space left on device" in text or "disk is full" in text.lower():
+            return StorageFullError(
+                f"DuckDB database {self.display_url}: its disk is full; free space and "
+                "retry (nothing of this call was saved)"
+            )
+        if isinstance(exc, sa.exc.OperationalError):
+            first = text.strip().splitlines()
+            return AgnoNbError(
+                f"DuckDB database {self.display_url} failed: {first[0] if first else text}"
             )
         return None

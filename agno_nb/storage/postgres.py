@@ -4,6 +4,7 @@ creation and upgrades. Constructing a storage never connects."""
 
 from __future__ import annotations
 
+import re
 import zlib
 from typing import Any
 
@@ -11,10 +12,36 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from agno_nb.errors import AgnoNbError, BackendUnavailableError
+from agno_nb.errors import AgnoNbError, BackendUnavailableError, StorageConflictError
 from agno_nb.storage._codec import encode_json
 from agno_nb.storage.base import BaseStorage
 from agno_nb.urls import mask_url, remember_secrets, secret_keys
+
+#: SQLSTATEs of a transaction rolled back for a conflict with a concurrent one
+#: (retried by the storage, see ``StorageConflictError``)
+_CONFLICTS = {
+    "40P01": "it deadlocked with a concurrent transaction",
+    "40001": "it conflicted with a concurrent transaction (serialization failure)",
+}
+#: SQLSTATEs (or their class) saying the server ended the session
+_GONE = ("57P01", "57P02", "57P03")
+_CONNECT_FAILURE = re.compile(
+    r"connection (?:failed|refused)|could not (?:connect|translate host)|timeout expired|"
+    r"Name or service not known",
+    re.I,
+)
+#: what to do about other operational errors, by SQLSTATE or SQLSTATE class
+_HINTS = {
+    "53100": "the server's disk is full: free space there, then retry (nothing was saved)",
+    "53200": "the server ran out of memory: retry later, or page the call (limit=)",
+    "53300": "the server has too many connections: close other clients, or raise max_connections",
+    "57014": "the statement was canceled (statement_timeout or a cancel request); "
+    "nothing was saved",
+    "55P03": "a lock was not available in time (lock_timeout): retry",
+    "54": "a server limit was exceeded: make the call smaller (fewer sessions, limit=)",
+    "58": "the server had a system error (see its log); nothing was saved",
+    "XX": "the server had an internal error (see its log); nothing was saved",
+}
 
 
 def postgres_engine(db_url: str) -> Engine:
@@ -130,16 +157,35 @@ class PostgresStorage(BaseStorage):
         conn.execute(sa.text(f"SELECT {function}(:id)"), {"id": lock_id})
 
     def _translate(self, exc: Exception) -> Exception | None:
-        if "read-only transaction" in str(getattr(exc, "orig", exc)):
+        orig = getattr(exc, "orig", exc)
+        sqlstate = getattr(orig, "sqlstate", None)
+        first = str(orig).strip().splitlines()
+        detail = mask_url(first[0] if first else type(exc).__name__)
+        where = self.display_url
+        if sqlstate == "25006" or "read-only transaction" in str(orig):
             return AgnoNbError(
-                f"Postgres storage at {self.display_url} is read-only: open it without "
+                f"Postgres storage at {where} is read-only: open it without "
                 "read-only to create or change sessions"
+            )
+        if sqlstate in _CONFLICTS:
+            return StorageConflictError(
+                f"Postgres at {where} rolled this call back ({detail}): {_CONFLICTS[sqlstate]}; "
+                "nothing of it was saved"
             )
         if not isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
             return None
-        first = str(getattr(exc, "orig", exc)).strip().splitlines()
-        detail = mask_url(first[0] if first else type(exc).__name__)
-        return BackendUnavailableError(
-            f"cannot reach Postgres at {self.display_url} ({detail}): start the server or "
-            "check the URL"
-        )
+        if _CONNECT_FAILURE.search(str(orig)):
+            return BackendUnavailableError(
+                f"cannot reach Postgres at {where} ({detail}): start the server or check the URL"
+            )
+        lost = getattr(exc, "connection_invalidated", False)
+        if lost or (sqlstate or "").startswith("08") or sqlstate in _GONE:
+            return BackendUnavailableError(
+                f"lost the connection to Postgres at {where} ({detail}): the call's "
+                "transaction was rolled back, unless the connection broke while it "
+                "committed; check before retrying a write"
+            )
+        if sqlstate is None:
+            return AgnoNbError(f"Postgres at {where} failed ({detail})")
+        hint = _HINTS.get(sqlstate, _HINTS.get(sqlstate[:2], "its transaction was rolled back"))
+        return AgnoNbError(f"Postgres at {where} failed ({detail}, SQLSTATE {sqlstate}): {hint}")

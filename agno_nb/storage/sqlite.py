@@ -16,7 +16,12 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
-from agno_nb.errors import AgnoNbError, BackendUnavailableError, StorageLockedError
+from agno_nb.errors import (
+    AgnoNbError,
+    BackendUnavailableError,
+    StorageFullError,
+    StorageLockedError,
+)
 from agno_nb.schema import LATEST_VERSION
 from agno_nb.storage._codec import encode_json
 from agno_nb.storage._dbapi import (
@@ -219,4 +224,18 @@ class SqliteStorage(BaseStorage):
                 f"{mask_url(self.display_url)} is not a SQLite database: point db_file at "
                 "a SQLite file or a new path"
             )
+        if "database or disk is full" in text:  # SQLITE_FULL
+            return StorageFullError(
+                f"SQLite database {self.display_url} is full (its disk, or the file's "
+                "max_page_count): free space and retry; nothing of this call was saved"
+            )
+        if "disk I/O error" in text:
+            return AgnoNbError(
+                f"SQLite database {self.display_url} hit a disk I/O error: check the disk "
+                "and the file's folder; nothing of this call was saved"
+            )
+        if isinstance(exc, sa.exc.OperationalError):
+            first = text.strip().splitlines()
+            detail = mask_url(first[0] if first else type(exc).__name__)
+            return AgnoNbError(f"SQLite database {self.display_url} failed: {detail}")
         return None
