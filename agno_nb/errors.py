@@ -15,6 +15,10 @@ class InvalidNameError(AgnoNbError, ValueError):
     """A table or schema name is not a plain SQL identifier."""
 
 
+class InvalidArgumentError(AgnoNbError, ValueError):
+    """An argument is out of range (a negative ``limit`` or ``offset``, say)."""
+
+
 class BackendUnavailableError(AgnoNbError):
     """The backend is unknown, its driver is missing or its server cannot be reached."""
 

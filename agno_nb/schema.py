@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeEngine
 
-from agno_nb.errors import InvalidNameError
+from agno_nb.errors import InvalidArgumentError, InvalidNameError
 from agno_nb.sessions import ENTITY_COLUMN, MODES
 
 LATEST_VERSION = 3
@@ -37,18 +37,35 @@ V2_COLUMNS: tuple[tuple[str, str], ...] = (
 
 #: 45 characters leave room for the derived names (``ix_<table>_entity_created``,
 #: ``<table>_runs``) within Postgres' and DuckDB's 63-character identifiers.
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,44}$")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,44}")  # used with fullmatch: no "\n"
 
 
 def check_identifier(name: object, *, what: str = "table name") -> str:
     """Return ``name`` if it is a plain SQL identifier, else raise InvalidNameError."""
-    if not isinstance(name, str) or not _IDENTIFIER.match(name):
+    if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
         shown = repr(name) if len(repr(name)) < 60 else repr(name)[:57] + "...'"
         raise InvalidNameError(
             f"invalid {what} {shown}: use letters, digits and underscores only, "
             "starting with a letter or underscore (at most 45 characters)"
         )
     return name
+
+
+def check_page(limit: object, offset: object = 0) -> None:
+    """Check a page request: ``limit`` None (no limit) or a whole number 0 or more,
+    ``offset`` a whole number 0 or more.
+
+    Raises:
+        InvalidArgumentError: either is negative or not a whole number.
+    """
+    for name, value, allow_none in (("limit", limit, True), ("offset", offset, False)):
+        if value is None and allow_none:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            more = ", or None for no limit" if allow_none else ""
+            raise InvalidArgumentError(
+                f"{name}={value!r} is not a page {name}: pass a whole number 0 or more{more}"
+            )
 
 
 def check_mode(mode: object) -> str:

@@ -25,16 +25,20 @@ from sqlalchemy.engine import Connection, Engine
 from agno_nb.errors import (
     AgnoNbError,
     BackendUnavailableError,
+    MigrationError,
     SchemaTooNewError,
     SchemaTooOldError,
     SessionNotFoundError,
     StorageConflictError,
+    StorageFullError,
+    StorageLockedError,
 )
 from agno_nb.migrations import MIGRATIONS, TableRef, UpgradePlan, plan
 from agno_nb.schema import (
     LATEST_VERSION,
     check_identifier,
     check_mode,
+    check_page,
     runs_table,
     session_table,
     version_table,
@@ -522,6 +526,7 @@ class BaseStorage(ForkAware):
     def _sessions(
         self, user_id: str | None, entity_id: str | None, limit: int | None
     ) -> list[Session]:
+        check_page(limit)
         layout = self._current()
         if layout is None:
             return []
@@ -549,6 +554,7 @@ class BaseStorage(ForkAware):
 
         Raises:
             SchemaTooNewError: the table is newer than this agno_nb.
+            MigrationError: a step failed; the table stays at the version before it.
             AgnoNbError: the table's family is not upgraded by agno_nb.
         """
         with self._read(check=False) as conn:
@@ -561,7 +567,7 @@ class BaseStorage(ForkAware):
         if dry_run or not result.steps:
             return result
         for migration in MIGRATIONS[start or 0 : LATEST_VERSION]:
-            with self._write(check=False) as conn:
+            with self._step_errors(migration.version), self._write(check=False) as conn:
                 self._lock_table(conn)
                 now = self._detect(conn)
                 if now is None or now.version is None or now.version >= migration.version:
@@ -576,6 +582,27 @@ class BaseStorage(ForkAware):
         result.applied = True
         return result
 
+    @contextmanager
+    def _step_errors(self, version: int) -> Iterator[None]:
+        """Around one upgrade step's transaction: a step that failed for any reason
+        but the database's availability (unreachable, locked, full: those errors
+        already say what to do) raises MigrationError, naming the table and step."""
+        try:
+            yield
+        except (MigrationError, BackendUnavailableError, StorageLockedError, StorageFullError):
+            raise
+        except Exception as exc:
+            orig = getattr(exc, "orig", None) or exc
+            first = str(orig).strip().splitlines()
+            detail = mask_url(first[0] if first else type(orig).__name__)
+            if not isinstance(exc, AgnoNbError):
+                detail = f"{type(orig).__name__}: {detail}"
+            raise MigrationError(
+                f"upgrading {self._ref.qualified} to layout v{version} failed ({detail}); "
+                f"nothing of this step was saved, the table stays at v{version - 1}: fix "
+                "the cause and run upgrade_schema() again"
+            ) from None
+
     # -- listing without payloads ---------------------------------------------------------
 
     @_consistent
@@ -589,7 +616,12 @@ class BaseStorage(ForkAware):
         offset: int = 0,
     ) -> list[SessionSummary]:
         """One page of session summaries, newest first; run payloads are not loaded
-        (on agno's v1 layout only the page's rows are decoded)."""
+        (on agno's v1 layout only the page's rows are decoded).
+
+        Raises:
+            InvalidArgumentError: ``limit`` or ``offset`` is negative.
+        """
+        check_page(limit, offset)
         layout = self._current()
         if layout is None:
             return []
@@ -622,7 +654,9 @@ class BaseStorage(ForkAware):
 
         Raises:
             SessionNotFoundError: no such session.
+            InvalidArgumentError: ``limit`` or ``offset`` is negative.
         """
+        check_page(limit, offset)
         layout = self._current()
         if layout is None:
             raise self._not_found(session_id)

@@ -18,6 +18,7 @@ from agno_nb.errors import (
     StorageFullError,
     StorageLockedError,
 )
+from agno_nb.schema import check_page
 from agno_nb.storage._codec import encode_json
 from agno_nb.storage._dbapi import leave_parent_pool, pool_holds_connections
 from agno_nb.storage.base import BaseStorage
@@ -99,6 +100,7 @@ class DuckDbStorage(BaseStorage):
         limit: int | None = None,
     ) -> pd.DataFrame:
         """Session summaries as a DataFrame, made by DuckDB's own conversion."""
+        check_page(limit)
         layout = self._current()
         query = (
             None if layout is None else layout.summary_select(user_id, entity_id, search, limit, 0)
