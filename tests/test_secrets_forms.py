@@ -148,3 +148,14 @@ def test_engine_repr_hides_query_password(form: str) -> None:
         assert engine.dialect.create_connect_args(engine.url)[1].get("password") is None
     finally:
         storage.close()
+
+
+def test_duckdb_engine_repr_hides_secret_parameters(tmp_path: Any) -> None:
+    from agno_nb.storage import DuckDbStorage
+
+    pw = fresh()
+    storage = DuckDbStorage("t", db_url=f"duckdb:///{tmp_path / 'x.duckdb'}?motherduck_token={pw}")
+    shown = [repr(storage.db_engine), str(storage.db_engine.url), repr(storage)]
+    shown.append(storage.display_url)
+    assert not [s for s in shown if pw in s], shown
+    storage.close()

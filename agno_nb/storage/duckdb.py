@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import StaticPool
 
 from agno_nb.errors import (
@@ -22,6 +22,7 @@ from agno_nb.schema import check_page
 from agno_nb.storage._codec import encode_json
 from agno_nb.storage._dbapi import leave_parent_pool, pool_holds_connections
 from agno_nb.storage.base import BaseStorage
+from agno_nb.urls import remember_secrets, secret_keys
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,8 +38,14 @@ def duckdb_engine(db_file: str | Path | None, db_url: str | None, *, read_only: 
         ) from None
     args: dict[str, Any] = {"read_only": read_only} if read_only else {}
     extra: dict[str, Any] = {}
+    url: Any
     if db_url is not None:
-        url = db_url
+        remember_secrets(db_url)
+        url = make_url(db_url)
+        hidden = secret_keys(url.query)
+        if hidden:  # (a MotherDuck token, say) kept out of the engine's URL and repr
+            args["config"] = {k: url.query[k] for k in hidden}
+            url = url.difference_update_query(hidden)
     elif db_file is not None:
         path = Path(db_file).expanduser().resolve()
         if not read_only:
