@@ -145,3 +145,26 @@ def test_concurrent_renames_lose_no_appended_session_data(
     assert session is not None
     assert session.session_data["counter"] == APPENDS
     assert storage.count_runs("s") == APPENDS
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "sqlite", "postgres"], indirect=True)
+def test_concurrent_threads_lose_nothing(make_storage: Callable[..., Any]) -> None:
+    """Threads sharing one storage (DuckDB: one process per file): its write
+    conflicts are retried, never lost and never raised."""
+    import queue
+
+    storage = make_storage(schema_version=1)
+    storage.upsert(AgentSession(session_id="s", session_data={}))
+    results: queue.Queue[str] = queue.Queue()
+    SHARED["storage"], SHARED["done"] = storage, threading.Event()
+    workers = [threading.Thread(target=_appender, args=(results,))]
+    workers += [threading.Thread(target=_renamer, args=(n, results)) for n in (1, 2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(300)
+    outcomes = sorted(results.get_nowait() for _ in workers)
+    assert outcomes == ["appended", "renamed", "renamed"], outcomes
+    session = storage.read("s")
+    assert session is not None and session.session_data["counter"] == APPENDS
+    assert storage.count_runs("s") == APPENDS

@@ -235,7 +235,7 @@ class BaseStorage(ForkAware):
         """``query`` made to lock the rows it reads until the write transaction
         ends: every read-modify-write reads through this. The default suits
         backends whose write transactions already exclude each other (SQLite's
-        ``BEGIN IMMEDIATE``; DuckDB's conflict check, retried)."""
+        ``BEGIN IMMEDIATE``; DuckDB's one writer per process and file)."""
         return query
 
     def _lock_table(self, conn: Connection) -> None:

@@ -3,12 +3,16 @@ another process is writing to."""
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
 from agno_nb.errors import (
@@ -54,6 +58,31 @@ def duckdb_engine(db_file: str | Path | None, db_url: str | None, *, read_only: 
     else:
         url, args, extra = "duckdb:///:memory:", {}, {"poolclass": StaticPool}
     return sa.create_engine(url, connect_args=args, json_serializer=encode_json, **extra)
+
+
+#: One write transaction at a time per database in this process (DuckDB allows one
+#: process per file): writers wait for each other, as on SQLite, instead of
+#: failing DuckDB's optimistic conflict check over and over.
+_WRITERS: dict[str, threading.RLock] = {}
+_WRITERS_LOCK = threading.Lock()
+
+
+def _writer_lock(engine: Engine) -> threading.RLock:
+    key = str(engine.url.database or ":memory:") + f"#{id(engine)}" * (
+        engine.url.database in (None, "", ":memory:")
+    )
+    with _WRITERS_LOCK:
+        return _WRITERS.setdefault(key, threading.RLock())
+
+
+def _reset_writers_after_fork() -> None:
+    global _WRITERS_LOCK
+    _WRITERS_LOCK = threading.Lock()
+    _WRITERS.clear()
+
+
+if hasattr(os, "register_at_fork"):  # a parent thread may hold one at the fork
+    os.register_at_fork(after_in_child=_reset_writers_after_fork)
 
 
 class DuckDbStorage(BaseStorage):
@@ -127,6 +156,11 @@ class DuckDbStorage(BaseStorage):
         self.stats.rows += len(frame)
         frame["error"] = None
         return to_utc(frame[list(SUMMARY_COLUMNS)])
+
+    @contextmanager
+    def _write(self, *, check: bool = True) -> Iterator[Connection]:
+        with _writer_lock(self.db_engine), super()._write(check=check) as conn:
+            yield conn
 
     def _after_fork_in_child(self) -> None:
         """A DuckDB database lives inside the process that opened it: a forked
