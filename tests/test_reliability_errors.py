@@ -17,7 +17,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from agno_nb.errors import InvalidArgumentError, InvalidNameError, MigrationError, StorageFullError
+from agno_nb.errors import (
+    InvalidArgumentError,
+    InvalidNameError,
+    MigrationError,
+    StorageFullError,
+    TableMissingError,
+)
 from agno_nb.schema import LATEST_VERSION, check_identifier
 from agno_nb.sessions import AgentSession
 from agno_nb.storage import SqliteStorage
@@ -122,3 +128,17 @@ def test_failed_upgrade_step_raises_migration_error(make_storage: Callable[..., 
     assert storage.upgrade_schema().applied
     assert storage.current_version == LATEST_VERSION
     assert [r["run_id"] for r in storage.get_runs("a")] == ["r"]
+
+
+def test_table_dropped_under_an_open_storage(make_storage: Callable[..., Any]) -> None:
+    storage = make_storage()
+    storage.upsert(AgentSession(session_id="a"))
+    with storage.db_engine.begin() as conn:
+        sa.Table(storage.table_name, sa.MetaData(), schema=storage.schema).drop(conn)
+    with pytest.raises(TableMissingError) as info:
+        storage.read("a")
+    message = str(info.value)
+    assert "another process dropped it" in message and "\n" not in message
+    assert storage.read("a") is None  # looked up again: no table, no session
+    storage.upsert(AgentSession(session_id="b"))  # a write creates it again
+    assert storage.get_all_session_ids() == ["b"]

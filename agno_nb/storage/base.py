@@ -32,6 +32,7 @@ from agno_nb.errors import (
     StorageConflictError,
     StorageFullError,
     StorageLockedError,
+    TableMissingError,
 )
 from agno_nb.migrations import MIGRATIONS, TableRef, UpgradePlan, plan
 from agno_nb.schema import (
@@ -247,6 +248,19 @@ class BaseStorage(ForkAware):
     def _translate(self, exc: Exception) -> Exception | None:
         """Turn a driver error into an AgnoNbError, or None to let it through."""
         return None
+
+    def _table_gone(self, exc: Exception) -> TableMissingError:
+        """The error for a table dropped under this open storage; the next call
+        looks the table up again (and a write creates it)."""
+        self._layout, self._layout_known = None, False
+        self._tables.clear()
+        self._statements.clear()
+        first = str(getattr(exc, "orig", exc)).strip().splitlines()
+        detail = mask_url(first[0] if first else type(exc).__name__)
+        return TableMissingError(
+            f"a table of {self._ref.qualified} is gone ({detail}): another process dropped "
+            "it; retry the call (reads find no sessions, a write creates the table again)"
+        )
 
     # -- connections ----------------------------------------------------------------------
 

@@ -214,6 +214,8 @@ class DuckDbStorage(BaseStorage):
                 f"DuckDB file {self.display_url} does not exist: check the path, or open it "
                 "without read_only=True to create it"
             )
+        if "Catalog Error: Table with name" in text and "does not exist" in text:
+            return self._table_gone(exc)
         if "No space left on device" in text or "disk is full" in text.lower():
             return StorageFullError(
                 f"DuckDB database {self.display_url}: its disk is full; free space and "

@@ -167,6 +167,8 @@ class PostgresStorage(BaseStorage):
                 f"Postgres storage at {where} is read-only: open it without "
                 "read-only to create or change sessions"
             )
+        if sqlstate == "42P01":  # undefined_table
+            return self._table_gone(exc)
         if sqlstate in _CONFLICTS:
             return StorageConflictError(
                 f"Postgres at {where} rolled this call back ({detail}): {_CONFLICTS[sqlstate]}; "

@@ -234,7 +234,10 @@ class SqliteStorage(BaseStorage):
                 f"SQLite database {self.display_url} hit a disk I/O error: check the disk "
                 "and the file's folder; nothing of this call was saved"
             )
-        if isinstance(exc, sa.exc.OperationalError):
+        if "no such table" in text:
+            return self._table_gone(exc)
+        # the fast write path (see _write_steps) raises sqlite3's own errors
+        if isinstance(exc, sa.exc.OperationalError | sqlite3.OperationalError):
             first = text.strip().splitlines()
             detail = mask_url(first[0] if first else type(exc).__name__)
             return AgnoNbError(f"SQLite database {self.display_url} failed: {detail}")
