@@ -1,6 +1,6 @@
 """``agno-nb``: the notebook's core calls from a terminal.
 
-    agno-nb demo [--db tmp/data.db]
+    agno-nb demo [--db tmp/data.db | URL]
     agno-nb sessions URL [--table T] [--user U] [--limit N] [--json]
     agno-nb show URL SESSION_ID [--table T]
     agno-nb upgrade URL [--table T] [--dry-run]
@@ -8,7 +8,7 @@
                     [--target-schema S] [--memory-table T] [--dry-run] [--skip-bad]
 
 Bad arguments and storage errors print one line and exit with code 2.
-Passwords in URLs are masked everywhere.
+Passwords in URLs are masked everywhere; stored control characters print as escapes.
 """
 
 from __future__ import annotations
