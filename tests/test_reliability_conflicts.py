@@ -143,3 +143,30 @@ def test_lock_timeout_is_not_reported_as_unreachable(
     assert "55P03" in message and "lock_timeout" in message and "\n" not in message
     impatient = PostgresStorage(storage.table_name, db_url=str(url), schema=pg_schema)
     assert impatient.read("s") is not None and impatient.read("s").session_name is None
+
+
+def test_connection_limit_is_not_reported_as_unreachable() -> None:
+    """A server that is up but refuses more connections says so (53300)."""
+    import uuid
+
+    from agno_nb.storage import PostgresStorage
+    from tests.conftest import require_postgres
+
+    base = make_url(require_postgres())
+    role = f"agno_nb_limited_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE ROLE "{role}" LOGIN CONNECTION LIMIT 0'))
+    try:
+        url = base.set(username=role).render_as_string(hide_password=False)
+        storage = PostgresStorage("t", db_url=url)
+        with pytest.raises(AgnoNbError) as info:
+            storage.table_exists()
+        storage.close()
+        message = str(info.value)
+        assert "cannot reach" not in message and "start the server" not in message
+        assert "too many connections" in message and "max_connections" in message
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f'DROP ROLE "{role}"'))
+        admin.dispose()

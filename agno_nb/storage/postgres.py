@@ -176,7 +176,9 @@ class PostgresStorage(BaseStorage):
             )
         if not isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
             return None
-        if _CONNECT_FAILURE.search(str(orig)):
+        if re.search(r"too many (?:clients|connections)|remaining connection slots", str(orig)):
+            sqlstate = "53300"  # at connect time psycopg gives no SQLSTATE; the server is up
+        elif _CONNECT_FAILURE.search(str(orig)):
             return BackendUnavailableError(
                 f"cannot reach Postgres at {where} ({detail}): start the server or check the URL"
             )
