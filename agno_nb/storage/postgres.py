@@ -34,7 +34,8 @@ _CONNECT_FAILURE = re.compile(
 _HINTS = {
     "53100": "the server's disk is full: free space there, then retry (nothing was saved)",
     "53200": "the server ran out of memory: retry later, or page the call (limit=)",
-    "53300": "the server has too many connections: close other clients, or raise max_connections",
+    "53300": "the server (or this role) has too many connections: close other clients, "
+    "or raise max_connections (or the role's CONNECTION LIMIT)",
     "57014": "the statement was canceled (statement_timeout or a cancel request); "
     "nothing was saved",
     "55P03": "a lock was not available in time (lock_timeout): retry",
