@@ -10,6 +10,7 @@ the database itself for a small write.
 
 from __future__ import annotations
 
+import itertools
 import operator
 import os
 import threading
@@ -88,13 +89,15 @@ class HeldConnection:
     fork) and opens its own.
     """
 
-    __slots__ = ("__weakref__", "_driver", "_engine", "_lock", "_proxy")
+    __slots__ = ("__weakref__", "_driver", "_engine", "_lock", "_proxy", "generation")
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._lock = threading.Lock()
         self._proxy: Any = None
         self._driver: Any = None
+        #: which driver connection is held: (process, count), new on every connect
+        self.generation: tuple[int, int] = (0, 0)
         _HELD.add(self)
 
     def take(self) -> tuple[Any, Any]:
@@ -105,6 +108,7 @@ class HeldConnection:
                 try:
                     self._proxy = self._engine.raw_connection()
                     self._driver = self._proxy.driver_connection
+                    self.generation = (os.getpid(), next(_CONNECTS))
                 except BaseException:
                     self._proxy = self._driver = None
                     self._lock.release()
@@ -177,6 +181,7 @@ _INHERITED: list[Any] = []
 def track_fork(item: ForkAware) -> None:
     """Call ``item._after_fork_in_child()`` in every child forked from now on."""
     _FORK_AWARE.add(item)
+_CONNECTS = itertools.count(1)
 
 
 def _after_fork_in_child() -> None:

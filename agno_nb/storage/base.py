@@ -15,7 +15,7 @@ import functools
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, ParamSpec, TypeVar
 
@@ -47,6 +47,7 @@ from agno_nb.schema import (
 from agno_nb.sessions import ENTITY_COLUMN, Session
 from agno_nb.storage._codec import SessionSummary
 from agno_nb.storage._dbapi import ForkAware, leave_parent_pool, track_fork
+from agno_nb.storage._versioned import RunCache, VersionedDb
 from agno_nb.storage.layouts import Layout, layout_for_version, recognise
 from agno_nb.urls import mask_url, remember_secrets
 
@@ -176,6 +177,8 @@ class BaseStorage(ForkAware):
         #: statements and column lists built once per table layout (cleared with it)
         self._statements: dict[tuple[Any, ...], Any] = {}
         self._translating = _Translating(self._translate)  # stateless: one serves every call
+        #: decoded runs of recent sessions, keyed by change token (see _versioned.py)
+        self._run_cache = RunCache()
         md = sa.MetaData()
         self._runs = runs_table(md, self.table_name, backend=self.backend, schema=self.schema)
         self._versions = version_table(md, schema=self.schema)
@@ -261,6 +264,12 @@ class BaseStorage(ForkAware):
             f"a table of {self._ref.qualified} is gone ({detail}): another process dropped "
             "it; retry the call (reads find no sessions, a write creates the table again)"
         )
+
+    def _versioned(self, *, write: bool) -> AbstractContextManager[VersionedDb | None]:
+        """A transaction that can tell each session's change token (see
+        ``storage/_versioned.py``), or None where the backend cannot: layouts then
+        take their general path."""
+        return nullcontext(None)
 
     # -- connections ----------------------------------------------------------------------
 
@@ -509,7 +518,7 @@ class BaseStorage(ForkAware):
             return 0
         now_ms = int(time.time() * 1000)
         now = now_ms // 1000
-        self._write_steps(layout.upsert_steps(batch, now_ms))
+        layout.write_sessions(batch, now_ms)
         for session in batch:
             session.updated_at = now
         return len(batch)

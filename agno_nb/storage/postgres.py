@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Hashable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from agno_nb.errors import AgnoNbError, BackendUnavailableError, StorageConflictError
 from agno_nb.storage._codec import encode_json
+from agno_nb.storage._versioned import VersionedDb
 from agno_nb.storage.base import BaseStorage
 from agno_nb.urls import mask_url, remember_secrets, secret_keys
 
@@ -157,6 +160,13 @@ class PostgresStorage(BaseStorage):
         function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
         conn.execute(sa.text(f"SELECT {function}(:id)"), {"id": lock_id})
 
+    @contextmanager
+    def _versioned(self, *, write: bool) -> Iterator[VersionedDb | None]:
+        """A transaction whose change tokens are session rows' ``xmin`` (the
+        transaction that last wrote the row)."""
+        with self._write() if write else self._read() as conn:
+            yield _XminTransaction(self, conn)
+
     def _translate(self, exc: Exception) -> Exception | None:
         orig = getattr(exc, "orig", exc)
         sqlstate = getattr(orig, "sqlstate", None)
@@ -194,3 +204,40 @@ class PostgresStorage(BaseStorage):
             return AgnoNbError(f"Postgres at {where} failed ({detail})")
         hint = _HINTS.get(sqlstate, _HINTS.get(sqlstate[:2], "its transaction was rolled back"))
         return AgnoNbError(f"Postgres at {where} failed ({detail}, SQLSTATE {sqlstate}): {hint}")
+
+
+class _XminTransaction:
+    """:class:`~agno_nb.storage._versioned.VersionedDb` on a SQLAlchemy connection."""
+
+    __slots__ = ("_conn", "_storage")
+
+    def __init__(self, storage: PostgresStorage, conn: Connection) -> None:
+        self._storage = storage
+        self._conn = conn
+
+    def rows(self, statement: Any, params: dict[str, Any]) -> list[Sequence[Any]]:
+        rows = list(self._storage._run(self._conn, statement, params).all())
+        self._storage.stats.rows += len(rows)
+        return rows
+
+    def scalar(self, statement: Any, params: dict[str, Any]) -> Any:
+        return self._storage._run(self._conn, statement, params).scalar()
+
+    def execute(self, statement: Any, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self._storage._run(self._conn, statement, rows)
+
+    def token(self, table: Any, session_id: str, *, lock: bool = False) -> Hashable | None:
+        key = ("xmin", id(table), lock)
+        query = self._storage._statements.get(key)
+        if query is None:
+            query = (
+                sa.select(sa.literal_column("xmin::text"))
+                .select_from(table)
+                .where(table.c.session_id == sa.bindparam("sid"))
+            )
+            if lock:
+                query = query.with_for_update()
+            self._storage._statements[key] = query
+        row = self._storage._run(self._conn, query, {"sid": session_id}).first()
+        return None if row is None else ("xmin", row[0])

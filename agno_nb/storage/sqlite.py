@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from agno_nb.storage._dbapi import (
     NotDriverReady,
     compile_for_driver,
 )
+from agno_nb.storage._versioned import VersionedDb
 from agno_nb.storage.base import BaseStorage
 from agno_nb.urls import mask_url
 
@@ -157,13 +159,7 @@ class SqliteStorage(BaseStorage):
         itself (compiled once, see ``_dbapi``): a small upsert costs about a third
         of what it does through ``Connection.execute``. Older layouts, echoing
         engines and cursor-event listeners take the general path."""
-        engine = self.db_engine
-        if (
-            self._version != LATEST_VERSION
-            or engine.echo
-            or engine.dispatch.before_cursor_execute
-            or engine.dispatch.after_cursor_execute
-        ):
+        if not self._driver_ready():
             return super()._write_steps(steps)
         try:
             work = [(self._driver_statement(st, rows[0]), rows) for st, rows in steps if rows]
@@ -189,6 +185,46 @@ class SqliteStorage(BaseStorage):
                 raise
             finally:
                 self._held.give_back(proxy, broken=broken)
+
+    def _driver_ready(self) -> bool:
+        """Whether statements may run on the held sqlite3 connection: the latest
+        layout (nothing can upgrade it under us), no echo, no cursor listeners."""
+        engine = self.db_engine
+        return not (
+            self._version != LATEST_VERSION
+            or engine.echo
+            or engine.dispatch.before_cursor_execute
+            or engine.dispatch.after_cursor_execute
+        )
+
+    @contextmanager
+    def _versioned(self, *, write: bool) -> Iterator[VersionedDb | None]:
+        """A transaction on the held sqlite3 connection (``BEGIN IMMEDIATE`` to
+        write); its change token is ``PRAGMA data_version``, which moves whenever
+        another connection commits. None when the held connection is busy in
+        another thread or the general path is needed."""
+        if not self._driver_ready():
+            yield None
+            return
+        with self._errors():
+            driver, proxy = self._held.take()
+            if proxy is not None:  # another thread holds it: a pooled connection has no
+                self._held.give_back(proxy)  # token this storage's cache knows
+                yield None
+                return
+            broken = False
+            try:
+                driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                yield _DriverTransaction(self, driver, self._held.generation)
+                driver.execute("COMMIT")
+            except BaseException:
+                try:
+                    driver.rollback()
+                except BaseException:
+                    broken = True
+                raise
+            finally:
+                self._held.give_back(None, broken=broken)
 
     def close(self) -> None:
         self._held.release()
@@ -242,3 +278,45 @@ class SqliteStorage(BaseStorage):
             detail = mask_url(first[0] if first else type(exc).__name__)
             return AgnoNbError(f"SQLite database {self.display_url} failed: {detail}")
         return None
+
+
+class _DriverTransaction:
+    """:class:`~agno_nb.storage._versioned.VersionedDb` on a sqlite3 connection."""
+
+    __slots__ = ("_driver", "_generation", "_storage")
+
+    def __init__(self, storage: SqliteStorage, driver: Any, generation: tuple[int, int]) -> None:
+        self._storage = storage
+        self._driver = driver
+        self._generation = generation
+
+    def rows(self, statement: Any, params: dict[str, Any]) -> list[Sequence[Any]]:
+        compiled = self._storage._driver_statement(statement, params)
+        self._storage.stats.queries += 1
+        rows: list[Sequence[Any]] = self._driver.execute(
+            compiled.sql, compiled.params(params)
+        ).fetchall()
+        self._storage.stats.rows += len(rows)
+        return rows
+
+    def scalar(self, statement: Any, params: dict[str, Any]) -> Any:
+        compiled = self._storage._driver_statement(statement, params)
+        self._storage.stats.queries += 1
+        row = self._driver.execute(compiled.sql, compiled.params(params)).fetchone()
+        return None if row is None else row[0]
+
+    def execute(self, statement: Any, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        compiled = self._storage._driver_statement(statement, rows[0])
+        if len(rows) == 1:
+            self._driver.execute(compiled.sql, compiled.params(rows[0]))
+        else:
+            self._driver.executemany(compiled.sql, [compiled.params(r) for r in rows])
+        self._storage.stats.queries += 1
+
+    def token(self, table: Any, session_id: str, *, lock: bool = False) -> Hashable | None:
+        # one value for the whole file: any other connection's commit moves it
+        # (this connection's own do not), so it is only trusted on this connection
+        version = self._driver.execute("PRAGMA data_version").fetchone()[0]
+        return (self._generation, version)

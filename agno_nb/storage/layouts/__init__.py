@@ -178,6 +178,12 @@ class Layout(ABC):
         """The statements (and parameter rows) that insert or replace ``batch``;
         the storage runs them in one transaction."""
 
+    def write_sessions(self, batch: Sequence[Session], now_ms: int) -> None:
+        """Insert or replace ``batch`` in one transaction: by default the
+        statements of :meth:`upsert_steps`; a family may write less when it can
+        prove what is already stored."""
+        self.storage._write_steps(self.upsert_steps(batch, now_ms))
+
     @abstractmethod
     def append_run(
         self, session_id: str, run: dict[str, Any], session_data: Mapping[str, Any] | None

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Inspector
 from agno_nb.schema import RUNS_SUFFIX, V2_COLUMNS
 from agno_nb.sessions import Session
 from agno_nb.storage._codec import SessionSummary, decode_json
-from agno_nb.storage.layouts import Layout, WriteSteps, register
+from agno_nb.storage.layouts import Layout, WriteSteps, register, rows_cached
 from agno_nb.storage.layouts.agno1 import Agno1Layout
 from agno_nb.summary import first_question, new_message_count, summarize_runs
 
@@ -197,20 +197,35 @@ class RowsLayout(Agno1Layout):
             "run": run,
         }
 
+    def _row_values(self, session: Session, now_ms: int) -> dict[str, Any]:
+        """agno 1.x's columns of the session row (runs still inside)."""
+        return super()._session_values(session, now_ms, [])
+
+    def _add_summary(
+        self,
+        values: dict[str, Any],
+        now_ms: int,
+        run_count: int,
+        message_count: int,
+        preview: str | None,
+    ) -> None:
+        """Set the summary columns of a session row's INSERT parameters."""
+        data = values.get("session_data")
+        values["session_name"] = data.get("session_name") if isinstance(data, dict) else None
+        values["run_count"] = run_count
+        values["message_count"] = message_count
+        values["preview"] = preview
+        values["active_ms"] = now_ms
+        values["created_ms"] = _creation_ms(values.get("created_at"), now_ms)
+
     def _session_values(
         self, session: Session, now_ms: int, run_rows: list[dict[str, Any]]
     ) -> dict[str, Any]:
         """The session row's INSERT parameters; its run rows go to ``run_rows``."""
-        values = super()._session_values(session, now_ms, run_rows)
+        values = self._row_values(session, now_ms)
         run_list = self._take_runs(values)
         summary = summarize_runs(run_list)
-        data = values.get("session_data")
-        values["session_name"] = data.get("session_name") if isinstance(data, dict) else None
-        values["run_count"] = len(run_list)
-        values["message_count"] = summary.message_count
-        values["preview"] = summary.preview
-        values["active_ms"] = now_ms
-        values["created_ms"] = _creation_ms(session.created_at, now_ms)
+        self._add_summary(values, now_ms, len(run_list), summary.message_count, summary.preview)
         session_id = session.session_id
         counts = summary.per_run_messages
         run_rows.extend(
@@ -237,7 +252,90 @@ class RowsLayout(Agno1Layout):
             (insert, run_rows),
         ]
 
+    # -- through the run cache where the backend has change tokens ----------------------
+
+    def read(self, session_id: str, user_id: str | None) -> Session | None:
+        found = rows_cached.read(self, session_id, user_id)
+        if found is rows_cached.UNSUPPORTED:
+            return super().read(session_id, user_id)
+        return found
+
+    def write_sessions(self, batch: Sequence[Session], now_ms: int) -> None:
+        if len(batch) == 1 and rows_cached.write(self, batch[0], now_ms):
+            return
+        try:
+            super().write_sessions(batch, now_ms)
+        finally:  # written on a connection whose own commits move no token
+            self.storage._run_cache.discard([s.session_id for s in batch])
+
+    def rename_session(self, session_id: str, name: str) -> None:
+        try:
+            super().rename_session(session_id, name)
+        finally:
+            self.storage._run_cache.discard([session_id])
+
+    def delete_session(self, session_id: str) -> None:
+        try:
+            super().delete_session(session_id)
+        finally:
+            self.storage._run_cache.discard([session_id])
+
+    def _append_statement(self, with_data: bool) -> Any:
+        """UPDATE of the session row for one more run, returning its run count."""
+        key = ("append", id(self.table), with_data)
+        statement = self.storage._statements.get(key)
+        if statement is None:
+            table = self.table
+            zero: Any = sa.literal_column("0")
+            values: dict[str, Any] = {
+                "run_count": sa.func.coalesce(table.c.run_count, zero) + sa.literal_column("1"),
+                "message_count": sa.func.coalesce(table.c.message_count, zero)
+                + sa.bindparam("b_added"),
+                "preview": sa.func.coalesce(table.c.preview, sa.bindparam("b_preview")),
+                "active_ms": sa.bindparam("b_active"),
+                "updated_at": sa.bindparam("b_now"),
+            }
+            if with_data:
+                values["session_data"] = sa.bindparam("b_data", type_=table.c.session_data.type)
+                values["session_name"] = sa.bindparam("b_name")
+            statement = (
+                table.update()
+                .where(table.c.session_id == sa.bindparam("b_sid"))
+                .values(**values)
+                .returning(table.c.run_count)
+            )
+            self.storage._statements[key] = statement
+        return statement
+
     def append_run(
+        self, session_id: str, run: dict[str, Any], session_data: Mapping[str, Any] | None
+    ) -> int:
+        s = self.storage
+        count = new_message_count(run)
+        params: dict[str, Any] = {
+            "b_sid": session_id,
+            "b_added": count,
+            "b_preview": first_question(run),
+            "b_active": int(time.time() * 1000),
+            "b_now": int(time.time()),
+        }
+        if session_data is not None:
+            params["b_data"] = session_data
+            params["b_name"] = session_data.get("session_name")
+        with s._versioned(write=True) as db:
+            if db is not None:
+                try:
+                    found = db.scalar(self._append_statement(session_data is not None), params)
+                    if found is None:
+                        raise s._not_found(session_id)
+                    index = int(found) - 1
+                    db.execute(self.runs.insert(), [self._run_row(session_id, index, run, count)])
+                finally:
+                    s._run_cache.discard([session_id])
+                return index
+        return self._append_general(session_id, run, session_data)
+
+    def _append_general(
         self, session_id: str, run: dict[str, Any], session_data: Mapping[str, Any] | None
     ) -> int:
         s, table = self.storage, self.table

@@ -1,0 +1,195 @@
+"""The row layouts' reads and writes through the run cache (``_versioned.py``).
+
+``read`` fetches the session row and its change token in one transaction; a
+cached entry at that token gives the runs (after checking that no caller
+changed them in place), else they are fetched and decoded at once with
+orjson (guarded, see ``loads_exact``) and cached. ``write`` of one session
+compares the caller's runs with the stored ones by fingerprint, inside the
+write transaction and only when the token says the cache describes the
+stored session: the unchanged leading runs stay, the rest is deleted and
+inserted, so an agno Agent's whole-session upsert of one more run writes one
+run. Any doubt (no cache entry, another writer's commit, a run whose
+fingerprint cannot be trusted) takes the full rewrite, which is exactly what
+``upsert`` means: the caller's session replaces the stored one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import sqlalchemy as sa
+
+from agno_nb.storage._codec import decode_json
+from agno_nb.storage._versioned import CachedRuns, VersionedDb, fingerprints
+from agno_nb.summary import first_question, new_message_count
+
+if TYPE_CHECKING:
+    from agno_nb.sessions import Session
+    from agno_nb.storage.layouts.rows import RowsLayout
+
+#: Returned by ``read`` when the backend has no change tokens (use the general path).
+UNSUPPORTED: Any = object()
+_DIGITS = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))
+
+
+def _statements(layout: RowsLayout) -> tuple[Any, Any, Any, list[str]]:
+    """(session row by id, the same with user, runs of a session, row column names)."""
+    key = ("cached-read", id(layout.table))
+    found = layout.storage._statements.get(key)
+    if found is None:
+        table, runs = layout.table, layout.runs
+        columns = layout._row_columns()
+        by_id = sa.select(*columns).where(table.c.session_id == sa.bindparam("sid"))
+        by_user = by_id.where(table.c.user_id == sa.bindparam("uid"))
+        run_texts = (
+            sa.select(sa.cast(runs.c.run, sa.Text), runs.c.message_count)
+            .where(runs.c.session_id == sa.bindparam("sid"))
+            .order_by(runs.c.run_index)
+        )
+        names = [c.name for c in by_id.selected_columns]
+        found = layout.storage._statements[key] = (by_id, by_user, run_texts, names)
+    return found
+
+
+def decode_runs(
+    texts: Sequence[str | None], session_id: str
+) -> tuple[list[Any], list[bytes | None]]:
+    """Every run's value (exactly as ``json.loads`` reads it) and fingerprint.
+
+    The texts are joined into one array and decoded by one ``orjson.loads``.
+    When every text is orjson's own output (what agno_nb writes on SQLite) the
+    re-encoded runs equal the stored bytes, which proves the values exact and
+    gives the fingerprints for free; otherwise the big-integer guard of
+    ``loads_exact`` decides, and any doubt decodes run by run.
+    """
+    if None not in texts:
+        data = ("[" + ",".join(texts) + "]").encode()  # type: ignore[arg-type]
+        try:
+            values = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            values = None
+        if values is not None:
+            refs = fingerprints(values)
+            if None not in refs and b"[" + b",".join(refs) + b"]" == data:  # type: ignore[arg-type]
+                return values, refs
+            if b"0" * 19 not in data.translate(_DIGITS):
+                return values, refs
+    values = [decode_json(t, session_id=session_id, column="run") for t in texts]
+    return values, fingerprints(values)
+
+
+def _preview(runs: Sequence[Any], start: int) -> tuple[str | None, int | None]:
+    """The first preview among ``runs[start:]`` and its index."""
+    for i in range(start, len(runs)):
+        question = first_question(runs[i])
+        if question is not None:
+            return question, i
+    return None, None
+
+
+def read(layout: RowsLayout, session_id: str, user_id: str | None) -> Session | None:
+    """One whole session through the cache (``UNSUPPORTED`` without tokens)."""
+    s = layout.storage
+    by_id, by_user, run_texts, names = _statements(layout)
+    with s._versioned(write=False) as db:
+        if db is None:
+            return UNSUPPORTED
+        params = {"sid": session_id}
+        rows = db.rows(by_user, {**params, "uid": user_id}) if user_id else db.rows(by_id, params)
+        if not rows:
+            return None
+        token = db.token(layout.table, session_id)
+        entry = s._run_cache.get(session_id, token)
+        runs = entry.verified_runs() if entry is not None else None
+        if runs is None:
+            fetched = db.rows(run_texts, params)
+            runs, refs = decode_runs([r[0] for r in fetched], session_id)
+            counts = [int(r[1] or 0) for r in fetched]
+            preview, where = _preview(runs, 0)
+            if token is not None:
+                entry = CachedRuns(token, runs, refs, counts, preview, where)
+                s._run_cache.put(session_id, entry)
+                runs = list(runs)
+    return layout._session(dict(zip(names, rows[0], strict=True)), {session_id: runs})
+
+
+def write(layout: RowsLayout, session: Session, now_ms: int) -> bool:
+    """Upsert one session, writing only the runs that differ from the stored
+    ones when the cache proves what is stored; False without tokens."""
+    s = layout.storage
+    session_id = session.session_id
+    values = layout._row_values(session, now_ms)
+    runs = layout._take_runs(values)
+    refs = fingerprints(runs)
+    with s._versioned(write=True) as db:
+        if db is None:
+            return False
+        token = db.token(layout.table, session_id, lock=True)
+        entry = s._run_cache.get(session_id, token)
+        if entry is None:
+            counts, preview, where = _write_all(layout, db, session, now_ms, runs)
+        else:
+            counts, preview, where = _write_changed(layout, db, entry, values, runs, refs, now_ms)
+        new_token = db.token(layout.table, session_id)
+        if new_token is not None:
+            s._run_cache.put(
+                session_id, CachedRuns(new_token, list(runs), refs, counts, preview, where)
+            )
+    return True
+
+
+def _write_all(
+    layout: RowsLayout, db: VersionedDb, session: Session, now_ms: int, runs: list[Any]
+) -> tuple[list[int], str | None, int | None]:
+    """The family's full rewrite of the session (its runs all deleted and inserted)."""
+    for statement, rows in layout.upsert_steps([session], now_ms):
+        db.execute(statement, rows)
+    preview, where = _preview(runs, 0)
+    return [new_message_count(r) for r in runs], preview, where
+
+
+def _write_changed(
+    layout: RowsLayout,
+    db: VersionedDb,
+    entry: CachedRuns,
+    values: dict[str, Any],
+    runs: list[Any],
+    refs: list[bytes | None],
+    now_ms: int,
+) -> tuple[list[int], str | None, int | None]:
+    """Keep the stored runs the caller did not change, replace the rest."""
+    session_id = values["session_id"]
+    keep = entry.unchanged_prefix(refs)
+    added = [new_message_count(r) for r in runs[keep:]]
+    counts = entry.counts[:keep] + added
+    preview: str | None
+    where: int | None
+    if entry.preview_index is not None and entry.preview_index < keep:
+        preview, where = entry.preview, entry.preview_index
+    else:
+        preview, where = _preview(runs, keep)
+    layout._add_summary(values, now_ms, len(runs), sum(counts), preview)
+    db.execute(layout.storage._upsert_statement(layout.table, tuple(values)), [values])
+    clear_from, insert = _tail_statements(layout)
+    if keep < len(entry.refs):
+        db.execute(clear_from, [{"sid": session_id, "start": keep}])
+    db.execute(
+        insert,
+        [layout._run_row(session_id, keep + i, run, added[i]) for i, run in enumerate(runs[keep:])],
+    )
+    return counts, preview, where
+
+
+def _tail_statements(layout: RowsLayout) -> tuple[Any, Any]:
+    """DELETE of a session's runs from an index on, and INSERT of run rows."""
+    key = ("runs-tail", id(layout.runs))
+    found = layout.storage._statements.get(key)
+    if found is None:
+        runs = layout.runs
+        clear = runs.delete().where(
+            runs.c.session_id == sa.bindparam("sid"), runs.c.run_index >= sa.bindparam("start")
+        )
+        found = layout.storage._statements[key] = (clear, runs.insert())
+    return found
