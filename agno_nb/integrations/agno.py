@@ -11,6 +11,7 @@ Sessions are converted between agno's session dataclasses and ours through
 
 from __future__ import annotations
 
+import dataclasses
 from functools import lru_cache
 from typing import Any
 
@@ -45,11 +46,20 @@ def _agno_session_class(mode: str) -> Any:
     return AgentSession
 
 
+def _fields(session: Any) -> dict[str, Any]:
+    """A dataclass session's fields as a dict, values shared (``asdict`` would
+    deep-copy every run: most of a turn's time on a long session)."""
+    return {f.name: getattr(session, f.name) for f in dataclasses.fields(session)}
+
+
 def to_agno_session(session: Any, mode: str) -> Any:
-    """Our session object as agno's session dataclass for ``mode``."""
+    """Our session object as agno's session dataclass for ``mode``.
+
+    The values are shared with ``session`` (a freshly read object), not copied.
+    """
     if session is None:
         return None
-    data = session.to_dict()
+    data = _fields(session)
     if mode != "workflow_v2":
         memory = dict(data.get("memory") or {})
         memory.setdefault("runs", [])  # agno's Agent pops "runs" when it loads memory
@@ -58,8 +68,12 @@ def to_agno_session(session: Any, mode: str) -> Any:
 
 
 def from_agno_session(session: Any, mode: str) -> Any:
-    """agno's session dataclass as our session object for ``mode``."""
-    data = session.to_dict() if hasattr(session, "to_dict") else dict(session)
+    """agno's session dataclass as our session object for ``mode`` (values shared,
+    except workflow_v2, whose ``to_dict()`` turns agno's run objects into dicts)."""
+    if mode != "workflow_v2" and dataclasses.is_dataclass(session):
+        data = _fields(session)
+    else:
+        data = session.to_dict() if hasattr(session, "to_dict") else dict(session)
     return SESSION_CLASSES[mode].from_dict(data)
 
 
@@ -68,7 +82,8 @@ def _adapter_class() -> type:
     from agno.storage.base import Storage
 
     class AgnoNbStorage(Storage):
-        """An agno 1.x ``Storage`` backed by an agno_nb storage."""
+        """An agno 1.x ``Storage`` backed by an agno_nb storage: every method and
+        attribute of agno 1.8.4's ``SqliteStorage`` / ``PostgresStorage``."""
 
         def __init__(self, storage: Any) -> None:
             self.storage = storage
@@ -77,6 +92,15 @@ def _adapter_class() -> type:
         def __repr__(self) -> str:
             where = getattr(self.storage, "display_url", type(self.storage).__name__)
             return f"AgnoNbStorage({self.storage.table_name!r}, {where}, mode={self.mode!r})"
+
+        def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+            # agno's Agent.deep_copy() deep-copies its storage: share the
+            # connections, as agno's own storages do
+            copied = type(self)(self.storage)
+            memo[id(self)] = copied
+            return copied
+
+        # -- agno's attributes ---------------------------------------------------------
 
         @property
         def mode(self) -> Any:
@@ -91,6 +115,78 @@ def _adapter_class() -> type:
                     f"mode={self.storage.mode!r} but agno asks for mode={wanted!r}: "
                     f"open a storage with mode={wanted!r} for it"
                 )
+
+        @property
+        def table_name(self) -> str:
+            return str(self.storage.table_name)
+
+        @property
+        def schema(self) -> str | None:
+            return getattr(self.storage, "schema", None)
+
+        @property
+        def db_url(self) -> str | None:
+            return getattr(self.storage, "db_url", None)
+
+        @property
+        def db_engine(self) -> Any:
+            return self.storage.db_engine
+
+        @property
+        def schema_version(self) -> int:
+            """The table's layout version (agno 1.x's own tables are 1)."""
+            known = self.storage.schema_version
+            return int(known if known is not None else self.storage.latest_version)
+
+        @property
+        def auto_upgrade_schema(self) -> bool:
+            return bool(self.storage.auto_upgrade_schema)
+
+        @auto_upgrade_schema.setter
+        def auto_upgrade_schema(self, value: bool) -> None:
+            self.storage.auto_upgrade_schema = bool(value)
+
+        @property
+        def table(self) -> Any:
+            return self.get_table()
+
+        @property
+        def metadata(self) -> Any:
+            return self.get_table().metadata
+
+        @property
+        def inspector(self) -> Any:
+            import sqlalchemy as sa
+
+            return sa.inspect(self.storage.db_engine)
+
+        @property
+        def SqlSession(self) -> Any:  # agno's SqliteStorage's name
+            from sqlalchemy.orm import sessionmaker
+
+            return sessionmaker(bind=self.storage.db_engine)
+
+        @property
+        def Session(self) -> Any:  # agno's PostgresStorage's name
+            from sqlalchemy.orm import scoped_session, sessionmaker
+
+            return scoped_session(sessionmaker(bind=self.storage.db_engine))
+
+        # -- agno's methods ------------------------------------------------------------
+
+        def get_table(self) -> Any:
+            """The SQLAlchemy Table of the sessions table at its layout."""
+            version = self.storage.current_version
+            if version is None:
+                version = self.schema_version
+            return self.storage._table(version)
+
+        def get_table_v1(self) -> Any:
+            """agno 1.x's own table definition (layout v1) for this name and mode."""
+            return self.storage._table(1)
+
+        def table_exists(self) -> bool:
+            return bool(self.storage.table_exists())
 
         def create(self) -> None:
             self.storage.create()
@@ -120,7 +216,10 @@ def _adapter_class() -> type:
             )
             return [to_agno_session(s, self.mode) for s in sessions]
 
-        def upsert(self, session: Any) -> Any:
+        def upsert(self, session: Any, create_and_retry: bool = True) -> Any:
+            """Store ``session`` and return it (agno re-reads it; nothing here
+            changes it, so the same object is returned). The table is created
+            when missing whatever ``create_and_retry`` says."""
             self.storage.upsert(from_agno_session(session, self.mode))
             return session
 
