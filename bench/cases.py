@@ -389,9 +389,16 @@ def case_memory(place: Place, sizes: Sizes, agno: bool) -> list[Figure]:
     ]
 
 
+def _agno_cases() -> list[Callable[[Place, Sizes, bool], list[Figure]]]:
+    from bench.cases_agno import case_agno_turn, case_cold_read
+
+    return [case_agno_turn, case_cold_read]
+
+
 CASES: list[Callable[[Place, Sizes, bool], list[Figure]]] = [
     case_upsert,
     case_append,
+    *_agno_cases(),
     case_recent,
     case_upgrade,
     case_memory,
@@ -405,6 +412,11 @@ FIGURE_KEYS = (
     "append_run_1000",
     "append_run_10",
     "append_run_growth",
+    "agno_turn_1000",
+    "agno_turn_10",
+    "agno_turn_growth",
+    "cold_read_adapter_1000",
+    "cold_read_own_1000",
     "recent_20",
     "list_50",
     "upgrade_v1_v2",

@@ -37,6 +37,10 @@ CHECKS: dict[str, Callable[[Figure], bool]] = {
     "upsert_new_sessions": lambda f: f.ratio is not None and f.ratio >= 10,
     "append_run_1000": lambda f: f.ratio is not None and f.ratio >= 50,
     "append_run_growth": lambda f: f.ours is not None and f.ours <= 1.5,
+    "agno_turn_1000": lambda f: f.ratio is not None and f.ratio >= 10,
+    "agno_turn_growth": lambda f: f.ours is not None and f.ours <= 1.5,
+    "cold_read_adapter_1000": lambda f: f.ratio is not None and f.ratio >= 2,
+    "cold_read_own_1000": lambda f: f.ratio is not None and f.ratio >= 2,
     "recent_20": lambda f: f.ours is not None and f.ours < 5 and (f.ratio or 0) >= 20,
     "list_50": lambda f: f.ours is not None and f.ours < 10,
     "upgrade_v1_v2": lambda f: f.ours is not None and f.ours >= 2000,
@@ -90,7 +94,9 @@ def judge(figures: list[Figure], *, backend: str) -> None:
             fig.passed = check(fig)
 
 
-def run_backend(backend: str, sizes: Sizes, folder: Path, pg_url: str) -> list[Figure]:
+def run_backend(
+    backend: str, sizes: Sizes, folder: Path, pg_url: str, only: Sequence[str] | None = None
+) -> list[Figure]:
     """Every case on one backend; a case that raises becomes a failed figure."""
     place = Place(backend=backend, folder=folder / backend)
     place.folder.mkdir(parents=True, exist_ok=True)
@@ -101,6 +107,8 @@ def run_backend(backend: str, sizes: Sizes, folder: Path, pg_url: str) -> list[F
     figures: list[Figure] = []
     try:
         for case in CASES:
+            if only and case.__name__ not in only:
+                continue
             started = time.perf_counter()
             try:
                 figures.extend(case(place, sizes, with_agno))
@@ -169,6 +177,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="small smoke sizes (< 1 minute)")
     parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
     parser.add_argument("--postgres-url", help="default: AGNO_NB_BENCH_POSTGRES_URL, ...")
+    parser.add_argument(
+        "--case", action="append", help="run only this case (repeatable), e.g. case_agno_turn"
+    )
     parser.add_argument("--workdir", help="folder for the database files (default: a temp dir)")
     return parser.parse_args(argv)
 
@@ -191,10 +202,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                     if args.backend == "postgres":
                         failures.append("postgres: no server")
                     continue
-            figures = run_backend(backend, sizes, Path(tmp), pg_url)
+            figures = run_backend(backend, sizes, Path(tmp), pg_url, args.case)
             print(format_table(backend, figures, quick=args.quick) + "\n", flush=True)
             report["backends"][backend] = {f.key: asdict(f) for f in figures}  # type: ignore[index]
-            missing = [k for k in FIGURE_KEYS if k not in {f.key for f in figures}]
+            missing = (
+                [] if args.case else [k for k in FIGURE_KEYS if k not in {f.key for f in figures}]
+            )
             for fig in figures:
                 if fig.passed is False and (backend == "sqlite" or fig.note):
                     failures.append(f"{backend}: {fig.label} ({fig.note or fig.target})")

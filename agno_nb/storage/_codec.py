@@ -3,6 +3,7 @@ decoding with errors that name the session."""
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -116,16 +117,39 @@ def loads_exact(text: str | bytes | bytearray) -> Any:
     return value
 
 
-def dumps_comparable(value: Any) -> bytes | None:
-    """orjson's compact JSON of ``value`` when it is a faithful fingerprint of it:
-    None when orjson refuses the value (big integers, subclasses, non-string
-    keys) or the text holds ``null`` (orjson writes NaN as null, so None and NaN
-    would look alike). Two values with equal fingerprints are equal JSON."""
+def loads_many(data: bytes) -> Any:
+    """``orjson.loads(data)`` with the garbage collector paused: decoding a long
+    session makes tens of thousands of containers, none of them garbage, and the
+    collections they trigger would each walk the whole heap (in a big process,
+    more time than the decoding itself). The collector is left as it was found.
+
+    Raises:
+        orjson.JSONDecodeError: ``data`` is not JSON orjson accepts.
+    """
+    if not gc.isenabled():
+        return orjson.loads(data)
+    gc.disable()
     try:
-        data = orjson.dumps(value, option=_ORJSON_OPTIONS)
+        return orjson.loads(data)
+    finally:
+        gc.enable()
+
+
+def fingerprint(value: Any) -> bytes | None:
+    """orjson's compact JSON of ``value``, or None when orjson refuses it (big
+    integers, subclasses, non-string keys). Equal fingerprints mean equal JSON
+    except that orjson writes NaN, infinities and None alike as ``null``: a
+    fingerprint is only trusted as a reference if :func:`trusted` says so."""
+    try:
+        return orjson.dumps(value, option=_ORJSON_OPTIONS)
     except TypeError:
         return None
-    return None if b"null" in data else data
+
+
+def trusted(reference: bytes | None) -> bytes | None:
+    """``reference`` if values with the same fingerprint are equal to it (it
+    holds no ``null``, so no None, NaN or infinity to be told apart), else None."""
+    return None if reference is None or b"null" in reference else reference
 
 
 def decode_row(row: Mapping[str, Any], json_columns: tuple[str, ...]) -> dict[str, Any]:

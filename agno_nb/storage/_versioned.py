@@ -16,7 +16,7 @@ entry therefore keeps every run's *fingerprint*, its orjson text: a warm read
 re-encodes the runs and re-decodes any whose text no longer matches, and a
 write compares the caller's runs with the fingerprints to find the first run
 that changed. Both are single C-speed passes; no run whose fingerprint cannot
-be trusted (``null``, integers beyond 64 bits: see ``dumps_comparable``) is
+be trusted (``null``, integers beyond 64 bits: see ``_codec.trusted``) is
 ever taken as unchanged.
 """
 
@@ -30,9 +30,15 @@ from typing import Any, Protocol
 
 import orjson
 
-from agno_nb.storage._codec import dumps_comparable
+from agno_nb.storage._codec import fingerprint, trusted
 
-__all__ = ["CachedRuns", "RunCache", "VersionedDb", "fingerprints"]
+__all__ = [
+    "CachedRuns",
+    "RunCache",
+    "VersionedDb",
+    "fingerprints",
+    "references",
+]
 
 
 class VersionedDb(Protocol):
@@ -53,8 +59,15 @@ class VersionedDb(Protocol):
 
 
 def fingerprints(runs: Sequence[Any]) -> list[bytes | None]:
-    """Each run's fingerprint (None where it cannot be trusted)."""
-    return [dumps_comparable(run) for run in runs]
+    """Each run's fingerprint (None where orjson refuses it)."""
+    return [fingerprint(run) for run in runs]
+
+
+def references(
+    runs: Sequence[Any], prints: Sequence[bytes | None] | None = None
+) -> list[bytes | None]:
+    """Each run's fingerprint as a trusted reference (None: never taken as unchanged)."""
+    return [trusted(p) for p in (fingerprints(runs) if prints is None else prints)]
 
 
 @dataclass
@@ -82,20 +95,21 @@ class CachedRuns:
         current = fingerprints(runs)
         if current != self.refs:
             for i, (now, ref) in enumerate(zip(current, self.refs, strict=True)):
-                if now != ref:
+                if now != ref or ref is None:
                     if ref is None:
                         return None
                     runs[i] = orjson.loads(ref)
         return list(runs)
 
-    def unchanged_prefix(self, new_refs: Sequence[bytes | None]) -> int:
-        """How many leading runs of a new list equal the stored ones."""
+    def unchanged_prefix(self, prints: Sequence[bytes | None]) -> int:
+        """How many leading runs of a new list (given by their fingerprints)
+        equal the stored ones."""
         refs = self.refs
-        limit = min(len(refs), len(new_refs))
-        if new_refs[:limit] == refs[:limit] and None not in refs[:limit]:
+        limit = min(len(refs), len(prints))
+        if prints[:limit] == refs[:limit] and None not in refs[:limit]:
             return limit
         for i in range(limit):
-            if refs[i] is None or new_refs[i] != refs[i]:
+            if refs[i] is None or prints[i] != refs[i]:
                 return i
         return limit  # pragma: no cover - the fast check above found this
 
@@ -126,7 +140,7 @@ class RunCache:
 
     def put(self, session_id: str, entry: CachedRuns) -> None:
         """Remember ``entry`` (replacing any older one)."""
-        entry.size = sum(len(r) for r in entry.refs if r is not None) + 64 * len(entry.refs)
+        entry.size = sum(map(len, filter(None, entry.refs))) + 64 * len(entry.refs)
         with self._lock:
             old = self._entries.pop(session_id, None)
             if old is not None:

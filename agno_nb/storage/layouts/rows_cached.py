@@ -21,8 +21,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import sqlalchemy as sa
 
-from agno_nb.storage._codec import decode_json
-from agno_nb.storage._versioned import CachedRuns, VersionedDb, fingerprints
+from agno_nb.storage._codec import decode_json, fingerprint, loads_many, trusted
+from agno_nb.storage._versioned import (
+    CachedRuns,
+    VersionedDb,
+    fingerprints,
+    references,
+)
 from agno_nb.summary import first_question, new_message_count
 
 if TYPE_CHECKING:
@@ -56,28 +61,37 @@ def _statements(layout: RowsLayout) -> tuple[Any, Any, Any, list[str]]:
 def decode_runs(
     texts: Sequence[str | None], session_id: str
 ) -> tuple[list[Any], list[bytes | None]]:
-    """Every run's value (exactly as ``json.loads`` reads it) and fingerprint.
+    """Every run's value (exactly as ``json.loads`` reads it) and reference.
 
     The texts are joined into one array and decoded by one ``orjson.loads``.
-    When every text is orjson's own output (what agno_nb writes on SQLite) the
-    re-encoded runs equal the stored bytes, which proves the values exact and
-    gives the fingerprints for free; otherwise the big-integer guard of
-    ``loads_exact`` decides, and any doubt decodes run by run.
+    When re-encoding the array gives back the stored bytes (agno_nb writes runs
+    with orjson on SQLite) the values are proven exact and each run's reference
+    is its slice of those bytes; otherwise the big-integer guard of
+    ``loads_exact`` decides and the references are computed, and any doubt
+    (NaN, a long number, a corrupt run) decodes run by run.
     """
     if None not in texts:
-        data = ("[" + ",".join(texts) + "]").encode()  # type: ignore[arg-type]
+        joined = "[" + ",".join(texts) + "]"  # type: ignore[arg-type]
+        data = joined.encode()
         try:
-            values = orjson.loads(data)
+            values = loads_many(data)
         except orjson.JSONDecodeError:
             values = None
         if values is not None:
-            refs = fingerprints(values)
-            if None not in refs and b"[" + b",".join(refs) + b"]" == data:  # type: ignore[arg-type]
-                return values, refs
+            if fingerprint(values) == data:
+                ascii_only = len(data) == len(joined)
+                refs: list[bytes | None] = []
+                start = 1
+                for text in texts:
+                    assert text is not None
+                    length = len(text) if ascii_only else len(text.encode())
+                    refs.append(data[start : start + length])
+                    start += length + 1
+                return values, [trusted(r) for r in refs] if b"null" in data else refs
             if b"0" * 19 not in data.translate(_DIGITS):
-                return values, refs
+                return values, references(values)
     values = [decode_json(t, session_id=session_id, column="run") for t in texts]
-    return values, fingerprints(values)
+    return values, references(values)
 
 
 def _preview(runs: Sequence[Any], start: int) -> tuple[str | None, int | None]:
@@ -122,16 +136,21 @@ def write(layout: RowsLayout, session: Session, now_ms: int) -> bool:
     session_id = session.session_id
     values = layout._row_values(session, now_ms)
     runs = layout._take_runs(values)
-    refs = fingerprints(runs)
+    prints = fingerprints(runs)
     with s._versioned(write=True) as db:
         if db is None:
             return False
         token = db.token(layout.table, session_id, lock=True)
         entry = s._run_cache.get(session_id, token)
         if entry is None:
+            keep = 0
             counts, preview, where = _write_all(layout, db, session, now_ms, runs)
         else:
-            counts, preview, where = _write_changed(layout, db, entry, values, runs, refs, now_ms)
+            keep = entry.unchanged_prefix(prints)
+            counts, preview, where = _write_changed(layout, db, entry, keep, values, runs, now_ms)
+        refs = (entry.refs[:keep] if entry is not None else []) + references(
+            runs[keep:], prints[keep:]
+        )
         new_token = db.token(layout.table, session_id)
         if new_token is not None:
             s._run_cache.put(
@@ -154,14 +173,14 @@ def _write_changed(
     layout: RowsLayout,
     db: VersionedDb,
     entry: CachedRuns,
+    keep: int,
     values: dict[str, Any],
     runs: list[Any],
-    refs: list[bytes | None],
     now_ms: int,
 ) -> tuple[list[int], str | None, int | None]:
-    """Keep the stored runs the caller did not change, replace the rest."""
+    """Keep the ``keep`` first stored runs (the caller did not change them),
+    replace the rest."""
     session_id = values["session_id"]
-    keep = entry.unchanged_prefix(refs)
     added = [new_message_count(r) for r in runs[keep:]]
     counts = entry.counts[:keep] + added
     preview: str | None
