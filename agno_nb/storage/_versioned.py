@@ -138,6 +138,9 @@ class RunCache:
             self._entries.move_to_end(session_id)
             return entry
 
+    def __contains__(self, session_id: object) -> bool:
+        return session_id in self._entries
+
     def put(self, session_id: str, entry: CachedRuns) -> None:
         """Remember ``entry`` (replacing any older one)."""
         entry.size = sum(map(len, filter(None, entry.refs))) + 64 * len(entry.refs)

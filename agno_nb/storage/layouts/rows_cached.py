@@ -140,8 +140,10 @@ def write(layout: RowsLayout, session: Session, now_ms: int) -> bool:
     with s._versioned(write=True) as db:
         if db is None:
             return False
-        token = db.token(layout.table, session_id, lock=True)
-        entry = s._run_cache.get(session_id, token)
+        entry = None
+        if session_id in s._run_cache:  # else nothing to compare with: skip the token
+            token = db.token(layout.table, session_id, lock=True)
+            entry = s._run_cache.get(session_id, token)
         if entry is None:
             keep = 0
             counts, preview, where = _write_all(layout, db, session, now_ms, runs)
