@@ -53,6 +53,11 @@ class VersionedDb(Protocol):
     def execute(self, statement: Any, rows: list[dict[str, Any]]) -> None:
         """Run ``statement`` once per parameter row (nothing for no rows)."""
 
+    def token_column(self, table: Any) -> Any | None:
+        """A column expression whose value in a session's row (selected, or
+        returned by a write) is that row's token; None when the token is not a
+        value of the row."""
+
     def token(self, table: Any, session_id: str, *, lock: bool = False) -> Hashable | None:
         """The session's change token as of this transaction (None: no such
         session, or no token to trust); ``lock`` holds the row until commit."""

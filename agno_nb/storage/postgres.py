@@ -227,12 +227,15 @@ class _XminTransaction:
         if rows:
             self._storage._run(self._conn, statement, rows)
 
+    def token_column(self, table: Any) -> Any:
+        return sa.literal_column("xmin::text")
+
     def token(self, table: Any, session_id: str, *, lock: bool = False) -> Hashable | None:
         key = ("xmin", id(table), lock)
         query = self._storage._statements.get(key)
         if query is None:
             query = (
-                sa.select(sa.literal_column("xmin::text"))
+                sa.select(self.token_column(table))
                 .select_from(table)
                 .where(table.c.session_id == sa.bindparam("sid"))
             )
@@ -240,4 +243,4 @@ class _XminTransaction:
                 query = query.with_for_update()
             self._storage._statements[key] = query
         row = self._storage._run(self._conn, query, {"sid": session_id}).first()
-        return None if row is None else ("xmin", row[0])
+        return None if row is None else str(row[0])

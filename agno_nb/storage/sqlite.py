@@ -315,6 +315,9 @@ class _DriverTransaction:
             self._driver.executemany(compiled.sql, [compiled.params(r) for r in rows])
         self._storage.stats.queries += 1
 
+    def token_column(self, table: Any) -> Any | None:
+        return None
+
     def token(self, table: Any, session_id: str, *, lock: bool = False) -> Hashable | None:
         # one value for the whole file: any other connection's commit moves it
         # (this connection's own do not), so it is only trusted on this connection

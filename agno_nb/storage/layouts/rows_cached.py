@@ -15,7 +15,7 @@ fingerprint cannot be trusted) takes the full rewrite, which is exactly what
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -39,13 +39,17 @@ UNSUPPORTED: Any = object()
 _DIGITS = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))
 
 
-def _statements(layout: RowsLayout) -> tuple[Any, Any, Any, list[str]]:
-    """(session row by id, the same with user, runs of a session, row column names)."""
-    key = ("cached-read", id(layout.table))
+def _statements(layout: RowsLayout, token: Any | None) -> tuple[Any, Any, Any, list[str]]:
+    """(session row by id, the same with user, runs of a session, row column
+    names); the row queries end with the ``token`` column when there is one."""
+    key = ("cached-read", id(layout.table), token is not None)
     found = layout.storage._statements.get(key)
     if found is None:
         table, runs = layout.table, layout.runs
         columns = layout._row_columns()
+        names = [c.name for c in columns]
+        if token is not None:
+            columns.append(token)
         by_id = sa.select(*columns).where(table.c.session_id == sa.bindparam("sid"))
         by_user = by_id.where(table.c.user_id == sa.bindparam("uid"))
         run_texts = (
@@ -53,7 +57,6 @@ def _statements(layout: RowsLayout) -> tuple[Any, Any, Any, list[str]]:
             .where(runs.c.session_id == sa.bindparam("sid"))
             .order_by(runs.c.run_index)
         )
-        names = [c.name for c in by_id.selected_columns]
         found = layout.storage._statements[key] = (by_id, by_user, run_texts, names)
     return found
 
@@ -106,15 +109,20 @@ def _preview(runs: Sequence[Any], start: int) -> tuple[str | None, int | None]:
 def read(layout: RowsLayout, session_id: str, user_id: str | None) -> Session | None:
     """One whole session through the cache (``UNSUPPORTED`` without tokens)."""
     s = layout.storage
-    by_id, by_user, run_texts, names = _statements(layout)
     with s._versioned(write=False) as db:
         if db is None:
             return UNSUPPORTED
+        column = db.token_column(layout.table)
+        by_id, by_user, run_texts, names = _statements(layout, column)
         params = {"sid": session_id}
         rows = db.rows(by_user, {**params, "uid": user_id}) if user_id else db.rows(by_id, params)
         if not rows:
             return None
-        token = db.token(layout.table, session_id)
+        token: Hashable | None
+        if column is None:
+            token = db.token(layout.table, session_id)
+        else:
+            token = None if rows[0][-1] is None else str(rows[0][-1])
         entry = s._run_cache.get(session_id, token)
         runs = entry.verified_runs() if entry is not None else None
         if runs is None:
@@ -126,7 +134,7 @@ def read(layout: RowsLayout, session_id: str, user_id: str | None) -> Session | 
                 entry = CachedRuns(token, runs, refs, counts, preview, where)
                 s._run_cache.put(session_id, entry)
                 runs = list(runs)
-    return layout._session(dict(zip(names, rows[0], strict=True)), {session_id: runs})
+    return layout._session(dict(zip(names, rows[0], strict=False)), {session_id: runs})
 
 
 def write(layout: RowsLayout, session: Session, now_ms: int) -> bool:
@@ -144,16 +152,20 @@ def write(layout: RowsLayout, session: Session, now_ms: int) -> bool:
         if session_id in s._run_cache:  # else nothing to compare with: skip the token
             token = db.token(layout.table, session_id, lock=True)
             entry = s._run_cache.get(session_id, token)
+        new_token: Hashable | None = None
         if entry is None:
             keep = 0
             counts, preview, where = _write_all(layout, db, session, now_ms, runs)
         else:
             keep = entry.unchanged_prefix(prints)
-            counts, preview, where = _write_changed(layout, db, entry, keep, values, runs, now_ms)
+            counts, preview, where, new_token = _write_changed(
+                layout, db, entry, keep, values, runs, now_ms
+            )
         refs = (entry.refs[:keep] if entry is not None else []) + references(
             runs[keep:], prints[keep:]
         )
-        new_token = db.token(layout.table, session_id)
+        if new_token is None:
+            new_token = db.token(layout.table, session_id)
         if new_token is not None:
             s._run_cache.put(
                 session_id, CachedRuns(new_token, list(runs), refs, counts, preview, where)
@@ -179,9 +191,9 @@ def _write_changed(
     values: dict[str, Any],
     runs: list[Any],
     now_ms: int,
-) -> tuple[list[int], str | None, int | None]:
+) -> tuple[list[int], str | None, int | None, Hashable | None]:
     """Keep the ``keep`` first stored runs (the caller did not change them),
-    replace the rest."""
+    replace the rest; the last item is the new token when the write returned it."""
     session_id = values["session_id"]
     added = [new_message_count(r) for r in runs[keep:]]
     counts = entry.counts[:keep] + added
@@ -192,7 +204,17 @@ def _write_changed(
     else:
         preview, where = _preview(runs, keep)
     layout._add_summary(values, now_ms, len(runs), sum(counts), preview)
-    db.execute(layout.storage._upsert_statement(layout.table, tuple(values)), [values])
+    upsert = layout.storage._upsert_statement(layout.table, tuple(values))
+    column = db.token_column(layout.table)
+    new_token: Hashable | None = None
+    if column is None:
+        db.execute(upsert, [values])
+    else:
+        key = ("upsert-token", id(upsert))
+        returning = layout.storage._statements.get(key)
+        if returning is None:
+            returning = layout.storage._statements[key] = upsert.returning(column)
+        new_token = str(db.scalar(returning, values))
     clear_from, insert = _tail_statements(layout)
     if keep < len(entry.refs):
         db.execute(clear_from, [{"sid": session_id, "start": keep}])
@@ -200,7 +222,7 @@ def _write_changed(
         insert,
         [layout._run_row(session_id, keep + i, run, added[i]) for i, run in enumerate(runs[keep:])],
     )
-    return counts, preview, where
+    return counts, preview, where, new_token
 
 
 def _tail_statements(layout: RowsLayout) -> tuple[Any, Any]:
