@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -52,6 +52,10 @@ class VersionedDb(Protocol):
 
     def execute(self, statement: Any, rows: list[dict[str, Any]]) -> None:
         """Run ``statement`` once per parameter row (nothing for no rows)."""
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once this transaction has committed, before anyone
+        else can use its connection (never if it rolls back)."""
 
     def token_column(self, table: Any) -> Any | None:
         """A column expression whose value in a session's row (selected, or

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -165,7 +165,10 @@ class PostgresStorage(BaseStorage):
         """A transaction whose change tokens are session rows' ``xmin`` (the
         transaction that last wrote the row)."""
         with self._write() if write else self._read() as conn:
-            yield _XminTransaction(self, conn)
+            tx = _XminTransaction(self, conn)
+            yield tx
+        for callback in tx.committed:
+            callback()
 
     def _translate(self, exc: Exception) -> Exception | None:
         orig = getattr(exc, "orig", exc)
@@ -209,11 +212,15 @@ class PostgresStorage(BaseStorage):
 class _XminTransaction:
     """:class:`~agno_nb.storage._versioned.VersionedDb` on a SQLAlchemy connection."""
 
-    __slots__ = ("_conn", "_storage")
+    __slots__ = ("_conn", "_storage", "committed")
 
     def __init__(self, storage: PostgresStorage, conn: Connection) -> None:
         self._storage = storage
         self._conn = conn
+        self.committed: list[Callable[[], None]] = []
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        self.committed.append(callback)
 
     def rows(self, statement: Any, params: dict[str, Any]) -> list[Sequence[Any]]:
         rows = list(self._storage._run(self._conn, statement, params).all())

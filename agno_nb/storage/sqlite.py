@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -177,6 +177,9 @@ class SqliteStorage(BaseStorage):
                         driver.executemany(compiled.sql, [compiled.params(r) for r in rows])
                     self.stats.queries += 1
                 driver.execute("COMMIT")
+                # this connection's own commits move no token: forget what the
+                # cache held before anyone can read through it again
+                self._run_cache.clear()
             except BaseException:
                 try:
                     driver.rollback()
@@ -215,8 +218,11 @@ class SqliteStorage(BaseStorage):
             broken = False
             try:
                 driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                yield _DriverTransaction(self, driver, self._held.generation)
+                tx = _DriverTransaction(self, driver, self._held.generation)
+                yield tx
                 driver.execute("COMMIT")
+                for callback in tx.committed:  # still ours: nobody wrote in between
+                    callback()
             except BaseException:
                 try:
                     driver.rollback()
@@ -283,12 +289,16 @@ class SqliteStorage(BaseStorage):
 class _DriverTransaction:
     """:class:`~agno_nb.storage._versioned.VersionedDb` on a sqlite3 connection."""
 
-    __slots__ = ("_driver", "_generation", "_storage")
+    __slots__ = ("_driver", "_generation", "_storage", "committed")
 
     def __init__(self, storage: SqliteStorage, driver: Any, generation: tuple[int, int]) -> None:
         self._storage = storage
         self._driver = driver
         self._generation = generation
+        self.committed: list[Callable[[], None]] = []
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        self.committed.append(callback)
 
     def rows(self, statement: Any, params: dict[str, Any]) -> list[Sequence[Any]]:
         compiled = self._storage._driver_statement(statement, params)

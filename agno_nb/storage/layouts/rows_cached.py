@@ -167,9 +167,8 @@ def write(layout: RowsLayout, session: Session, now_ms: int) -> bool:
         if new_token is None:
             new_token = db.token(layout.table, session_id)
         if new_token is not None:
-            s._run_cache.put(
-                session_id, CachedRuns(new_token, list(runs), refs, counts, preview, where)
-            )
+            entry = CachedRuns(new_token, list(runs), refs, counts, preview, where)
+            db.on_commit(lambda: s._run_cache.put(session_id, entry))
     return True
 
 
