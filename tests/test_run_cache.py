@@ -322,3 +322,41 @@ def test_decode_runs_matches_json_loads_and_keeps_references() -> None:
     odd = ['{"x": NaN}', '{"y": null}']
     runs, refs = decode_runs(odd, "s")
     assert math.isnan(runs[0]["x"]) and runs[1] == {"y": None} and refs == [None, None]
+
+
+def test_threads_sharing_one_storage_see_every_turn(tokened: Callable[..., Any]) -> None:
+    """Threads take turns on one session through one storage (whose held
+    connection is often busy, so some calls take the general path); a lock
+    orders the turns, so the session must end up with every run in order."""
+    import threading
+
+    storage = tokened()
+    storage.upsert(make_session(runs=0))
+    turn_lock = threading.Lock()
+    order: list[int] = []
+    errors: list[BaseException] = []
+
+    def worker(offset: int) -> None:
+        try:
+            for i in range(15):
+                n = offset + i
+                with turn_lock:
+                    session = storage.read("s1")
+                    session.memory["runs"].append(make_run(n))
+                    storage.upsert(session)
+                    order.append(n)
+                storage.read("s1")  # reads race the other thread's writes
+                storage.list_sessions()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k * 100,)) for k in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    expected = [make_run(n) for n in order]
+    assert storage.read("s1").memory["runs"] == expected
+    assert stored_runs(tokened, "s1") == expected
+    assert storage.count_runs("s1") == 45
