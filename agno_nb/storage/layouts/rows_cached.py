@@ -155,7 +155,7 @@ def write(layout: RowsLayout, session: Session, now_ms: int) -> bool:
         new_token: Hashable | None = None
         if entry is None:
             keep = 0
-            counts, preview, where = _write_all(layout, db, session, now_ms, runs)
+            counts, preview, where, new_token = _write_all(layout, db, session, now_ms, runs)
         else:
             keep = entry.unchanged_prefix(prints)
             counts, preview, where, new_token = _write_changed(
@@ -174,12 +174,27 @@ def write(layout: RowsLayout, session: Session, now_ms: int) -> bool:
 
 def _write_all(
     layout: RowsLayout, db: VersionedDb, session: Session, now_ms: int, runs: list[Any]
-) -> tuple[list[int], str | None, int | None]:
-    """The family's full rewrite of the session (its runs all deleted and inserted)."""
-    for statement, rows in layout.upsert_steps([session], now_ms):
-        db.execute(statement, rows)
+) -> tuple[list[int], str | None, int | None, Hashable | None]:
+    """The family's full rewrite of the session (its runs all deleted and
+    inserted); the last item is the new token when the write returned it."""
+    column = db.token_column(layout.table)
+    new_token: Hashable | None = None
+    for i, (statement, rows) in enumerate(layout.upsert_steps([session], now_ms)):
+        if i == 0 and column is not None and len(rows) == 1:  # the session row
+            new_token = str(db.scalar(_returning(layout, statement, column), rows[0]))
+        else:
+            db.execute(statement, rows)
     preview, where = _preview(runs, 0)
-    return [new_message_count(r) for r in runs], preview, where
+    return [new_message_count(r) for r in runs], preview, where, new_token
+
+
+def _returning(layout: RowsLayout, upsert: Any, column: Any) -> Any:
+    """``upsert`` returning the token ``column`` (built once per statement)."""
+    key = ("upsert-token", id(upsert))
+    returning = layout.storage._statements.get(key)
+    if returning is None:
+        returning = layout.storage._statements[key] = upsert.returning(column)
+    return returning
 
 
 def _write_changed(
@@ -209,11 +224,7 @@ def _write_changed(
     if column is None:
         db.execute(upsert, [values])
     else:
-        key = ("upsert-token", id(upsert))
-        returning = layout.storage._statements.get(key)
-        if returning is None:
-            returning = layout.storage._statements[key] = upsert.returning(column)
-        new_token = str(db.scalar(returning, values))
+        new_token = str(db.scalar(_returning(layout, upsert, column), values))
     clear_from, insert = _tail_statements(layout)
     if keep < len(entry.refs):
         db.execute(clear_from, [{"sid": session_id, "start": keep}])
