@@ -181,6 +181,8 @@ _INHERITED: list[Any] = []
 def track_fork(item: ForkAware) -> None:
     """Call ``item._after_fork_in_child()`` in every child forked from now on."""
     _FORK_AWARE.add(item)
+
+
 _CONNECTS = itertools.count(1)
 
 
