@@ -1,9 +1,9 @@
 """``agno-nb``: the notebook's core calls from a terminal.
 
     agno-nb demo [--db tmp/data.db | URL]
-    agno-nb sessions URL [--table T] [--user U] [--limit N] [--json]
-    agno-nb show URL SESSION_ID [--table T]
-    agno-nb upgrade URL [--table T] [--dry-run]
+    agno-nb sessions URL [--table T] [--schema S] [--user U] [--limit N] [--json]
+    agno-nb show URL SESSION_ID [--table T] [--schema S]
+    agno-nb upgrade URL [--table T] [--schema S] [--dry-run]
     agno-nb migrate SOURCE_URL [--table T]... [--schema S] [--target URL]
                     [--target-schema S] [--memory-table T] [--dry-run] [--skip-bad]
 
@@ -48,8 +48,13 @@ def _parser() -> argparse.ArgumentParser:
             help="SQLAlchemy URL: sqlite:///f.db, duckdb:///f.duckdb, "
             "postgresql+psycopg://...; a bare path means SQLite",
         )
-        p.add_argument("--table", default="agent_sessions")
-        p.add_argument("--mode", default="agent")
+        p.add_argument(
+            "--table",
+            help="sessions table (default agent_sessions, or agno's agno_sessions "
+            "when the database has only that)",
+        )
+        p.add_argument("--mode", default="agent", help="agent, team, workflow or workflow_v2")
+        p.add_argument("--schema", help="Postgres schema of the table (default ai)")
 
     sessions = sub.add_parser("sessions", help="list sessions, newest first")
     storage_args(sessions)
@@ -78,9 +83,14 @@ def _open(args: argparse.Namespace) -> Any:
     """The same core call as ``%agno_storage``: a URL, or a bare path meaning SQLite."""
     from agno_nb.connect import open_from_args
 
+    kw = {"table": args.table, "mode": args.mode, "schema": args.schema}
     if "://" in args.url:
-        return open_from_args(args.url, table=args.table, mode=args.mode)
-    return open_from_args("sqlite", args.url, table=args.table, mode=args.mode)
+        storage = open_from_args(args.url, **kw)
+    else:
+        storage = open_from_args("sqlite", args.url, **kw)
+    if storage.opened_note:
+        sys.stderr.write(f"agno-nb: {storage.opened_note}\n")
+    return storage
 
 
 def _sessions(args: argparse.Namespace, out: TextIO) -> int:
@@ -113,7 +123,7 @@ def _show(args: argparse.Namespace, out: TextIO) -> int:
         session = storage.read(args.session_id)
         if session is None:
             raise AgnoNbError(
-                f"no session {args.session_id!r} in table {args.table}: "
+                f"no session {args.session_id!r} in table {storage.table_name}: "
                 "list them with agno-nb sessions URL"
             )
         out.write(transcript_text(session) + "\n")

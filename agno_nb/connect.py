@@ -151,7 +151,7 @@ def open_from_args(
     backend_or_url: str,
     target: str | None = None,
     *,
-    table: str = "agent_sessions",
+    table: str | None = None,
     mode: str = "agent",
     schema: str | None = None,
     auto_upgrade: bool = False,
@@ -163,7 +163,9 @@ def open_from_args(
         backend_or_url: ``sqlite``, ``duckdb``, ``postgres`` or a SQLAlchemy URL.
         target: a file path or URL for ``sqlite``/``duckdb`` (``:memory:`` for
             an in-memory database), a URL for ``postgres``; none with a URL.
-        table: the sessions table name (a plain SQL identifier).
+        table: the sessions table name (a plain SQL identifier); None means
+            ``agent_sessions``, or agno 2.x/3.x's ``agno_sessions`` when the
+            database has only that (``storage.opened_note`` then says so).
         mode: ``agent``, ``team``, ``workflow`` or ``workflow_v2``.
         schema: Postgres schema (default: the storage's, ``ai``).
         auto_upgrade: upgrade an older table layout automatically.
@@ -211,7 +213,8 @@ def open_from_args(
             )
         else:
             path = target
-    check_identifier(table)
+    named = table is not None
+    table = check_identifier(table if named else "agent_sessions")
     check_mode(mode)
     if schema is not None:
         if backend != "postgres":
@@ -251,6 +254,23 @@ def open_from_args(
             f"cannot reach the {backend} database at {where}: {describe_error(exc, url=url)}; "
             "check that the server runs and the URL is right"
         ) from None
+    if not named:
+        from agno_nb.storage.layouts.agnodb import default_table, opened_note
+
+        other = default_table(storage)
+        if other is not None:
+            _close_quietly(storage)
+            storage = _construct(
+                backend,
+                url=url,
+                path=path,
+                table=other,
+                mode=mode,
+                schema=schema,
+                auto_upgrade=auto_upgrade,
+                read_only=read_only,
+            )
+            storage.opened_note = opened_note(storage, table)
     return storage
 
 

@@ -92,6 +92,12 @@ def _storage_parser() -> _Parser:
     return p
 
 
+def _configured(table: str) -> str | None:
+    """The configured default table, None for the stock one (which lets
+    open_from_args pick agno's ``agno_sessions`` when the database has only that)."""
+    return None if table == "agent_sessions" else table
+
+
 @magics_class
 class AgnoMagics(StorageHelpers, Magics):
     """The ``%agno_*`` magics; one instance per shell holds the open storages."""
@@ -159,7 +165,7 @@ class AgnoMagics(StorageHelpers, Magics):
             storage = open_from_args(
                 args.backend,
                 args.target,
-                table=args.table or self.default_table,
+                table=args.table or _configured(self.default_table),
                 mode=args.mode,
                 schema=args.schema,
                 auto_upgrade=args.auto_upgrade,
@@ -193,6 +199,8 @@ class AgnoMagics(StorageHelpers, Magics):
             )
         if old is not None and old is not storage and not self._in_use(old):
             old.close()
+        if storage.opened_note:
+            print(storage.opened_note)
         return self._show(
             self._status(
                 name,

@@ -53,7 +53,8 @@ class StorageHelpers:
         from agno_nb.status import StorageStatus
 
         with usage_errors():
-            count = storage.count_sessions() if storage.current_version is not None else 0
+            known = storage.current_version is not None or storage.layout_label is not None
+            count = storage.count_sessions() if known else 0
         agents = self._agents()
         elsewhere = {}
         if storage.mode == "agent":

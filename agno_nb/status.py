@@ -18,10 +18,11 @@ __all__ = ["StorageStatus", "layout_text"]
 
 
 def layout_text(storage: Any) -> str:
-    """``layout v3``, ``layout v1, upgrade available to v3`` or ``table not created yet``."""
+    """``layout v3``, ``layout v1, upgrade available to v3``, ``table not created yet``,
+    or what an unstamped table is (``agno 3.x tables agno_sessions + agno_runs``)."""
     version = storage.current_version
     if version is None:
-        return "table not created yet"
+        return getattr(storage, "layout_label", None) or "table not created yet"
     if version < storage.latest_version:
         return f"layout v{version}, upgrade available to v{storage.latest_version}"
     return f"layout v{version}"

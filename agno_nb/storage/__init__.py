@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from agno_nb.errors import AgnoNbError, BackendUnavailableError
@@ -28,6 +29,26 @@ __all__ = [
     "open_storage",
 ]
 
+DEFAULT_TABLE = "agent_sessions"
+
+
+def _agno_table_if_alone(storage: BaseStorage, reopen: Callable[[str], BaseStorage]) -> BaseStorage:
+    """``storage``, or (with a warning) one on agno's ``agno_sessions`` when the
+    database has that table and not the default one."""
+    import warnings
+
+    from agno_nb.storage.layouts.agnodb import default_table, opened_note
+
+    other = default_table(storage)
+    if other is None:
+        return storage
+    storage.close()
+    chosen = reopen(other)
+    chosen.opened_note = opened_note(chosen, storage.table_name)
+    warnings.warn(chosen.opened_note, stacklevel=3)
+    return chosen
+
+
 _BACKENDS: dict[str, type[BaseStorage]] = {
     "sqlite": SqliteStorage,
     "duckdb": DuckDbStorage,
@@ -36,12 +57,15 @@ _BACKENDS: dict[str, type[BaseStorage]] = {
 }
 
 
-def open_storage(url: str, *, table_name: str = "agent_sessions", **kw: Any) -> BaseStorage:
+def open_storage(url: str, *, table_name: str | None = None, **kw: Any) -> BaseStorage:
     """Open the storage a SQLAlchemy URL names.
 
     ``sqlite:///path.db``, ``duckdb:///path.duckdb`` and
     ``postgresql+psycopg://user:pw@host/db`` are understood; ``kw`` goes to the
     backend class (``mode``, ``schema``, ``auto_upgrade_schema``...).
+    ``table_name`` defaults to ``agent_sessions``; when it is not given and the
+    database has agno 2.x/3.x's ``agno_sessions`` but no ``agent_sessions``,
+    that table is opened and a warning says so (``storage.opened_note``).
 
     Raises:
         BackendUnavailableError: the URL names no backend agno_nb has.
@@ -65,7 +89,10 @@ def open_storage(url: str, *, table_name: str = "agent_sessions", **kw: Any) -> 
             f"unknown backend {name!r} in {mask_url(url)!r}: use sqlite, duckdb or postgresql"
         )
     try:
-        return cls(table_name, db_url=url, **kw)  # type: ignore[call-arg]
+        storage = cls(table_name or DEFAULT_TABLE, db_url=url, **kw)  # type: ignore[call-arg]
+        if table_name is None:
+            storage = _agno_table_if_alone(storage, lambda t: cls(t, db_url=url, **kw))  # type: ignore[call-arg]
+        return storage
     except (ImportError, NoSuchModuleError):  # a driver SQLAlchemy or Python lacks
         raise BackendUnavailableError(
             f"no driver {parsed.drivername!r} for {mask_url(url)!r}: install it, or use "

@@ -171,6 +171,8 @@ class BaseStorage(ForkAware):
         self._unusable: AgnoNbError | None = None
         track_fork(self)
         self.stats = StorageStats()
+        #: A line to show the user about how this storage was opened (or None).
+        self.opened_note: str | None = None
         self._layout: Layout | None = None
         self._layout_known = False
         self._tables: dict[int, sa.Table] = {}
@@ -455,6 +457,12 @@ class BaseStorage(ForkAware):
                 return int(self._run(conn, query).scalar_one())
         return None if layout is None else layout.version
 
+    @property
+    def layout_label(self) -> str | None:
+        """What the table is (``layout v3``, ``agno 3.x tables ...``); None when missing."""
+        layout = self._current()
+        return None if layout is None else layout.label
+
     # -- agno 1.x API ---------------------------------------------------------------------
 
     def table_exists(self) -> bool:
@@ -477,7 +485,18 @@ class BaseStorage(ForkAware):
         self._layout, self._layout_known = existing, True
 
     def drop(self) -> None:
-        """Drop the table, its runs table and its version record."""
+        """Drop the table, its runs table and its version record.
+
+        Raises:
+            AgnoNbError: the table's family refuses it (agno 2.x/3.x's tables).
+        """
+        with self._read(check=False) as conn:
+            try:
+                found = self._detect(conn)
+            except SchemaTooNewError:  # a newer agno_nb's table: ours to drop all the same
+                found = None
+        if found is not None:
+            found.refuse("drop")
         with self._write(check=False) as conn:
             self._runs.drop(conn, checkfirst=True)
             self._table(1).drop(conn, checkfirst=True)

@@ -50,7 +50,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Inspector
 
-from agno_nb.errors import SchemaTooNewError
+from agno_nb.errors import AgnoNbError, SchemaTooNewError
 from agno_nb.schema import LATEST_VERSION
 
 if TYPE_CHECKING:
@@ -84,6 +84,13 @@ class Layout(ABC):
     versions: ClassVar[tuple[int, ...]] = ()
     #: Order in which families are asked to recognise an unstamped table.
     priority: ClassVar[int] = 50
+    #: What the family's tables are, for the "unknown table" message ("" = not listed).
+    expects: ClassVar[str] = ""
+
+    @classmethod
+    def expected_columns(cls, storage: BaseStorage) -> tuple[str, ...]:
+        """The columns a table of this family needs (for the "unknown table" message)."""
+        return ()
 
     def __init__(self, storage: BaseStorage, version: int | None) -> None:
         self.storage = storage
@@ -106,10 +113,15 @@ class Layout(ABC):
     def create(self, conn: Connection) -> None:
         """Create this family's tables for a new, empty storage table."""
 
+    @property
+    def label(self) -> str:
+        """What the table is, for messages (``layout v3``)."""
+        return f"layout v{self.version}"
+
     def refuse(self, operation: str) -> None:
         """Raise an AgnoNbError if this family does not let agno_nb do
         ``operation`` (``upsert``, ``append_run``, ``rename_session``,
-        ``delete_session``, ``upgrade_schema``); the default allows all."""
+        ``delete_session``, ``upgrade_schema``, ``drop``); the default allows all."""
         return None
 
     @property
@@ -228,13 +240,23 @@ def layout_for_version(storage: BaseStorage, version: int) -> Layout:
 def recognise(
     storage: BaseStorage, conn: Connection, inspector: Inspector, columns: set[str]
 ) -> Layout | None:
-    """The first family (by priority) that recognises an unstamped table."""
+    """The first family (by priority) that recognises an unstamped table.
+
+    Raises:
+        AgnoNbError: no family does; the line names the columns each expects.
+    """
     for family in FAMILIES:
         layout = family.recognise(storage, conn, inspector, columns)
         if layout is not None:
             return layout
-    return None
+    expected = "; ".join(
+        f"{f.expects} ({', '.join(f.expected_columns(storage))})" for f in FAMILIES if f.expects
+    )
+    raise AgnoNbError(
+        f"table {storage._ref.qualified} is not a session table agno_nb knows (its columns: "
+        f"{', '.join(sorted(columns))}): expected {expected}; pick another table (--table)"
+    )
 
 
 # Registration: importing a family's module registers it (keep this list last).
-from agno_nb.storage.layouts import agno1, rows  # noqa: E402, F401
+from agno_nb.storage.layouts import agno1, agnodb, rows  # noqa: E402, F401

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Inspector
 
 from agno_nb.errors import AgnoNbError
-from agno_nb.schema import V2_COLUMNS
+from agno_nb.schema import V2_COLUMNS, session_table
 from agno_nb.sessions import SESSION_CLASSES, Session
 from agno_nb.storage._codec import SessionSummary, decode_json, decode_row
 from agno_nb.storage.layouts import Layout, WriteSteps, register
@@ -43,7 +43,8 @@ class Agno1Layout(Layout):
 
     family = "agno1"
     versions = (0, 1)
-    priority = 100  # the catch-all: any other table with a session_id is agno 1.x's
+    priority = 100  # asked last: any other table with agno 1.x's columns is agno 1.x's
+    expects = "agno 1.x's"
 
     def __init__(self, storage: BaseStorage, version: int | None) -> None:
         super().__init__(storage, version)
@@ -53,9 +54,16 @@ class Agno1Layout(Layout):
         self.source = "runs" if storage.mode == "workflow_v2" else "memory"
 
     @classmethod
+    def expected_columns(cls, storage: BaseStorage) -> tuple[str, ...]:
+        table = session_table(sa.MetaData(), "t", mode=storage.mode, version=0, backend="")
+        return tuple(c.name for c in table.columns)
+
+    @classmethod
     def recognise(
         cls, storage: BaseStorage, conn: Connection, inspector: Inspector, columns: set[str]
     ) -> Layout | None:
+        if not all(c in columns for c in cls.expected_columns(storage)):
+            return None
         if storage.mode == "agent" and "team_session_id" not in columns:
             return cls(storage, 0)
         return cls(storage, 1)
