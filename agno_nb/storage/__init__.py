@@ -89,7 +89,7 @@ def open_storage(url: str, *, table_name: str | None = None, **kw: Any) -> BaseS
             f"unknown backend {name!r} in {mask_url(url)!r}: use sqlite, duckdb or postgresql"
         )
     try:
-        storage = cls(table_name or DEFAULT_TABLE, db_url=url, **kw)  # type: ignore[call-arg]
+        storage = cls(DEFAULT_TABLE if table_name is None else table_name, db_url=url, **kw)  # type: ignore[call-arg]
         if table_name is None:
             storage = _agno_table_if_alone(storage, lambda t: cls(t, db_url=url, **kw))  # type: ignore[call-arg]
         return storage

@@ -686,7 +686,7 @@ class AgnoDbLayout(Layout):
             found: dict[str, Any] = {}
             if wanted:
                 query = sa.select(r.c.run_id, self._text(r.c.run_data)).where(
-                    r.c.run_id.in_(wanted)
+                    r.c.session_id == session_id, r.c.run_id.in_(wanted)
                 )
                 found = {row[0]: row[1] for row in s._all(conn, query)}
         return [
