@@ -70,7 +70,8 @@ def write_agno(
     pg = engine.dialect.name == "postgresql"
     legacy = kind in ("2.x", "mixed")
     qualified = f"{schema}.{table}" if schema else table
-    runs = f"{qualified}_runs"
+    runs_name = "agno_runs" if table == "agno_sessions" else f"{table}_runs"
+    runs = f"{schema}.{runs_name}" if schema else runs_name
     times = 2 if (double if double is not None else kind == "2.x" and not pg) else 1
     blob_times = 1 if pg else 2
     cast = "CAST(:{} AS JSONB)" if pg else ":{}"
