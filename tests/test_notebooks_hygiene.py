@@ -31,6 +31,7 @@ EXPECTED = [
     "05_schema_upgrades.ipynb",
     "06_inspect_and_evaluate.ipynb",
     "07_agno_interop.ipynb",
+    "08_agno3_sessions.ipynb",
     "09_migrate_to_agno3.ipynb",
 ]
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -55,7 +56,7 @@ def _code_cells(nb: Any) -> list[Any]:
     return [c for c in nb.cells if c.cell_type == "code"]
 
 
-def test_the_cookbook_is_exactly_the_seven_notebooks() -> None:
+def test_the_cookbook_is_exactly_these_notebooks() -> None:
     found = sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb"))
     assert found == EXPECTED
     assert [p.stem for p in BUILD.source_files()] == [Path(n).stem for n in EXPECTED]
