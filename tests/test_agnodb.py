@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from agno_nb.errors import AgnoNbError, CorruptSessionError, SessionNotFoundError
 from agno_nb.sessions import content_text
 from agno_nb.storage import PostgresStorage, SqliteStorage, open_storage
-from agno_nb.storage.layouts.agnodb import AgnoDbLayout, decode_agno_json
+from agno_nb.storage.layouts.agnodb import AgnoDbLayout, decode_agno_json, run_from_agno
 from agno_nb.summary import shorten
-from tests.conftest import Agno3Postgres, run_agno3
+from tests.conftest import Agno3Postgres, require_postgres, run_agno3
 
 TESTS = Path(__file__).parent
 FIXTURES = TESTS / "fixtures"
@@ -517,3 +517,54 @@ def test_double_encoded_and_null_cells_decode() -> None:
     assert decode_agno_json('"plain text"', session_id="s", column="c") == ("plain text", 1)
     with pytest.raises(CorruptSessionError, match="session 's' has corrupt JSON in column 'c'"):
         decode_agno_json("{", session_id="s", column="c")
+
+
+def test_run_output_is_mapped_at_the_boundary() -> None:
+    run = {
+        "run_id": "r",
+        "input": {"input_content": "hi"},
+        "content": "hello",
+        "metrics": {"input_tokens": 3, "duration": 0.5},
+        "status": "COMPLETED",
+    }
+    mapped = run_from_agno(run)
+    assert mapped["messages"] == [
+        {"role": "user", "content": "hi", "created_at": None},
+        {"role": "assistant", "content": "hello"},
+    ]
+    assert mapped["metrics"]["time"] == 0.5 and mapped["status"] == "COMPLETED"
+    assert run_from_agno({"input": "workflow text"})["messages"][0]["content"] == "workflow text"
+    kept = {"messages": [{"role": "user", "content": "q", "from_history": True}]}
+    assert run_from_agno(kept) == kept
+
+
+def test_postgres_double_encoded_row_stays_double_encoded(pg_schema: str) -> None:
+    """A jsonb cell holding a JSON string (the text of the JSON) keeps that form when
+    renamed (agno never writes one on Postgres, and its PostgresDb would not decode it)."""
+    from agno_nb.sessions import AgentSession
+    from tests.agno3_tables import write_agno
+    from tests.conftest import postgres_url
+
+    require_postgres()
+    storage = PostgresStorage("agno_sessions", db_url=postgres_url(), schema=pg_schema)
+    with storage.db_engine.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{pg_schema}"')
+    session = AgentSession(
+        session_id="d",
+        user_id="u",
+        agent_id="a",
+        session_data={"session_state": {"k": 1}},
+        memory={"runs": [{"run_id": "dr", "input": {"input_content": "q"}, "content": "a"}]},
+    )
+    write_agno(storage.db_engine, "agno_sessions", [session], schema=pg_schema, double=True)
+    storage.rename_session("d", "double <b>name</b>")
+    with storage.db_engine.connect() as conn:
+        kind = conn.exec_driver_sql(
+            f'SELECT jsonb_typeof(session_data) FROM "{pg_schema}".agno_sessions'
+        ).scalar()
+    assert kind == "string"
+    assert storage.read("d").session_data == {
+        "session_state": {"k": 1},
+        "session_name": "double <b>name</b>",
+    }
+    storage.close()

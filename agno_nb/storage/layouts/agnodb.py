@@ -122,8 +122,8 @@ def run_from_agno(run: Any) -> dict[str, Any]:
     if isinstance(metrics, Mapping) and "time" not in metrics and "duration" in metrics:
         out["metrics"] = {**metrics, "time": metrics["duration"]}
     if not out.get("messages"):
-        source = out.get("input")
-        question = source.get("input_content") if isinstance(source, Mapping) else None
+        source = out.get("input")  # {"input_content": ...}; a workflow run's may be the text
+        question = source.get("input_content") if isinstance(source, Mapping) else source
         made: list[dict[str, Any]] = []
         if question is not None:
             made.append({"role": "user", "content": question, "created_at": out.get("created_at")})
