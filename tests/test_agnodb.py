@@ -8,7 +8,6 @@ agno 3.1.10 itself; other writes refused in one line; reading changes nothing.
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -21,23 +20,19 @@ from agno_nb.sessions import content_text
 from agno_nb.storage import PostgresStorage, SqliteStorage, open_storage
 from agno_nb.storage.layouts.agnodb import AgnoDbLayout, decode_agno_json, run_from_agno
 from agno_nb.summary import shorten
+from tests import agno3_fixtures
 from tests.conftest import Agno3Postgres, require_postgres, run_agno3
 
 TESTS = Path(__file__).parent
-FIXTURES = TESTS / "fixtures"
 READ_SCRIPT = (TESTS / "agno3" / "read_sessions.py").read_text()
 STEMS = ("agno_2_9_0_sessions", "agno_3_1_10_sessions", "agno_2_9_0_then_3_1_10_sessions")
 
 
 def copy_fixture(stem: str, tmp_path: Path) -> Path:
-    db = tmp_path / f"{stem}.db"
-    shutil.copy(FIXTURES / f"{stem}.db", db)
-    return db
+    return agno3_fixtures.copy_fixture(stem, tmp_path / f"{stem}.db")
 
 
-def expected_of(stem: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / f"{stem}.json").read_text())
-    return data
+expected_of = agno3_fixtures.load_expected
 
 
 def of_type(expected: dict[str, Any], kind: str) -> list[dict[str, Any]]:
