@@ -558,6 +558,8 @@ def test_postgres_double_encoded_row_stays_double_encoded(pg_schema: str) -> Non
             f'SELECT jsonb_typeof(session_data) FROM "{pg_schema}".agno_sessions'
         ).scalar()
     assert kind == "string"
+    assert storage.count_sessions(search="DOUBLE <b>") == 1  # SQL unwraps the string too
+    assert storage.list_sessions()[0].session_name == "double <b>name</b>"
     assert storage.read("d").session_data == {
         "session_state": {"k": 1},
         "session_name": "double <b>name</b>",
