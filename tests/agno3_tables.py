@@ -76,8 +76,12 @@ def write_agno(
     blob_times = 1 if pg else 2
     cast = "CAST(:{} AS JSONB)" if pg else ":{}"
     with engine.begin() as conn:
-        if not sa.inspect(conn).has_table(table, schema=schema):
-            for statement in _ddl(qualified, runs, pg=pg, legacy=legacy):
+        inspector = sa.inspect(conn)
+        session_ddl, *runs_ddl = _ddl(qualified, runs, pg=pg, legacy=legacy)
+        if not inspector.has_table(table, schema=schema):
+            conn.exec_driver_sql(session_ddl)
+        if not inspector.has_table(runs_name, schema=schema):
+            for statement in runs_ddl:
                 conn.exec_driver_sql(statement)
         for session in sessions:
             mode = type(session).mode

@@ -565,3 +565,23 @@ def test_postgres_double_encoded_row_stays_double_encoded(pg_schema: str) -> Non
         "session_name": "double <b>name</b>",
     }
     storage.close()
+
+
+def test_a_runs_table_agno_creates_later_is_found(tmp_path: Path) -> None:
+    """agno 3.x creates ``agno_runs`` with the first run: a storage opened before sees it."""
+    from agno_nb.sessions import AgentSession
+    from tests.agno3_tables import write_agno
+
+    storage = SqliteStorage("agno_sessions", db_file=tmp_path / "agno.db")
+    first = AgentSession(session_id="s1", agent_id="a", memory={"runs": []}, created_at=1)
+    write_agno(storage.db_engine, "agno_sessions", [first])
+    with storage.db_engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE agno_runs")
+    assert storage.layout_label == "agno 3.x table agno_sessions (no runs table yet)"
+    assert storage.list_sessions()[0].run_count == 0 and storage.get_runs("s1") == []
+    run = {"run_id": "r1", "input": {"input_content": "hi"}, "content": "hello"}
+    later = AgentSession(session_id="s2", agent_id="a", memory={"runs": [run]}, created_at=2)
+    write_agno(storage.db_engine, "agno_sessions", [later])
+    assert [r["run_id"] for r in storage.get_runs("s2")] == ["r1"]
+    assert storage.list_sessions()[0].preview == "hi"
+    storage.close()

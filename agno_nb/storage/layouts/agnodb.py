@@ -285,7 +285,9 @@ class AgnoDbLayout(Layout):
         if self.has_runs_table:
             extra = " (+ its runs column)" if self.has_legacy else ""
             return f"agno 3.x tables {name} + {self.runs.name}{extra}"
-        return f"agno 2.x table {name} (runs in its runs column)"
+        if self.has_legacy:
+            return f"agno 2.x table {name} (runs in its runs column)"
+        return f"agno 3.x table {name} (no runs table yet)"
 
     @classmethod
     def recognise(
