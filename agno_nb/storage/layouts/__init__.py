@@ -1,8 +1,10 @@
 """Table-layout families: one module each, behind the :class:`Layout` interface.
 
 A *family* is one way of keeping sessions in tables: agno 1.x's table with the
-runs inside a JSON column (:mod:`.agno1`, layouts v0/v1), or agno_nb's summary
-columns plus a ``<table>_runs`` table (:mod:`.rows`, layouts v2/v3). The
+runs inside a JSON column (:mod:`.agno1`, layouts v0/v1), agno_nb's summary
+columns plus a ``<table>_runs`` table (:mod:`.rows`, layouts v2/v3), or agno
+2.x/3.x's ``agno_sessions`` with its ``runs`` column and/or ``agno_runs`` table
+(:mod:`.agnodb`, read in place, unstamped). The
 backends (``storage/<db>.py``) say how a database differs; a family says how a
 table layout differs. :class:`~agno_nb.storage.base.BaseStorage` owns the
 public API, connections, error translation, layout detection, version stamps
@@ -13,8 +15,10 @@ Adding a family (agno 2.x/3.x's ``agno_sessions``, say) is one new module here
 plus one line at the bottom of this file that imports it:
 
 1. Subclass :class:`Layout`, set ``family`` and ``priority`` (lower is asked
-   first; agno 1.x, the catch-all, is last), and leave ``versions`` empty
-   unless agno_nb stamps tables of this family in its version table.
+   first; agno 1.x is last), and leave ``versions`` empty unless agno_nb
+   stamps tables of this family in its version table. ``expects`` and
+   ``expected_columns()`` name the family and the columns it needs in the
+   one line a table no family recognises gets.
 2. ``recognise(storage, conn, inspector, columns)``: return a bound layout
    when the existing table (its ``columns``, other tables through the
    ``inspector``) is one of yours, else None. It is asked only for tables that
@@ -30,10 +34,10 @@ plus one line at the bottom of this file that imports it:
    :meth:`Layout.refuse`: it raises an ``AgnoNbError`` whose one line says what
    agno_nb does with these tables and what to use instead. The storage calls
    it before every write (``upsert``, ``append_run``, ``rename_session``,
-   ``delete_session``, ``upgrade_schema``).
+   ``delete_session``, ``upgrade_schema``, ``drop``).
 6. ``version`` (the instance attribute) is None for a family agno_nb does not
    stamp: the storage then never runs upgrades or the stamp re-check on it,
-   and ``current_version`` reports None.
+   and ``current_version`` reports None (``label`` says what the table is).
 
 Left to the storage whatever the family: ``drop()`` drops ``<table>``,
 ``<table>_runs`` and the table's stamp, and ``sessions_df``/``messages_df``
