@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from IPython.core.error import UsageError
 
 from agno_nb.errors import AgnoNbError, CorruptSessionError, SessionNotFoundError
 from agno_nb.sessions import content_text
@@ -223,6 +224,11 @@ def test_magics_and_widgets(tmp_path: Path, ip: Any, magics: Any, capsys: Any) -
     browser.rename_text.value = "Grüße <i>renamed</i>"
     browser.rename_button.click()
     assert "Grüße &lt;i&gt;renamed&lt;/i&gt;" in browser.session_list.value
+    capsys.readouterr()
+    ip.run_line_magic("agno_storage", f"sqlite {db} --as plain")  # no --table
+    assert "opened agno_sessions: this database has agno 2.x/3.x sessions" in capsys.readouterr()[0]
+    with pytest.raises(UsageError, match="upgrade_schema refused: agno_sessions holds agno"):
+        ip.run_line_magic("agno_upgrade", "--dry-run")
 
 
 def test_a_page_of_a_1000_run_session_is_not_decoded_whole(tmp_path: Path) -> None:
