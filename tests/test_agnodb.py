@@ -386,6 +386,25 @@ def test_reading_changes_nothing_in_sqlite(stem: str, tmp_path: Path) -> None:
     assert not any("agno_nb_schema_versions" in line for line in after)
 
 
+@pytest.mark.parametrize("stem", STEMS)
+def test_a_read_only_open_leaves_the_file_byte_for_byte(stem: str, tmp_path: Path) -> None:
+    """Opened read-only (``--read-only``), agno's file is not even switched to WAL."""
+    import hashlib
+
+    from agno_nb.connect import open_from_args
+
+    db = copy_fixture(stem, tmp_path)
+    digest = hashlib.sha256(db.read_bytes()).hexdigest()
+    storage = open_from_args("sqlite", str(db), read_only=True)
+    assert storage.table_name == "agno_sessions" and storage.opened_note
+    read_everything(storage)
+    with pytest.raises(AgnoNbError, match="read-only here"):
+        storage.rename_session("s-html", "x")
+    storage.close()
+    assert hashlib.sha256(db.read_bytes()).hexdigest() == digest
+    assert sorted(p.name for p in tmp_path.iterdir()) == [db.name]
+
+
 def pg_snapshot(url: str, schema: str) -> dict[str, Any]:
     engine = sa.create_engine(url)
     try:

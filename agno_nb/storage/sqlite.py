@@ -66,13 +66,15 @@ def _tune(engine: Engine) -> Engine:
     if getattr(engine, "_agno_nb_tuned", False):
         return engine
     in_memory = engine.url.database in (None, "", ":memory:")
+    # a read-only open (mode=ro) cannot switch the journal; it reads the file as it is
+    read_only = engine.url.query.get("mode") == "ro"
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see _on_begin)
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_S * 1000}")
-        if not in_memory:
+        if not in_memory and not read_only:
             if cursor.execute("PRAGMA page_count").fetchone()[0] == 0:  # a new, empty file
                 cursor.execute(f"PRAGMA page_size = {NEW_FILE_PAGE_SIZE}")
             _set_wal(cursor)

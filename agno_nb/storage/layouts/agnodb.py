@@ -792,7 +792,9 @@ def default_table(storage: BaseStorage) -> str | None:
 
     if storage.backend == "duckdb":
         return None
-    database = storage.db_engine.url.database
+    database = storage.db_engine.url.database or ""
+    if database.startswith("file:"):  # a URI filename (read-only opens use one)
+        database = database[5:].split("?", 1)[0]
     if storage.backend == "sqlite" and (
         not database or database == ":memory:" or not Path(database).exists()
     ):
