@@ -610,3 +610,20 @@ def test_a_runs_table_agno_creates_later_is_found(tmp_path: Path) -> None:
     assert [r["run_id"] for r in storage.get_runs("s2")] == ["r1"]
     assert storage.list_sessions()[0].preview == "hi"
     storage.close()
+
+
+def test_long_pages_are_fetched_in_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs of a long page are fetched a chunk of sessions at a time (bound parameters
+    stay within SQLite's limit); the page is the same."""
+    from agno_nb.storage.layouts import agnodb
+
+    stem = "agno_2_9_0_then_3_1_10_sessions"
+    storage = SqliteStorage("agno_sessions", db_file=copy_fixture(stem, tmp_path))
+    whole = storage.list_sessions(limit=None)
+    sessions = [(s.session_id, len(s.runs)) for s in storage.get_all_sessions()]
+    monkeypatch.setattr(agnodb, "CHUNK", 2)
+    before = storage.stats.queries
+    assert storage.list_sessions(limit=None) == whole
+    assert storage.stats.queries - before > 6  # several chunks, not one query each
+    assert [(s.session_id, len(s.runs)) for s in storage.get_all_sessions()] == sessions
+    storage.close()

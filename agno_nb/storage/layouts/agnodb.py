@@ -224,6 +224,14 @@ class _Json:
 # -- the family ----------------------------------------------------------------------------
 
 
+#: Sessions per query when a page's runs are fetched (keeps bound parameters few).
+CHUNK = 500
+
+
+def _chunks(rows: Sequence[Any]) -> list[Sequence[Any]]:
+    return [rows[i : i + CHUNK] for i in range(0, len(rows), CHUNK)]
+
+
 def _runs_name(table_name: str) -> str:
     return "agno_runs" if table_name == "agno_sessions" else f"{table_name}_runs"
 
@@ -473,7 +481,9 @@ class AgnoDbLayout(Layout):
             query = query.limit(limit)
         with s._read() as conn:
             rows = s._all(conn, query)
-            runs = self._table_runs(conn, [row.session_id for row in rows])
+            runs: dict[str, list[tuple[str | None, Any]]] = {}
+            for part in _chunks(rows):
+                runs.update(self._table_runs(conn, [row.session_id for row in part]))
         return [self._session(row._mapping, runs[row.session_id]) for row in rows]
 
     def session_ids(self, user_id: str | None, entity_id: str | None) -> list[str]:
@@ -520,11 +530,15 @@ class AgnoDbLayout(Layout):
             query = query.limit(limit)
         with s._read() as conn:
             rows = [row._mapping for row in s._all(conn, query)]
-            ids = [str(row["session_id"]) for row in rows]
-            counts = self._run_counts(conn, ids)
-            firsts = self._first_runs(conn, ids)
-            legacy_ids = [r["session_id"] for r in rows if r.get("runs") not in (None, "null")]
-            per_run = self._per_run_counts(conn, legacy_ids)
+            counts: dict[str, tuple[int, int, int]] = {}
+            firsts: dict[str, Any] = {}
+            per_run: dict[str, dict[str, int]] = {}
+            for part in _chunks(rows):  # bound parameters stay few on a long page
+                ids = [str(row["session_id"]) for row in part]
+                counts.update(self._run_counts(conn, ids))
+                firsts.update(self._first_runs(conn, ids))
+                legacy = [r["session_id"] for r in part if r.get("runs") not in (None, "null")]
+                per_run.update(self._per_run_counts(conn, legacy))
         return [self._summary(row, counts, firsts, per_run) for row in rows]
 
     def _run_counts(self, conn: Connection, ids: list[str]) -> dict[str, tuple[int, int, int]]:
