@@ -607,6 +607,7 @@ def test_a_runs_table_agno_creates_later_is_found(tmp_path: Path) -> None:
     run = {"run_id": "r1", "input": {"input_content": "hi"}, "content": "hello"}
     later = AgentSession(session_id="s2", agent_id="a", memory={"runs": [run]}, created_at=2)
     write_agno(storage.db_engine, "agno_sessions", [later])
+    assert [s.session_id for s in storage.list_sessions(search="HELLO")] == ["s2"]
     assert [r["run_id"] for r in storage.get_runs("s2")] == ["r1"]
     assert storage.list_sessions()[0].preview == "hi"
     storage.close()

@@ -496,10 +496,12 @@ class AgnoDbLayout(Layout):
 
     def count_sessions(self, user_id: str | None, entity_id: str | None, search: str | None) -> int:
         s = self.storage
-        query = self._filtered(
-            sa.select(sa.func.count()).select_from(self.table), user_id, entity_id, search
-        )
         with s._read() as conn:
+            if search:
+                self._runs_present(conn)  # search looks into a runs table agno made since
+            query = self._filtered(
+                sa.select(sa.func.count()).select_from(self.table), user_id, entity_id, search
+            )
             return int(s._run(conn, query).scalar_one())
 
     # -- listing -------------------------------------------------------------------------
@@ -524,11 +526,14 @@ class AgnoDbLayout(Layout):
         ]
         if self.has_legacy:
             cols.append(self._text(t.c.runs).label("runs"))
-        query = self._newest_first(self._filtered(sa.select(*cols), user_id, entity_id, search))
-        query = query.offset(offset)
-        if limit is not None:
-            query = query.limit(limit)
         with s._read() as conn:
+            if search:
+                self._runs_present(conn)  # search looks into a runs table agno made since
+            query = self._newest_first(
+                self._filtered(sa.select(*cols), user_id, entity_id, search)
+            ).offset(offset)
+            if limit is not None:
+                query = query.limit(limit)
             rows = [row._mapping for row in s._all(conn, query)]
             counts: dict[str, tuple[int, int, int]] = {}
             firsts: dict[str, Any] = {}
