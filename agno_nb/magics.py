@@ -92,6 +92,13 @@ def _storage_parser() -> _Parser:
     return p
 
 
+def _read_in_place(storage: Any) -> bool:
+    """Whether the storage's table is one agno_nb reads but saves no runs to (an
+    unstamped family: agno 2.x/3.x's); agents are neither attached nor defaulted to it."""
+    with _usage_errors():
+        return storage.current_version is None and storage.layout_label is not None
+
+
 def _configured(table: str) -> str | None:
     """The configured default table, None for the stock one (which lets
     open_from_args pick agno's ``agno_sessions`` when the database has only that)."""
@@ -177,7 +184,7 @@ class AgnoMagics(StorageHelpers, Magics):
         self.storages[name] = storage
         self.current = name
         changes: dict[str, Any] = {}
-        if storage.mode == "agent":
+        if storage.mode == "agent" and not _read_in_place(storage):
             from agno_nb.agent import get_default_storage, set_default_storage
             from agno_nb.attachments import attach
 
@@ -194,9 +201,12 @@ class AgnoMagics(StorageHelpers, Magics):
         elif args.attach is not None:
             storage.close()
             del self.storages[name]
-            raise UsageError(
-                f"--attach: this storage holds {storage.mode} sessions; agents need --mode agent"
+            why = (
+                "its agno 2.x/3.x tables are read in place, agents save to agno_nb's own"
+                if storage.mode == "agent"
+                else f"this storage holds {storage.mode} sessions; agents need --mode agent"
             )
+            raise UsageError(f"--attach: {why}")
         if old is not None and old is not storage and not self._in_use(old):
             old.close()
         if storage.opened_note:

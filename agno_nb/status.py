@@ -75,6 +75,8 @@ class StorageStatus:
         """The agent facts, each a short phrase."""
         if self.storage.mode != "agent":
             return [f"holds {self.storage.mode} sessions: agents are not attached to it"]
+        if self.storage.current_version is None and getattr(self.storage, "layout_label", None):
+            return ["read in place: agents are not attached to it (they save to agno_nb's tables)"]
         parts = []
         if self.moved:
             origins = list(dict.fromkeys(self.moved.values()))

@@ -207,6 +207,10 @@ def test_magics_and_widgets(tmp_path: Path, ip: Any, magics: Any, capsys: Any) -
     storage = ip.run_line_magic("agno_storage", f"sqlite {db} --table agno_sessions")
     out = capsys.readouterr()[0]
     assert "agno 3.x tables agno_sessions + agno_runs), 7 sessions" in out
+    assert "read in place: agents are not attached to it" in out
+    from agno_nb.agent import get_default_storage
+
+    assert get_default_storage() is not storage  # an agent's runs would be refused there
     frame = ip.run_line_magic("agno_sessions", "--user bob")
     assert set(frame["session_id"]) == {"s-html", "s-rename", "s-first-only"}
     browser = ip.run_line_magic("agno_history", "")
@@ -220,10 +224,12 @@ def test_magics_and_widgets(tmp_path: Path, ip: Any, magics: Any, capsys: Any) -
     assert "long question 59" in html and "long question 49" not in html
     assert storage.stats.rows - before < 20  # one page of runs, not 60
     browser = SessionBrowser(storage, page_size=3)
-    browser.selector.value = "s-late"
+    browser.session_list.value = "s-late"
     browser.rename_text.value = "Grüße <i>renamed</i>"
     browser.rename_button.click()
-    assert "Grüße &lt;i&gt;renamed&lt;/i&gt;" in browser.session_list.value
+    assert "Grüße &lt;i&gt;renamed&lt;/i&gt;" in browser.list_html
+    [row] = [r for r in browser.session_list.rows if r["id"] == "s-late"]
+    assert row["title"] == "Grüße <i>renamed</i>"
     capsys.readouterr()
     ip.run_line_magic("agno_storage", f"sqlite {db} --as plain")  # no --table
     assert "opened agno_sessions: this database has agno 2.x/3.x sessions" in capsys.readouterr()[0]
