@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from IPython.core.error import UsageError
+from IPython.utils.capture import capture_output
 
 from agno_nb.errors import AgnoNbError, CorruptSessionError, SessionNotFoundError
 from agno_nb.sessions import content_text
@@ -200,12 +201,13 @@ def test_cli_sessions_and_show(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert "--schema only applies to postgres" in capsys.readouterr()[1]
 
 
-def test_magics_and_widgets(tmp_path: Path, ip: Any, magics: Any, capsys: Any) -> None:
+def test_magics_and_widgets(tmp_path: Path, ip: Any, magics: Any) -> None:
     from agno_nb.widgets import SessionBrowser, SessionHistory
 
     db = copy_fixture("agno_3_1_10_sessions", tmp_path)
-    storage = ip.run_line_magic("agno_storage", f"sqlite {db} --table agno_sessions")
-    out = capsys.readouterr()[0]
+    with capture_output() as cap:
+        storage = ip.run_line_magic("agno_storage", f"sqlite {db} --table agno_sessions")
+    out = "\n".join([cap.stdout, *(str(o.data.get("text/plain")) for o in cap.outputs)])
     assert "agno 3.x tables agno_sessions + agno_runs), 7 sessions" in out
     assert "read in place: agents are not attached to it" in out
     from agno_nb.agent import get_default_storage
@@ -230,9 +232,9 @@ def test_magics_and_widgets(tmp_path: Path, ip: Any, magics: Any, capsys: Any) -
     assert "Grüße &lt;i&gt;renamed&lt;/i&gt;" in browser.list_html
     [row] = [r for r in browser.session_list.rows if r["id"] == "s-late"]
     assert row["title"] == "Grüße <i>renamed</i>"
-    capsys.readouterr()
-    ip.run_line_magic("agno_storage", f"sqlite {db} --as plain")  # no --table
-    assert "opened agno_sessions: this database has agno 2.x/3.x sessions" in capsys.readouterr()[0]
+    with capture_output() as cap:
+        ip.run_line_magic("agno_storage", f"sqlite {db} --as plain")  # no --table
+    assert "opened agno_sessions: this database has agno 2.x/3.x sessions" in cap.stdout
     with pytest.raises(UsageError, match="upgrade_schema refused: agno_sessions holds agno"):
         ip.run_line_magic("agno_upgrade", "--dry-run")
 
