@@ -738,6 +738,8 @@ class AgnoDbLayout(Layout):
         query = self._filtered(
             sa.select(*(self._text(t.c[c]).label(c) for c in json_cols)), None, None
         ).where(t.c.session_id == session_id)
+        if s.backend == "postgres":  # lock the row, as agno_nb's other read-modify-writes do
+            query = query.with_for_update()
         with s._write() as conn:
             row = s._run(conn, query).first()
             if row is None:
