@@ -5,7 +5,9 @@ agno 1.x's table (same columns, types, JSON encoding and index names); v2 adds
 summary columns, listing indexes and a companion ``<table>_runs`` table that
 holds one row per run; v3 drops agno's single-column indexes, which the
 listing indexes cover or nothing queries, so a new session updates three
-indexes instead of six. A version table records each storage table's layout.
+indexes instead of six; v4 adds the folded text that search matches
+(``search_name`` on the sessions table, ``search_text`` on each run row; see
+``agno_nb.search``). A version table records each storage table's layout.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from sqlalchemy.types import TypeEngine
 from agno_nb.errors import InvalidArgumentError, InvalidNameError
 from agno_nb.sessions import ENTITY_COLUMN, MODES
 
-LATEST_VERSION = 3
+LATEST_VERSION = 4
 VERSION_TABLE = "agno_nb_schema_versions"
 RUNS_SUFFIX = "_runs"
 
@@ -148,6 +150,8 @@ def session_table(
         for col_name, kind in V2_COLUMNS:
             default = sa.text("0") if kind == "int" else None
             columns.append(sa.Column(col_name, types[kind], server_default=default))
+    if version >= 4:
+        columns.append(sa.Column("search_name", sa.Text()))
     table = sa.Table(name, metadata, *columns, schema=schema)
     if version >= 2:
         for index_name, cols in v2_index_specs(name, mode):
@@ -166,9 +170,17 @@ def v2_index_specs(name: str, mode: str) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def runs_table(
-    metadata: sa.MetaData, name: str, *, backend: str, schema: str | None = None
+    metadata: sa.MetaData,
+    name: str,
+    *,
+    backend: str,
+    schema: str | None = None,
+    version: int = 2,
 ) -> sa.Table:
-    """The companion table of the latest layout: one row per run."""
+    """The companion table of layouts v2+: one row per run (from ``version`` 4
+    with the run's folded ``search_text``). The default stays v2's shape, which
+    the released v1 -> v2 step creates."""
+    extra = [sa.Column("search_text", sa.Text())] if version >= 4 else []
     return sa.Table(
         name + RUNS_SUFFIX,
         metadata,
@@ -178,6 +190,7 @@ def runs_table(
         sa.Column("created_at", _epoch_type(backend)),
         sa.Column("message_count", sa.Integer),
         sa.Column("run", json_type(backend)),
+        *extra,
         schema=schema,
     )
 

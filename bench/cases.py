@@ -34,6 +34,8 @@ class Sizes:
     agno_recent_reps: int = 5
     ours_reps: int = 100
     upgrade_total: int = 20_000
+    search_reps: int = 5
+    bulk_total: int = 10_000
 
     @classmethod
     def quick(cls) -> Sizes:
@@ -47,6 +49,8 @@ class Sizes:
             agno_recent_reps=3,
             ours_reps=30,
             upgrade_total=1_000,
+            search_reps=2,
+            bulk_total=500,
         )
 
 
@@ -395,6 +399,8 @@ def _agno_cases() -> list[Callable[[Place, Sizes, bool], list[Figure]]]:
     return [case_agno_turn, case_cold_read]
 
 
+from bench.cases_search import case_bulk, case_search  # noqa: E402 (uses the helpers above)
+
 CASES: list[Callable[[Place, Sizes, bool], list[Figure]]] = [
     case_upsert,
     case_append,
@@ -403,6 +409,8 @@ CASES: list[Callable[[Place, Sizes, bool], list[Figure]]] = [
     case_upgrade,
     case_memory,
     case_migrate,
+    case_search,
+    case_bulk,
 ]
 
 #: Every figure key a complete run reports, in order.
@@ -423,4 +431,9 @@ FIGURE_KEYS = (
     "read_1000_peak_mb",
     "read_1000_ms",
     "migrate_agno3",
+    "search_common_50",
+    "search_rare_50",
+    "search_nothing_50",
+    "bulk_all_sessions_peak_mb",
+    "bulk_messages_df_peak_mb",
 )

@@ -52,7 +52,7 @@ def test_show_prints_the_transcript(db: Path) -> None:
 
 def test_upgrade_dry_run_then_apply(db: Path) -> None:
     code, text = run("upgrade", str(db), "--dry-run")
-    assert code == 0 and "v1 -> v3" in text and "dry run" in text
+    assert code == 0 and f"v1 -> v{LATEST_VERSION}" in text and "dry run" in text
     assert SqliteStorage("agent_sessions", db_file=db).current_version == 1
     code, text = run("upgrade", str(db))
     assert code == 0 and "applied" in text

@@ -285,12 +285,12 @@ def test_upgrade_available_dry_run_and_apply(
     fill(legacy, 4)
     with capture_output() as cap:
         storage = ip.run_line_magic("agno_storage", target(legacy.table_name))
-    assert "layout v1, upgrade available to v3" in status_of(cap)
+    assert f"layout v1, upgrade available to v{LATEST_VERSION}" in status_of(cap)
     assert "4 sessions" in status_of(cap)
 
     plan = ip.run_line_magic("agno_upgrade", "--dry-run")
     assert "dry run, nothing changed" in repr(plan)
-    assert "2 steps planned" in plan._repr_html_()
+    assert f"{LATEST_VERSION - 1} steps planned" in plan._repr_html_()
     assert storage.current_version == 1
 
     with capture_output() as cap:
@@ -303,7 +303,7 @@ def test_upgrade_available_dry_run_and_apply(
     assert "up to date" in repr(again)
     with capture_output() as cap:
         ip.run_line_magic("agno_storage", "")
-    assert "layout v3)" in status_of(cap)
+    assert f"layout v{LATEST_VERSION})" in status_of(cap)
 
 
 # -- %agno_sessions / %agno_history -----------------------------------------------------

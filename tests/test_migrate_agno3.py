@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from agno_nb.agno3 import migrate
 from agno_nb.agno3.tables import TargetTables
+from agno_nb.schema import LATEST_VERSION
 from agno_nb.storage import SqliteStorage
 from tests.agno_fixtures import make_agno_v0_table
 from tests.conftest import require_postgres, run_agno3
@@ -164,7 +165,7 @@ def test_agno3_agent_continues_a_migrated_session(tmp_path: Path) -> None:
     assert runs[2]["input"] == "what did I ask first?"
 
 
-@pytest.mark.parametrize("layout", [0, 3])
+@pytest.mark.parametrize("layout", [0, LATEST_VERSION])
 def test_every_source_layout_migrates(tmp_path: Path, layout: int) -> None:
     path = tmp_path / "agno.db"
     if layout == 0:
@@ -173,7 +174,7 @@ def test_every_source_layout_migrates(tmp_path: Path, layout: int) -> None:
         db = pinned_copy(path)
         storage = SqliteStorage(TABLE, db_file=str(path))
         storage.upgrade_schema()
-        assert storage.current_version == 3
+        assert storage.current_version == LATEST_VERSION
         storage.close()
     report = migrate(url_of(path))
     assert report.tables[0].layout == layout

@@ -352,7 +352,7 @@ def test_upgrade_panel_upgrades_with_progress(make_storage: Callable[..., Any]) 
         add_session(old, f"u{i}", index=i, runs=2)
     panel = UpgradePanel(old)
     assert "upgrade available" in panel.versions.value
-    assert "layout v1 → latest v3" in panel.plan_view.value
+    assert f"layout v1 → latest v{LATEST_VERSION}" in panel.plan_view.value
     assert not panel.upgrade_button.disabled
     snapshot = panel.snapshot_html()
     assert snapshot == UpgradePanel(old).snapshot_html()

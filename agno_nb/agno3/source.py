@@ -31,7 +31,7 @@ _JSON_COLUMNS: tuple[str, ...] = (
     "workflow_data",
     "runs",
 )
-_SKIP = {name for name, _ in V2_COLUMNS}
+_SKIP = {*(name for name, _ in V2_COLUMNS), "search_name"}  # agno_nb-only columns (v2+, v4)
 
 
 @dataclass

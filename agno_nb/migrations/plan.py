@@ -10,6 +10,13 @@ from sqlalchemy.engine import Dialect
 
 from agno_nb.schema import LATEST_VERSION
 
+#: Sessions per second each data-moving step processes while it holds the
+#: table's write lock, measured on SQLite on the 2-core CI machine (bench/: the
+#: v1 -> v3 upgrade of 3-run sessions, about 7,000/s; v3 -> v4 alone, see
+#: bench/README.md). Postgres and DuckDB are of the same order. Steps missing
+#: here change only the schema and take well under a second.
+SESSIONS_PER_S: dict[int, float] = {2: 7_000.0, 4: 9_000.0}
+
 
 @dataclass(frozen=True)
 class TableRef:
@@ -47,6 +54,17 @@ class UpgradePlan:
     applied: bool = False
     sessions_migrated: int = 0
     runs_moved: int = 0
+    #: sessions in the table when the plan was made (None: not counted)
+    sessions: int | None = None
+
+    @property
+    def expected_lock_s(self) -> float | None:
+        """About how long applying the plan holds the table's write lock (each
+        step holds it while it runs): the session count over each data step's
+        measured rate. None when the sessions were not counted."""
+        if self.sessions is None:
+            return None
+        return sum(self.sessions / SESSIONS_PER_S.get(s.version, float("inf")) for s in self.steps)
 
     @property
     def pending(self) -> bool:
@@ -66,6 +84,13 @@ class UpgradePlan:
         else:
             state = "dry run, nothing changed" if self.dry_run else "not applied"
         lines = [f"{head} ({state})"]
+        lock = self.expected_lock_s
+        if lock is not None and not self.applied:
+            lines.append(
+                f"  expected write lock: about {max(lock, 0.1):.1f} s for {self.sessions:,} "
+                "session(s); writers wait meanwhile (SQLite writers give up after "
+                "30 s): run it when the table is quiet"
+            )
         for step in self.steps:
             lines.append(f"  step v{step.version}: {step.description}")
             lines.extend(f"    {stmt}" for stmt in step.sql)

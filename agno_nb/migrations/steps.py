@@ -12,6 +12,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.schema import CreateIndex, CreateTable, DropIndex
 
 from agno_nb.migrations.plan import TableRef, compile_type, quoted
+from agno_nb.migrations.v4_search import v4_data, v4_ddl
 from agno_nb.schema import V2_COLUMNS, json_type, runs_table, session_table, v2_index_specs
 from agno_nb.summary import summarize_runs
 
@@ -236,5 +237,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         version=3,
         summary="drop agno's single-column indexes (the listing indexes cover them)",
         ddl=_v3_ddl,
+    ),
+    Migration(
+        version=4,
+        summary="add the folded text search matches (search_name, runs' search_text)",
+        ddl=v4_ddl,
+        data=v4_data,
+        data_note=(
+            "fill search_name for every session of {table} and search_text for every "
+            "run (batches of 500)"
+        ),
     ),
 )

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection, Engine
 from agno_nb.errors import (
     AgnoNbError,
     BackendUnavailableError,
+    InvalidArgumentError,
     MigrationError,
     SchemaTooNewError,
     SchemaTooOldError,
@@ -45,6 +46,7 @@ from agno_nb.schema import (
     version_table,
 )
 from agno_nb.sessions import ENTITY_COLUMN, Session
+from agno_nb.storage import _upgrading
 from agno_nb.storage._codec import SessionSummary
 from agno_nb.storage._dbapi import ForkAware, leave_parent_pool, track_fork
 from agno_nb.storage._versioned import RunCache, VersionedDb
@@ -555,8 +557,53 @@ class BaseStorage(ForkAware):
     def get_all_sessions(
         self, user_id: str | None = None, entity_id: str | None = None
     ) -> list[Session]:
-        """Every session (runs included), newest first."""
-        return self._sessions(user_id, entity_id, None)
+        """Every session (runs included), newest first, as a list (agno 1.x's API):
+        the whole table is in memory at once. Read page by page with
+        :meth:`iter_sessions` to keep memory bounded."""
+        return list(self.iter_sessions(user_id, entity_id))
+
+    def iter_sessions(
+        self,
+        user_id: str | None = None,
+        entity_id: str | None = None,
+        *,
+        limit: int | None = None,
+        page_size: int = 200,
+    ) -> Iterator[Session]:
+        """Every session (runs included), newest first, read ``page_size`` at a
+        time: memory holds the session ids and one page of sessions.
+
+        The ids are taken when iteration starts; a session deleted meanwhile is
+        skipped, one created meanwhile is not included. The arguments are checked
+        at the call, before iteration.
+
+        Args:
+            user_id: only this user's sessions.
+            entity_id: only this agent's (team's, workflow's) sessions.
+            limit: at most this many (the newest).
+            page_size: sessions per query.
+
+        Raises:
+            InvalidArgumentError: ``limit`` is negative or ``page_size`` below 1.
+        """
+        check_page(limit)
+        if isinstance(page_size, bool) or not isinstance(page_size, int) or page_size < 1:
+            raise InvalidArgumentError(
+                f"page_size={page_size!r} is not a page size: pass a whole number 1 or more"
+            )
+        return self._iter_sessions(user_id, entity_id, limit, page_size)
+
+    def _iter_sessions(
+        self, user_id: str | None, entity_id: str | None, limit: int | None, page_size: int
+    ) -> Iterator[Session]:
+        ids = self.get_all_session_ids(user_id, entity_id)[:limit]
+        for start in range(0, len(ids), page_size):
+            yield from self._sessions_by_ids(ids[start : start + page_size])
+
+    @_consistent
+    def _sessions_by_ids(self, session_ids: list[str]) -> list[Session]:
+        layout = self._current()
+        return [] if layout is None else layout.sessions_by_ids(session_ids)
 
     def get_recent_sessions(
         self, user_id: str | None = None, entity_id: str | None = None, limit: int | None = 2
@@ -606,18 +653,24 @@ class BaseStorage(ForkAware):
         start = None if layout is None else layout.version
         result = plan(self._ref, start)
         result.dry_run = dry_run
+        if result.steps:
+            result.sessions = self._row_count()
         if dry_run or not result.steps:
             return result
-        for migration in MIGRATIONS[start or 0 : LATEST_VERSION]:
-            with self._step_errors(migration.version), self._write(check=False) as conn:
-                self._lock_table(conn)
-                now = self._detect(conn)
-                if now is None or now.version is None or now.version >= migration.version:
-                    continue
-                stats = migration.apply(conn, self._ref, progress)
-                self._stamp(conn, migration.version)
-            result.sessions_migrated += stats.sessions
-            result.runs_moved += stats.runs
+        _upgrading.mark(self, LATEST_VERSION)  # writers that time out name this upgrade
+        try:
+            for migration in MIGRATIONS[start or 0 : LATEST_VERSION]:
+                with self._step_errors(migration.version), self._write(check=False) as conn:
+                    self._lock_table(conn)
+                    now = self._detect(conn)
+                    if now is None or now.version is None or now.version >= migration.version:
+                        continue
+                    stats = migration.apply(conn, self._ref, progress)
+                    self._stamp(conn, migration.version)
+                result.sessions_migrated += stats.sessions
+                result.runs_moved += stats.runs
+        finally:
+            _upgrading.unmark(self)
         self._tables.clear()
         self._statements.clear()
         self._layout, self._layout_known = layout_for_version(self, LATEST_VERSION), True
@@ -645,6 +698,18 @@ class BaseStorage(ForkAware):
                 "the cause and run upgrade_schema() again"
             ) from None
 
+    def _row_count(self) -> int:
+        """How many sessions the table holds (for the upgrade plan's lock estimate)."""
+        query = sa.select(sa.func.count()).select_from(
+            sa.table(self.table_name, schema=self.schema)
+        )
+        with self._read(check=False) as conn:
+            return int(self._run(conn, query).scalar_one())
+
+    def _running_upgrade(self) -> str | None:
+        """A clause naming an upgrade of this table under way, or None."""
+        return _upgrading.running(self)
+
     # -- listing without payloads ---------------------------------------------------------
 
     @_consistent
@@ -660,6 +725,12 @@ class BaseStorage(ForkAware):
         """One page of session summaries, newest first; run payloads are not loaded
         (on agno's v1 layout only the page's rows are decoded).
 
+        ``search`` keeps the sessions whose name, id, run ids or message content
+        hold it, compared caselessly (Unicode NFKC + casefold; see
+        ``agno_nb.search``). On the latest layout the database matches stored
+        folded text; on older layouts rows are decoded and matched in Python
+        until the page is full, which reads the whole table for a rare term.
+
         Raises:
             InvalidArgumentError: ``limit`` or ``offset`` is negative.
         """
@@ -668,6 +739,16 @@ class BaseStorage(ForkAware):
         if layout is None:
             return []
         return layout.list_sessions(user_id, entity_id, search, limit, offset)
+
+    @_consistent
+    def get_summary(self, session_id: str, *, user_id: str | None = None) -> SessionSummary | None:
+        """The summary of the session with ``session_id`` (one lookup by key), or
+        None when there is none, or when ``user_id`` is given and the session is
+        another user's."""
+        layout = self._current()
+        if layout is None:
+            return None
+        return layout.get_summary(session_id, user_id)
 
     @_consistent
     def count_sessions(
@@ -765,15 +846,14 @@ class BaseStorage(ForkAware):
         """Every message (history copies left out) as a DataFrame, one row each.
 
         ``session_id`` picks one session; otherwise the ``limit`` newest sessions
-        (all by default), optionally of one user.
+        (all by default), optionally of one user, read a page of sessions at a
+        time (:meth:`iter_sessions`): memory holds the frame and one page.
         """
         from agno_nb.storage.frames import messages_frame
 
         if session_id is not None:
-            sessions = [self._require(session_id)]
-        else:
-            sessions = self._sessions(user_id, None, limit)
-        return messages_frame(sessions)
+            return messages_frame([self._require(session_id)])
+        return messages_frame(self.iter_sessions(user_id, limit=limit))
 
     # -- helpers --------------------------------------------------------------------------
 

@@ -93,11 +93,32 @@ def message_rows(sessions: Iterable[Session]) -> list[dict[str, Any]]:
     return rows
 
 
-def messages_frame(sessions: Iterable[Session]) -> pd.DataFrame:
-    """One row per message of the given sessions (history copies left out)."""
+def messages_frame(sessions: Iterable[Session], *, page: int = 200) -> pd.DataFrame:
+    """One row per message of the given sessions (history copies left out).
+
+    ``sessions`` is consumed ``page`` sessions at a time, each page turned into
+    a typed frame before the next is read, so an iterator of sessions (such as
+    ``storage.iter_sessions()``) never has more than one page of sessions, or
+    of per-message dicts, in memory besides the frame.
+    """
     import pandas as pd
 
-    frame = pd.DataFrame(message_rows(sessions), columns=list(MESSAGE_COLUMNS))
+    frames: list[pd.DataFrame] = []
+    batch: list[Session] = []
+    for session in sessions:
+        batch.append(session)
+        if len(batch) >= page:
+            frames.append(_typed_messages(message_rows(batch)))
+            batch = []
+    if batch or not frames:
+        frames.append(_typed_messages(message_rows(batch)))
+    return frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
+def _typed_messages(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=list(MESSAGE_COLUMNS))
     frame["created_at"] = pd.to_datetime(frame["created_at"], unit="s", utc=True)
     for name in ("input_tokens", "output_tokens", "total_tokens"):
         frame[name] = frame[name].astype("Int64")

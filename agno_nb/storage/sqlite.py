@@ -249,6 +249,13 @@ class SqliteStorage(BaseStorage):
     def _translate(self, exc: Exception) -> Exception | None:
         text = str(getattr(exc, "orig", exc))
         if "database is locked" in text or "database table is locked" in text:
+            upgrade = self._running_upgrade()
+            if upgrade is not None:
+                return StorageLockedError(
+                    f"SQLite database {self.display_url} stayed locked for over "
+                    f"{BUSY_TIMEOUT_S} s: {upgrade}; retry when it is done (an upgrade's "
+                    "dry run states how long it holds the lock)"
+                )
             return StorageLockedError(
                 f"SQLite database {self.display_url} stayed locked by another writer for "
                 f"over {BUSY_TIMEOUT_S} s: retry, or close the other writer"

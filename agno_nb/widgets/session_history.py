@@ -24,12 +24,10 @@ def status_html(message: str, *, error: bool = False) -> str:
     return f'{CSS}<div class="agno-nb"><div class="{cls}">{html.escape(message)}</div></div>'
 
 
-def find_summary(storage: Any, session_id: str) -> Any:
-    """The ``SessionSummary`` of one session (one small query), or None."""
-    for summary in storage.list_sessions(search=session_id, limit=20):
-        if summary.session_id == session_id:
-            return summary
-    return None
+def find_summary(storage: Any, session_id: str, *, user_id: str | None = None) -> Any:
+    """The ``SessionSummary`` of one session (looked up by key), or None; with
+    ``user_id``, None as well when the session is another user's."""
+    return storage.get_summary(session_id, user_id=user_id)
 
 
 def guarded(widget: Any, action: Callable[[], Any]) -> None:

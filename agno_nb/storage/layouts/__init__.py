@@ -177,6 +177,29 @@ class Layout(ABC):
     def count_sessions(self, user_id: str | None, entity_id: str | None, search: str | None) -> int:
         """How many sessions match."""
 
+    def get_summary(self, session_id: str, user_id: str | None) -> SessionSummary | None:
+        """One session's summary (None if it is missing, or is not ``user_id``'s).
+
+        The default pages through ``list_sessions``; a family overrides it with
+        a lookup by key.
+        """
+        offset = 0
+        while True:
+            page = self.list_sessions(user_id, None, None, 500, offset)
+            for summary in page:
+                if summary.session_id == session_id:
+                    return summary
+            if len(page) < 500:
+                return None
+            offset += len(page)
+
+    def sessions_by_ids(self, session_ids: Sequence[str]) -> list[Session]:
+        """Whole sessions for ``session_ids``, in that order (missing ones left
+        out). The default reads them one by one; a family overrides it with one
+        query per page."""
+        found = (self.read(sid, None) for sid in session_ids)
+        return [session for session in found if session is not None]
+
     @abstractmethod
     def get_runs(
         self, session_id: str, limit: int | None, offset: int, newest_first: bool

@@ -11,13 +11,14 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Inspector
 
 from agno_nb.errors import AgnoNbError
 from agno_nb.schema import V2_COLUMNS, session_table
+from agno_nb.search import name_text, search_term, session_text
 from agno_nb.sessions import SESSION_CLASSES, Session
 from agno_nb.storage._codec import SessionSummary, decode_json, decode_row
 from agno_nb.storage.layouts import Layout, WriteSteps, register
@@ -35,6 +36,8 @@ _DATA_COLUMNS = (
     "workflow_data",
     "runs",
 )
+#: Sessions decoded per query when searching in Python.
+SEARCH_PAGE = 200
 
 
 @register
@@ -42,7 +45,7 @@ class Agno1Layout(Layout):
     """agno 1.x's table: one row per session, runs inside its JSON."""
 
     family = "agno1"
-    versions = (0, 1)
+    versions: ClassVar[tuple[int, ...]] = (0, 1)
     priority = 100  # asked last: any other table with agno 1.x's columns is agno 1.x's
     expects = "agno 1.x's"
 
@@ -79,7 +82,7 @@ class Agno1Layout(Layout):
     def _row_columns(self) -> list[Any]:
         """The session row's columns, JSON as text (agno_nb's summary columns left out)."""
         json_cols = set(self._json_columns(self.table))
-        skip = {name for name, _ in V2_COLUMNS}
+        skip = {*(name for name, _ in V2_COLUMNS), "search_name"}
         return [
             sa.cast(c, sa.Text).label(c.name) if c.name in json_cols else c
             for c in self.table.columns
@@ -112,27 +115,69 @@ class Agno1Layout(Layout):
         entity_id: str | None,
         search: str | None = None,
     ) -> sa.Select[Any]:
+        """``query`` narrowed to a user and an entity, and to sessions matching
+        ``search`` where the layout searches in SQL (see :meth:`_search_clause`)."""
         table = self.table
         if user_id is not None:
             query = query.where(table.c.user_id == user_id)
         if entity_id is not None:
             query = query.where(table.c[self.storage._entity] == entity_id)
-        if search:
-            term = search.lower()
-
-            def like(expr: Any) -> Any:
-                return sa.func.lower(expr).contains(term, autoescape=True)
-
-            query = query.where(self._search_match(like))
+        term = search_term(search)
+        if term is not None:
+            clause = self._search_clause(term)
+            if clause is None:  # pragma: no cover - callers take the Python path first
+                raise AssertionError("this layout searches in Python")
+            query = query.where(clause)
         return query
 
-    def _search_match(self, like: Any) -> Any:
-        table = self.table
-        return sa.or_(
-            like(table.c.session_id),
-            like(sa.cast(table.c.session_data, sa.Text)),
-            like(sa.cast(table.c[self.source], sa.Text)),
+    def _search_clause(self, term: str) -> Any:
+        """A SQL condition matching sessions whose folded text holds ``term``, or
+        None when this layout keeps no folded text: agno 1.x's table (shared with
+        agno, so no new columns) is searched in Python, page by page."""
+        return None
+
+    def _searches_in_python(self, search: str | None) -> str | None:
+        """The folded term when ``search`` must be matched in Python, else None."""
+        term = search_term(search)
+        if term is None or self._search_clause(term) is not None:
+            return None
+        return term
+
+    def _python_matches(
+        self, user_id: str | None, entity_id: str | None, term: str, stop: int | None
+    ) -> list[str]:
+        """Ids of the sessions (newest first) whose folded text holds ``term``,
+        decoding the table page by page until ``stop`` are found (None: all).
+
+        Every row is decoded until enough match: the cost of a search on agno's
+        layouts grows with the table (after ``upgrade_schema()`` the folded text
+        is read in SQL). A row that cannot be decoded (its listing line shows the
+        error) is matched by its id only.
+        """
+        s = self.storage
+        base = self._newest_first(
+            self._filtered(sa.select(*self._row_columns()), user_id, entity_id)
         )
+        found: list[str] = []
+        with s._read() as conn, s._read(check=False) as runs_conn:
+            s.stats.queries += 1
+            result = conn.execution_options(stream_results=True).execute(base)
+            for rows in result.partitions(SEARCH_PAGE):
+                if stop is not None and len(found) >= stop:
+                    break
+                s.stats.rows += len(rows)
+                runs = self._runs_of(runs_conn, [row.session_id for row in rows])
+                for row in rows:
+                    sid = row.session_id
+                    try:
+                        session = self._session(row._mapping, runs)
+                    except (AgnoNbError, AttributeError, TypeError, ValueError, RecursionError):
+                        text = name_text(sid, None)
+                    else:
+                        text = session_text(sid, session.session_name, session.run_dicts)
+                    if term in text:
+                        found.append(sid)
+        return found if stop is None else found[:stop]
 
     def _newest_first(self, query: sa.Select[Any]) -> sa.Select[Any]:
         return query.order_by(self._creation_key().desc(), self.table.c.session_id.desc())
@@ -180,6 +225,17 @@ class Agno1Layout(Layout):
             runs = self._runs_of(conn, ids) if ids else None
         return [self._session(row._mapping, runs) for row in rows]
 
+    def sessions_by_ids(self, session_ids: Sequence[str]) -> list[Session]:
+        s, table = self.storage, self.table
+        if not session_ids:
+            return []
+        query = sa.select(*self._row_columns()).where(table.c.session_id.in_(list(session_ids)))
+        with s._read() as conn:
+            rows = s._all(conn, query)
+            runs = self._runs_of(conn, [row.session_id for row in rows]) if rows else None
+        by_id = {row.session_id: self._session(row._mapping, runs) for row in rows}
+        return [by_id[sid] for sid in session_ids if sid in by_id]
+
     def session_ids(self, user_id: str | None, entity_id: str | None) -> list[str]:
         s = self.storage
         query = self._filtered(sa.select(self.table.c.session_id), user_id, entity_id)
@@ -216,13 +272,52 @@ class Agno1Layout(Layout):
         limit: int | None,
         offset: int,
     ) -> list[SessionSummary]:
-        table = self.table
-        extra = [sa.cast(table.c[c], sa.Text).label(c) for c in (self.source, "session_data")]
-        query = self._listing(extra, user_id, entity_id, search, limit, offset)
+        term = self._searches_in_python(search)
+        if term is not None:
+            stop = None if limit is None else offset + limit
+            ids = self._python_matches(user_id, entity_id, term, stop)[offset:]
+            return self._summaries_of(ids)
+        query = self._summary_query(user_id, entity_id, search, limit, offset)
         s = self.storage
         with s._read() as conn:
             rows = s._all(conn, query)
         return [self._summary(row._mapping) for row in rows]
+
+    def _summary_query(
+        self,
+        user_id: str | None,
+        entity_id: str | None,
+        search: str | None,
+        limit: int | None,
+        offset: int,
+    ) -> sa.Select[Any]:
+        """The listing query whose rows :meth:`_summary` turns into summaries."""
+        table = self.table
+        extra = [sa.cast(table.c[c], sa.Text).label(c) for c in (self.source, "session_data")]
+        return self._listing(extra, user_id, entity_id, search, limit, offset)
+
+    def _summaries_of(self, ids: list[str]) -> list[SessionSummary]:
+        """The summaries of ``ids``, in that order (missing ones left out)."""
+        out: dict[str, SessionSummary] = {}
+        s = self.storage
+        with s._read() as conn:
+            for start in range(0, len(ids), SEARCH_PAGE):
+                chunk = ids[start : start + SEARCH_PAGE]
+                query = self._summary_query(None, None, None, None, 0)
+                query = query.where(self.table.c.session_id.in_(chunk))
+                for row in s._all(conn, query):
+                    summary = self._summary(row._mapping)
+                    out[summary.session_id] = summary
+        return [out[sid] for sid in ids if sid in out]
+
+    def get_summary(self, session_id: str, user_id: str | None) -> SessionSummary | None:
+        """One session's summary, looked up by its key (and ``user_id`` when given)."""
+        query = self._summary_query(user_id, None, None, None, 0)
+        query = query.where(self.table.c.session_id == session_id)
+        s = self.storage
+        with s._read() as conn:
+            rows = s._all(conn, query)
+        return self._summary(rows[0]._mapping) if rows else None
 
     def _summary(self, row: Mapping[Any, Any]) -> SessionSummary:
         summary = SessionSummary(
@@ -252,6 +347,9 @@ class Agno1Layout(Layout):
         return summary
 
     def count_sessions(self, user_id: str | None, entity_id: str | None, search: str | None) -> int:
+        term = self._searches_in_python(search)
+        if term is not None:
+            return len(self._python_matches(user_id, entity_id, term, None))
         s = self.storage
         query = self._filtered(
             sa.select(sa.func.count()).select_from(self.table), user_id, entity_id, search
@@ -334,7 +432,7 @@ class Agno1Layout(Layout):
             s._run(conn, table.update().where(table.c.session_id == session_id).values(**values))
         return len(run_list) - 1
 
-    def _rename_values(self, name: str) -> dict[str, Any]:
+    def _rename_values(self, session_id: str, name: str) -> dict[str, Any]:
         """Columns besides ``session_data`` that a rename sets."""
         return {}
 
@@ -352,7 +450,7 @@ class Agno1Layout(Layout):
             data = decode_json(row[0], session_id=session_id, column="session_data") or {}
             data["session_name"] = name
             values: dict[str, Any] = {"session_data": data, "updated_at": int(time.time())}
-            values.update(self._rename_values(name))
+            values.update(self._rename_values(session_id, name))
             s._run(conn, table.update().where(table.c.session_id == session_id).values(**values))
 
     def delete_session(self, session_id: str) -> None:

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Inspector
 
-from agno_nb.schema import RUNS_SUFFIX, V2_COLUMNS
+from agno_nb.schema import RUNS_SUFFIX, V2_COLUMNS, runs_table
+from agno_nb.search import name_text, run_text, search_term
 from agno_nb.sessions import Session
 from agno_nb.storage._codec import SessionSummary, decode_json
 from agno_nb.storage.layouts import Layout, WriteSteps, register, rows_cached
@@ -35,17 +36,35 @@ def _creation_ms(created_at: int | None, now_ms: int) -> int:
     return int(created_at) * 1000
 
 
+#: Longest query (UTF-8 bytes) searched with LIKE on SQLite (its pattern limit is
+#: 50,000 bytes, escapes and wildcards included); longer ones use instr(), which
+#: is slower on long text but has no limit.
+LIKE_LIMIT = 20_000
+#: Newest sessions whose runs a search page probes one by one before matching
+#: all runs at once (see ``RowsLayout._newest_matches``).
+SEARCH_WINDOW = 2_000
+
+
 @register
 class RowsLayout(Agno1Layout):
     """agno 1.x's columns + summary columns + a runs table (one row per run)."""
 
     family = "rows"
-    versions = (2, 3)
+    versions = (2, 3, 4)
     priority = 50
 
     def __init__(self, storage: BaseStorage, version: int | None) -> None:
         super().__init__(storage, version)
-        self.runs = storage._runs
+        assert version is not None
+        #: v4 keeps each session's and each run's folded text for search
+        self.searchable = version >= 4
+        self.runs = runs_table(
+            sa.MetaData(),
+            storage.table_name,
+            backend=storage.backend,
+            schema=storage.schema,
+            version=version,
+        )
 
     @classmethod
     def recognise(
@@ -76,23 +95,87 @@ class RowsLayout(Agno1Layout):
             out[sid].append(decode_json(text, session_id=sid, column="run"))
         return out
 
-    def _search_match(self, like: Any) -> Any:
+    def _search_clause(self, term: str, *, per_row: bool = False) -> Any:
+        """v4: the session's folded name and id, or any of its runs' folded text,
+        holds ``term`` (a substring test in the database). Older layouts search in
+        Python. ``per_row``: probe each session's runs as the sessions are walked
+        (cheap when the walk stops early), else match the runs once as a set
+        (cheap when it does not)."""
+        if not self.searchable:
+            return None
         table, runs = self.table, self.runs
-        in_runs = sa.exists().where(
-            runs.c.session_id == table.c.session_id, like(sa.cast(runs.c.run, sa.Text))
-        )
-        return sa.or_(
-            like(table.c.session_name),
-            like(table.c.preview),
-            like(table.c.session_id),
-            in_runs,
-        )
+        if self.storage.backend == "sqlite" and len(term.encode()) > LIKE_LIMIT:
+            # SQLite refuses LIKE patterns over 50,000 bytes: instr() has no limit
+            def find(column: Any) -> Any:
+                return sa.func.instr(column, term) > 0
+        else:
+            # both sides are folded (lower case), so SQLite's ASCII-caseless LIKE
+            # matches exactly what Postgres' and DuckDB's LIKE match
+            def find(column: Any) -> Any:
+                return column.contains(term, autoescape=True)
+
+        if per_row:
+            in_runs = sa.exists().where(
+                runs.c.session_id == table.c.session_id, find(runs.c.search_text)
+            )
+            return sa.or_(find(table.c.search_name), in_runs)
+        # two sequential reads make the set of matching ids; the newest-first walk
+        # then only tests membership (measured 1.5x faster than testing the name
+        # on each walked row)
+        named = sa.select(table.c.session_id).where(find(table.c.search_name))
+        matched = sa.select(runs.c.session_id).where(find(runs.c.search_text))
+        return table.c.session_id.in_(sa.union_all(matched, named))
+
+    def list_sessions(
+        self,
+        user_id: str | None,
+        entity_id: str | None,
+        search: str | None,
+        limit: int | None,
+        offset: int,
+    ) -> list[SessionSummary]:
+        term = search_term(search)
+        if term is not None and self.searchable and limit is not None:
+            page = self._newest_matches(user_id, entity_id, term, limit, offset)
+            if page is not None:
+                return page
+        return super().list_sessions(user_id, entity_id, search, limit, offset)
+
+    def _newest_matches(
+        self, user_id: str | None, entity_id: str | None, term: str, limit: int, offset: int
+    ) -> list[SessionSummary] | None:
+        """The page, if the newest ``SEARCH_WINDOW + offset + limit`` sessions fill it.
+
+        A common term fills a page from the newest sessions: probing their runs
+        one session at a time stops after a few dozen. A rare one does not (None:
+        the caller matches all runs at once). The window is a prefix of the
+        listing order, so a page filled inside it is the page.
+        """
+        s, key = self.storage, self._creation_key()
+        window = SEARCH_WINDOW + offset + limit
+        edge_query = self._newest_first(self._filtered(sa.select(key), user_id, entity_id))
+        query = self._summary_query(user_id, entity_id, None, limit, offset)
+        query = query.where(self._search_clause(term, per_row=True))
+        with s._read() as conn:
+            edge = s._run(conn, edge_query.offset(window - 1).limit(1)).scalar()
+            if edge is not None:  # else fewer sessions than the window: search them all
+                inside = key >= edge
+                if s.backend == "postgres":  # descending order puts NULLs first there
+                    inside = sa.or_(inside, key.is_(None))
+                query = query.where(inside)
+            rows = s._all(conn, query)
+        if edge is not None and len(rows) < limit:
+            return None
+        return [self._summary(row._mapping) for row in rows]
 
     def _creation_key(self) -> Any:
         return self.table.c.created_ms
 
-    def _rename_values(self, name: str) -> dict[str, Any]:
-        return {"session_name": name}
+    def _rename_values(self, session_id: str, name: str) -> dict[str, Any]:
+        values: dict[str, Any] = {"session_name": name}
+        if self.searchable:
+            values["search_name"] = name_text(session_id, name)
+        return values
 
     def _delete_runs(self, conn: Connection, session_id: str) -> None:
         runs = self.runs
@@ -107,24 +190,22 @@ class RowsLayout(Agno1Layout):
         search: str | None,
         limit: int | None,
         offset: int,
-    ) -> sa.Select[Any]:
-        table = self.table
-        extra = [table.c.session_name, table.c.run_count, table.c.message_count, table.c.preview]
-        return self._listing(extra, user_id, entity_id, search, limit, offset)
+    ) -> sa.Select[Any] | None:
+        if self._searches_in_python(search) is not None:
+            return None
+        return self._summary_query(user_id, entity_id, search, limit, offset)
 
-    def list_sessions(
+    def _summary_query(
         self,
         user_id: str | None,
         entity_id: str | None,
         search: str | None,
         limit: int | None,
         offset: int,
-    ) -> list[SessionSummary]:
-        s = self.storage
-        query = self.summary_select(user_id, entity_id, search, limit, offset)
-        with s._read() as conn:
-            rows = s._all(conn, query)
-        return [self._summary(row._mapping) for row in rows]
+    ) -> sa.Select[Any]:
+        table = self.table
+        extra = [table.c.session_name, table.c.run_count, table.c.message_count, table.c.preview]
+        return self._listing(extra, user_id, entity_id, search, limit, offset)
 
     def _summary(self, row: Mapping[Any, Any]) -> SessionSummary:
         return SessionSummary(
@@ -188,7 +269,7 @@ class RowsLayout(Agno1Layout):
 
     def _run_row(self, session_id: str, index: int, run: Any, messages: int) -> dict[str, Any]:
         is_dict = isinstance(run, (dict, Mapping))  # dict first: no ABC check for a dict
-        return {
+        row = {
             "session_id": session_id,
             "run_index": index,
             "run_id": run.get("run_id") if is_dict else None,
@@ -196,6 +277,9 @@ class RowsLayout(Agno1Layout):
             "message_count": messages,
             "run": run,
         }
+        if self.searchable:
+            row["search_text"] = run_text(run)
+        return row
 
     def _row_values(self, session: Session, now_ms: int) -> dict[str, Any]:
         """agno 1.x's columns of the session row (runs still inside)."""
@@ -212,6 +296,8 @@ class RowsLayout(Agno1Layout):
         """Set the summary columns of a session row's INSERT parameters."""
         data = values.get("session_data")
         values["session_name"] = data.get("session_name") if isinstance(data, dict) else None
+        if self.searchable:
+            values["search_name"] = name_text(values["session_id"], values["session_name"])
         values["run_count"] = run_count
         values["message_count"] = message_count
         values["preview"] = preview
@@ -298,6 +384,8 @@ class RowsLayout(Agno1Layout):
             if with_data:
                 values["session_data"] = sa.bindparam("b_data", type_=table.c.session_data.type)
                 values["session_name"] = sa.bindparam("b_name")
+                if self.searchable:
+                    values["search_name"] = sa.bindparam("b_search")
             statement = (
                 table.update()
                 .where(table.c.session_id == sa.bindparam("b_sid"))
@@ -322,6 +410,8 @@ class RowsLayout(Agno1Layout):
         if session_data is not None:
             params["b_data"] = session_data
             params["b_name"] = session_data.get("session_name")
+            if self.searchable:
+                params["b_search"] = name_text(session_id, params["b_name"])
         with s._versioned(write=True) as db:
             if db is not None:
                 try:
@@ -351,6 +441,8 @@ class RowsLayout(Agno1Layout):
         if session_data is not None:
             values["session_data"] = session_data
             values["session_name"] = session_data.get("session_name")
+            if self.searchable:
+                values["search_name"] = name_text(session_id, values["session_name"])
         statement = (
             table.update()
             .where(table.c.session_id == session_id)

@@ -1,0 +1,106 @@
+"""Step v3 -> v4: the folded text that search matches.
+
+Adds ``search_name`` (the session's folded name and id) to the sessions table
+and ``search_text`` (the folded text of the run's messages) to each run row,
+and fills both for the rows already there, in batches by key. From v4 every
+write (upsert, append_run, rename_session) keeps them current; see
+``agno_nb.search`` for what is folded and how.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Dialect
+
+from agno_nb.migrations.plan import TableRef, compile_type, quoted
+from agno_nb.schema import RUNS_SUFFIX, runs_table, session_table
+from agno_nb.search import name_text, run_text
+
+Progress = Callable[[int, int], None]
+BATCH_SIZE = 500
+
+
+def v4_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
+    """Two new text columns (no index: search reads them along the listing order)."""
+    text = compile_type(sa.Text(), dialect)
+    runs = quoted(ref, dialect, ref.table + RUNS_SUFFIX)
+    return [
+        f"ALTER TABLE {quoted(ref, dialect)} ADD COLUMN search_name {text}",
+        f"ALTER TABLE {runs} ADD COLUMN search_text {text}",
+    ]
+
+
+def v4_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Any:
+    """Fill ``search_name`` for every session and ``search_text`` for every run.
+
+    A run whose stored JSON cannot be decoded keeps an empty ``search_text``
+    (its session is still found by name and id); nothing else is changed. No
+    session or run moves, so the stats it returns are zero.
+    """
+    from agno_nb.migrations.steps import StepStats
+
+    md = sa.MetaData()
+    table = session_table(
+        md, ref.table, mode=ref.mode, version=4, backend=ref.backend, schema=ref.schema
+    )
+    runs = runs_table(md, ref.table, backend=ref.backend, schema=ref.schema, version=4)
+    total = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+    runs_total = conn.execute(sa.select(sa.func.count()).select_from(runs)).scalar_one()
+    stats = StepStats()
+    runs_done = 0
+
+    set_name = (
+        table.update()
+        .where(table.c.session_id == sa.bindparam("b_sid"))
+        .values(search_name=sa.bindparam("b_text"))
+    )
+    last: str | None = None
+    while True:
+        query = sa.select(table.c.session_id, table.c.session_name)
+        if last is not None:
+            query = query.where(table.c.session_id > last)
+        rows = conn.execute(query.order_by(table.c.session_id).limit(BATCH_SIZE)).all()
+        if not rows:
+            break
+        conn.execute(set_name, [{"b_sid": r[0], "b_text": name_text(r[0], r[1])} for r in rows])
+        last = rows[-1][0]
+
+    set_text = (
+        runs.update()
+        .where(runs.c.session_id == sa.bindparam("b_sid"), runs.c.run_index == sa.bindparam("b_i"))
+        .values(search_text=sa.bindparam("b_text"))
+    )
+    key: tuple[str, int] | None = None
+    while True:
+        query = sa.select(runs.c.session_id, runs.c.run_index, sa.cast(runs.c.run, sa.Text))
+        if key is not None:
+            query = query.where(
+                sa.or_(
+                    runs.c.session_id > key[0],
+                    sa.and_(runs.c.session_id == key[0], runs.c.run_index > key[1]),
+                )
+            )
+        order = query.order_by(runs.c.session_id, runs.c.run_index).limit(BATCH_SIZE)
+        run_rows: list[Any] = list(conn.execute(order).all())
+        if not run_rows:
+            break
+        updates = []
+        for row in run_rows:
+            sid, index, text = row[0], row[1], row[2]
+            try:
+                run = None if text is None else json.loads(text)
+            except ValueError:
+                run = None
+            updates.append({"b_sid": sid, "b_i": index, "b_text": run_text(run)})
+        conn.execute(set_text, updates)
+        runs_done += len(run_rows)
+        key = (run_rows[-1][0], int(run_rows[-1][1]))
+        if progress is not None and runs_done < runs_total:  # in sessions, like the other steps
+            progress(min(total, runs_done * total // runs_total), total)
+    if progress is not None:
+        progress(total, total)
+    return stats

@@ -1,0 +1,84 @@
+"""Session search: the text a person reads, folded the same way on every backend.
+
+``list_sessions(search=...)`` matches a query against what a person sees of a
+session: its name, its id, and the content (and run id) of every message a
+run added. It never matches the stored JSON (escapes, keys, ``null``).
+
+Matching is a substring test after *folding* both sides with :func:`fold`:
+Unicode NFKC normalisation and full case folding (``str.casefold``), so
+"ÉCOLE" finds "école", "STRASSE" finds "Straße" and full-width
+letters find their ASCII forms. Whitespace is kept as it is (a query with a newline matches a
+newline). The folding is done in Python, on write for agno_nb's layout v4
+(``search_name`` and ``<table>_runs.search_text`` columns) and on read for
+older layouts, so every backend and layout gives the same answers.
+
+Pieces of text (the name, the id, each message) are joined with
+:data:`SEPARATOR`, a control character that :func:`fold` never leaves in a
+piece or a query, so a match never spans two messages.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from agno_nb.sessions import content_text
+from agno_nb.summary import run_messages
+
+#: Joins the folded pieces of a session's text (ASCII unit separator).
+SEPARATOR = "\x1f"
+_STRIP = {ord(SEPARATOR): " ", 0: " "}  # Postgres text cannot hold NUL
+
+__all__ = ["SEPARATOR", "fold", "name_text", "run_text", "search_term", "session_text"]
+
+
+def fold(text: str) -> str:
+    """``text`` normalised (NFKC) and case-folded, for caseless matching.
+
+    ASCII text is only lower-cased (which is what folding does to it).
+    """
+    if text.isascii():
+        folded = text.lower()
+    else:
+        nfkc = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+        folded = nfkc.casefold()  # NFKC can make capitals again (double-struck C)
+    return folded.translate(_STRIP) if SEPARATOR in folded or "\0" in folded else folded
+
+
+def search_term(search: str | None) -> str | None:
+    """The folded query, or None when there is nothing to search for."""
+    if search is None:
+        return None
+    term = fold(str(search))
+    return term if term.strip() else None
+
+
+def name_text(session_id: str, name: Any) -> str:
+    """The folded text of a session's own fields: its name, then its id."""
+    shown = "" if name is None else str(name)
+    return fold(shown) + SEPARATOR + fold(str(session_id))
+
+
+def run_text(run: Any) -> str:
+    """The folded text of one run: its id and what each message it added says."""
+    pieces: list[str] = []
+    if isinstance(run, Mapping):
+        if run.get("run_id") is not None:
+            pieces.append(str(run["run_id"]))
+        messages = run_messages(run)
+        for message in messages:
+            if not message.get("from_history"):
+                pieces.append(content_text(message.get("content")))
+        if not messages:
+            single = run.get("message")
+            if isinstance(single, Mapping):
+                pieces.append(content_text(single.get("content")))
+            if isinstance(run.get("content"), str):
+                pieces.append(run["content"])
+    return SEPARATOR.join(fold(p) for p in pieces if p)
+
+
+def session_text(session_id: str, name: Any, runs: Iterable[Any]) -> str:
+    """The folded text of a whole session (what :func:`matches` searches)."""
+    return SEPARATOR.join([name_text(session_id, name), *(run_text(r) for r in runs)])
