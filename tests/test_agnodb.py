@@ -636,3 +636,23 @@ def test_long_pages_are_fetched_in_chunks(tmp_path: Path, monkeypatch: pytest.Mo
     assert storage.stats.queries - before > 6  # several chunks, not one query each
     assert [(s.session_id, len(s.runs)) for s in storage.get_all_sessions()] == sessions
     storage.close()
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_get_summary_looks_up_by_key_and_user(stem: str, tmp_path: Path) -> None:
+    """%agno_history ID finds any session by its key, never another user's."""
+    storage = SqliteStorage(table_name="agno_sessions", db_file=str(copy_fixture(stem, tmp_path)))
+    listed = {s.session_id: s for s in storage.list_sessions(limit=None)}
+    assert listed
+    for sid, expected in listed.items():
+        found = storage.get_summary(sid)
+        assert found is not None and found.session_id == sid
+        assert (found.session_name, found.run_count, found.preview) == (
+            expected.session_name,
+            expected.run_count,
+            expected.preview,
+        )
+        assert storage.get_summary(sid, user_id=expected.user_id) is not None
+        assert storage.get_summary(sid, user_id="nobody-" + str(expected.user_id)) is None
+    assert storage.get_summary("no-such-session") is None
+    storage.close()

@@ -514,6 +514,23 @@ class AgnoDbLayout(Layout):
         limit: int | None,
         offset: int,
     ) -> list[SessionSummary]:
+        return self._summaries(user_id, entity_id, search, limit, offset)
+
+    def get_summary(self, session_id: str, user_id: str | None) -> SessionSummary | None:
+        """One session's summary, looked up by its key (and ``user_id`` when given)."""
+        found = self._summaries(user_id, None, None, 1, 0, session_id=session_id)
+        return found[0] if found else None
+
+    def _summaries(
+        self,
+        user_id: str | None,
+        entity_id: str | None,
+        search: str | None,
+        limit: int | None,
+        offset: int,
+        *,
+        session_id: str | None = None,
+    ) -> list[SessionSummary]:
         s, t = self.storage, self.table
         entity = s._entity
         cols: list[Any] = [
@@ -529,9 +546,10 @@ class AgnoDbLayout(Layout):
         with s._read() as conn:
             if search:
                 self._runs_present(conn)  # search looks into a runs table agno made since
-            query = self._newest_first(
-                self._filtered(sa.select(*cols), user_id, entity_id, search)
-            ).offset(offset)
+            query = self._filtered(sa.select(*cols), user_id, entity_id, search)
+            if session_id is not None:
+                query = query.where(t.c.session_id == session_id)
+            query = self._newest_first(query).offset(offset)
             if limit is not None:
                 query = query.limit(limit)
             rows = [row._mapping for row in s._all(conn, query)]
