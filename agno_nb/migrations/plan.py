@@ -47,6 +47,9 @@ class UpgradePlan:
     applied: bool = False
     sessions_migrated: int = 0
     runs_moved: int = 0
+    #: (session_id, why) of rows left as they were (``skip_corrupt=True``); their
+    #: runs stay in their JSON, and reads take them from there
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def pending(self) -> bool:
@@ -63,6 +66,8 @@ class UpgradePlan:
                 f"applied: {len(self.steps)} step(s), {self.sessions_migrated} session(s), "
                 f"{self.runs_moved} run(s) moved"
             )
+            if self.skipped:
+                state += f", {len(self.skipped)} session(s) skipped: " + describe_rows(self.skipped)
         else:
             state = "dry run, nothing changed" if self.dry_run else "not applied"
         lines = [f"{head} ({state})"]
@@ -70,6 +75,12 @@ class UpgradePlan:
             lines.append(f"  step v{step.version}: {step.description}")
             lines.extend(f"    {stmt}" for stmt in step.sql)
         return "\n".join(lines)
+
+
+def describe_rows(rows: list[tuple[str, str]], *, most: int = 5) -> str:
+    """``'id' (why), ...`` for the first ``most`` rows, then how many more."""
+    shown = ", ".join(f"{sid!r} ({why})" for sid, why in rows[:most])
+    return shown + (f" and {len(rows) - most} more" if len(rows) > most else "")
 
 
 def dialect_for(backend: str) -> Dialect:
