@@ -404,9 +404,9 @@ def test_duckdb_sessions_df_follows_an_upgrade_by_another_storage(tmp_path: Any)
     from agno_nb.storage import DuckDbStorage
 
     path = tmp_path / "up.duckdb"
-    reader = DuckDbStorage("sessions", db_file=path, schema_version=1)
+    reader = DuckDbStorage("sessions", db_file=path, schema_version=2)
     reader.upsert(make_session("s1"))
-    assert len(reader.sessions_df()) == 1  # the v1 layout is now cached here
+    assert len(reader.sessions_df()) == 1  # the v2 layout (built in SQL) is cached here
     upgrader = DuckDbStorage("sessions", db_file=path)
     upgrader.upgrade_schema()
     frame = reader.sessions_df()
