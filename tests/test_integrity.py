@@ -4,6 +4,7 @@ cannot move (issue 14, items 1, 2, 6, 11, 12 and part of 13)."""
 
 from __future__ import annotations
 
+import json
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -128,6 +129,44 @@ def test_upgrade_stops_on_a_corrupt_row_and_a_skipped_row_never_loses_its_runs(
     assert final is not None and final.run_dicts == [*runs, make_run(3)]
     assert final.memory == {"summary": "kept", "runs": [*runs, make_run(3)]}
     assert {s.session_id: s.run_count for s in storage.list_sessions()}["bad"] == 4
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "duckdb"])
+def test_rerunning_the_upgrade_moves_a_skipped_row_once_it_is_fixed(
+    make_storage: MakeStorage, backend: str
+) -> None:
+    old = make_storage("rerun", schema_version=1)
+    for sid in ("good", "bad"):
+        old.upsert(make_session(sid, runs=2))
+    execute(
+        old,
+        f"UPDATE {qualified(old)} SET memory = :bad WHERE session_id = 'bad'",
+        bad='{"runs": [1,],}' if backend == "duckdb" else '{"runs": [',
+    )
+    storage = make_storage("rerun")
+    storage.upgrade_schema(skip_corrupt=True)
+    again = storage.upgrade_schema()  # still corrupt: still skipped, no error
+    assert [sid for sid, _ in again.skipped] == ["bad"] and again.sessions_migrated == 0
+    assert "still skipped" in str(again)
+    memory = make_session("bad", runs=2).memory
+    execute(
+        storage,
+        f"UPDATE {qualified(storage)} SET memory = :ok WHERE session_id = 'bad'",
+        ok=json.dumps(memory),
+    )
+    done = storage.upgrade_schema()
+    assert (done.sessions_migrated, done.runs_moved, done.skipped) == (1, 2, [])
+    with storage.db_engine.connect() as conn:
+        moved = conn.execute(
+            sa.text(
+                f"SELECT count(*) FROM {qualified(storage, storage.table_name + '_runs')} "
+                "WHERE session_id = 'bad'"
+            )
+        ).scalar()
+    assert moved == 2
+    back = make_storage("rerun").read("bad")
+    assert back is not None and back.memory == memory
+    assert storage.upgrade_schema().sessions_migrated == 0  # nothing left to move
 
 
 def test_upgrade_names_a_row_whose_created_at_is_not_a_time(tmp_path: Any) -> None:
@@ -385,6 +424,20 @@ def test_invalid_utf8_blob_is_one_error_row(tmp_path: Any) -> None:
         with pytest.warns(CorruptSessionWarning):
             assert [s.session_id for s in storage.get_all_sessions()] == ["a"]
         storage.close()
+
+
+def test_invalid_utf8_in_a_text_column_is_one_clear_line(tmp_path: Any) -> None:
+    from agno_nb.storage import SqliteStorage
+
+    storage = SqliteStorage("blobid", db_file=tmp_path / "i.db")
+    storage.upsert(make_session("a"))
+    execute(storage, "UPDATE blobid SET user_id = :b WHERE session_id = 'a'", b=b"\xff")
+    execute(storage, "UPDATE blobid SET user_id = CAST(user_id AS TEXT)")
+    with pytest.raises(CorruptSessionError) as info:
+        storage.list_sessions()
+    message = one_line(info.value)
+    assert "not UTF-8" in message and "'user_id'" in message
+    storage.close()
 
 
 @pytest.mark.parametrize("layout", [1, LATEST_VERSION])

@@ -60,7 +60,15 @@ class UpgradePlan:
         start = "missing" if self.from_version is None else f"v{self.from_version}"
         head = f"{self.backend} table {self.table}: layout {start} -> v{self.to_version}"
         if not self.steps:
-            return head + " (up to date, nothing to do)"
+            done = ""
+            if self.sessions_migrated:
+                done = (
+                    f"; moved the runs of {self.sessions_migrated} session(s) an earlier "
+                    f"upgrade skipped ({self.runs_moved} run(s))"
+                )
+            if self.skipped:
+                done += f"; still skipped: {describe_rows(self.skipped)}"
+            return head + f" (up to date{done or ', nothing to do'})"
         if self.applied:
             state = (
                 f"applied: {len(self.steps)} step(s), {self.sessions_migrated} session(s), "

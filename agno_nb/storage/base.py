@@ -642,8 +642,10 @@ class BaseStorage(ForkAware):
         start = None if layout is None else layout.version
         result = plan(self._ref, start)
         result.dry_run = dry_run
-        if dry_run or not result.steps:
+        if dry_run or layout is None:
             return result
+        if not result.steps:
+            return self._finish_moves(result)
         for migration in MIGRATIONS[start or 0 : LATEST_VERSION]:
             with self._step_errors(migration.version), self._write(check=False) as conn:
                 self._lock_table(conn)
@@ -683,6 +685,21 @@ class BaseStorage(ForkAware):
                 f"nothing of this step was saved, the table stays at v{version - 1}: fix "
                 "the cause and run upgrade_schema() again"
             ) from None
+
+    def _finish_moves(self, result: UpgradePlan) -> UpgradePlan:
+        """On an up-to-date table, move the runs an earlier upgrade could not (rows
+        it skipped, fixed since); rows still unreadable stay as they are, listed in
+        ``result.skipped`` (they were skipped on purpose: no error)."""
+        with self._write(check=False) as conn:
+            self._lock_table(conn)
+            layout = self._detect(conn)
+            if layout is None:
+                return result
+            stats = layout.move_held(conn)
+        result.sessions_migrated += stats.sessions
+        result.runs_moved += stats.runs
+        result.skipped.extend(stats.unmoved)
+        return result
 
     def _cannot_move(self, rows: list[tuple[str, str]], at: str) -> MigrationError:
         return MigrationError(

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Inspector
 
 from agno_nb.errors import CorruptSessionError
+from agno_nb.migrations import StepStats
 from agno_nb.schema import RUNS_SUFFIX, V2_COLUMNS, json_text
 from agno_nb.sessions import Session
 from agno_nb.storage._codec import SessionSummary, decode_json
@@ -446,6 +447,24 @@ class RowsLayout(Agno1Layout):
             s._run(conn, self.runs.insert().values(**self._run_row(session_id, index, run, count)))
         return index
 
+    def move_held(self, conn: Connection) -> StepStats:
+        s, table, source = self.storage, self.table, self.source
+        query = sa.select(table.c.session_id, json_text(table.c[source], s.backend)).where(
+            table.c.run_count.is_(None)
+        )
+        stats = StepStats()
+        for session_id, text in s._all(conn, query):
+            try:
+                holder = decode_json(text, session_id=session_id, column=source)
+                if not self._held_runs(holder):
+                    continue  # stored as given, no runs inside: nothing to move
+                stats.runs += self._move_held(conn, session_id, [])
+            except CorruptSessionError as exc:
+                stats.unmoved.append((session_id, str(exc).split(";")[0]))
+                continue
+            stats.sessions += 1
+        return stats
+
     def _move_held(self, conn: Connection, session_id: str, more: list[Any]) -> int:
         """Move the runs of a session stored as given (plus ``more``) into the runs
         table and fill its summary columns, in the caller's transaction; returns
@@ -459,8 +478,8 @@ class RowsLayout(Agno1Layout):
             table.c.session_id == session_id
         )
         holder = decode_json(s._run(conn, query).scalar(), session_id=session_id, column=source)
-        new_holder, run_list = self._appended(session_id, holder, None)
-        run_list = [*run_list[:-1], *more]
+        new_holder, run_list = self._appended(session_id, holder, None)  # checks its shape
+        run_list = [*run_list[:-1], *more]  # without the None that checked it
         rest: Any = None
         if source != "runs":
             rest = dict(new_holder)
