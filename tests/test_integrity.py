@@ -169,6 +169,27 @@ def test_rerunning_the_upgrade_moves_a_skipped_row_once_it_is_fixed(
     assert storage.upgrade_schema().sessions_migrated == 0  # nothing left to move
 
 
+def test_cli_upgrade_stops_with_one_line_then_skips(tmp_path: Any, capsys: Any) -> None:
+    import io
+
+    from agno_nb.cli import main
+    from agno_nb.storage import SqliteStorage
+
+    path = tmp_path / "cli.db"
+    storage = SqliteStorage("agent_sessions", db_file=path, schema_version=1)
+    for sid in ("ok", "bad"):
+        storage.upsert(make_session(sid))
+    execute(storage, "UPDATE agent_sessions SET memory = '{' WHERE session_id = 'bad'")
+    storage.close()
+    assert main(["upgrade", str(path)], out=io.StringIO()) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "'bad'" in err and "--skip-corrupt" in err
+    out = io.StringIO()
+    assert main(["upgrade", str(path), "--skip-corrupt"], out=out) == 0
+    assert "skipped" in out.getvalue() and "'bad'" in out.getvalue()
+    assert SqliteStorage("agent_sessions", db_file=path).current_version == LATEST_VERSION
+
+
 def test_upgrade_names_a_row_whose_created_at_is_not_a_time(tmp_path: Any) -> None:
     from agno_nb.storage import SqliteStorage
 

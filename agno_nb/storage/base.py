@@ -705,8 +705,9 @@ class BaseStorage(ForkAware):
         return MigrationError(
             f"cannot upgrade {self._ref.qualified}: {len(rows)} session(s) cannot be moved: "
             f"{describe_rows(rows)}; the table stays at {at}. Fix or delete these rows and "
-            "rerun upgrade_schema(), or pass skip_corrupt=True to upgrade the rest and leave "
-            "them as they are (their runs are kept and read from their JSON)"
+            "rerun the upgrade, or pass skip_corrupt=True (agno-nb upgrade --skip-corrupt, "
+            "%agno_upgrade --skip-corrupt) to upgrade the rest and leave them as they are "
+            "(their runs are kept and read from their JSON)"
         )
 
     # -- listing without payloads ---------------------------------------------------------
