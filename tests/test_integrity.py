@@ -316,6 +316,28 @@ def test_malformed_shapes_are_refused_on_write(
     assert storage.read("fine") is None  # the whole batch is refused
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "duckdb"])
+@pytest.mark.parametrize("memory", ['[{"run_id": "r"}]', '"abc"', '{"runs": "abc"}'])
+def test_a_stored_odd_memory_reads_as_stored_and_is_never_mangled(
+    make_storage: MakeStorage, backend: str, memory: str
+) -> None:
+    """Written outside agno_nb (agno_nb refuses these shapes): read as stored, no
+    AttributeError, no string split into runs, and an append says what is wrong."""
+    storage = make_storage("odd", schema_version=1)
+    storage.upsert(make_session("odd"))
+    execute(
+        storage, f"UPDATE {qualified(storage)} SET memory = :m WHERE session_id = 'odd'", m=memory
+    )
+    back = storage.read("odd")
+    assert back is not None and back.memory == json.loads(memory)
+    assert back.run_dicts == [] and storage.get_runs("odd") == []
+    assert storage.list_sessions()[0].run_count == 0
+    with pytest.raises(CorruptSessionError) as info:
+        storage.append_run("odd", make_run(1))
+    assert "'odd'" in one_line(info.value) and "fix or delete" in str(info.value)
+    assert storage.read("odd") == back
+
+
 @pytest.mark.parametrize("layout", [1, LATEST_VERSION])
 def test_workflow_runs_must_be_a_list(make_storage: MakeStorage, layout: int) -> None:
     storage = make_storage("wf", mode="workflow_v2", schema_version=layout)

@@ -83,6 +83,7 @@ def test_agent_sessions_read_back_exactly(
 ) -> None:
     writer = make_storage("rt", schema_version=layout)
     ids = itertools.count()
+    written: dict[str, AgentSession] = {}
 
     @settings(
         max_examples=EXAMPLES,
@@ -116,10 +117,15 @@ def test_agent_sessions_read_back_exactly(
         assert back is not None
         writer.upsert(back)  # writing back what was read changes nothing
         assert writer.read(session.session_id) == back
+        written[session.session_id] = back
 
     check()
+    assert {s.session_id: s for s in writer.get_all_sessions()} == written
     listed = writer.list_sessions(limit=None)
-    assert len(listed) == writer.count_sessions() and all(s.error is None for s in listed)
+    assert {s.session_id: s.run_count for s in listed} == {
+        sid: len(s.run_dicts) for sid, s in written.items()
+    }
+    assert all(s.error is None for s in listed)
 
 
 @pytest.mark.parametrize("layout", [1, LATEST_VERSION])
