@@ -96,6 +96,9 @@ def test_upgrade_stops_on_a_corrupt_row_and_a_skipped_row_never_loses_its_runs(
     result = storage.upgrade_schema(skip_corrupt=True)
     assert result.applied and [sid for sid, _ in result.skipped] == ["bad"]
     assert "skipped" in str(result) and "'bad'" in str(result)
+    from agno_nb.render import plan_html
+
+    assert "skipped" in plan_html(result) and "<code>bad</code>" in plan_html(result)
     assert storage.current_version == LATEST_VERSION
     with pytest.raises(CorruptSessionError, match="'bad'"):
         storage.read("bad")
