@@ -134,6 +134,29 @@ def test_upgrade_stops_on_a_corrupt_row_and_a_skipped_row_never_loses_its_runs(
     assert {s.session_id: s.run_count for s in storage.list_sessions()}["bad"] == 4
 
 
+@pytest.mark.parametrize("memory", ['{"runs": "abc", "k": 1}', '[{"run_id": "r"}]'])
+def test_upgrade_stops_on_a_row_whose_runs_are_not_a_list(
+    make_storage: MakeStorage, memory: str
+) -> None:
+    """Valid JSON in a shape that holds no list of runs (every backend stores it):
+    the upgrade names it instead of moving its characters or dropping it."""
+    old = make_storage("shape_up", schema_version=1)
+    for sid in ("good", "odd"):
+        old.upsert(make_session(sid))
+    execute(old, f"UPDATE {qualified(old)} SET memory = :m WHERE session_id = 'odd'", m=memory)
+    storage = make_storage("shape_up")
+    with pytest.raises(MigrationError, match="'odd'") as info:
+        storage.upgrade_schema()
+    assert "not a" in one_line(info.value)
+    assert storage.current_version == 1
+    result = storage.upgrade_schema(skip_corrupt=True)
+    assert [sid for sid, _ in result.skipped] == ["odd"] and result.sessions_migrated == 1
+    back = storage.read("odd")
+    assert back is not None and back.memory == json.loads(memory)
+    good = storage.read("good")
+    assert good is not None and good.run_dicts == make_session("good").run_dicts
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "duckdb"])
 def test_rerunning_the_upgrade_moves_a_skipped_row_once_it_is_fixed(
     make_storage: MakeStorage, backend: str
