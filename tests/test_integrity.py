@@ -320,6 +320,8 @@ BAD_SHAPES: list[tuple[str, dict[str, Any]]] = [
     ("memory a string", {"memory": "abc"}),
     ("session_data a list", {"memory": None, "session_data": ["x"]}),
     ("extra_data a string", {"memory": None, "extra_data": "x"}),
+    ("created_at a string", {"created_at": "yesterday"}),
+    ("created_at a float", {"created_at": 1_700_000_000.5}),
 ]
 
 

@@ -26,7 +26,8 @@ def check_session(session: Any) -> None:
 
     ``memory``, ``session_data``, ``extra_data`` and the entity's data must each
     be a dict or None; ``memory["runs"]`` (when the key is there) and a workflow
-    session's ``runs`` must be a list or None.
+    session's ``runs`` must be a list or None; ``created_at`` and ``updated_at``
+    whole seconds (an int) or None.
 
     Raises:
         InvalidSessionError: the first field that breaks these rules.
@@ -46,6 +47,10 @@ def check_session(session: Any) -> None:
         runs = memory["runs"]
         if runs is not None and not isinstance(runs, list):
             raise _refused(sid, "memory['runs']", runs, "a list of runs or None")
+    for name in ("created_at", "updated_at"):
+        value = fields.get(name)
+        if value is not None and (type(value) is bool or not isinstance(value, int)):
+            raise _refused(sid, name, value, "whole seconds since 1970 (an int) or None")
     runs_v2 = fields.get("runs_v2")
     if runs_v2 is not None and not isinstance(runs_v2, list):
         raise _refused(sid, "runs", runs_v2, "a list of runs or None")
