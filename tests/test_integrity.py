@@ -216,6 +216,29 @@ def test_cli_upgrade_stops_with_one_line_then_skips(tmp_path: Any, capsys: Any) 
     assert SqliteStorage("agent_sessions", db_file=path).current_version == LATEST_VERSION
 
 
+def test_migrate_reads_a_skipped_rows_runs_from_its_json(tmp_path: Any) -> None:
+    """agno-nb migrate's reader keeps what agno_nb's reader keeps: a row an upgrade
+    skipped (fixed since) brings its runs, and memory without runs stays so."""
+    from agno_nb.agno3.source import SourceTable
+    from agno_nb.storage import SqliteStorage
+
+    path = tmp_path / "m.db"
+    storage = SqliteStorage("s", db_file=path, schema_version=1)
+    for sid in ("bad", "good"):
+        storage.upsert(make_session(sid))
+    storage.upsert(make_session("plain", memory={"k": "v"}))
+    execute(storage, "UPDATE s SET session_data = '{' WHERE session_id = 'bad'")
+    storage.upgrade_schema(skip_corrupt=True)
+    execute(storage, "UPDATE s SET session_data = '{}' WHERE session_id = 'bad'")
+    source = SourceTable(storage.db_engine, "sqlite", "s", None, "agent", LATEST_VERSION)
+    rows = {r.session_id: r for batch in source.batches(batch_size=10) for r in batch}
+    assert all(r.error is None for r in rows.values())
+    for sid in ("bad", "good"):
+        assert rows[sid].row["memory"] == make_session(sid).memory
+    assert rows["plain"].row["memory"] == {"k": "v"}
+    storage.close()
+
+
 def test_upgrade_names_a_row_whose_created_at_is_not_a_time(tmp_path: Any) -> None:
     from agno_nb.storage import SqliteStorage
 
