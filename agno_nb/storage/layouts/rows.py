@@ -474,8 +474,8 @@ class RowsLayout(Agno1Layout):
             CorruptSessionError: its JSON cannot be decoded or holds no list of runs.
         """
         s, table, source = self.storage, self.table, self.source
-        query = sa.select(json_text(table.c[source], s.backend)).where(
-            table.c.session_id == session_id
+        query = s._for_update(  # read-modify-write: the row stays locked until written
+            sa.select(json_text(table.c[source], s.backend)).where(table.c.session_id == session_id)
         )
         holder = decode_json(s._run(conn, query).scalar(), session_id=session_id, column=source)
         new_holder, run_list = self._appended(session_id, holder, None)  # checks its shape
