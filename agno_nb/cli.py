@@ -3,7 +3,7 @@
     agno-nb demo [--db tmp/data.db | URL]
     agno-nb sessions URL [--table T] [--schema S] [--user U] [--limit N] [--json]
     agno-nb show URL SESSION_ID [--table T] [--schema S]
-    agno-nb upgrade URL [--table T] [--schema S] [--dry-run]
+    agno-nb upgrade URL [--table T] [--schema S] [--dry-run] [--skip-corrupt]
     agno-nb migrate SOURCE_URL [--table T]... [--schema S] [--target URL]
                     [--target-schema S] [--memory-table T] [--dry-run] [--skip-bad]
 
@@ -69,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     upgrade = sub.add_parser("upgrade", help="upgrade the table to the latest layout")
     storage_args(upgrade)
     upgrade.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
+    upgrade.add_argument(
+        "--skip-corrupt",
+        action="store_true",
+        help="leave rows whose runs cannot be moved as they are (their runs are kept)",
+    )
 
     from agno_nb.agno3.options import add_migrate_arguments
 
@@ -136,7 +141,9 @@ def _upgrade(args: argparse.Namespace, out: TextIO) -> int:
         def progress(done: int, total: int) -> None:
             sys.stderr.write(f"\rmoved {done}/{total} sessions")
 
-        result = storage.upgrade_schema(dry_run=args.dry_run, progress=progress)
+        result = storage.upgrade_schema(
+            dry_run=args.dry_run, progress=progress, skip_corrupt=args.skip_corrupt
+        )
         if result.applied:
             sys.stderr.write("\n")
         out.write(str(result) + "\n")

@@ -60,6 +60,16 @@ class CorruptSessionError(AgnoNbError):
     """A stored row cannot be decoded (bad JSON); other rows are unaffected."""
 
 
+class InvalidSessionError(AgnoNbError, ValueError):
+    """A session given to a write has a shape agno_nb would not read back as given
+    (``memory`` that is not a dict, ``memory["runs"]`` that is not a list, JSON
+    nested too deeply); nothing was written."""
+
+
+class CorruptSessionWarning(UserWarning):
+    """Sessions left out of a bulk read because their rows cannot be decoded."""
+
+
 class MigrationError(AgnoNbError):
     """A schema upgrade step failed; the table stays at its previous version."""
 

@@ -428,10 +428,13 @@ class AgnoMagics(StorageHelpers, Magics):
     def agno_upgrade(self, line: str = "") -> Any:
         """Show the table's layout and planned upgrade steps; apply them unless --dry-run.
 
-        %agno_upgrade [--dry-run]
+        %agno_upgrade [--dry-run] [--skip-corrupt]
+
+        ``--skip-corrupt`` leaves rows whose runs cannot be moved as they are.
         """
         p = _Parser("%agno_upgrade")
         p.add_argument("--dry-run", action="store_true")
+        p.add_argument("--skip-corrupt", action="store_true")
         args = p.parse_line(line)
         storage = self.storage
         from agno_nb.render import plan_html
@@ -440,7 +443,9 @@ class AgnoMagics(StorageHelpers, Magics):
             plan = storage.upgrade_schema(dry_run=True)
             if args.dry_run or not plan.pending:
                 return _Shown(plan_html(plan), str(plan))
-            result = storage.upgrade_schema(progress=self._progress_bar())
+            result = storage.upgrade_schema(
+                progress=self._progress_bar(), skip_corrupt=args.skip_corrupt
+            )
         return _Shown(plan_html(result), str(result))
 
     @staticmethod

@@ -485,6 +485,10 @@ def plan_html(plan: Any, *, title: str | None = None) -> str:
         lines.append("<div>up to date: nothing to do</div>")
     else:
         lines.append(f"<div>{len(steps)} step{'s' if len(steps) != 1 else ''} planned:</div>")
+    skipped = list(_field(plan, "skipped") or [])
+    if skipped:  # rows left as they were (skip_corrupt): say which, and why
+        rows = "".join(f"<li><code>{_esc(sid)}</code>: {_esc(why)}</li>" for sid, why in skipped)
+        lines.append(f"<div>{len(skipped)} session(s) skipped, runs kept:</div><ul>{rows}</ul>")
     items = []
     for step in steps:
         sql = "\n".join(str(s) for s in (_field(step, "sql") or []))

@@ -85,6 +85,15 @@ def json_type(backend: str) -> TypeEngine[object]:
     return sa.JSON()
 
 
+def json_text(column: Any, backend: str) -> Any:
+    """``column``'s stored JSON as text, for our own decoding. SQLite keeps it as
+    stored: ``CAST(... AS TEXT)`` of a BLOB holding bytes that are not UTF-8 would
+    fail the whole query, while the bytes themselves fail only that row's decode."""
+    if backend == "sqlite":
+        return sa.type_coerce(column, sa.Text)
+    return sa.cast(column, sa.Text)
+
+
 def _epoch_type(backend: str) -> TypeEngine[int]:
     return sqlite.INTEGER() if backend == "sqlite" else sa.BigInteger()
 

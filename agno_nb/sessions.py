@@ -157,8 +157,9 @@ class _SessionBase:
     @property
     def run_dicts(self) -> list[dict[str, Any]]:
         """The stored runs as dicts, oldest first."""
-        runs = (self.memory or {}).get("runs") if self.memory else None
-        return list(runs or [])
+        memory = self.memory
+        runs = memory.get("runs") if isinstance(memory, dict) else None
+        return list(runs) if isinstance(runs, list) else []
 
     @property
     def runs(self) -> list[Run]:
@@ -235,7 +236,7 @@ class WorkflowSession(_SessionBase):
 
     @property
     def run_dicts(self) -> list[dict[str, Any]]:
-        if self.runs_v2 is not None:
+        if isinstance(self.runs_v2, list):
             return list(self.runs_v2)
         return super().run_dicts
 

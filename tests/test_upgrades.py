@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from agno_nb.errors import CorruptSessionError, SchemaTooOldError
+from agno_nb.errors import CorruptSessionError, MigrationError, SchemaTooOldError
 from agno_nb.migrations import MIGRATIONS, TableRef, plan
 from agno_nb.migrations.steps import BATCH_SIZE
 from agno_nb.schema import LATEST_VERSION
@@ -159,8 +159,11 @@ def test_corrupt_row_survives_upgrade_untouched(tmp_path: Any) -> None:
     fill(storage, 3)
     with storage.db_engine.begin() as conn:
         conn.execute(sa.text("UPDATE legacy SET memory = '{not json' WHERE session_id = 's0001'"))
-    result = storage.upgrade_schema()
-    assert result.sessions_migrated == 2
+    with pytest.raises(MigrationError, match="s0001"):  # stops, naming the row
+        storage.upgrade_schema()
+    assert storage.current_version == 1
+    result = storage.upgrade_schema(skip_corrupt=True)
+    assert result.sessions_migrated == 2 and [sid for sid, _ in result.skipped] == ["s0001"]
     assert storage.read("s0002") is not None
     with pytest.raises(CorruptSessionError, match="s0001"):
         storage.read("s0001")

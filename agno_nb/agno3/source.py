@@ -32,6 +32,9 @@ _JSON_COLUMNS: tuple[str, ...] = (
     "runs",
 )
 _SKIP = {*(name for name, _ in V2_COLUMNS), "search_name"}  # agno_nb-only columns (v2+, v4)
+#: Label of ``run_count`` on v2/v3: NULL marks a row whose runs holder is stored
+#: as given (no list of runs, or runs an upgrade skipped): its JSON is the truth.
+_HELD = "_agno_nb_run_count"
 
 
 @dataclass
@@ -87,6 +90,8 @@ class SourceTable:
             for c in table.columns
             if c.name not in _SKIP
         ]
+        if self.version >= 2:  # NULL: a session agno_nb stored as given, runs inside
+            columns.append(table.c.run_count.label(_HELD))
         last: str | None = None
         while True:
             query = sa.select(*columns).order_by(table.c.session_id).limit(batch_size)
@@ -117,6 +122,7 @@ class SourceTable:
 
     def _source_row(self, raw: dict[str, Any], run_texts: dict[str, list[str]] | None) -> SourceRow:
         session_id = str(raw["session_id"])
+        held = raw.pop(_HELD, 0) is None  # not part of the fingerprint
         digest = hashlib.blake2b(digest_size=16)
         for key in sorted(raw):
             value = raw[key]
@@ -135,7 +141,7 @@ class SourceTable:
                 value = row.get(column)
                 if isinstance(value, str):
                     row[column] = _loads(value)
-            if texts is not None:
+            if texts is not None and not held:
                 run_list = [_loads(t) for t in texts]
                 if self.mode == "workflow_v2":
                     row["runs"] = run_list

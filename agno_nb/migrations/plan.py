@@ -54,6 +54,9 @@ class UpgradePlan:
     applied: bool = False
     sessions_migrated: int = 0
     runs_moved: int = 0
+    #: (session_id, why) of rows left as they were (``skip_corrupt=True``); their
+    #: runs stay in their JSON, and reads take them from there
+    skipped: list[tuple[str, str]] = field(default_factory=list)
     #: sessions in the table when the plan was made (None: not counted)
     sessions: int | None = None
 
@@ -75,12 +78,22 @@ class UpgradePlan:
         start = "missing" if self.from_version is None else f"v{self.from_version}"
         head = f"{self.backend} table {self.table}: layout {start} -> v{self.to_version}"
         if not self.steps:
-            return head + " (up to date, nothing to do)"
+            done = ""
+            if self.sessions_migrated:
+                done = (
+                    f"; moved the runs of {self.sessions_migrated} session(s) an earlier "
+                    f"upgrade skipped ({self.runs_moved} run(s))"
+                )
+            if self.skipped:
+                done += f"; still skipped: {describe_rows(self.skipped)}"
+            return head + f" (up to date{done or ', nothing to do'})"
         if self.applied:
             state = (
                 f"applied: {len(self.steps)} step(s), {self.sessions_migrated} session(s), "
                 f"{self.runs_moved} run(s) moved"
             )
+            if self.skipped:
+                state += f", {len(self.skipped)} session(s) skipped: " + describe_rows(self.skipped)
         else:
             state = "dry run, nothing changed" if self.dry_run else "not applied"
         lines = [f"{head} ({state})"]
@@ -95,6 +108,12 @@ class UpgradePlan:
             lines.append(f"  step v{step.version}: {step.description}")
             lines.extend(f"    {stmt}" for stmt in step.sql)
         return "\n".join(lines)
+
+
+def describe_rows(rows: list[tuple[str, str]], *, most: int = 5) -> str:
+    """``'id' (why), ...`` for the first ``most`` rows, then how many more."""
+    shown = ", ".join(f"{sid!r} ({why})" for sid, why in rows[:most])
+    return shown + (f" and {len(rows) - most} more" if len(rows) > most else "")
 
 
 def dialect_for(backend: str) -> Dialect:

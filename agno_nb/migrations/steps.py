@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,7 +13,14 @@ from sqlalchemy.schema import CreateIndex, CreateTable, DropIndex
 
 from agno_nb.migrations.plan import TableRef, compile_type, quoted
 from agno_nb.migrations.v4_search import v4_data, v4_ddl
-from agno_nb.schema import V2_COLUMNS, json_type, runs_table, session_table, v2_index_specs
+from agno_nb.schema import (
+    V2_COLUMNS,
+    json_text,
+    json_type,
+    runs_table,
+    session_table,
+    v2_index_specs,
+)
 from agno_nb.summary import summarize_runs
 
 Progress = Callable[[int, int], None]
@@ -26,6 +33,10 @@ class StepStats:
 
     sessions: int = 0
     runs: int = 0
+    #: (session_id, why) of each row the step could not move; it left them as they
+    #: were, marked (``run_count`` NULL) so that reads take their runs from their
+    #: JSON. The storage refuses the step (rolls it back) unless told to skip them.
+    unmoved: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -102,8 +113,36 @@ def _v2_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
     return statements
 
 
-def _decode(text: str | None) -> Any:
+def _decode(text: str | bytes | None) -> Any:
     return None if text is None else json.loads(text)
+
+
+def _examine(row: Any, source: str) -> tuple[Any, Any, str | None]:
+    """The row's decoded runs holder and session_data, and why its runs cannot
+    be moved (None when they can)."""
+    try:
+        holder = _decode(getattr(row, source))
+    except (ValueError, RecursionError) as exc:
+        return None, None, f"{source} is not readable JSON ({type(exc).__name__})"
+    try:
+        session_data = _decode(row.session_data)
+    except (ValueError, RecursionError) as exc:
+        return None, None, f"session_data is not readable JSON ({type(exc).__name__})"
+    if source == "runs":
+        if holder is not None and not isinstance(holder, list):
+            return None, None, f"runs holds {type(holder).__name__}, not a list"
+    elif holder is not None and not isinstance(holder, dict):
+        return None, None, f"memory holds {type(holder).__name__}, not a dict"
+    elif isinstance(holder, dict) and not isinstance(holder.get("runs"), (list, type(None))):
+        return None, None, f"memory['runs'] holds {type(holder['runs']).__name__}, not a list"
+    for column in ("created_at", "updated_at"):
+        value = getattr(row, column)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            try:
+                int(value)
+            except (TypeError, ValueError):
+                return None, None, f"{column} {str(value)[:40]!r} is not a time in seconds"
+    return holder, session_data, None
 
 
 def _v2_data(conn: Connection, ref: TableRef, progress: Progress | None) -> StepStats:
@@ -118,9 +157,11 @@ def _v2_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Step
     runs = runs_table(md, ref.table, backend=ref.backend, schema=ref.schema)
     source = "runs" if ref.mode == "workflow_v2" else "memory"
     js = json_type(ref.backend)
-    text_cols = [sa.cast(old.c[name], sa.Text).label(name) for name in ("memory", "session_data")]
+    text_cols = [
+        json_text(old.c[name], ref.backend).label(name) for name in ("memory", "session_data")
+    ]
     if source == "runs":
-        text_cols.append(sa.cast(old.c.runs, sa.Text).label("runs"))
+        text_cols.append(json_text(old.c.runs, ref.backend).label("runs"))
     total = conn.execute(sa.select(sa.func.count()).select_from(old)).scalar_one()
     values: dict[str, Any] = {
         "session_name": sa.bindparam("b_name"),
@@ -132,6 +173,12 @@ def _v2_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Step
         source: sa.bindparam("b_source", type_=js),
     }
     update = new.update().where(new.c.session_id == sa.bindparam("b_sid")).values(**values)
+    # a row left as it was: only marked, so reads take its runs from its JSON
+    leave = (
+        new.update()
+        .where(new.c.session_id == sa.bindparam("b_sid"))
+        .values(run_count=None, message_count=None)
+    )
     stats = StepStats()
     seen = 0
     last: str | None = None
@@ -144,23 +191,23 @@ def _v2_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Step
             break
         run_rows: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
+        left: list[dict[str, Any]] = []
         for row in rows:
-            try:
-                holder = _decode(getattr(row, source))
-                session_data = _decode(row.session_data)
-            except ValueError:
-                continue  # undecodable row: left exactly as it was, reads still name it
-            kept: Any = None
+            holder, session_data, why = _examine(row, source)
+            if why is not None:
+                stats.unmoved.append((row.session_id, why))
+                left.append({"b_sid": row.session_id})
+                continue
+            kept: Any = holder
             run_list: list[Any] = []
-            if source == "runs":
-                run_list = holder if isinstance(holder, list) else []
-            elif isinstance(holder, dict):
+            moved = False
+            if source == "runs" and isinstance(holder, list):
+                kept, run_list, moved = None, holder, True
+            elif isinstance(holder, dict) and isinstance(holder.get("runs"), list):
                 kept = dict(holder)
-                run_list = kept.pop("runs", None) or []
-            else:
-                kept = holder
+                run_list, moved = kept.pop("runs"), True
             summary = summarize_runs(run_list)
-            created = row.created_at or row.updated_at or 0
+            created = int(row.created_at or row.updated_at or 0)
             for index, run in enumerate(run_list):
                 run_rows.append(
                     {
@@ -177,8 +224,9 @@ def _v2_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Step
                 {
                     "b_sid": row.session_id,
                     "b_name": name,
-                    "b_runs": len(run_list),
-                    "b_messages": summary.message_count,
+                    # no list of runs: kept as it was, marked (run_count NULL)
+                    "b_runs": len(run_list) if moved else None,
+                    "b_messages": summary.message_count if moved else None,
                     "b_preview": summary.preview,
                     "b_created_ms": int(created) * 1000,
                     "b_active_ms": int(row.updated_at or created) * 1000,
@@ -189,6 +237,8 @@ def _v2_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Step
             conn.execute(runs.insert(), run_rows)
         if updates:
             conn.execute(update, updates)
+        if left:
+            conn.execute(leave, left)
         stats.sessions += len(updates)
         stats.runs += len(run_rows)
         seen += len(rows)

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
 from agno_nb.migrations.plan import TableRef, compile_type, quoted
-from agno_nb.schema import RUNS_SUFFIX, runs_table, session_table
-from agno_nb.search import name_text, run_text
+from agno_nb.schema import RUNS_SUFFIX, json_text, runs_table, session_table
+from agno_nb.search import name_text, run_text, session_text
 
 Progress = Callable[[int, int], None]
 BATCH_SIZE = 500
@@ -69,6 +69,20 @@ def v4_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Any:
         conn.execute(set_name, [{"b_sid": r[0], "b_text": name_text(r[0], r[1])} for r in rows])
         last = rows[-1][0]
 
+    # a session stored as given (run_count NULL: no list of runs, or runs an
+    # upgrade skipped) has no run rows: its runs' text, read from its JSON, goes
+    # into search_name with its name, so search finds it by what its runs say
+    source = table.c.runs if ref.mode == "workflow_v2" else table.c.memory
+    held = sa.select(
+        table.c.session_id, table.c.session_name, json_text(source, ref.backend)
+    ).where(table.c.run_count.is_(None))
+    held_names = [
+        {"b_sid": sid, "b_text": session_text(sid, name, _held_runs(text, ref.mode))}
+        for sid, name, text in conn.execute(held)
+    ]
+    if held_names:
+        conn.execute(set_name, held_names)
+
     set_text = (
         runs.update()
         .where(runs.c.session_id == sa.bindparam("b_sid"), runs.c.run_index == sa.bindparam("b_i"))
@@ -104,3 +118,15 @@ def v4_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Any:
     if progress is not None:
         progress(total, total)
     return stats
+
+
+def _held_runs(text: str | None, mode: str) -> list[Any]:
+    """The runs in a held session's stored runs holder (``memory``, or ``runs``
+    in workflow_v2 mode); [] when it cannot be decoded or holds no list."""
+    try:
+        holder = None if text is None else json.loads(text)
+    except ValueError:
+        return []
+    if mode != "workflow_v2":
+        holder = holder.get("runs") if isinstance(holder, dict) else None
+    return holder if isinstance(holder, list) else []

@@ -3,6 +3,7 @@ decoding with errors that name the session."""
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 from collections.abc import Mapping
@@ -12,7 +13,13 @@ from typing import Any
 import orjson
 import ujson
 
-from agno_nb.errors import CorruptSessionError
+from agno_nb.errors import CorruptSessionError, InvalidSessionError
+
+#: Deepest nesting of JSON arrays and objects agno_nb writes. ``json.loads`` (agno
+#: 1.x's reader, and ours) recurses once per level and fails near Python's
+#: recursion limit (1,000 frames, fewer when called from deep in a program), so a
+#: value nested deeper than this is refused on write instead of stored unreadable.
+MAX_JSON_DEPTH = 512
 
 #: orjson hands these to its ``default`` (there is none, so it raises and the
 #: value goes on to ujson / ``json.dumps``, which treat them as the stdlib does).
@@ -42,7 +49,8 @@ def encode_json(value: Any) -> str:
     try:
         data = orjson.dumps(value, option=_ORJSON_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError
-        pass
+        # orjson stops at 255 levels: only then can a value be too deep to read back
+        _check_depth(value)
     else:
         if b"null" not in data:
             return data.decode()
@@ -50,6 +58,40 @@ def encode_json(value: Any) -> str:
         return ujson.dumps(value, escape_forward_slashes=False)
     except (TypeError, ValueError, OverflowError):
         return json.dumps(value, separators=(",", ":"))
+
+
+def _check_depth(value: Any) -> None:
+    """Refuse ``value`` if it nests deeper than :data:`MAX_JSON_DEPTH`."""
+    if json_depth(value, MAX_JSON_DEPTH + 1) <= MAX_JSON_DEPTH:
+        return
+    with contextlib.suppress(RecursionError):  # a circular value: the stdlib's error
+        json.dumps(value)
+    raise InvalidSessionError(
+        f"a JSON value nested more than {MAX_JSON_DEPTH} levels deep cannot be stored "
+        "(it could not be read back): flatten it, or store it as a string"
+    )
+
+
+def json_depth(value: Any, stop: int) -> int:
+    """How deeply lists, tuples and dicts nest in ``value`` (a scalar is 0); the
+    walk stops once ``stop`` is reached. Iterative, so any depth is measured."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        depth += 1
+        if depth > deepest:
+            deepest = depth
+            if deepest >= stop:
+                return deepest
+        stack.extend((child, depth) for child in children)
+    return deepest
 
 
 @dataclass
@@ -82,10 +124,15 @@ def decode_json(text: Any, *, session_id: str, column: str) -> Any:
     try:
         return loads_exact(text)
     except json.JSONDecodeError as exc:
-        raise CorruptSessionError(
-            f"session {session_id!r} has corrupt JSON in column {column!r} ({exc.msg} at "
-            f"char {exc.pos}); other sessions are unaffected: fix or delete this row"
-        ) from None
+        problem = f"corrupt JSON in column {column!r} ({exc.msg} at char {exc.pos})"
+    except UnicodeDecodeError as exc:  # bytes that are not UTF-8 (a BLOB, say)
+        problem = f"bytes that are not UTF-8 text in column {column!r} (at byte {exc.start})"
+    except RecursionError:  # written by something that does not limit nesting
+        problem = f"JSON nested too deeply to read in column {column!r}"
+    raise CorruptSessionError(
+        f"session {session_id!r} has {problem}; other sessions are unaffected: "
+        "fix or delete this row"
+    )
 
 
 #: Maps every byte to b"0" (a digit) or b" " (anything else), for the big-int guard.

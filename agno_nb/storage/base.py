@@ -26,6 +26,7 @@ from agno_nb.errors import (
     AgnoNbError,
     BackendUnavailableError,
     InvalidArgumentError,
+    InvalidSessionError,
     MigrationError,
     SchemaTooNewError,
     SchemaTooOldError,
@@ -36,6 +37,7 @@ from agno_nb.errors import (
     TableMissingError,
 )
 from agno_nb.migrations import MIGRATIONS, TableRef, UpgradePlan, plan
+from agno_nb.migrations.plan import describe_rows
 from agno_nb.schema import (
     LATEST_VERSION,
     check_identifier,
@@ -47,6 +49,7 @@ from agno_nb.schema import (
 )
 from agno_nb.sessions import ENTITY_COLUMN, Session
 from agno_nb.storage import _upgrading
+from agno_nb.storage._checks import check_run, check_session
 from agno_nb.storage._codec import SessionSummary
 from agno_nb.storage._dbapi import ForkAware, leave_parent_pool, track_fork
 from agno_nb.storage._versioned import RunCache, VersionedDb
@@ -80,6 +83,8 @@ class _Translating:
     ) -> Literal[False]:
         if not isinstance(exc, Exception) or isinstance(exc, AgnoNbError):
             return False
+        if isinstance(exc, sa.exc.StatementError) and isinstance(exc.orig, AgnoNbError):
+            raise exc.orig from None  # refused by our JSON encoder, say: one line
         translated = self._translate(exc)
         if translated is None:
             return False
@@ -316,10 +321,7 @@ class BaseStorage(ForkAware):
         self.stats.queries += 1
         if not sa.inspect(conn).has_table(self._versions.name, schema=self.schema):
             return
-        v = self._versions
-        stamp = self._run(
-            conn, sa.select(v.c.layout_version).where(v.c.table_name == self.table_name)
-        ).scalar()
+        stamp = self._run(conn, self._stamp_query()).scalar()
         if stamp is not None and int(stamp) != known.version:
             self._tables.clear()
             self._statements.clear()
@@ -373,21 +375,22 @@ class BaseStorage(ForkAware):
         """
         inspector = sa.inspect(conn)
         self.stats.queries += 1
-        if not inspector.has_table(self.table_name, schema=self.schema):
+        if not self._has_table(conn, self.table_name):
             return None
         if inspector.has_table(self._versions.name, schema=self.schema):
-            stamp = self._run(
-                conn,
-                sa.select(self._versions.c.layout_version).where(
-                    self._versions.c.table_name == self.table_name
-                ),
-            ).scalar()
+            stamp = self._run(conn, self._stamp_query()).scalar()
             if stamp is not None:
                 return layout_for_version(self, int(stamp))
         layout = recognise(self, conn, inspector, self._columns(conn))
         if layout is None:  # pragma: no cover - agno 1.x's family takes any table
             raise AgnoNbError(f"table {self._ref.qualified} has a layout agno_nb does not know")
         return layout
+
+    def _has_table(self, conn: Connection, name: str) -> bool:
+        """Whether table ``name`` exists, its name compared as the database compares
+        names (a backend whose inspector compares otherwise overrides this)."""
+        self.stats.queries += 1
+        return bool(sa.inspect(conn).has_table(name, schema=self.schema))
 
     def _columns(self, conn: Connection) -> set[str]:
         """The table's column names (portable: DuckDB lacks Postgres' catalogs)."""
@@ -398,10 +401,26 @@ class BaseStorage(ForkAware):
         )
         return set(self._run(conn, probe).keys())
 
+    def _same_table(self) -> Any:
+        """The version-table condition naming this table the way the database
+        names tables: SQLite and DuckDB take ``Agent_Sessions`` and
+        ``agent_sessions`` for one table; Postgres tells them apart (SQLAlchemy
+        quotes a name with capitals there)."""
+        column = self._versions.c.table_name
+        if self.backend in ("sqlite", "duckdb"):
+            return sa.func.lower(column) == self.table_name.lower()
+        return column == self.table_name
+
+    def _stamp_query(self) -> sa.Select[Any]:
+        """The table's version stamp (the highest, should case variants of its
+        name have been stamped apart by an older agno_nb)."""
+        v = self._versions
+        return sa.select(sa.func.max(v.c.layout_version)).where(self._same_table())
+
     def _stamp(self, conn: Connection, version: int) -> None:
         self._versions.create(conn, checkfirst=True)
         v = self._versions
-        self._run(conn, v.delete().where(v.c.table_name == self.table_name))
+        self._run(conn, v.delete().where(self._same_table()))
         self._run(
             conn,
             v.insert().values(
@@ -454,9 +473,7 @@ class BaseStorage(ForkAware):
             try:
                 layout = self._detect(conn)
             except SchemaTooNewError:  # report the number all the same
-                v = self._versions
-                query = sa.select(v.c.layout_version).where(v.c.table_name == self.table_name)
-                return int(self._run(conn, query).scalar_one())
+                return int(self._run(conn, self._stamp_query()).scalar_one())
         return None if layout is None else layout.version
 
     @property
@@ -471,7 +488,7 @@ class BaseStorage(ForkAware):
         """Whether the sessions table exists."""
         with self._read(check=False) as conn:
             self.stats.queries += 1
-            return bool(sa.inspect(conn).has_table(self.table_name, schema=self.schema))
+            return self._has_table(conn, self.table_name)
 
     def create(self) -> None:
         """Create the table (at ``schema_version``, default latest) if it is missing."""
@@ -500,11 +517,11 @@ class BaseStorage(ForkAware):
         if found is not None:
             found.refuse("drop")
         with self._write(check=False) as conn:
-            self._runs.drop(conn, checkfirst=True)
-            self._table(1).drop(conn, checkfirst=True)
+            for table in (self._runs, self._table(1)):
+                if self._has_table(conn, table.name):
+                    table.drop(conn)
             if sa.inspect(conn).has_table(self._versions.name, schema=self.schema):
-                v = self._versions
-                self._run(conn, v.delete().where(v.c.table_name == self.table_name))
+                self._run(conn, self._versions.delete().where(self._same_table()))
         self._layout, self._layout_known = None, False
 
     @_consistent
@@ -521,16 +538,34 @@ class BaseStorage(ForkAware):
         return session
 
     def upsert_many(self, sessions: Iterable[Session]) -> int:
-        """Insert or replace many sessions in one transaction; returns how many.
+        """Insert or replace many sessions in one transaction; returns how many
+        distinct sessions were written.
 
         The bulk form of :meth:`upsert` (importing a batch of sessions, say):
         one statement per table for the whole batch, one commit. Rows are
         written in session-id order, so two batches sharing ids lock them in
-        the same order and cannot deadlock each other.
+        the same order and cannot deadlock each other. A session id given twice
+        is written once, as its last occurrence (as if upserted one after the
+        other), on every layout.
+
+        Raises:
+            InvalidSessionError: a session has a shape that would not read back as
+                given (``memory`` not a dict, ``memory["runs"]`` not a list, ...);
+                nothing was written.
         """
-        # materialised once (a retried call must see the same batch); the sort is
-        # stable, so duplicates of one id keep their order
-        return self._upsert_sorted(sorted(sessions, key=lambda s: s.session_id))
+        # materialised once (a retried call must see the same batch)
+        given = list(sessions)
+        for session in given:
+            check_session(session)
+        # sorted by id; the sort is stable, so a repeated id keeps its last occurrence
+        ordered = sorted(given, key=lambda s: s.session_id)
+        batch = list({s.session_id: s for s in ordered}.values()) if len(given) > 1 else given
+        written = self._upsert_sorted(batch)
+        if written:
+            now = batch[0].updated_at
+            for session in given:  # the repeats too, as if each had been upserted
+                session.updated_at = now
+        return written
 
     @_consistent
     def _upsert_sorted(self, batch: list[Session]) -> int:
@@ -559,7 +594,14 @@ class BaseStorage(ForkAware):
     ) -> list[Session]:
         """Every session (runs included), newest first, as a list (agno 1.x's API):
         the whole table is in memory at once. Read page by page with
-        :meth:`iter_sessions` to keep memory bounded."""
+        :meth:`iter_sessions` to keep memory bounded.
+
+        A session whose row cannot be decoded is left out, and a
+        :class:`~agno_nb.errors.CorruptSessionWarning` names it (with the error
+        ``list_sessions()`` shows on its row): the others still load, and no
+        half-read session is handed out to be written back (the same holds for
+        each page of :meth:`iter_sessions`).
+        """
         return list(self.iter_sessions(user_id, entity_id))
 
     def iter_sessions(
@@ -608,7 +650,8 @@ class BaseStorage(ForkAware):
     def get_recent_sessions(
         self, user_id: str | None = None, entity_id: str | None = None, limit: int | None = 2
     ) -> list[Session]:
-        """The ``limit`` newest sessions (runs included)."""
+        """The ``limit`` newest sessions (runs included); corrupt rows are left
+        out with a warning, as in :meth:`get_all_sessions`."""
         return self._sessions(user_id, entity_id, limit)
 
     @_consistent
@@ -633,7 +676,11 @@ class BaseStorage(ForkAware):
         layout.delete_session(session_id)
 
     def upgrade_schema(
-        self, *, dry_run: bool = False, progress: Progress | None = None
+        self,
+        *,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+        skip_corrupt: bool = False,
     ) -> UpgradePlan:
         """Upgrade the table to the latest layout, or with ``dry_run`` only plan it.
 
@@ -641,9 +688,18 @@ class BaseStorage(ForkAware):
         upgrade leaves the table at the old or the new version. A second process
         upgrading at the same time waits, then finds the work done.
 
+        Every session's runs are moved, or the upgrade stops: a row whose JSON
+        cannot be decoded (or whose ``memory`` holds no dict, or whose
+        ``created_at`` is not a time) stops it with MigrationError naming the rows.
+        With ``skip_corrupt=True`` those rows are left exactly as they were and
+        listed in the result's ``skipped``; their runs stay in their JSON and are
+        read from there, so fixing such a row later loses nothing, and the next
+        ``append_run`` or ``upgrade_schema()`` moves them.
+
         Raises:
+            MigrationError: rows cannot be moved, or a step failed; the table stays
+                at the version before that step.
             SchemaTooNewError: the table is newer than this agno_nb.
-            MigrationError: a step failed; the table stays at the version before it.
             AgnoNbError: the table's family is not upgraded by agno_nb.
         """
         with self._read(check=False) as conn:
@@ -655,8 +711,10 @@ class BaseStorage(ForkAware):
         result.dry_run = dry_run
         if result.steps:
             result.sessions = self._row_count()
-        if dry_run or not result.steps:
+        if dry_run or layout is None:
             return result
+        if not result.steps:
+            return self._finish_moves(result)
         _upgrading.mark(self, LATEST_VERSION)  # writers that time out name this upgrade
         try:
             for migration in MIGRATIONS[start or 0 : LATEST_VERSION]:
@@ -666,9 +724,12 @@ class BaseStorage(ForkAware):
                     if now is None or now.version is None or now.version >= migration.version:
                         continue
                     stats = migration.apply(conn, self._ref, progress)
+                    if stats.unmoved and not skip_corrupt:
+                        raise self._cannot_move(stats.unmoved, f"v{now.version}")
                     self._stamp(conn, migration.version)
                 result.sessions_migrated += stats.sessions
                 result.runs_moved += stats.runs
+                result.skipped.extend(stats.unmoved)
         finally:
             _upgrading.unmark(self)
         self._tables.clear()
@@ -709,6 +770,30 @@ class BaseStorage(ForkAware):
     def _running_upgrade(self) -> str | None:
         """A clause naming an upgrade of this table under way, or None."""
         return _upgrading.running(self)
+
+    def _finish_moves(self, result: UpgradePlan) -> UpgradePlan:
+        """On an up-to-date table, move the runs an earlier upgrade could not (rows
+        it skipped, fixed since); rows still unreadable stay as they are, listed in
+        ``result.skipped`` (they were skipped on purpose: no error)."""
+        with self._write(check=False) as conn:
+            self._lock_table(conn)
+            layout = self._detect(conn)
+            if layout is None:
+                return result
+            stats = layout.move_held(conn)
+        result.sessions_migrated += stats.sessions
+        result.runs_moved += stats.runs
+        result.skipped.extend(stats.unmoved)
+        return result
+
+    def _cannot_move(self, rows: list[tuple[str, str]], at: str) -> MigrationError:
+        return MigrationError(
+            f"cannot upgrade {self._ref.qualified}: {len(rows)} session(s) cannot be moved: "
+            f"{describe_rows(rows)}; the table stays at {at}. Fix or delete these rows and "
+            "rerun the upgrade, or pass skip_corrupt=True (agno-nb upgrade --skip-corrupt, "
+            "%agno_upgrade --skip-corrupt) to upgrade the rest and leave them as they are "
+            "(their runs are kept and read from their JSON)"
+        )
 
     # -- listing without payloads ---------------------------------------------------------
 
@@ -808,6 +893,12 @@ class BaseStorage(ForkAware):
         Raises:
             SessionNotFoundError: create the session first with ``upsert()``.
         """
+        check_run(session_id, run)
+        if session_data is not None and not isinstance(session_data, dict):
+            raise InvalidSessionError(
+                f"session {session_id!r}: session_data is a {type(session_data).__name__}, "
+                "not a dict or None; nothing was written: pass a dict"
+            )
         layout = self._writable("append_run")
         return layout.append_run(session_id, dict(run), session_data)
 

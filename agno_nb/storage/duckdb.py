@@ -25,7 +25,7 @@ from agno_nb.errors import (
 from agno_nb.schema import check_page
 from agno_nb.storage._codec import encode_json
 from agno_nb.storage._dbapi import leave_parent_pool, pool_holds_connections
-from agno_nb.storage.base import BaseStorage
+from agno_nb.storage.base import BaseStorage, _consistent
 from agno_nb.urls import remember_secrets, secret_keys
 
 if TYPE_CHECKING:
@@ -127,6 +127,7 @@ class DuckDbStorage(BaseStorage):
         self.db_file = None if db_file is None else str(db_file)
         self.read_only = read_only
 
+    @_consistent  # another process may upgrade the table under it
     def sessions_df(
         self,
         *,
@@ -154,6 +155,10 @@ class DuckDbStorage(BaseStorage):
             frame = conn.connection.driver_connection.execute(sql).df()  # type: ignore[union-attr]
         self.stats.queries += 1
         self.stats.rows += len(frame)
+        if frame["run_count"].isna().any():  # sessions stored as given: summarised in Python
+            return super().sessions_df(
+                user_id=user_id, entity_id=entity_id, search=search, limit=limit
+            )
         frame["error"] = None
         return to_utc(frame[list(SUMMARY_COLUMNS)])
 
@@ -176,6 +181,17 @@ class DuckDbStorage(BaseStorage):
                 "close() the storage in the parent before starting workers, or open it "
                 "only in the workers"
             )
+
+    def _has_table(self, conn: Connection, name: str) -> bool:
+        """DuckDB takes ``Agent_Sessions`` and ``agent_sessions`` (quoted or not) for
+        one table; its SQLAlchemy inspector compares them exactly."""
+        self.stats.queries += 1
+        query = sa.text(
+            "SELECT count(*) FROM information_schema.tables WHERE lower(table_name) = "
+            "lower(:name) AND table_schema = coalesce(:schema, current_schema()) "
+            "AND table_catalog = current_database()"
+        )
+        return bool(conn.execute(query, {"name": name, "schema": self.schema}).scalar())
 
     def _translate(self, exc: Exception) -> Exception | None:
         text = str(getattr(exc, "orig", exc))

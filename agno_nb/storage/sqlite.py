@@ -4,6 +4,7 @@ instead of failing with "database is locked"."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -20,6 +21,7 @@ from sqlalchemy.pool import StaticPool
 from agno_nb.errors import (
     AgnoNbError,
     BackendUnavailableError,
+    CorruptSessionError,
     StorageFullError,
     StorageLockedError,
 )
@@ -269,6 +271,14 @@ class SqliteStorage(BaseStorage):
             return BackendUnavailableError(
                 f"cannot open SQLite database {self.display_url}: check that the folder "
                 "exists and is writable"
+            )
+        if "Could not decode to UTF-8" in text:  # a text column holding other bytes
+            found = re.search(r"column '([^']*)'", text)
+            column = found.group(1) if found else "?"
+            return CorruptSessionError(
+                f"a row of {self._ref.qualified} holds bytes that are not UTF-8 text in column "
+                f"{column!r} (written outside agno_nb): find it with WHERE typeof({column}) = "
+                "'blob', then fix or delete that row"
             )
         if "file is not a database" in text:
             return BackendUnavailableError(

@@ -55,6 +55,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Inspector
 
 from agno_nb.errors import AgnoNbError, SchemaTooNewError
+from agno_nb.migrations import StepStats
 from agno_nb.schema import LATEST_VERSION
 
 if TYPE_CHECKING:
@@ -127,6 +128,12 @@ class Layout(ABC):
         ``operation`` (``upsert``, ``append_run``, ``rename_session``,
         ``delete_session``, ``upgrade_schema``, ``drop``); the default allows all."""
         return None
+
+    def move_held(self, conn: Connection) -> StepStats:
+        """Finish what an earlier upgrade left (in the caller's transaction): move
+        the runs of rows it could not move and that have been fixed since; rows
+        still unreadable are reported in ``unmoved``. The default has none."""
+        return StepStats()
 
     @property
     def needs_upgrade(self) -> bool:

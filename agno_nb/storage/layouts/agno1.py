@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Inspector
 
-from agno_nb.errors import AgnoNbError
-from agno_nb.schema import V2_COLUMNS, session_table
+from agno_nb.errors import AgnoNbError, CorruptSessionError, CorruptSessionWarning
+from agno_nb.schema import V2_COLUMNS, json_text, session_table
 from agno_nb.search import name_text, search_term, session_text
 from agno_nb.sessions import SESSION_CLASSES, Session
 from agno_nb.storage._codec import SessionSummary, decode_json, decode_row
@@ -84,28 +85,26 @@ class Agno1Layout(Layout):
         json_cols = set(self._json_columns(self.table))
         skip = {*(name for name, _ in V2_COLUMNS), "search_name"}
         return [
-            sa.cast(c, sa.Text).label(c.name) if c.name in json_cols else c
+            json_text(c, self.storage.backend).label(c.name) if c.name in json_cols else c
             for c in self.table.columns
             if c.name not in skip
         ]
 
-    def _session(self, row: Mapping[Any, Any], runs: dict[str, list[Any]] | None) -> Session:
+    def _session(self, row: Mapping[Any, Any], runs: dict[str, Any] | None) -> Session:
         s = self.storage
         data = decode_row(row, self._json_columns(s._table(1)))
         if runs is not None:
-            run_list = runs.get(data["session_id"], [])
-            if self.source == "runs":
-                data["runs"] = run_list
-            else:
-                memory = data.get("memory")
-                data["memory"] = (
-                    dict(memory, runs=run_list) if isinstance(memory, dict) else {"runs": run_list}
-                )
+            self._put_runs(data, runs.get(data["session_id"], []))
         session: Session = SESSION_CLASSES[s.mode].from_dict(data)
         return session
 
-    def _runs_of(self, conn: Connection, session_ids: list[str]) -> dict[str, list[Any]] | None:
-        """The runs kept apart from the session rows (None: they are in the rows)."""
+    def _put_runs(self, data: dict[str, Any], run_list: Any) -> None:
+        """Put the runs kept apart from the row back into its decoded ``data``."""
+
+    def _runs_of(self, conn: Connection, session_ids: list[str]) -> dict[str, Any] | None:
+        """The runs kept apart from the session rows (None: they are in the rows),
+        per session id: a list, or the CorruptSessionError of a run that cannot
+        be decoded."""
         return None
 
     def _filtered(
@@ -223,7 +222,7 @@ class Agno1Layout(Layout):
             rows = s._all(conn, query)
             ids = [row.session_id for row in rows]
             runs = self._runs_of(conn, ids) if ids else None
-        return [self._session(row._mapping, runs) for row in rows]
+        return self._decoded(rows, runs, stacklevel=6)
 
     def sessions_by_ids(self, session_ids: Sequence[str]) -> list[Session]:
         s, table = self.storage, self.table
@@ -233,8 +232,34 @@ class Agno1Layout(Layout):
         with s._read() as conn:
             rows = s._all(conn, query)
             runs = self._runs_of(conn, [row.session_id for row in rows]) if rows else None
-        by_id = {row.session_id: self._session(row._mapping, runs) for row in rows}
+        by_id = {session.session_id: session for session in self._decoded(rows, runs, stacklevel=7)}
         return [by_id[sid] for sid in session_ids if sid in by_id]
+
+    def _decoded(
+        self, rows: Sequence[Any], runs: dict[str, Any] | None, *, stacklevel: int
+    ) -> list[Session]:
+        """The sessions of ``rows``; a row that cannot be decoded is left out and a
+        :class:`~agno_nb.errors.CorruptSessionWarning` names it (bulk reads never
+        hand out a half-read session to be written back)."""
+        sessions: list[Session] = []
+        unreadable: list[str] = []
+        for row in rows:
+            try:
+                sessions.append(self._session(row._mapping, runs))
+            except CorruptSessionError as exc:
+                unreadable.append(str(exc))
+        if unreadable:
+            shown = " | ".join(unreadable[:3])
+            more = f" | and {len(unreadable) - 3} more" if len(unreadable) > 3 else ""
+            warnings.warn(
+                CorruptSessionWarning(
+                    f"left out {len(unreadable)} session(s) of {self.storage._ref.qualified} "
+                    f"that cannot be read (list_sessions() shows them with this error): "
+                    f"{shown}{more}"
+                ),
+                stacklevel=stacklevel,
+            )
+        return sessions
 
     def session_ids(self, user_id: str | None, entity_id: str | None) -> list[str]:
         s = self.storage
@@ -280,7 +305,10 @@ class Agno1Layout(Layout):
         query = self._summary_query(user_id, entity_id, search, limit, offset)
         s = self.storage
         with s._read() as conn:
-            rows = s._all(conn, query)
+            return self._page_summaries(conn, s._all(conn, query))
+
+    def _page_summaries(self, conn: Connection, rows: Sequence[Any]) -> list[SessionSummary]:
+        """The summaries of rows of :meth:`_summary_query` (``conn`` may read more)."""
         return [self._summary(row._mapping) for row in rows]
 
     def _summary_query(
@@ -293,7 +321,8 @@ class Agno1Layout(Layout):
     ) -> sa.Select[Any]:
         """The listing query whose rows :meth:`_summary` turns into summaries."""
         table = self.table
-        extra = [sa.cast(table.c[c], sa.Text).label(c) for c in (self.source, "session_data")]
+        backend = self.storage.backend
+        extra = [json_text(table.c[c], backend).label(c) for c in (self.source, "session_data")]
         return self._listing(extra, user_id, entity_id, search, limit, offset)
 
     def _summaries_of(self, ids: list[str]) -> list[SessionSummary]:
@@ -305,8 +334,7 @@ class Agno1Layout(Layout):
                 chunk = ids[start : start + SEARCH_PAGE]
                 query = self._summary_query(None, None, None, None, 0)
                 query = query.where(self.table.c.session_id.in_(chunk))
-                for row in s._all(conn, query):
-                    summary = self._summary(row._mapping)
+                for summary in self._page_summaries(conn, s._all(conn, query)):
                     out[summary.session_id] = summary
         return [out[sid] for sid in ids if sid in out]
 
@@ -316,8 +344,8 @@ class Agno1Layout(Layout):
         query = query.where(self.table.c.session_id == session_id)
         s = self.storage
         with s._read() as conn:
-            rows = s._all(conn, query)
-        return self._summary(rows[0]._mapping) if rows else None
+            found = self._page_summaries(conn, s._all(conn, query))
+        return found[0] if found else None
 
     def _summary(self, row: Mapping[Any, Any]) -> SessionSummary:
         summary = SessionSummary(
@@ -336,10 +364,7 @@ class Agno1Layout(Layout):
         except AgnoNbError as exc:
             summary.error = str(exc)
             return summary
-        if source == "runs":
-            run_list = holder if isinstance(holder, list) else []
-        else:
-            run_list = (holder.get("runs") if isinstance(holder, dict) else None) or []
+        run_list = self._held_runs(holder)
         counts = summarize_runs(run_list)
         summary.run_count, summary.message_count = len(run_list), counts.message_count
         summary.preview = counts.preview
@@ -410,35 +435,64 @@ class Agno1Layout(Layout):
         column = table.c[source]
         # read-modify-write: the row stays locked until the new value is written
         query = s._for_update(
-            sa.select(sa.cast(column, sa.Text)).where(table.c.session_id == session_id)
+            sa.select(json_text(column, s.backend)).where(table.c.session_id == session_id)
         )
         with s._write() as conn:
             row = s._run(conn, query).first()
             if row is None:
                 raise s._not_found(session_id)
             holder = decode_json(row[0], session_id=session_id, column=source)
-            if source == "runs":
-                run_list = list(holder or [])
-                run_list.append(run)
-                new_value: Any = run_list
-            else:
-                new_value = dict(holder or {})
-                run_list = list(new_value.get("runs") or [])
-                run_list.append(run)
-                new_value["runs"] = run_list
+            new_value, run_list = self._appended(session_id, holder, run)
             values: dict[str, Any] = {source: new_value, "updated_at": now}
             if session_data is not None:
                 values["session_data"] = session_data
             s._run(conn, table.update().where(table.c.session_id == session_id).values(**values))
         return len(run_list) - 1
 
-    def _rename_values(self, session_id: str, name: str) -> dict[str, Any]:
+    def _held_runs(self, holder: Any) -> list[Any]:
+        """The runs inside a decoded holder (``memory`` or the ``runs`` column);
+        [] when it holds none, or holds them in a shape that is not a list."""
+        if self.source != "runs":
+            holder = holder.get("runs") if isinstance(holder, dict) else None
+        return holder if isinstance(holder, list) else []
+
+    def _appended(self, session_id: str, holder: Any, run: Any) -> tuple[Any, list[Any]]:
+        """The stored runs holder (``memory``, or ``runs`` in workflow_v2 mode) with
+        ``run`` appended, and the new run list.
+
+        Raises:
+            CorruptSessionError: the stored holder is not a shape that holds runs.
+        """
+        if self.source == "runs":
+            if holder is not None and not isinstance(holder, list):
+                raise self._bad_holder(session_id, holder)
+            run_list = [*(holder or []), run]
+            return run_list, run_list
+        if holder is not None and not isinstance(holder, dict):
+            raise self._bad_holder(session_id, holder)
+        memory = dict(holder or {})
+        old = memory.get("runs")
+        if old is not None and not isinstance(old, list):
+            raise self._bad_holder(session_id, old, "memory['runs']")
+        memory["runs"] = run_list = [*(old or []), run]
+        return memory, run_list
+
+    def _bad_holder(self, session_id: str, value: Any, what: str = "") -> CorruptSessionError:
+        where = what or self.source
+        wanted = "a dict" if where == "memory" else "a list"
+        return CorruptSessionError(
+            f"session {session_id!r} has {type(value).__name__} in {where}, not {wanted}, "
+            "so a run cannot be added to it; other sessions are unaffected: fix or delete "
+            "this row"
+        )
+
+    def _rename_values(self, conn: Connection, session_id: str, name: str) -> dict[str, Any]:
         """Columns besides ``session_data`` that a rename sets."""
         return {}
 
     def rename_session(self, session_id: str, name: str) -> None:
         s, table = self.storage, self.table
-        query = sa.select(sa.cast(table.c.session_data, sa.Text)).where(
+        query = sa.select(json_text(table.c.session_data, s.backend)).where(
             table.c.session_id == session_id
         )
         with s._write() as conn:
@@ -450,7 +504,7 @@ class Agno1Layout(Layout):
             data = decode_json(row[0], session_id=session_id, column="session_data") or {}
             data["session_name"] = name
             values: dict[str, Any] = {"session_data": data, "updated_at": int(time.time())}
-            values.update(self._rename_values(session_id, name))
+            values.update(self._rename_values(conn, session_id, name))
             s._run(conn, table.update().where(table.c.session_id == session_id).values(**values))
 
     def delete_session(self, session_id: str) -> None:

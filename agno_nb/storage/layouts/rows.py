@@ -5,6 +5,13 @@ with each run in its own row of ``<table>_runs``.
 Listing reads the summary columns only; ``get_runs`` pages the runs table;
 ``append_run`` inserts one row and bumps the counters, so its cost does not
 grow with the number of runs.
+
+A session whose runs holder (``memory``, or ``runs`` in workflow_v2 mode) has
+no list of runs (``memory=None``, no ``"runs"`` key, ``"runs": None``) is
+stored *as given*, with ``run_count`` NULL, so it reads back exactly. The same
+mark keeps a row the upgrade could not move (corrupt JSON, skipped with
+``skip_corrupt=True``) exactly as it was: once fixed, its runs are read from
+its JSON, and the next ``append_run`` or ``upgrade_schema()`` moves them.
 """
 
 from __future__ import annotations
@@ -16,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Inspector
 
-from agno_nb.schema import RUNS_SUFFIX, V2_COLUMNS, runs_table
-from agno_nb.search import name_text, run_text, search_term
+from agno_nb.errors import CorruptSessionError
+from agno_nb.migrations import StepStats
+from agno_nb.schema import RUNS_SUFFIX, V2_COLUMNS, json_text, runs_table
+from agno_nb.search import name_text, run_text, search_term, session_text
 from agno_nb.sessions import Session
 from agno_nb.storage._codec import SessionSummary, decode_json
 from agno_nb.storage.layouts import Layout, WriteSteps, register, rows_cached
@@ -70,8 +79,8 @@ class RowsLayout(Agno1Layout):
     def recognise(
         cls, storage: BaseStorage, conn: Connection, inspector: Inspector, columns: set[str]
     ) -> Layout | None:
-        if all(name in columns for name, _ in V2_COLUMNS) and inspector.has_table(
-            storage.table_name + RUNS_SUFFIX, schema=storage.schema
+        if all(name in columns for name, _ in V2_COLUMNS) and storage._has_table(
+            conn, storage.table_name + RUNS_SUFFIX
         ):
             return cls(storage, 2)
         return None
@@ -82,17 +91,38 @@ class RowsLayout(Agno1Layout):
 
     # -- hooks of the agno 1.x table ------------------------------------------------------
 
-    def _runs_of(self, conn: Connection, session_ids: list[str]) -> dict[str, list[Any]] | None:
+    def _row_columns(self) -> list[Any]:
+        return [*super()._row_columns(), self.table.c.run_count]
+
+    def _put_runs(self, data: dict[str, Any], run_list: Any) -> None:
+        if data.get("run_count", 0) is None:  # stored as given: its runs are inside
+            return
+        if isinstance(run_list, CorruptSessionError):
+            raise run_list
+        if self.source == "runs":
+            data["runs"] = run_list
+            return
+        memory = data.get("memory")
+        data["memory"] = (
+            dict(memory, runs=run_list) if isinstance(memory, dict) else {"runs": run_list}
+        )
+
+    def _runs_of(self, conn: Connection, session_ids: list[str]) -> dict[str, Any] | None:
         runs = self.runs
         query = (
-            sa.select(runs.c.session_id, sa.cast(runs.c.run, sa.Text))
+            sa.select(runs.c.session_id, json_text(runs.c.run, self.storage.backend))
             .where(runs.c.session_id.in_(session_ids))
             .order_by(runs.c.session_id, runs.c.run_index)
         )
-        out: dict[str, list[Any]] = {sid: [] for sid in session_ids}
+        out: dict[str, Any] = {sid: [] for sid in session_ids}
         for row in self.storage._all(conn, query):
             sid, text = row[0], row[1]
-            out[sid].append(decode_json(text, session_id=sid, column="run"))
+            runs = out[sid]
+            if isinstance(runs, list):
+                try:
+                    runs.append(decode_json(text, session_id=sid, column="run"))
+                except CorruptSessionError as exc:
+                    out[sid] = exc  # this session cannot be read; the others can
         return out
 
     def _search_clause(self, term: str, *, per_row: bool = False) -> Any:
@@ -164,18 +194,27 @@ class RowsLayout(Agno1Layout):
                     inside = sa.or_(inside, key.is_(None))
                 query = query.where(inside)
             rows = s._all(conn, query)
-        if edge is not None and len(rows) < limit:
-            return None
-        return [self._summary(row._mapping) for row in rows]
+            if edge is not None and len(rows) < limit:
+                return None
+            return self._page_summaries(conn, rows)
 
     def _creation_key(self) -> Any:
         return self.table.c.created_ms
 
-    def _rename_values(self, session_id: str, name: str) -> dict[str, Any]:
+    def _rename_values(self, conn: Connection, session_id: str, name: str) -> dict[str, Any]:
         values: dict[str, Any] = {"session_name": name}
         if self.searchable:
-            values["search_name"] = name_text(session_id, name)
+            values["search_name"] = self._search_name(conn, session_id, name)
         return values
+
+    def _search_name(self, conn: Connection, session_id: str, name: Any) -> str:
+        """v4's ``search_name``: the folded name and id, and for a session stored
+        as given (its runs in its JSON, none in the runs table) its runs' text."""
+        try:
+            held = self._held(conn, session_id)
+        except CorruptSessionError:  # found by name and id until fixed
+            held = None
+        return session_text(session_id, name, held or [])
 
     def _delete_runs(self, conn: Connection, session_id: str) -> None:
         runs = self.runs
@@ -207,6 +246,28 @@ class RowsLayout(Agno1Layout):
         extra = [table.c.session_name, table.c.run_count, table.c.message_count, table.c.preview]
         return self._listing(extra, user_id, entity_id, search, limit, offset)
 
+    def _page_summaries(self, conn: Connection, rows: Sequence[Any]) -> list[SessionSummary]:
+        """Summaries from the summary columns; a session stored as given (its
+        ``run_count`` NULL) is summarised from its JSON instead."""
+        held = [row.session_id for row in rows if row.run_count is None]
+        kept = self._held_summaries(conn, held) if held else {}
+        return [kept.get(row.session_id) or self._summary(row._mapping) for row in rows]
+
+    def _held_summaries(self, conn: Connection, ids: list[str]) -> dict[str, SessionSummary]:
+        """Summaries of sessions stored as given (runs, if any, in their JSON),
+        computed from that JSON as on agno's layout; a corrupt one is an error row."""
+        table, backend = self.table, self.storage.backend
+        query = sa.select(
+            table.c.session_id,
+            table.c.user_id,
+            table.c[self.storage._entity].label("entity_id"),
+            table.c.created_at,
+            table.c.updated_at,
+            *(json_text(table.c[c], backend).label(c) for c in (self.source, "session_data")),
+        ).where(table.c.session_id.in_(ids))
+        rows = self.storage._all(conn, query)
+        return {row.session_id: Agno1Layout._summary(self, row._mapping) for row in rows}
+
     def _summary(self, row: Mapping[Any, Any]) -> SessionSummary:
         return SessionSummary(
             session_id=row["session_id"],
@@ -228,7 +289,7 @@ class RowsLayout(Agno1Layout):
         s, runs_t = self.storage, self.runs
         order = runs_t.c.run_index.desc() if newest_first else runs_t.c.run_index
         query = (
-            sa.select(sa.cast(runs_t.c.run, sa.Text))
+            sa.select(json_text(runs_t.c.run, s.backend))
             .where(runs_t.c.session_id == session_id)
             .order_by(order)
             .offset(offset)
@@ -237,8 +298,11 @@ class RowsLayout(Agno1Layout):
             query = query.limit(limit)
         with s._read() as conn:
             rows = s._all(conn, query)
-            if not rows and not self._exists(conn, session_id):
-                raise s._not_found(session_id)
+            if not rows:
+                held = self._held(conn, session_id)
+                if held is not None:  # stored as given: page the runs inside its JSON
+                    ordered = list(reversed(held)) if newest_first else held
+                    return ordered[offset : None if limit is None else offset + limit]
         return [decode_json(r[0], session_id=session_id, column="run") for r in rows]
 
     def count_runs(self, session_id: str) -> int:
@@ -247,25 +311,49 @@ class RowsLayout(Agno1Layout):
             count = s._run(
                 conn, sa.select(table.c.run_count).where(table.c.session_id == session_id)
             ).first()
+            if count is not None and count[0] is None:
+                return len(self._held(conn, session_id) or [])
         if count is None:
             raise s._not_found(session_id)
-        return int(count[0] or 0)
+        return int(count[0])
+
+    def _held(self, conn: Connection, session_id: str) -> list[Any] | None:
+        """The runs inside the JSON of a session stored as given; None when its runs
+        are in the runs table.
+
+        Raises:
+            SessionNotFoundError: no such session.
+            CorruptSessionError: its JSON cannot be decoded.
+        """
+        s, table = self.storage, self.table
+        query = sa.select(table.c.run_count, json_text(table.c[self.source], s.backend)).where(
+            table.c.session_id == session_id
+        )
+        row = s._run(conn, query).first()
+        if row is None:
+            raise s._not_found(session_id)
+        if row[0] is not None:
+            return None
+        return self._held_runs(decode_json(row[1], session_id=session_id, column=self.source))
 
     # -- writes ---------------------------------------------------------------------------
 
-    def _take_runs(self, values: dict[str, Any]) -> list[Any]:
-        """Split the runs out of the session values (they go to the runs table)."""
+    def _take_runs(self, values: dict[str, Any]) -> list[Any] | None:
+        """Split the runs out of the session values (they go to the runs table);
+        None when the holder has no list of runs (it is then stored as given)."""
         if self.source == "runs":
-            run_list = values.get("runs") or []
+            run_list = values.get("runs")
+            if not isinstance(run_list, list):
+                return None
             values["runs"] = None
-            return list(run_list)
+            return run_list
         memory = values.get("memory")
-        if not isinstance(memory, dict):
-            return []
-        memory = dict(memory)
-        run_list = memory.pop("runs", None) or []
-        values["memory"] = memory
-        return list(run_list)
+        if not isinstance(memory, dict) or not isinstance(memory.get("runs"), list):
+            return None
+        rest = dict(memory)
+        run_list = rest.pop("runs")
+        values["memory"] = rest
+        return run_list
 
     def _run_row(self, session_id: str, index: int, run: Any, messages: int) -> dict[str, Any]:
         is_dict = isinstance(run, (dict, Mapping))  # dict first: no ABC check for a dict
@@ -309,9 +397,12 @@ class RowsLayout(Agno1Layout):
     ) -> dict[str, Any]:
         """The session row's INSERT parameters; its run rows go to ``run_rows``."""
         values = self._row_values(session, now_ms)
-        run_list = self._take_runs(values)
+        taken = self._take_runs(values)
+        run_list = [] if taken is None else taken
         summary = summarize_runs(run_list)
         self._add_summary(values, now_ms, len(run_list), summary.message_count, summary.preview)
+        if taken is None:
+            values["run_count"] = None  # stored as given (see the module docstring)
         session_id = session.session_id
         counts = summary.per_run_messages
         run_rows.extend(
@@ -374,7 +465,7 @@ class RowsLayout(Agno1Layout):
             table = self.table
             zero: Any = sa.literal_column("0")
             values: dict[str, Any] = {
-                "run_count": sa.func.coalesce(table.c.run_count, zero) + sa.literal_column("1"),
+                "run_count": table.c.run_count + sa.literal_column("1"),
                 "message_count": sa.func.coalesce(table.c.message_count, zero)
                 + sa.bindparam("b_added"),
                 "preview": sa.func.coalesce(table.c.preview, sa.bindparam("b_preview")),
@@ -388,7 +479,8 @@ class RowsLayout(Agno1Layout):
                     values["search_name"] = sa.bindparam("b_search")
             statement = (
                 table.update()
-                .where(table.c.session_id == sa.bindparam("b_sid"))
+                # a session stored as given (run_count NULL) takes the general path
+                .where(table.c.session_id == sa.bindparam("b_sid"), table.c.run_count.isnot(None))
                 .values(**values)
                 .returning(table.c.run_count)
             )
@@ -416,13 +508,15 @@ class RowsLayout(Agno1Layout):
             if db is not None:
                 try:
                     found = db.scalar(self._append_statement(session_data is not None), params)
-                    if found is None:
-                        raise s._not_found(session_id)
-                    index = int(found) - 1
-                    db.execute(self.runs.insert(), [self._run_row(session_id, index, run, count)])
+                    if found is not None:
+                        index = int(found) - 1
+                        row = self._run_row(session_id, index, run, count)
+                        db.execute(self.runs.insert(), [row])
                 finally:
                     s._run_cache.discard([session_id])
-                return index
+                if found is not None:
+                    return index
+        # no change tokens, no such session, or one stored as given: the general path
         return self._append_general(session_id, run, session_data)
 
     def _append_general(
@@ -432,7 +526,7 @@ class RowsLayout(Agno1Layout):
         now = int(time.time())
         count = new_message_count(run)
         values: dict[str, Any] = {
-            "run_count": sa.func.coalesce(table.c.run_count, 0) + 1,
+            "run_count": table.c.run_count + 1,  # stays NULL on a session stored as given
             "message_count": sa.func.coalesce(table.c.message_count, 0) + count,
             "preview": sa.func.coalesce(table.c.preview, first_question(run)),
             "active_ms": int(time.time() * 1000),
@@ -450,9 +544,68 @@ class RowsLayout(Agno1Layout):
             .returning(table.c.run_count)
         )
         with s._write() as conn:
-            new_count = s._run(conn, statement).scalar()
-            if new_count is None:
+            updated = s._run(conn, statement).first()
+            if updated is None:
                 raise s._not_found(session_id)
-            index = int(new_count) - 1
+            if updated[0] is None:  # its runs are in its JSON: move them, then this one
+                return self._move_held(conn, session_id, [run]) - 1
+            index = int(updated[0]) - 1
             s._run(conn, self.runs.insert().values(**self._run_row(session_id, index, run, count)))
         return index
+
+    def move_held(self, conn: Connection) -> StepStats:
+        s, table, source = self.storage, self.table, self.source
+        query = sa.select(table.c.session_id, json_text(table.c[source], s.backend)).where(
+            table.c.run_count.is_(None)
+        )
+        stats = StepStats()
+        for session_id, text in s._all(conn, query):
+            try:
+                holder = decode_json(text, session_id=session_id, column=source)
+                if not self._held_runs(holder):
+                    continue  # stored as given, no runs inside: nothing to move
+                stats.runs += self._move_held(conn, session_id, [])
+            except CorruptSessionError as exc:
+                stats.unmoved.append((session_id, str(exc).split(";")[0]))
+                continue
+            stats.sessions += 1
+        return stats
+
+    def _move_held(self, conn: Connection, session_id: str, more: list[Any]) -> int:
+        """Move the runs of a session stored as given (plus ``more``) into the runs
+        table and fill its summary columns, in the caller's transaction; returns
+        how many runs it has now.
+
+        Raises:
+            CorruptSessionError: its JSON cannot be decoded or holds no list of runs.
+        """
+        s, table, source = self.storage, self.table, self.source
+        query = s._for_update(  # read-modify-write: the row stays locked until written
+            sa.select(json_text(table.c[source], s.backend), table.c.session_name).where(
+                table.c.session_id == session_id
+            )
+        )
+        text, name = s._run(conn, query).one()
+        holder = decode_json(text, session_id=session_id, column=source)
+        new_holder, run_list = self._appended(session_id, holder, None)  # checks its shape
+        run_list = [*run_list[:-1], *more]  # without the None that checked it
+        rest: Any = None
+        if source != "runs":
+            rest = dict(new_holder)
+            del rest["runs"]
+        summary = summarize_runs(run_list)
+        self._delete_runs(conn, session_id)
+        counts = summary.per_run_messages
+        rows = [self._run_row(session_id, i, r, counts[i]) for i, r in enumerate(run_list)]
+        if rows:
+            s._run(conn, self.runs.insert(), rows)
+        values = {
+            source: rest,
+            "run_count": len(run_list),
+            "message_count": summary.message_count,
+            "preview": summary.preview,
+        }
+        if self.searchable:  # its runs' text now lives in their rows
+            values["search_name"] = name_text(session_id, name)
+        s._run(conn, table.update().where(table.c.session_id == session_id).values(**values))
+        return len(run_list)

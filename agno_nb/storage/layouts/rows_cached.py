@@ -144,6 +144,8 @@ def write(layout: RowsLayout, session: Session, now_ms: int) -> bool:
     session_id = session.session_id
     values = layout._row_values(session, now_ms)
     runs = layout._take_runs(values)
+    if runs is None:  # no list of runs: stored as given, by the family's general path
+        return False
     prints = fingerprints(runs)
     with s._versioned(write=True) as db:
         if db is None:
