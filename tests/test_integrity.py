@@ -559,3 +559,44 @@ def test_duckdb_sessions_df_follows_an_upgrade_by_another_storage(tmp_path: Any)
     assert list(frame["session_id"]) == ["s1"] and int(frame["run_count"][0]) == 2
     upgrader.close()
     reader.close()
+
+
+def test_a_held_session_upgraded_to_v4_is_found_by_its_runs_text(
+    make_storage: MakeStorage,
+) -> None:
+    """A v3 row whose runs are still in its JSON (run_count NULL: skipped by an
+    upgrade and fixed since) has no run rows: the v3 -> v4 step keeps its runs'
+    text with its name, so search finds it, and keeps finding it by run text
+    after a rename and after an append moves its runs."""
+    old = make_storage("held_search", schema_version=3)
+    old.upsert(make_session("held", memory={"summary": "kept"}))  # stored as given
+    old.upsert(make_session("other", runs=1))
+    memory = {"summary": "kept", "runs": [make_run(0), make_run(7)]}
+    execute(  # the fix of a skipped row: its runs are back in its JSON
+        old,
+        f"UPDATE {qualified(old)} SET memory = :m WHERE session_id = 'held'",
+        m=json.dumps(memory),
+    )
+    assert old.current_version == 3
+    storage = make_storage("held_search")
+    assert storage.upgrade_schema().applied and storage.current_version == LATEST_VERSION
+
+    def found(term: str, limit: int | None = None) -> list[str]:
+        hits = storage.list_sessions(search=term, limit=limit)
+        assert storage.count_sessions(search=term) == len(hits) or limit is not None
+        return sorted(s.session_id for s in hits)
+
+    for limit in (None, 10):  # the matched-set path and the newest-window path
+        assert found("QUESTION 7", limit) == ["held"]
+        assert found("answer 0", limit) == ["held", "other"]
+        assert found("run-7", limit) == ["held"]
+    held = {s.session_id: s for s in storage.list_sessions()}["held"]
+    assert (held.run_count, held.preview) == (2, "question 0")
+
+    storage.rename_session("held", "Renamed")
+    assert found("question 7") == ["held"] and found("renamed") == ["held"]
+    assert storage.append_run("held", make_run(8)) == 2  # moves its runs into rows
+    assert found("question 7") == ["held"] and found("question 8") == ["held"]
+    assert found("renamed") == ["held"]
+    back = storage.read("held")
+    assert back is not None and back.run_dicts == [make_run(0), make_run(7), make_run(8)]
