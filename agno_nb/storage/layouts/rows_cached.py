@@ -86,7 +86,7 @@ def decode_runs(
     form only makes its run look changed (decoded again, or rewritten).
     """
     if None not in texts:
-        blobs = [t.encode() if isinstance(t, str) else t for t in texts]  # type: ignore[union-attr]
+        blobs = [t.encode() if isinstance(t, str) else t for t in texts]
         data = b"[" + b",".join(blobs) + b"]"  # type: ignore[arg-type]
         try:
             values = loads_many(data)
@@ -97,7 +97,7 @@ def decode_runs(
                 return values, references(values)
             if b"null" in data:  # see ``trusted``
                 return values, [None if b"null" in b else b for b in blobs]  # type: ignore[operator]
-            return values, blobs  # type: ignore[return-value]
+            return values, blobs
     values = [decode_json(t, session_id=session_id, column="run") for t in texts]
     return values, references(values)
 
