@@ -123,6 +123,12 @@ def decode_json(text: Any, *, session_id: str, column: str) -> Any:
         return text  # already decoded by the driver
     try:
         return loads_exact(text)
+    except UnicodeDecodeError as exc:  # bytes that are not UTF-8 (nor UTF-16/32 JSON)
+        raise CorruptSessionError(
+            f"session {session_id!r} has undecodable bytes in column {column!r} "
+            f"({exc.reason} at byte {exc.start}); other sessions are unaffected: fix or "
+            "delete this row"
+        ) from None
     except json.JSONDecodeError as exc:
         problem = f"corrupt JSON in column {column!r} ({exc.msg} at char {exc.pos})"
     except UnicodeDecodeError as exc:  # bytes that are not UTF-8 (a BLOB, say)
@@ -139,6 +145,22 @@ def decode_json(text: Any, *, session_id: str, column: str) -> Any:
 _DIGITS = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))
 #: 19 digits in a row: the shortest literal that can exceed a signed 64-bit integer.
 _LONG_NUMBER = b"0" * 19
+#: Bytes translated at a time by :func:`has_long_number` (small enough to stay in
+#: the CPU cache and reuse one allocation instead of mapping fresh pages).
+_CHUNK = 1 << 15
+
+
+def has_long_number(data: bytes) -> bool:
+    """Whether ``data`` holds 19 or more digits in a row (anywhere, strings
+    included): where orjson may read an integer differently from ``json.loads``.
+    Checked in chunks that overlap by 18 bytes, so no run is split unseen."""
+    if len(data) <= _CHUNK:
+        return _LONG_NUMBER in data.translate(_DIGITS)
+    overlap = len(_LONG_NUMBER) - 1
+    for start in range(0, len(data), _CHUNK):
+        if _LONG_NUMBER in data[start : start + _CHUNK + overlap].translate(_DIGITS):
+            return True
+    return False
 
 
 def loads_exact(text: str | bytes | bytearray) -> Any:
@@ -159,7 +181,7 @@ def loads_exact(text: str | bytes | bytearray) -> Any:
         value = orjson.loads(data)
     except (orjson.JSONDecodeError, UnicodeEncodeError):
         return json.loads(text)
-    if _LONG_NUMBER in data.translate(_DIGITS):
+    if has_long_number(data):
         return json.loads(text)
     return value
 

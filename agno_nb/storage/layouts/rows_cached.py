@@ -21,7 +21,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 import sqlalchemy as sa
 
-from agno_nb.storage._codec import decode_json, fingerprint, loads_many, trusted
+from agno_nb.storage._codec import (
+    decode_json,
+    fingerprint,
+    has_long_number,
+    loads_many,
+)
 from agno_nb.storage._versioned import (
     CachedRuns,
     VersionedDb,
@@ -36,7 +41,6 @@ if TYPE_CHECKING:
 
 #: Returned by ``read`` when the backend has no change tokens (use the general path).
 UNSUPPORTED: Any = object()
-_DIGITS = bytes(48 if 48 <= i <= 57 else 32 for i in range(256))
 
 
 def _statements(layout: RowsLayout, token: Any | None) -> tuple[Any, Any, Any, list[str]]:
@@ -52,8 +56,12 @@ def _statements(layout: RowsLayout, token: Any | None) -> tuple[Any, Any, Any, l
             columns.append(token)
         by_id = sa.select(*columns).where(table.c.session_id == sa.bindparam("sid"))
         by_user = by_id.where(table.c.user_id == sa.bindparam("uid"))
+        # SQLite hands a BLOB over as it is stored: no str per run to decode and re-encode
+        as_bytes = layout.storage.db_engine.dialect.name == "sqlite"
         run_texts = (
-            sa.select(sa.cast(runs.c.run, sa.Text), runs.c.message_count)
+            sa.select(
+                sa.cast(runs.c.run, sa.LargeBinary if as_bytes else sa.Text), runs.c.message_count
+            )
             .where(runs.c.session_id == sa.bindparam("sid"))
             .order_by(runs.c.run_index)
         )
@@ -62,37 +70,34 @@ def _statements(layout: RowsLayout, token: Any | None) -> tuple[Any, Any, Any, l
 
 
 def decode_runs(
-    texts: Sequence[str | None], session_id: str
+    texts: Sequence[str | bytes | None], session_id: str
 ) -> tuple[list[Any], list[bytes | None]]:
     """Every run's value (exactly as ``json.loads`` reads it) and reference.
 
-    The texts are joined into one array and decoded by one ``orjson.loads``.
-    When re-encoding the array gives back the stored bytes (agno_nb writes runs
-    with orjson on SQLite) the values are proven exact and each run's reference
-    is its slice of those bytes; otherwise the big-integer guard of
-    ``loads_exact`` decides and the references are computed, and any doubt
-    (NaN, a long number, a corrupt run) decodes run by run.
+    The texts (all ``str`` or all UTF-8 ``bytes``) are joined into one array
+    and decoded by one ``orjson.loads``; the values are exact when the text
+    holds no run of 19 or more digits (``has_long_number``; orjson refuses
+    NaN, infinities and lone surrogates itself). Any doubt (NaN, a long
+    number, a corrupt run) decodes run by run with ``decode_json``. When the
+    first and last runs are stored as orjson writes them (agno_nb writes runs
+    with orjson), each run's reference is its stored bytes, else its
+    fingerprint. A stored text is what the run holds, so a caller's run whose
+    fingerprint equals it has that value; a stored text that is not orjson's
+    form only makes its run look changed (decoded again, or rewritten).
     """
     if None not in texts:
-        joined = "[" + ",".join(texts) + "]"  # type: ignore[arg-type]
-        data = joined.encode()
+        blobs = [t.encode() if isinstance(t, str) else t for t in texts]
+        data = b"[" + b",".join(blobs) + b"]"  # type: ignore[arg-type]
         try:
             values = loads_many(data)
         except orjson.JSONDecodeError:
             values = None
-        if values is not None:
-            if fingerprint(values) == data:
-                ascii_only = len(data) == len(joined)
-                refs: list[bytes | None] = []
-                start = 1
-                for text in texts:
-                    assert text is not None
-                    length = len(text) if ascii_only else len(text.encode())
-                    refs.append(data[start : start + length])
-                    start += length + 1
-                return values, [trusted(r) for r in refs] if b"null" in data else refs
-            if b"0" * 19 not in data.translate(_DIGITS):
+        if values is not None and not has_long_number(data):
+            if values and not all(fingerprint(values[i]) == blobs[i] for i in {0, len(values) - 1}):
                 return values, references(values)
+            if b"null" in data:  # see ``trusted``
+                return values, [None if b"null" in b else b for b in blobs]  # type: ignore[operator]
+            return values, blobs
     values = [decode_json(t, session_id=session_id, column="run") for t in texts]
     return values, references(values)
 

@@ -1,0 +1,117 @@
+"""Cold reads of long sessions: the runs fetched as stored bytes (SQLite) and
+decoded in one orjson call, proven exact by a chunked long-number guard.
+
+Every read-back goes through a fresh storage (nothing cached) and is compared
+with ``json.loads`` of the same texts or with what was written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import pytest
+
+from agno_nb.errors import CorruptSessionError
+from agno_nb.integrations.agno import as_agno_storage
+from agno_nb.storage._codec import _CHUNK, has_long_number
+from agno_nb.storage.layouts.rows_cached import decode_runs
+from tests import test_run_cache
+from tests.test_run_cache import _same_json, make_run, make_session
+
+tokened = test_run_cache.tokened  # the same fixture: storages of one table, nothing shared
+
+
+def _runs(count: int) -> list[dict[str, Any]]:
+    return [make_run(i, text=f'run {i} ✓ 🙂 "quoted" \\ back', none=None) for i in range(count)]
+
+
+def test_decode_runs_of_stored_bytes_equals_json_loads() -> None:
+    stored = [orjson.dumps(run) for run in _runs(1000)]
+    runs, refs = decode_runs(stored, "s")
+    assert runs == [json.loads(b) for b in stored]
+    # runs holding null never count as unchanged (None and NaN both encode as null)
+    assert refs == [None] * 1000
+    plain = [orjson.dumps(make_run(i)) for i in range(3)]
+    assert decode_runs(plain, "s") == ([json.loads(b) for b in plain], plain)
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        [b'{"n": 123456789012345678901234567890}', b'{"m": -98765432109876543210}'],
+        [b'{"x": NaN, "y": Infinity}', b'{"z": -Infinity}'],
+        [b'{"s": "\\u00e9\\ud83d\\ude42 \xc3\xa9"}', b'["\\ud800 lone"]'],
+        [b'{"id": "12345678901234567890 in a string"}'],
+    ],
+)
+def test_decode_runs_falls_back_exactly(texts: list[bytes]) -> None:
+    runs, refs = decode_runs(texts, "s")
+    assert _same_json(runs, [json.loads(t) for t in texts])
+    if b"NaN" in texts[0]:
+        assert math.isnan(runs[0]["x"]) and refs == [None, None]
+
+
+def test_decode_runs_of_an_empty_session() -> None:
+    assert decode_runs([], "s") == ([], [])
+
+
+def test_decode_runs_names_the_session_of_undecodable_bytes() -> None:
+    with pytest.raises(CorruptSessionError, match=r"'s9'.*'run'"):
+        decode_runs([b'{"a": 1}', b'{"b": "\xff\xfe"}'], "s9")
+
+
+def test_long_number_guard_sees_digits_across_chunk_boundaries() -> None:
+    for offset in range(_CHUNK - 19, _CHUNK + 1):
+        data = b" " * offset + b"1" * 19 + b" " * (2 * _CHUNK)
+        assert has_long_number(data), offset
+    assert not has_long_number(b"1" * 18 + (b" " + b"2" * 18) * 5000)
+    assert has_long_number(b"9" * 19) and not has_long_number(b"")
+
+
+def test_cold_read_of_1000_runs_is_exact(tokened: Callable[..., Any]) -> None:
+    session = make_session(runs=0)
+    session.memory["runs"] = _runs(1000)
+    session.memory["runs"][500]["metrics"] = {"beyond": 2**70, "u64": 2**64 - 1}
+    session.memory["runs"][999]["note"] = "東京 " + "7" * 25
+    tokened().upsert(session)
+    fresh = tokened()
+    for reader in (fresh, as_agno_storage(tokened())):
+        runs = reader.read("s1").memory["runs"]
+        assert _same_json(runs, session.memory["runs"])
+        assert isinstance(runs[500]["metrics"]["beyond"], int)
+    assert fresh.stats.rows >= 1  # the counters still see the fetch
+
+
+def test_cold_read_of_an_empty_session(tokened: Callable[..., Any]) -> None:
+    tokened().upsert(make_session(runs=0))
+    assert tokened().read("s1").memory["runs"] == []
+
+
+def test_undecodable_run_bytes_name_the_session(make_storage: Any, backend: str) -> None:
+    if backend != "sqlite":
+        pytest.skip("only SQLite can hold bytes that are not UTF-8 in a text column")
+    storage = make_storage()
+    storage.upsert(make_session(runs=2))
+    path = storage.db_engine.url.database
+    with sqlite3.connect(path) as conn:
+        table = storage.table_name + "_runs"
+        conn.execute(
+            f"UPDATE {table} SET run = CAST(x'7b2261223a22ff22' AS TEXT) WHERE run_index = 1"
+        )
+    with pytest.raises(CorruptSessionError, match="'s1'"):
+        make_storage().read("s1")
+
+
+def test_sqlite_connections_read_pages_through_a_memory_map(
+    make_storage: Any, backend: str
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("a SQLite pragma")
+    storage = make_storage()
+    with storage.db_engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() > 0
