@@ -123,15 +123,9 @@ def decode_json(text: Any, *, session_id: str, column: str) -> Any:
         return text  # already decoded by the driver
     try:
         return loads_exact(text)
-    except UnicodeDecodeError as exc:  # bytes that are not UTF-8 (nor UTF-16/32 JSON)
-        raise CorruptSessionError(
-            f"session {session_id!r} has undecodable bytes in column {column!r} "
-            f"({exc.reason} at byte {exc.start}); other sessions are unaffected: fix or "
-            "delete this row"
-        ) from None
     except json.JSONDecodeError as exc:
         problem = f"corrupt JSON in column {column!r} ({exc.msg} at char {exc.pos})"
-    except UnicodeDecodeError as exc:  # bytes that are not UTF-8 (a BLOB, say)
+    except UnicodeDecodeError as exc:  # bytes that are not UTF-8 (nor UTF-16/32 JSON)
         problem = f"bytes that are not UTF-8 text in column {column!r} (at byte {exc.start})"
     except RecursionError:  # written by something that does not limit nesting
         problem = f"JSON nested too deeply to read in column {column!r}"
