@@ -11,7 +11,9 @@ no list of runs (``memory=None``, no ``"runs"`` key, ``"runs": None``) is
 stored *as given*, with ``run_count`` NULL, so it reads back exactly. The same
 mark keeps a row the upgrade could not move (corrupt JSON, skipped with
 ``skip_corrupt=True``) exactly as it was: once fixed, its runs are read from
-its JSON, and the next ``append_run`` or ``upgrade_schema()`` moves them.
+its JSON, and the next ``append_run`` or ``upgrade_schema()`` moves them. On
+v4 such a session has no run rows to hold its runs' search text, so its
+``search_name`` holds it after its name and id (see ``_search_name``).
 """
 
 from __future__ import annotations
