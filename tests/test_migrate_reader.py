@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from agno_nb.agent import Agent
 from agno_nb.agno3 import migrate
 from agno_nb.models import OfflineModel
+from agno_nb.schema import LATEST_VERSION
 from agno_nb.sessions import Run, content_text
 from agno_nb.storage import PostgresStorage, open_storage
 from tests.conftest import require_postgres
@@ -21,7 +22,7 @@ from tests.migrate_helpers import TABLE, pinned_copy, url_of
 
 pytestmark = pytest.mark.filterwarnings("ignore:The Column.copy\\(\\) method is deprecated")
 
-OURS = "notes"  # the table agno_nb's own Agent writes (latest layout, v3)
+OURS = "notes"  # the table agno_nb's own Agent writes (layout v3, and the latest)
 
 
 def add(a: int, b: int) -> int:
@@ -145,13 +146,14 @@ def _history_and_tools_compared(view: dict[str, Any]) -> None:
     assert any(m[0] == "tool" and m[4] for m in messages)  # its result, with the call id
 
 
-def test_sqlite_target_reads_like_the_sources(tmp_path: Path) -> None:
+@pytest.mark.parametrize("version", [3, LATEST_VERSION])
+def test_sqlite_target_reads_like_the_sources(tmp_path: Path, version: int) -> None:
     path = tmp_path / "agno.db"
     pinned_copy(path)
     url = url_of(path)
-    ours = open_storage(url, table_name=OURS)
+    ours = open_storage(url, table_name=OURS, schema_version=version)
     write_with_agno_nb(ours)
-    assert ours.current_version == 3
+    assert ours.current_version == version
     agno1 = open_storage(url)
     report = migrate(url, tables=(TABLE, OURS))
     assert report.ok
@@ -166,7 +168,8 @@ def test_sqlite_target_reads_like_the_sources(tmp_path: Path) -> None:
             storage.close()
 
 
-def test_postgres_target_reads_like_the_sources(pg_schema: str) -> None:
+@pytest.mark.parametrize("version", [3, LATEST_VERSION])
+def test_postgres_target_reads_like_the_sources(pg_schema: str, version: int) -> None:
     url = require_postgres()
     from agno.storage.postgres import PostgresStorage as AgnoPostgresStorage
 
@@ -176,12 +179,13 @@ def test_postgres_target_reads_like_the_sources(pg_schema: str) -> None:
     agno_storage = AgnoPostgresStorage(table_name=TABLE, schema=source_schema, db_url=url)
     fill_agno_storage(agno_storage, sessions=3, runs_per_session=2)
     agno_storage.db_engine.dispose()
-    ours = PostgresStorage(OURS, db_url=url, schema=source_schema)
+    ours = PostgresStorage(OURS, db_url=url, schema=source_schema, schema_version=version)
     agno1 = PostgresStorage(TABLE, db_url=url, schema=source_schema)
     target = PostgresStorage("agno_sessions", db_url=url, schema=target_schema)
     engine = sa.create_engine(url)
     try:
         write_with_agno_nb(ours)
+        assert ours.current_version == version
         report = migrate(
             url, schema=source_schema, target_schema=target_schema, tables=(TABLE, OURS)
         )
