@@ -92,9 +92,8 @@ def test_cold_read_of_an_empty_session(tokened: Callable[..., Any]) -> None:
     assert tokened().read("s1").memory["runs"] == []
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # only SQLite stores non-UTF-8 bytes as text
 def test_undecodable_run_bytes_name_the_session(make_storage: Any, backend: str) -> None:
-    if backend != "sqlite":
-        pytest.skip("only SQLite can hold bytes that are not UTF-8 in a text column")
     storage = make_storage()
     storage.upsert(make_session(runs=2))
     path = storage.db_engine.url.database
@@ -107,11 +106,10 @@ def test_undecodable_run_bytes_name_the_session(make_storage: Any, backend: str)
         make_storage().read("s1")
 
 
+@pytest.mark.parametrize("backend", ["sqlite"])  # a SQLite pragma
 def test_sqlite_connections_read_pages_through_a_memory_map(
     make_storage: Any, backend: str
 ) -> None:
-    if backend != "sqlite":
-        pytest.skip("a SQLite pragma")
     storage = make_storage()
     with storage.db_engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA mmap_size").scalar() > 0

@@ -56,12 +56,20 @@ print(storage.table_name, "layout", storage.current_version, "-", storage.count_
 
 # %% [markdown]
 # ## Before: the session as agno_nb reads it
+#
+# `%agno_storage` opens the agno 1.x table; `%agno_history --static` shows one session as a
+# transcript (the same view is shown below for agno 3.x's tables after the migration).
 
 # %%
-from agno_nb.render import transcript_text
+%load_ext agno_nb
+%agno_storage sqlite tmp/migrate.db --table chats
 
+# %%
+%agno_history s1-alice --static
+
+# %%
 before = storage.read("s1-alice")
-print(transcript_text(before))
+print(before.session_name, "-", len(before.runs), "runs,", len(before.messages()), "messages")
 
 # %% [markdown]
 # ## `%agno_migrate --dry-run`: the plan, and nothing written
@@ -69,10 +77,6 @@ print(transcript_text(before))
 # Without a URL the magic migrates the open storage's table; the target is the same database
 # (as agno's own migration does; `--target URL` picks another, and on Postgres the tables go
 # to the schema `ai`, `PostgresDb`'s default, unless `--target-schema` says otherwise).
-
-# %%
-%load_ext agno_nb
-%agno_storage sqlite tmp/migrate.db --table chats
 
 # %%
 %agno_migrate --dry-run
@@ -114,41 +118,39 @@ print(synced.tables[0].new, "new,", synced.tables[0].resynced, "changed,", synce
 # %% [markdown]
 # ## After: the same session in agno 3.x's tables
 #
-# agno_nb's own reader for agno 3.x tables is being built (the agno 2.x/3.x layout issue), so
-# here the tables are queried directly: one row per run in `agno_runs`, in `run_index`
-# order, each run's messages inside `run_data` (copies of earlier messages, which agno 1.x
-# kept in later runs, are there too, marked `from_history`; agno 3.x leaves them out of the
-# history, as below).
+# agno_nb reads agno 3.x's tables too: open `agno_sessions` (its runs come from `agno_runs`,
+# in `run_index` order) and show the same session. The copies of earlier messages that
+# agno 1.x kept in later runs moved along, still marked `from_history`, so the transcript,
+# the listing's counts and first question are the same as before.
 
 # %%
-import json
+%agno_storage sqlite tmp/migrate.db --table agno_sessions
 
-import sqlalchemy as sa
+# %%
+%agno_history s1-alice --static
 
-engine = sa.create_engine("sqlite:///tmp/migrate.db")
-with engine.connect() as conn:
-    session = conn.execute(
-        sa.text("SELECT session_type, user_id, session_data FROM agno_sessions WHERE session_id = 's1-alice'")
-    ).one()
-    runs = conn.execute(
-        sa.text("SELECT run_index, status, run_data FROM agno_runs WHERE session_id = 's1-alice' ORDER BY run_index")
-    ).all()
-print(session.session_type, session.user_id, json.loads(session.session_data)["session_name"])
-after = []
-for run in runs:
-    data = json.loads(run.run_data)
-    print(f"run {run.run_index} ({run.status}): input {data['input']['input_content']!r}")
-    for message in data["messages"]:
-        if not message.get("from_history"):
-            after.append((message["role"], message["content"]))
-            print(f"   {message['role']:>9}: {message['content']}")
+# %%
+%agno_sessions
 
 # %% [markdown]
-# Every message agno_nb read before is there, in the same order:
+# Every run, question, answer and message agno_nb read before is there, in the same order
+# (`open_storage` is the same reader from Python):
 
 # %%
-assert after == [(m.role, m.text) for m in before.messages()]
-print(len(after), "messages, identical")
+from agno_nb.storage import open_storage
+
+migrated = open_storage("sqlite:///tmp/migrate.db", table_name="agno_sessions")
+after = migrated.read("s1-alice")
+assert after.session_name == before.session_name
+assert [r.run_id for r in after.runs] == [r.run_id for r in before.runs]
+assert [(r.user_message.text, r.content) for r in after.runs] == [
+    (r.user_message.text, r.content) for r in before.runs
+]
+assert [(m.role, m.text) for m in after.messages()] == [(m.role, m.text) for m in before.messages()]
+for run in migrated.get_runs("s1-alice"):
+    print(f"{run['status']:>9}: {run['input']['input_content']!r} -> {run['content']!r}")
+print(len(after.messages()), "messages, identical")
+migrated.close()
 
 # %% [markdown]
 # ## The same from Python or a terminal
