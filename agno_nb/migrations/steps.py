@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -114,7 +113,10 @@ def _v2_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
 
 
 def _decode(text: str | bytes | None) -> Any:
-    return None if text is None else json.loads(text)
+    """``json.loads(text)`` (the same values and errors), by orjson where exact."""
+    from agno_nb.storage._codec import loads_exact  # here: the storage imports migrations
+
+    return None if text is None else loads_exact(text)
 
 
 def _examine(row: Any, source: str) -> tuple[Any, Any, str | None]:

@@ -9,7 +9,6 @@ write (upsert, append_run, rename_session) keeps them current; see
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +41,7 @@ def v4_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Any:
     session or run moves, so the stats it returns are zero.
     """
     from agno_nb.migrations.steps import StepStats
+    from agno_nb.storage._codec import loads_exact  # here: the storage imports migrations
 
     md = sa.MetaData()
     table = session_table(
@@ -106,7 +106,7 @@ def v4_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Any:
         for row in run_rows:
             sid, index, text = row[0], row[1], row[2]
             try:
-                run = None if text is None else json.loads(text)
+                run = None if text is None else loads_exact(text)
             except ValueError:
                 run = None
             updates.append({"b_sid": sid, "b_i": index, "b_text": run_text(run)})
@@ -120,11 +120,17 @@ def v4_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Any:
     return stats
 
 
+def _loads(text: str) -> Any:
+    from agno_nb.storage._codec import loads_exact  # here: the storage imports migrations
+
+    return loads_exact(text)
+
+
 def _held_runs(text: str | None, mode: str) -> list[Any]:
     """The runs in a held session's stored runs holder (``memory``, or ``runs``
     in workflow_v2 mode); [] when it cannot be decoded or holds no list."""
     try:
-        holder = None if text is None else json.loads(text)
+        holder = None if text is None else _loads(text)
     except ValueError:
         return []
     if mode != "workflow_v2":

@@ -170,8 +170,8 @@ def loads_exact(text: str | bytes | bytearray) -> Any:
     Raises:
         json.JSONDecodeError: the text is not JSON (as ``json.loads`` says).
     """
-    data = text.encode() if isinstance(text, str) else bytes(text)
     try:
+        data = text.encode() if isinstance(text, str) else bytes(text)
         value = orjson.loads(data)
     except (orjson.JSONDecodeError, UnicodeEncodeError):
         return json.loads(text)
