@@ -22,7 +22,8 @@ How it stays safe:
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from sqlalchemy.engine import make_url
 
@@ -100,19 +101,94 @@ def migrate(
         VerificationError: the target does not hold what the source holds.
         AgnoNbError: bad URL, missing table, unsupported target.
     """
-    try:
-        return _migrate(
-            source_url,
-            tables=tables,
-            schema=schema,
-            target_url=target_url,
+    with _stopped_cleanly(source_url, target_url):
+        started = time.perf_counter()
+        source_backend = backend_of(source_url)
+        target_url = target_url or source_url
+        target_backend = backend_of(target_url)
+        if target_backend not in ("sqlite", "postgres"):
+            raise BackendUnavailableError(
+                f"agno 3.x has no {target_backend} database: pass --target sqlite:///... or "
+                "postgresql+psycopg://..."
+            )
+        if schema is not None:
+            check_identifier(schema, what="schema name")
+        if target_backend == "postgres":
+            target_schema = check_identifier(
+                target_schema or DEFAULT_TARGET_SCHEMA, what="target schema name"
+            )
+        elif target_schema is not None:
+            raise AgnoNbError("--target-schema is for Postgres targets; SQLite has no schemas")
+        for table in tables:
+            check_identifier(table)
+        if source_backend in ("sqlite", "duckdb"):
+            path = sqlite_file(source_url)
+            if path is None or not path.is_file():
+                raise AgnoNbError(
+                    f"no database file at {mask_url(source_url)!r}: check the path (nothing was "
+                    "created)"
+                )
+        source_engine = engine_for(source_url, source_backend)
+        same = target_url == source_url
+        target = open_target(
+            target_url, target_backend, target_schema, source_engine if same else None
+        )
+        report = MigrationReport(
+            source_url=mask_url(source_url),
+            target_url=mask_url(target_url),
             target_schema=target_schema,
             dry_run=dry_run,
-            skip_bad=skip_bad,
-            batch_size=batch_size,
-            memory_table=memory_table,
-            progress=progress,
         )
+        try:
+            sources = [open_source(source_engine, source_backend, t, schema=schema) for t in tables]
+            missing = missing_tables(target, memories=memory_table is not None)
+            report.created = [t.name for t in missing]
+            report.ddl = target.tables.ddl(missing, target.engine.dialect)
+            if not dry_run and missing:
+                with target.engine.begin() as conn:
+                    target.tables.create(conn, memories=memory_table is not None)
+                target.exists = True
+                target.present.update(report.created)
+            for source in sources:
+                key = source_key(source_url, source)
+                job = TableJob(source, key, target, dry_run=dry_run, skip_bad=skip_bad)
+                report.tables.append(job.run(batch_size=batch_size, progress=progress))
+            if memory_table is not None:
+                from agno_nb.agno3.memories import migrate_memories
+
+                check_identifier(memory_table)
+                report.memories = migrate_memories(
+                    source_engine,
+                    source_backend,
+                    memory_table,
+                    schema,
+                    target,
+                    dry_run=dry_run,
+                    skip_bad=skip_bad,
+                    batch_size=batch_size,
+                )
+        finally:
+            report.seconds = time.perf_counter() - started
+            source_engine.dispose()
+            if not same:
+                target.engine.dispose()
+        if not report.ok:
+            parts = [*report.tables, *([report.memories] if report.memories else [])]
+            bad = next(t for t in parts if t.verified is False)
+            raise VerificationError(
+                f"verification failed for {bad.source}: {bad.mismatch}; the target keeps what was "
+                "written, rerun to retry (reruns never duplicate)",
+                report,
+            )
+        return report
+
+
+@contextmanager
+def _stopped_cleanly(source_url: str, target_url: str | None) -> Iterator[None]:
+    """A database error ends the migration in one line (passwords masked) that says
+    the committed batches stay; agno_nb's own errors and bugs pass through."""
+    try:
+        yield
     except AgnoNbError:
         raise
     except Exception as exc:
@@ -127,95 +203,3 @@ def migrate(
             f"migration stopped: {line}; batches committed before stay (a rerun continues "
             "without duplicating them)"
         ) from None
-
-
-def _migrate(
-    source_url: str,
-    *,
-    tables: Sequence[str] = ("agent_sessions",),
-    schema: str | None = None,
-    target_url: str | None = None,
-    target_schema: str | None = None,
-    dry_run: bool = False,
-    skip_bad: bool = False,
-    batch_size: int = 1000,
-    memory_table: str | None = None,
-    progress: MigrateProgress | None = None,
-) -> MigrationReport:
-    started = time.perf_counter()
-    source_backend = backend_of(source_url)
-    target_url = target_url or source_url
-    target_backend = backend_of(target_url)
-    if target_backend not in ("sqlite", "postgres"):
-        raise BackendUnavailableError(
-            f"agno 3.x has no {target_backend} database: pass --target sqlite:///... or "
-            "postgresql+psycopg://..."
-        )
-    if schema is not None:
-        check_identifier(schema, what="schema name")
-    if target_backend == "postgres":
-        target_schema = check_identifier(
-            target_schema or DEFAULT_TARGET_SCHEMA, what="target schema name"
-        )
-    elif target_schema is not None:
-        raise AgnoNbError("--target-schema is for Postgres targets; SQLite has no schemas")
-    for table in tables:
-        check_identifier(table)
-    if source_backend in ("sqlite", "duckdb"):
-        path = sqlite_file(source_url)
-        if path is None or not path.is_file():
-            raise AgnoNbError(
-                f"no database file at {mask_url(source_url)!r}: check the path (nothing was "
-                "created)"
-            )
-    source_engine = engine_for(source_url, source_backend)
-    same = target_url == source_url
-    target = open_target(target_url, target_backend, target_schema, source_engine if same else None)
-    report = MigrationReport(
-        source_url=mask_url(source_url),
-        target_url=mask_url(target_url),
-        target_schema=target_schema,
-        dry_run=dry_run,
-    )
-    try:
-        sources = [open_source(source_engine, source_backend, t, schema=schema) for t in tables]
-        missing = missing_tables(target, memories=memory_table is not None)
-        report.created = [t.name for t in missing]
-        report.ddl = target.tables.ddl(missing, target.engine.dialect)
-        if not dry_run and missing:
-            with target.engine.begin() as conn:
-                target.tables.create(conn, memories=memory_table is not None)
-            target.exists = True
-            target.present.update(report.created)
-        for source in sources:
-            key = source_key(source_url, source)
-            job = TableJob(source, key, target, dry_run=dry_run, skip_bad=skip_bad)
-            report.tables.append(job.run(batch_size=batch_size, progress=progress))
-        if memory_table is not None:
-            from agno_nb.agno3.memories import migrate_memories
-
-            check_identifier(memory_table)
-            report.memories = migrate_memories(
-                source_engine,
-                source_backend,
-                memory_table,
-                schema,
-                target,
-                dry_run=dry_run,
-                skip_bad=skip_bad,
-                batch_size=batch_size,
-            )
-    finally:
-        report.seconds = time.perf_counter() - started
-        source_engine.dispose()
-        if not same:
-            target.engine.dispose()
-    if not report.ok:
-        parts = [*report.tables, *([report.memories] if report.memories else [])]
-        bad = next(t for t in parts if t.verified is False)
-        raise VerificationError(
-            f"verification failed for {bad.source}: {bad.mismatch}; the target keeps what was "
-            "written, rerun to retry (reruns never duplicate)",
-            report,
-        )
-    return report
