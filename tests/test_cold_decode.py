@@ -1,5 +1,6 @@
-"""Cold reads of long sessions: the runs fetched as stored bytes (SQLite) and
-decoded in one orjson call, proven exact by a chunked long-number guard.
+"""Cold reads of long sessions: the runs fetched as stored text (bytes on
+SQLite) and decoded when taken, many at once in one orjson call, proven exact
+by a chunked long-number guard.
 
 Every read-back goes through a fresh storage (nothing cached) and is compared
 with ``json.loads`` of the same texts or with what was written.
@@ -18,8 +19,8 @@ import pytest
 
 from agno_nb.errors import CorruptSessionError
 from agno_nb.integrations.agno import as_agno_storage
-from agno_nb.storage._codec import _CHUNK, has_long_number
-from agno_nb.storage.layouts.rows_cached import decode_runs
+from agno_nb.storage._codec import _CHUNK, StoredRun, has_long_number
+from agno_nb.storage.lazy_runs import decode_stored
 from tests import test_run_cache
 from tests.test_run_cache import _same_json, make_run, make_session
 
@@ -30,14 +31,13 @@ def _runs(count: int) -> list[dict[str, Any]]:
     return [make_run(i, text=f'run {i} ✓ 🙂 "quoted" \\ back', none=None) for i in range(count)]
 
 
-def test_decode_runs_of_stored_bytes_equals_json_loads() -> None:
+def _decoded(texts: list[bytes], session_id: str = "s") -> list[Any]:
+    return decode_stored([StoredRun(t, session_id) for t in texts])
+
+
+def test_decode_stored_bytes_equals_json_loads() -> None:
     stored = [orjson.dumps(run) for run in _runs(1000)]
-    runs, refs = decode_runs(stored, "s")
-    assert runs == [json.loads(b) for b in stored]
-    # runs holding null never count as unchanged (None and NaN both encode as null)
-    assert refs == [None] * 1000
-    plain = [orjson.dumps(make_run(i)) for i in range(3)]
-    assert decode_runs(plain, "s") == ([json.loads(b) for b in plain], plain)
+    assert _decoded(stored) == [json.loads(b) for b in stored]
 
 
 @pytest.mark.parametrize(
@@ -49,20 +49,20 @@ def test_decode_runs_of_stored_bytes_equals_json_loads() -> None:
         [b'{"id": "12345678901234567890 in a string"}'],
     ],
 )
-def test_decode_runs_falls_back_exactly(texts: list[bytes]) -> None:
-    runs, refs = decode_runs(texts, "s")
+def test_decode_stored_falls_back_exactly(texts: list[bytes]) -> None:
+    runs = _decoded(texts)
     assert _same_json(runs, [json.loads(t) for t in texts])
     if b"NaN" in texts[0]:
-        assert math.isnan(runs[0]["x"]) and refs == [None, None]
+        assert math.isnan(runs[0]["x"])
 
 
-def test_decode_runs_of_an_empty_session() -> None:
-    assert decode_runs([], "s") == ([], [])
+def test_decode_stored_of_an_empty_session() -> None:
+    assert _decoded([]) == []
 
 
-def test_decode_runs_names_the_session_of_undecodable_bytes() -> None:
+def test_decode_stored_names_the_session_of_undecodable_bytes() -> None:
     with pytest.raises(CorruptSessionError, match=r"'s9'.*'run'"):
-        decode_runs([b'{"a": 1}', b'{"b": "\xff\xfe"}'], "s9")
+        _decoded([b'{"a": 1}', b'{"b": "\xff\xfe"}'], "s9")
 
 
 def test_long_number_guard_sees_digits_across_chunk_boundaries() -> None:
@@ -94,16 +94,30 @@ def test_cold_read_of_an_empty_session(tokened: Callable[..., Any]) -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # only SQLite stores non-UTF-8 bytes as text
 def test_undecodable_run_bytes_name_the_session(make_storage: Any, backend: str) -> None:
+    """A corrupt run fails when taken, naming the session; the others read, and
+    an upsert that would replace it unseen (agno's Agent logs the error and
+    goes on with the runs it read) is refused, losing nothing."""
     storage = make_storage()
-    storage.upsert(make_session(runs=2))
+    storage.upsert(make_session(runs=3))
     path = storage.db_engine.url.database
     with sqlite3.connect(path) as conn:
         table = storage.table_name + "_runs"
         conn.execute(
             f"UPDATE {table} SET run = CAST(x'7b2261223a22ff22' AS TEXT) WHERE run_index = 1"
         )
+    reader = make_storage()
+    session = reader.read("s1")
+    runs = session.memory["runs"]
+    assert runs[0] == make_run(0) and runs[2] == make_run(2)
     with pytest.raises(CorruptSessionError, match="'s1'"):
-        make_storage().read("s1")
+        runs[1]
+    with pytest.raises(CorruptSessionError, match="'s1'"):
+        list(runs)
+    session.memory["runs"] = [make_run(0), make_run(7)]  # what agno would write back
+    with pytest.raises(CorruptSessionError, match="run 1 could not be decoded"):
+        reader.upsert(session)
+    with sqlite3.connect(path) as conn:  # nothing was written
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 3
 
 
 @pytest.mark.parametrize("backend", ["sqlite"])  # a SQLite pragma

@@ -21,8 +21,8 @@ import pytest
 import sqlalchemy as sa
 
 from agno_nb.sessions import AgentSession
-from agno_nb.storage._codec import loads_exact
-from agno_nb.storage.layouts.rows_cached import decode_runs
+from agno_nb.storage._codec import StoredRun, loads_exact
+from agno_nb.storage.lazy_runs import decode_stored
 from tests.conftest import postgres_url, require_postgres
 
 REPO_DIR = Path(__file__).resolve().parent.parent
@@ -307,20 +307,16 @@ def test_loads_exact_matches_json_loads(text: str) -> None:
     assert _same_json(loads_exact(text.encode()), json.loads(text))
 
 
-def test_decode_runs_matches_json_loads_and_keeps_references() -> None:
+def test_decode_stored_matches_json_loads() -> None:
     import orjson
 
     plain = [orjson.dumps(make_run(i)).decode() for i in range(3)]
-    runs, refs = decode_runs(plain, "s")
-    assert runs == [json.loads(t) for t in plain]
-    assert refs == [t.encode() for t in plain]  # slices of the stored bytes
+    assert decode_stored([StoredRun(t, "s") for t in plain]) == [json.loads(t) for t in plain]
     spaced = [json.dumps(make_run(i)) for i in range(2)] + ['{"n": 123456789012345678901}']
-    runs, refs = decode_runs(spaced, "s")
+    runs = decode_stored([StoredRun(t, "s") for t in spaced])
     assert runs == [json.loads(t) for t in spaced] and isinstance(runs[2]["n"], int)
-    assert refs[2] is None  # orjson cannot fingerprint a big integer: never "unchanged"
-    odd = ['{"x": NaN}', '{"y": null}']
-    runs, refs = decode_runs(odd, "s")
-    assert math.isnan(runs[0]["x"]) and runs[1] == {"y": None} and refs == [None, None]
+    odd = decode_stored([StoredRun('{"x": NaN}', "s"), StoredRun(b'{"y": null}', "s")])
+    assert math.isnan(odd[0]["x"]) and odd[1] == {"y": None}
 
 
 def test_threads_sharing_one_storage_see_every_turn(tokened: Callable[..., Any]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,8 +46,11 @@ def encode_json(value: Any) -> str:
     """
     if value is None:  # an empty column (extra_data, say): no encoder needed
         return "null"
+    if type(value) is StoredRun:  # a run as read, untouched: its stored text
+        text = value.text
+        return "null" if text is None else text if isinstance(text, str) else text.decode()
     try:
-        data = orjson.dumps(value, option=_ORJSON_OPTIONS)
+        data = orjson.dumps(value, default=_as_stored, option=_ORJSON_OPTIONS)
     except TypeError:  # orjson.JSONEncodeError
         # orjson stops at 255 levels: only then can a value be too deep to read back
         _check_depth(value)
@@ -55,9 +58,26 @@ def encode_json(value: Any) -> str:
         if b"null" not in data:
             return data.decode()
     try:
-        return ujson.dumps(value, escape_forward_slashes=False)
+        return ujson.dumps(value, escape_forward_slashes=False, default=_decoded)
     except (TypeError, ValueError, OverflowError):
-        return json.dumps(value, separators=(",", ":"))
+        return json.dumps(value, separators=(",", ":"), default=_decoded)
+
+
+def _as_stored(value: Any) -> Any:
+    """orjson's ``default``: a stored run as its text, the items of a list
+    subclass (a ``RunList``) as a list; anything else is refused."""
+    if type(value) is StoredRun:
+        return orjson.Fragment(value.encoded() or b"null")
+    if isinstance(value, list):
+        return list.copy(value)
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
+
+
+def _decoded(value: Any) -> Any:
+    """ujson's and json's ``default``: a stored run as its value."""
+    if type(value) is StoredRun:
+        return value.decode()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def _check_depth(value: Any) -> None:
@@ -223,3 +243,71 @@ def decode_row(row: Mapping[str, Any], json_columns: tuple[str, ...]) -> dict[st
         if column in data:
             data[column] = decode_json(data[column], session_id=session_id, column=column)
     return data
+
+
+class StoredRun(Mapping[str, Any]):
+    """One run's JSON text as stored; read-only, decoded afresh on every use.
+
+    ``text`` is ``str`` or UTF-8 ``bytes`` (whatever the driver hands over);
+    ``session_id`` names the session in the error a corrupt text raises.
+    """
+
+    __slots__ = ("failed", "session_id", "text")
+
+    def __init__(self, text: str | bytes | None, session_id: str) -> None:
+        self.text = text
+        self.session_id = session_id
+        #: its text was found undecodable (a fact about the text, so shareable)
+        self.failed = False
+
+    def decode(self) -> Any:
+        """The run's value, as ``json.loads`` reads the stored text (a new object).
+
+        Raises:
+            CorruptSessionError: the stored text is not JSON.
+        """
+        try:
+            return decode_json(self.text, session_id=self.session_id, column="run")
+        except CorruptSessionError:
+            self.failed = True
+            raise
+
+    def encoded(self) -> bytes | None:
+        """The stored text as UTF-8 bytes (None for SQL NULL)."""
+        text = self.text
+        return text.encode() if isinstance(text, str) else text
+
+    def __getitem__(self, key: str) -> Any:
+        return self.decode()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.decode())
+
+    def __len__(self) -> int:
+        return len(self.decode())
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.decode()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, StoredRun):
+            return self.text == other.text or bool(self.decode() == other.decode())
+        return bool(self.decode() == other)
+
+    __hash__ = None  # type: ignore[assignment]  # equal to a dict, so unhashable like one
+
+    def __repr__(self) -> str:
+        return repr(self.decode())
+
+    def __copy__(self) -> Any:
+        return self.decode()
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+        return self.decode()
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled as its plain value
+        return _decoded_run, (self.text, self.session_id)
+
+
+def _decoded_run(text: str | bytes | None, session_id: str) -> Any:
+    return decode_json(text, session_id=session_id, column="run")

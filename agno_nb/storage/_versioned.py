@@ -10,35 +10,30 @@ process or another, commits to the file) together with that connection's
 identity. A cached entry whose token equals the token read inside the current
 transaction describes exactly what is stored.
 
-Runs handed to callers are the cache's own objects (so a warm read of a
-1,000-run session copies nothing), which a caller may change in place. Each
-entry therefore keeps every run's *fingerprint*, its orjson text: a warm read
-re-encodes the runs and re-decodes any whose text no longer matches, and a
-write compares the caller's runs with the fingerprints to find the first run
-that changed. Both are single C-speed passes; no run whose fingerprint cannot
-be trusted (``null``, integers beyond 64 bits: see ``_codec.trusted``) is
-ever taken as unchanged.
+An entry keeps each stored run as an immutable ``StoredRun`` (its stored text),
+and reads hand out a new ``RunList`` of those same objects, so a warm read of a
+1,000-run session copies a list of references and decodes nothing. A caller
+that takes a run gets its own decoded dict; a run nobody took is still the
+entry's object when the session comes back to be written, which is how a write
+knows, by identity, that it is unchanged. A run the caller did take (or built)
+is compared with the stored text by its orjson encoding; no run whose text
+could hide a difference (``null``: None, NaN and infinities all encode to it)
+is ever taken as unchanged that way.
 """
 
 from __future__ import annotations
 
+import operator
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-import orjson
+from agno_nb.errors import CorruptSessionError
+from agno_nb.storage._codec import StoredRun, fingerprint
 
-from agno_nb.storage._codec import fingerprint, trusted
-
-__all__ = [
-    "CachedRuns",
-    "RunCache",
-    "VersionedDb",
-    "fingerprints",
-    "references",
-]
+__all__ = ["CachedRuns", "RunCache", "VersionedDb"]
 
 
 class VersionedDb(Protocol):
@@ -67,66 +62,57 @@ class VersionedDb(Protocol):
         session, or no token to trust); ``lock`` holds the row until commit."""
 
 
-def fingerprints(runs: Sequence[Any]) -> list[bytes | None]:
-    """Each run's fingerprint (None where orjson refuses it)."""
-    return [fingerprint(run) for run in runs]
-
-
-def references(
-    runs: Sequence[Any], prints: Sequence[bytes | None] | None = None
-) -> list[bytes | None]:
-    """Each run's fingerprint as a trusted reference (None: never taken as unchanged)."""
-    return [trusted(p) for p in (fingerprints(runs) if prints is None else prints)]
-
-
 @dataclass
 class CachedRuns:
     """What one storage knows about one session's stored runs."""
 
-    token: Hashable
-    #: the run objects last handed out or written (callers may hold them)
-    runs: list[Any]
-    #: each stored run's fingerprint (None: unknown, never taken as unchanged)
-    refs: list[bytes | None]
+    #: the change token it is current at (None while a write has not read it yet)
+    token: Hashable | None
+    #: each stored run, in order (immutable; shared with the reads handed out)
+    stored: list[StoredRun]
     #: new messages per stored run
     counts: list[int]
-    #: the stored preview and the index of the run it comes from (None: no run has one)
+    #: the stored preview (the first question among the runs)
     preview: str | None
-    preview_index: int | None
+    #: bytes of stored run text (for the cache's bound)
     size: int = 0
 
-    def verified_runs(self) -> list[Any] | None:
-        """The runs as stored (a new list; runs a caller changed in place are
-        decoded again from their fingerprints), or None if one cannot be."""
-        runs = self.runs
-        if len(runs) != len(self.refs):
-            return None
-        current = fingerprints(runs)
-        if current != self.refs:
-            for i, (now, ref) in enumerate(zip(current, self.refs, strict=True)):
-                if now != ref or ref is None:
-                    if ref is None:
-                        return None
-                    runs[i] = orjson.loads(ref)
-        return list(runs)
+    def unchanged_prefix(self, items: Sequence[Any]) -> int:
+        """How many leading items of a session's new run list (its items as
+        stored in the list: ``StoredRun`` or values) equal the stored runs."""
+        stored = self.stored
+        limit = min(len(stored), len(items))
+        same = list(map(operator.is_, items[:limit], stored[:limit]))
+        keep = same.index(False) if False in same else limit
+        while keep < limit and _same_run(items[keep], stored[keep]):
+            keep += 1
+        return keep
 
-    def unchanged_prefix(self, prints: Sequence[bytes | None]) -> int:
-        """How many leading runs of a new list (given by their fingerprints)
-        equal the stored ones."""
-        refs = self.refs
-        limit = min(len(refs), len(prints))
-        if prints[:limit] == refs[:limit] and None not in refs[:limit]:
-            return limit
-        for i in range(limit):
-            if refs[i] is None or prints[i] != refs[i]:
-                return i
-        return limit  # pragma: no cover - the fast check above found this
+
+def _same_run(item: Any, stored: StoredRun) -> bool:
+    """Whether ``item`` (a run of a new list) equals ``stored``, decided without
+    decoding when it can: the same stored text, or a value whose orjson
+    encoding holds no ``null`` and is the stored text or the stored value's
+    encoding. Anything else counts as changed."""
+    if type(item) is StoredRun:
+        return item.text == stored.text or item.encoded() == stored.encoded()
+    mine = fingerprint(item)
+    if mine is None or b"null" in mine:
+        return False
+    if mine == stored.encoded():
+        return True
+    # stored in another writer's form (Postgres jsonb, agno's json.dumps): compare
+    # the encodings of the values, never the values (1 == 1.0 == True)
+    try:
+        return fingerprint(stored.decode()) == mine
+    except CorruptSessionError:  # changed, then (the write decides what that means)
+        return False
 
 
 class RunCache:
     """Decoded runs of recently read or written sessions, keyed by change token.
 
-    Bounded by the bytes of the fingerprints it holds (least recently used
+    Bounded by the bytes of stored run text it holds (least recently used
     sessions go first). Safe to share between threads.
     """
 
@@ -152,7 +138,6 @@ class RunCache:
 
     def put(self, session_id: str, entry: CachedRuns) -> None:
         """Remember ``entry`` (replacing any older one)."""
-        entry.size = sum(map(len, filter(None, entry.refs))) + 64 * len(entry.refs)
         with self._lock:
             old = self._entries.pop(session_id, None)
             if old is not None:

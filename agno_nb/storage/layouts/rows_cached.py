@@ -1,16 +1,17 @@
 """The row layouts' reads and writes through the run cache (``_versioned.py``).
 
 ``read`` fetches the session row and its change token in one transaction; a
-cached entry at that token gives the runs (after checking that no caller
-changed them in place), else they are fetched and decoded at once with
-orjson (guarded, see ``loads_exact``) and cached. ``write`` of one session
-compares the caller's runs with the stored ones by fingerprint, inside the
-write transaction and only when the token says the cache describes the
-stored session: the unchanged leading runs stay, the rest is deleted and
-inserted, so an agno Agent's whole-session upsert of one more run writes one
-run. Any doubt (no cache entry, another writer's commit, a run whose
-fingerprint cannot be trusted) takes the full rewrite, which is exactly what
-``upsert`` means: the caller's session replaces the stored one.
+cached entry at that token gives the stored runs, else their texts are fetched
+(not decoded) and cached. Either way the session's runs are a ``RunList`` of
+the entry's ``StoredRun`` objects, decoded one by one as the caller takes them
+(``lazy_runs.py``). ``write`` of one session finds, inside the write
+transaction and only when the token says the cache describes the stored
+session, how many leading runs are unchanged (identity for runs nobody took,
+else their encodings): those rows stay, the rest are deleted and inserted, so
+an agno Agent's whole-session upsert of one more run writes one run. Without
+a current entry (first write, another writer's commit) every run is written,
+which is exactly what ``upsert`` means: the caller's session replaces the
+stored one.
 """
 
 from __future__ import annotations
@@ -18,21 +19,12 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from typing import TYPE_CHECKING, Any
 
-import orjson
 import sqlalchemy as sa
 
-from agno_nb.storage._codec import (
-    decode_json,
-    fingerprint,
-    has_long_number,
-    loads_many,
-)
-from agno_nb.storage._versioned import (
-    CachedRuns,
-    VersionedDb,
-    fingerprints,
-    references,
-)
+from agno_nb.errors import CorruptSessionError
+from agno_nb.storage._codec import StoredRun, encode_json
+from agno_nb.storage._versioned import CachedRuns, VersionedDb
+from agno_nb.storage.lazy_runs import RunList
 from agno_nb.summary import first_question, new_message_count
 
 if TYPE_CHECKING:
@@ -45,13 +37,15 @@ UNSUPPORTED: Any = object()
 
 def _statements(layout: RowsLayout, token: Any | None) -> tuple[Any, Any, Any, list[str]]:
     """(session row by id, the same with user, runs of a session, row column
-    names); the row queries end with the ``token`` column when there is one."""
+    names); the row queries end with the preview column, then the ``token``
+    column when there is one."""
     key = ("cached-read", id(layout.table), token is not None)
     found = layout.storage._statements.get(key)
     if found is None:
         table, runs = layout.table, layout.runs
         columns = layout._row_columns()
         names = [c.name for c in columns]
+        columns.append(table.c.preview)
         if token is not None:
             columns.append(token)
         by_id = sa.select(*columns).where(table.c.session_id == sa.bindparam("sid"))
@@ -69,48 +63,6 @@ def _statements(layout: RowsLayout, token: Any | None) -> tuple[Any, Any, Any, l
     return found
 
 
-def decode_runs(
-    texts: Sequence[str | bytes | None], session_id: str
-) -> tuple[list[Any], list[bytes | None]]:
-    """Every run's value (exactly as ``json.loads`` reads it) and reference.
-
-    The texts (all ``str`` or all UTF-8 ``bytes``) are joined into one array
-    and decoded by one ``orjson.loads``; the values are exact when the text
-    holds no run of 19 or more digits (``has_long_number``; orjson refuses
-    NaN, infinities and lone surrogates itself). Any doubt (NaN, a long
-    number, a corrupt run) decodes run by run with ``decode_json``. When the
-    first and last runs are stored as orjson writes them (agno_nb writes runs
-    with orjson), each run's reference is its stored bytes, else its
-    fingerprint. A stored text is what the run holds, so a caller's run whose
-    fingerprint equals it has that value; a stored text that is not orjson's
-    form only makes its run look changed (decoded again, or rewritten).
-    """
-    if None not in texts:
-        blobs = [t.encode() if isinstance(t, str) else t for t in texts]
-        data = b"[" + b",".join(blobs) + b"]"  # type: ignore[arg-type]
-        try:
-            values = loads_many(data)
-        except orjson.JSONDecodeError:
-            values = None
-        if values is not None and not has_long_number(data):
-            if values and not all(fingerprint(values[i]) == blobs[i] for i in {0, len(values) - 1}):
-                return values, references(values)
-            if b"null" in data:  # see ``trusted``
-                return values, [None if b"null" in b else b for b in blobs]  # type: ignore[operator]
-            return values, blobs
-    values = [decode_json(t, session_id=session_id, column="run") for t in texts]
-    return values, references(values)
-
-
-def _preview(runs: Sequence[Any], start: int) -> tuple[str | None, int | None]:
-    """The first preview among ``runs[start:]`` and its index."""
-    for i in range(start, len(runs)):
-        question = first_question(runs[i])
-        if question is not None:
-            return question, i
-    return None, None
-
-
 def read(layout: RowsLayout, session_id: str, user_id: str | None) -> Session | None:
     """One whole session through the cache (``UNSUPPORTED`` without tokens)."""
     s = layout.storage
@@ -123,23 +75,26 @@ def read(layout: RowsLayout, session_id: str, user_id: str | None) -> Session | 
         rows = db.rows(by_user, {**params, "uid": user_id}) if user_id else db.rows(by_id, params)
         if not rows:
             return None
+        row = rows[0]
         token: Hashable | None
         if column is None:
             token = db.token(layout.table, session_id)
         else:
-            token = None if rows[0][-1] is None else str(rows[0][-1])
+            token = None if row[-1] is None else str(row[-1])
         entry = s._run_cache.get(session_id, token)
-        runs = entry.verified_runs() if entry is not None else None
-        if runs is None:
+        if entry is not None:
+            stored = entry.stored
+        else:
             fetched = db.rows(run_texts, params)
-            runs, refs = decode_runs([r[0] for r in fetched], session_id)
-            counts = [int(r[1] or 0) for r in fetched]
-            preview, where = _preview(runs, 0)
+            stored = [StoredRun(r[0], session_id) for r in fetched]
             if token is not None:
-                entry = CachedRuns(token, runs, refs, counts, preview, where)
-                s._run_cache.put(session_id, entry)
-                runs = list(runs)
-    return layout._session(dict(zip(names, rows[0], strict=False)), {session_id: runs})
+                counts = [int(r[1] or 0) for r in fetched]
+                size = sum(len(r[0] or "") for r in fetched)
+                s._run_cache.put(
+                    session_id, CachedRuns(token, stored, counts, row[len(names)], size)
+                )
+    runs = RunList(stored)
+    return layout._session(dict(zip(names, row, strict=False)), {session_id: runs})
 
 
 def write(layout: RowsLayout, session: Session, now_ms: int) -> bool:
@@ -151,7 +106,7 @@ def write(layout: RowsLayout, session: Session, now_ms: int) -> bool:
     runs = layout._take_runs(values)
     if runs is None:  # no list of runs: stored as given, by the family's general path
         return False
-    prints = fingerprints(runs)
+    items = list.copy(runs)  # as the list holds them: runs nobody took still stored
     with s._versioned(write=True) as db:
         if db is None:
             return False
@@ -159,40 +114,102 @@ def write(layout: RowsLayout, session: Session, now_ms: int) -> bool:
         if session_id in s._run_cache:  # else nothing to compare with: skip the token
             token = db.token(layout.table, session_id, lock=True)
             entry = s._run_cache.get(session_id, token)
-        new_token: Hashable | None = None
-        if entry is None:
-            keep = 0
-            counts, preview, where, new_token = _write_all(layout, db, session, now_ms, runs)
-        else:
-            keep = entry.unchanged_prefix(prints)
-            counts, preview, where, new_token = _write_changed(
-                layout, db, entry, keep, values, runs, now_ms
-            )
-        refs = (entry.refs[:keep] if entry is not None else []) + references(
-            runs[keep:], prints[keep:]
-        )
-        if new_token is None:
-            new_token = db.token(layout.table, session_id)
-        if new_token is not None:
-            entry = CachedRuns(new_token, list(runs), refs, counts, preview, where)
-            db.on_commit(lambda: s._run_cache.put(session_id, entry))
+        keep = 0 if entry is None else entry.unchanged_prefix(items)
+        new_entry = _write_tail(layout, db, entry, keep, values, items[keep:], now_ms)
+        if new_entry.token is None:
+            new_entry.token = db.token(layout.table, session_id)
+        if new_entry.token is not None:
+            db.on_commit(lambda: s._run_cache.put(session_id, new_entry))
     return True
 
 
-def _write_all(
-    layout: RowsLayout, db: VersionedDb, session: Session, now_ms: int, runs: list[Any]
-) -> tuple[list[int], str | None, int | None, Hashable | None]:
-    """The family's full rewrite of the session (its runs all deleted and
-    inserted); the last item is the new token when the write returned it."""
-    column = db.token_column(layout.table)
-    new_token: Hashable | None = None
-    for i, (statement, rows) in enumerate(layout.upsert_steps([session], now_ms)):
-        if i == 0 and column is not None and len(rows) == 1:  # the session row
-            new_token = str(db.scalar(_returning(layout, statement, column), rows[0]))
+def _write_tail(
+    layout: RowsLayout,
+    db: VersionedDb,
+    entry: CachedRuns | None,
+    keep: int,
+    values: dict[str, Any],
+    added: list[Any],
+    now_ms: int,
+) -> CachedRuns:
+    """Write the session row and replace its runs from index ``keep`` on with
+    ``added`` (the ``keep`` first stored runs stay); returns what is stored
+    now (its token None when the write did not return it)."""
+    session_id = values["session_id"]
+    if entry is not None:
+        _refuse_dropping_unread(entry, keep, session_id)
+    kept = entry.stored[:keep] if entry is not None else []
+    new_stored: list[StoredRun] = []
+    run_rows: list[dict[str, Any]] = []
+    counts = entry.counts[:keep] if entry is not None else []
+    for i, item in enumerate(added):
+        if type(item) is StoredRun:  # taken from another read, unchanged
+            value, stored = item.decode(), item
         else:
-            db.execute(statement, rows)
-    preview, where = _preview(runs, 0)
-    return [new_message_count(r) for r in runs], preview, where, new_token
+            value, stored = item, StoredRun(encode_json(item), session_id)
+        count = new_message_count(value)
+        # bound as its value: the engine's own serializer writes it (it may be
+        # the caller's, which knows nothing of stored runs)
+        run_rows.append(layout._run_row(session_id, keep + i, value, count))
+        new_stored.append(stored)
+        counts.append(count)
+    preview = _preview(entry, keep, added)
+    layout._add_summary(values, now_ms, keep + len(added), sum(counts), preview)
+    upsert = layout.storage._upsert_statement(layout.table, tuple(values))
+    column = db.token_column(layout.table)
+    token: Hashable | None = None
+    if column is None:
+        db.execute(upsert, [values])
+    else:
+        token = str(db.scalar(_returning(layout, upsert, column), values))
+    clear_from, insert = _tail_statements(layout)
+    if entry is None or keep < len(entry.stored):
+        db.execute(clear_from, [{"sid": session_id, "start": keep}])
+    db.execute(insert, run_rows)
+    size = (entry.size if entry is not None and keep == len(entry.stored) else _size(kept)) + _size(
+        new_stored
+    )
+    return CachedRuns(token, kept + new_stored, counts, preview, size)
+
+
+def _refuse_dropping_unread(entry: CachedRuns, keep: int, session_id: str) -> None:
+    """Refuse a write that would replace a stored run this process could not
+    decode: its caller never saw that run (agno's Agent, say, logs the error
+    and goes on with the runs it did read), so writing would lose it.
+
+    Raises:
+        CorruptSessionError: such a run is among those the write replaces.
+    """
+    for index in range(keep, len(entry.stored)):
+        if entry.stored[index].failed:
+            raise CorruptSessionError(
+                f"session {session_id!r}: run {index} could not be decoded when read, and "
+                "this upsert would replace it unseen; nothing was written: fix or delete "
+                "that run's row first"
+            )
+
+
+def _preview(entry: CachedRuns | None, keep: int, added: Sequence[Any]) -> str | None:
+    """The first question among the kept stored runs, then the added ones."""
+    if entry is not None and keep:
+        if keep == len(entry.stored):  # all kept: the stored preview is theirs
+            if entry.preview is not None:
+                return entry.preview
+        else:
+            for stored in entry.stored[:keep]:
+                question = first_question(stored.decode())
+                if question is not None:
+                    return question
+    for item in added:
+        question = first_question(item.decode() if type(item) is StoredRun else item)
+        if question is not None:
+            return question
+    return None
+
+
+def _size(stored: Sequence[StoredRun]) -> int:
+    """Bytes of stored text (what the cache's bound counts)."""
+    return sum(len(item.text or "") for item in stored)
 
 
 def _returning(layout: RowsLayout, upsert: Any, column: Any) -> Any:
@@ -202,44 +219,6 @@ def _returning(layout: RowsLayout, upsert: Any, column: Any) -> Any:
     if returning is None:
         returning = layout.storage._statements[key] = upsert.returning(column)
     return returning
-
-
-def _write_changed(
-    layout: RowsLayout,
-    db: VersionedDb,
-    entry: CachedRuns,
-    keep: int,
-    values: dict[str, Any],
-    runs: list[Any],
-    now_ms: int,
-) -> tuple[list[int], str | None, int | None, Hashable | None]:
-    """Keep the ``keep`` first stored runs (the caller did not change them),
-    replace the rest; the last item is the new token when the write returned it."""
-    session_id = values["session_id"]
-    added = [new_message_count(r) for r in runs[keep:]]
-    counts = entry.counts[:keep] + added
-    preview: str | None
-    where: int | None
-    if entry.preview_index is not None and entry.preview_index < keep:
-        preview, where = entry.preview, entry.preview_index
-    else:
-        preview, where = _preview(runs, keep)
-    layout._add_summary(values, now_ms, len(runs), sum(counts), preview)
-    upsert = layout.storage._upsert_statement(layout.table, tuple(values))
-    column = db.token_column(layout.table)
-    new_token: Hashable | None = None
-    if column is None:
-        db.execute(upsert, [values])
-    else:
-        new_token = str(db.scalar(_returning(layout, upsert, column), values))
-    clear_from, insert = _tail_statements(layout)
-    if keep < len(entry.refs):
-        db.execute(clear_from, [{"sid": session_id, "start": keep}])
-    db.execute(
-        insert,
-        [layout._run_row(session_id, keep + i, run, added[i]) for i, run in enumerate(runs[keep:])],
-    )
-    return counts, preview, where, new_token
 
 
 def _tail_statements(layout: RowsLayout) -> tuple[Any, Any]:
