@@ -100,6 +100,15 @@ def test_encoders_write_the_stored_text_or_refuse_loudly() -> None:
         orjson.dumps(lazy())
 
 
+def test_pandas_and_pydantic_see_plain_runs() -> None:
+    import pandas as pd
+    import pydantic
+
+    frame = pd.DataFrame(lazy())
+    assert list(frame["run_id"]) == [r["run_id"] for r in plain()]
+    assert pydantic.TypeAdapter(list[dict]).validate_python(lazy()) == plain()
+
+
 def test_a_stored_run_is_read_only_and_decodes_afresh() -> None:
     item = StoredRun(orjson.dumps(make_run(0)), "s")
     with pytest.raises(TypeError):
