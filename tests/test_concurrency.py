@@ -478,8 +478,11 @@ def concurrent_upgrade(spec: Spec, folder: Path, sessions: int) -> None:
     migrated = sorted(r["sessions"] for r in results)
     assert migrated == [0, sessions], results
     assert sorted(r["runs"] for r in results) == [0, 2 * sessions], results
-    # the one that found the work done never ran a batch (it waited, then skipped)
-    assert sorted(r["progress_calls"] > 0 for r in results) == [False, True], results
+    # the one that moved the sessions reported its progress; the other waited for
+    # that step, then found it done (on a loaded machine it may still win the
+    # lock of a later step, which moves no session: each step runs exactly once)
+    mover = next(r for r in results if r["sessions"] == sessions)
+    assert mover["progress_calls"] > 0, results
     check_upgraded(v2, written)
 
 
