@@ -7,7 +7,10 @@ holds one row per run; v3 drops agno's single-column indexes, which the
 listing indexes cover or nothing queries, so a new session updates three
 indexes instead of six; v4 adds the folded text that search matches
 (``search_name`` on the sessions table, ``search_text`` on each run row; see
-``agno_nb.search``). A version table records each storage table's layout.
+``agno_nb.search``); v5 stores each run on Postgres as ``json`` (the text as
+written, only validated) instead of ``jsonb``, so reading runs back hands out
+that text instead of rebuilding it from jsonb's binary form (SQLite and DuckDB
+are unchanged). A version table records each storage table's layout.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from sqlalchemy.types import TypeEngine
 from agno_nb.errors import InvalidArgumentError, InvalidNameError
 from agno_nb.sessions import ENTITY_COLUMN, MODES
 
-LATEST_VERSION = 4
+LATEST_VERSION = 5
 VERSION_TABLE = "agno_nb_schema_versions"
 RUNS_SUFFIX = "_runs"
 
@@ -85,6 +88,16 @@ def json_type(backend: str) -> TypeEngine[object]:
     return sa.JSON()
 
 
+def run_json_type(backend: str, version: int) -> TypeEngine[object]:
+    """The type of the runs table's ``run`` column at layout ``version``: from v5,
+    Postgres' ``json``, which keeps the text as written (``run::text`` costs the
+    server nothing), where earlier layouts use ``jsonb``; other backends keep
+    :func:`json_type` at every version."""
+    if backend == "postgres" and version >= 5:
+        return postgresql.JSON()
+    return json_type(backend)
+
+
 def json_text(column: Any, backend: str) -> Any:
     """``column``'s stored JSON as text, for our own decoding. SQLite keeps it as
     stored: ``CAST(... AS TEXT)`` of a BLOB holding bytes that are not UTF-8 would
@@ -111,7 +124,8 @@ def session_table(
     backend: str,
     schema: str | None = None,
 ) -> sa.Table:
-    """The sessions table at layout ``version`` (0 to 3) for ``mode``."""
+    """The sessions table at layout ``version`` (0 to 5; v5 changes only the runs
+    table, so its sessions table is v4's) for ``mode``."""
     js = json_type(backend)
     ix = version < 3  # agno's single-column indexes, dropped by v3
     epoch = _epoch_type(backend)
@@ -187,7 +201,8 @@ def runs_table(
     version: int = 2,
 ) -> sa.Table:
     """The companion table of layouts v2+: one row per run (from ``version`` 4
-    with the run's folded ``search_text``). The default stays v2's shape, which
+    with the run's folded ``search_text``; from 5, on Postgres, ``run`` is
+    ``json``, see :func:`run_json_type`). The default stays v2's shape, which
     the released v1 -> v2 step creates."""
     extra = [sa.Column("search_text", sa.Text())] if version >= 4 else []
     return sa.Table(
@@ -198,7 +213,7 @@ def runs_table(
         sa.Column("run_id", sa.String),
         sa.Column("created_at", _epoch_type(backend)),
         sa.Column("message_count", sa.Integer),
-        sa.Column("run", json_type(backend)),
+        sa.Column("run", run_json_type(backend, version)),
         *extra,
         schema=schema,
     )

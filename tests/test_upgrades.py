@@ -47,13 +47,22 @@ def fill(storage: Any, count: int) -> None:
 def test_plan_is_offline_sql_for_every_backend() -> None:
     for backend, schema in (("sqlite", None), ("duckdb", None), ("postgres", "ai")):
         result = plan(TableRef(backend, "agent_sessions", "agent", schema), 0)
-        assert [s.version for s in result.steps] == [1, 2, 3, 4]
+        assert [s.version for s in result.steps] == list(range(1, LATEST_VERSION + 1))
         text = "\n".join(result.steps[0].sql)
         assert "ADD COLUMN team_session_id" in text
         v2 = "\n".join(result.steps[1].sql)
         assert "CREATE TABLE" in v2 and "agent_sessions_runs" in v2
         assert "ix_agent_sessions_user_created" in v2
         assert ("ai.agent_sessions" in v2) == (schema == "ai")
+        v5 = result.steps[4]
+        if backend == "postgres":  # the runs table is rewritten: its runs become json
+            assert v5.sql == [
+                "ALTER TABLE ai.agent_sessions_runs ALTER COLUMN run TYPE JSON "
+                "USING run::text::JSON"
+            ]
+            assert "rewrites every row of ai.agent_sessions_runs" in v5.description
+        else:  # the runs are stored as text already: only the stamp
+            assert v5.sql == [] and "no data changes" in v5.description
         assert "dry run" in str(result)
     assert len(MIGRATIONS) == LATEST_VERSION
     assert plan(TableRef("sqlite", "t"), LATEST_VERSION).steps == []

@@ -14,8 +14,19 @@ from agno_nb.schema import LATEST_VERSION
 #: table's write lock, measured on SQLite on the 2-core CI machine (bench/: the
 #: v1 -> v3 upgrade of 3-run sessions, about 7,000/s; v3 -> v4 alone, see
 #: bench/README.md). Postgres and DuckDB are of the same order. Steps missing
-#: here change only the schema and take well under a second.
+#: here (and from :data:`BACKEND_SESSIONS_PER_S`) change only the schema and
+#: take well under a second.
 SESSIONS_PER_S: dict[int, float] = {2: 7_000.0, 4: 9_000.0}
+#: The same for steps that move data on one backend only: v4 -> v5 rewrites the
+#: runs table on Postgres (12,000-17,000 sessions of 3 runs of ~2 KB a second on
+#: the CI machine, 20,000 sessions; it only stamps elsewhere).
+BACKEND_SESSIONS_PER_S: dict[tuple[int, str], float] = {(5, "postgres"): 12_000.0}
+
+
+def sessions_per_s(version: int, backend: str) -> float:
+    """How many sessions a second the step to ``version`` processes on ``backend``
+    (infinite for a step that changes only the schema there)."""
+    return BACKEND_SESSIONS_PER_S.get((version, backend), SESSIONS_PER_S.get(version, float("inf")))
 
 
 @dataclass(frozen=True)
@@ -67,7 +78,7 @@ class UpgradePlan:
         measured rate. None when the sessions were not counted."""
         if self.sessions is None:
             return None
-        return sum(self.sessions / SESSIONS_PER_S.get(s.version, float("inf")) for s in self.steps)
+        return sum(self.sessions / sessions_per_s(s.version, self.backend) for s in self.steps)
 
     @property
     def pending(self) -> bool:

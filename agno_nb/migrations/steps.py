@@ -12,6 +12,8 @@ from sqlalchemy.schema import CreateIndex, CreateTable, DropIndex
 
 from agno_nb.migrations.plan import TableRef, compile_type, quoted
 from agno_nb.migrations.v4_search import v4_data, v4_ddl
+from agno_nb.migrations.v5_json_runs import SUMMARY as V5_SUMMARY
+from agno_nb.migrations.v5_json_runs import v5_ddl, v5_describe
 from agno_nb.schema import (
     V2_COLUMNS,
     json_text,
@@ -47,9 +49,11 @@ class Migration:
     ddl: Callable[[TableRef, Dialect], list[str]]
     data: Callable[[Connection, TableRef, Progress | None], StepStats] | None = None
     data_note: str = ""
+    #: what the step does on ``ref``'s backend, when that differs by backend
+    explain: Callable[[TableRef], str] | None = None
 
     def describe(self, ref: TableRef) -> str:
-        return self.summary
+        return self.summary if self.explain is None else self.explain(ref)
 
     def sql(self, ref: TableRef, dialect: Dialect) -> list[str]:
         """Every statement of this step, data moves shown as SQL comments."""
@@ -299,5 +303,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             "fill search_name for every session of {table} and search_text for every "
             "run (batches of 500)"
         ),
+    ),
+    Migration(
+        version=5,
+        summary=V5_SUMMARY,
+        ddl=v5_ddl,
+        explain=v5_describe,
     ),
 )

@@ -1,4 +1,4 @@
-"""agno_nb's own layouts (v2, v3): agno 1.x's session columns plus summary
+"""agno_nb's own layouts (v2 to v5): agno 1.x's session columns plus summary
 columns (name, run and message counts, preview, creation and activity in ms),
 with each run in its own row of ``<table>_runs``.
 
@@ -61,7 +61,7 @@ class RowsLayout(Agno1Layout):
     """agno 1.x's columns + summary columns + a runs table (one row per run)."""
 
     family = "rows"
-    versions = (2, 3, 4)
+    versions = (2, 3, 4, 5)
     priority = 50
 
     def __init__(self, storage: BaseStorage, version: int | None) -> None:
