@@ -270,7 +270,7 @@ def test_big_integers_round_trip_exactly(tokened: Callable[..., Any]) -> None:
     assert stored_runs(tokened, "s1")[1]["metrics"]["beyond"] == 2**70 + 1
 
 
-@pytest.mark.parametrize("backend", ["sqlite"])  # Postgres JSONB cannot hold NaN (nor can agno's)
+@pytest.mark.parametrize("backend", ["sqlite"])  # Postgres json/jsonb cannot hold NaN (nor agno's)
 def test_nan_and_none_are_told_apart(make_storage: Any, backend: str) -> None:
     storage = make_storage()
     session = make_session(runs=3)
