@@ -13,7 +13,10 @@ mark keeps a row the upgrade could not move (corrupt JSON, skipped with
 ``skip_corrupt=True``) exactly as it was: once fixed, its runs are read from
 its JSON, and the next ``append_run`` or ``upgrade_schema()`` moves them. On
 v4 such a session has no run rows to hold its runs' search text, so its
-``search_name`` holds it after its name and id (see ``_search_name``).
+``search_name`` holds it after its name and id (see ``_search_name``). From
+v5 Postgres keeps each run as ``json`` (the text as written) instead of
+``jsonb``; runs are read as text on every version (``json_text``), so the
+same statements serve both.
 """
 
 from __future__ import annotations
