@@ -34,6 +34,33 @@ class Place:
         return f"{self.pg_schema}_{who}"
 
 
+def settle(place: Place) -> None:
+    """Bring both contestants' freshly written data to the state a later reader
+    finds, so that neither pays first-reader costs of its own writes the other
+    was spared: on SQLite each file's WAL is checkpointed into the database;
+    on Postgres both schemas' tables are vacuumed (which sets the hint bits the
+    first reader of a row would otherwise write) and analysed."""
+    if place.backend == "sqlite":
+        import sqlite3
+
+        for path in place.folder.glob("*.db"):
+            with sqlite3.connect(path) as conn:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.close()
+    elif place.backend == "postgres" and place.pg_url:
+        import psycopg
+
+        url = place.pg_url.replace("postgresql+psycopg://", "postgresql://", 1)
+        with psycopg.connect(url, autocommit=True) as conn:
+            schemas = [place.schema_for("agno"), place.schema_for("ours")]
+            tables = conn.execute(
+                "SELECT schemaname, tablename FROM pg_tables WHERE schemaname = ANY(%s)",
+                (schemas,),
+            ).fetchall()
+            for schema, table in tables:
+                conn.execute(f'VACUUM ANALYZE "{schema}"."{table}"')
+
+
 def _use_wal(engine: Any) -> None:
     """Every new connection of ``engine`` gets WAL and ``synchronous=NORMAL``."""
     from sqlalchemy import event

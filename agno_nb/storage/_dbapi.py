@@ -78,6 +78,28 @@ def compile_for_driver(statement: Any, dialect: Dialect, keys: Sequence[str]) ->
     return DriverStatement(compiled.string, tuple(names), processors)
 
 
+def compile_select(statement: Any, dialect: Dialect) -> str | None:
+    """The SQL of a SELECT whose named parameters go to the driver as given and
+    whose columns come back as the driver returns them (no bind or result
+    processing); None when it needs SQLAlchemy at execution time."""
+    compiled = statement.compile(dialect=dialect)
+    if (
+        compiled.positiontup is not None  # a positional paramstyle
+        or compiled.literal_execute_params
+        or compiled.post_compile_params
+        or any(
+            bind.type.dialect_impl(dialect).bind_processor(dialect) is not None
+            for bind in compiled.binds.values()
+        )
+        or any(
+            column[3].dialect_impl(dialect).result_processor(dialect, None) is not None
+            for column in compiled._result_columns
+        )
+    ):
+        return None
+    return str(compiled.string)
+
+
 class HeldConnection:
     """One pooled connection kept checked out for a storage's driver-level writes.
 

@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from agno_nb.errors import AgnoNbError, BackendUnavailableError, StorageConflictError
 from agno_nb.storage._codec import encode_json
+from agno_nb.storage._dbapi import compile_select
 from agno_nb.storage._versioned import VersionedDb
 from agno_nb.storage.base import BaseStorage
 from agno_nb.urls import mask_url, remember_secrets, secret_keys
@@ -209,6 +210,18 @@ class PostgresStorage(BaseStorage):
         return AgnoNbError(f"Postgres at {where} failed ({detail}, SQLSTATE {sqlstate}): {hint}")
 
 
+def _select_sql_of(storage: PostgresStorage, statement: Any) -> str | None:
+    """``statement``'s driver SQL (see ``compile_select``), compiled once."""
+    key = ("select-sql", id(statement))
+    found: str | None = storage._statements.get(key, _MISSING)
+    if found is _MISSING:
+        found = storage._statements[key] = compile_select(statement, storage.db_engine.dialect)
+    return found
+
+
+_MISSING: Any = object()
+
+
 class _XminTransaction:
     """:class:`~agno_nb.storage._versioned.VersionedDb` on a SQLAlchemy connection."""
 
@@ -223,7 +236,17 @@ class _XminTransaction:
         self.committed.append(callback)
 
     def rows(self, statement: Any, params: dict[str, Any]) -> list[Sequence[Any]]:
-        rows = list(self._storage._run(self._conn, statement, params).all())
+        sql = _select_sql_of(self._storage, statement)
+        if sql is None:
+            rows = list(self._storage._run(self._conn, statement, params).all())
+        else:  # straight on psycopg's cursor: no result objects for 1,000 run rows
+            self._storage.stats.queries += 1
+            driver_error = self._conn.dialect.loaded_dbapi.Error
+            try:
+                with self._conn.connection.dbapi_connection.cursor() as cursor:  # type: ignore[union-attr]
+                    rows = cursor.execute(sql, params).fetchall()
+            except driver_error as exc:  # raised as SQLAlchemy would, for _translate
+                raise sa.exc.DBAPIError.instance(sql, params, exc, driver_error) from None
         self._storage.stats.rows += len(rows)
         return rows
 

@@ -30,6 +30,8 @@ from sqlalchemy.engine import Connection, Inspector
 
 from agno_nb.errors import CorruptSessionError
 from agno_nb.migrations import StepStats
+from agno_nb.migrations.plan import quoted
+from agno_nb.migrations.v5_json_runs import lz4_ddl
 from agno_nb.schema import RUNS_SUFFIX, V2_COLUMNS, json_text, runs_table
 from agno_nb.search import name_text, run_text, search_term, session_text
 from agno_nb.sessions import Session
@@ -93,6 +95,10 @@ class RowsLayout(Agno1Layout):
     def create(self, conn: Connection) -> None:
         self.table.create(conn)
         self.runs.create(conn, checkfirst=True)
+        if self.storage.backend == "postgres" and (self.version or 0) >= 5:
+            # as the v4 -> v5 step leaves it: runs' text compressed with lz4
+            runs = quoted(self.storage._ref, conn.dialect, self.runs.name)
+            conn.exec_driver_sql(lz4_ddl(runs, ["run", "search_text"]))
 
     # -- hooks of the agno 1.x table ------------------------------------------------------
 

@@ -17,6 +17,7 @@ stored one.
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from itertools import repeat
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -85,16 +86,24 @@ def read(layout: RowsLayout, session_id: str, user_id: str | None) -> Session | 
         if entry is not None:
             stored = entry.stored
         else:
-            fetched = db.rows(run_texts, params)
-            stored = [StoredRun(r[0], session_id) for r in fetched]
+            texts, counts = _columns(db.rows(run_texts, params))
+            stored = list(map(StoredRun, texts, repeat(session_id)))
             if token is not None:
-                counts = [int(r[1] or 0) for r in fetched]
-                size = sum(len(r[0] or "") for r in fetched)
+                size = sum(map(len, filter(None, texts)))
+                counts = [int(c or 0) for c in counts]
                 s._run_cache.put(
                     session_id, CachedRuns(token, stored, counts, row[len(names)], size)
                 )
     runs = RunList(stored)
     return layout._session(dict(zip(names, row, strict=False)), {session_id: runs})
+
+
+def _columns(rows: Sequence[Sequence[Any]]) -> tuple[list[Any], list[Any]]:
+    """The two columns of (run text, message count) rows."""
+    if not rows:
+        return [], []
+    texts, counts = zip(*rows, strict=True)
+    return list(texts), list(counts)
 
 
 def write(layout: RowsLayout, session: Session, now_ms: int) -> bool:
