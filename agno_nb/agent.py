@@ -275,7 +275,9 @@ class Agent:
 
     def _adopt(self, session: Any) -> None:
         self._exists = True
-        self._runs = [dict(r) for r in session.run_dicts]
+        # a new list of the session's runs; those read from a runs table stay
+        # stored text until a turn takes them (its history takes the last few)
+        self._runs = session.run_dicts
         self._name_of_session = session.session_name or self._name_of_session
         state = copy.deepcopy(self._initial_state)
         state.update(session.session_state)

@@ -156,10 +156,11 @@ class _SessionBase:
 
     @property
     def run_dicts(self) -> list[dict[str, Any]]:
-        """The stored runs as dicts, oldest first."""
+        """The stored runs as dicts, oldest first (a new list; runs read from a
+        runs table stay undecoded until taken, see ``storage.lazy_runs``)."""
         memory = self.memory
         runs = memory.get("runs") if isinstance(memory, dict) else None
-        return list(runs) if isinstance(runs, list) else []
+        return runs.copy() if isinstance(runs, list) else []
 
     @property
     def runs(self) -> list[Run]:
@@ -225,8 +226,9 @@ class WorkflowSession(_SessionBase):
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WorkflowSession:
         session: WorkflowSession = super().from_dict(data)
-        if data.get("runs") is not None:
-            session.runs_v2 = list(data["runs"])
+        runs = data.get("runs")
+        if runs is not None:
+            session.runs_v2 = runs.copy() if isinstance(runs, list) else list(runs)
         return session
 
     def to_dict(self) -> dict[str, Any]:
@@ -237,7 +239,7 @@ class WorkflowSession(_SessionBase):
     @property
     def run_dicts(self) -> list[dict[str, Any]]:
         if isinstance(self.runs_v2, list):
-            return list(self.runs_v2)
+            return self.runs_v2.copy()
         return super().run_dicts
 
 

@@ -166,3 +166,20 @@ def test_runs_read_from_one_table_copy_exactly_into_another_layout(
         assert got.memory["runs"] == session.memory["runs"]
         assert isinstance(got.memory["runs"][1]["metrics"]["beyond"], int)
         target.close()
+
+
+def test_agno_nb_agent_turn_decodes_only_its_history(tokened: Callable[..., Any]) -> None:
+    from agno_nb import Agent
+
+    tokened().upsert(make_session(runs=200))
+    storage = tokened()
+    agent = Agent(
+        session_id="s1", storage=storage, add_history_to_messages=True, num_history_runs=3
+    )
+    agent.run("one more question")
+    runs = agent._runs
+    assert type(runs) is RunList and runs.stored_count() == 200 - 3
+    assert stored_runs(tokened, "s1")[:200] == plain(200)
+    assert len(stored_runs(tokened, "s1")) == 201
+    assert agent.get_chat_history()[-1]["role"] == "assistant"  # takes them all, as asked
+    assert runs.stored_count() == 0
