@@ -11,13 +11,11 @@ upgrades, and the statement cache.
 
 from __future__ import annotations
 
-import functools
-import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -31,7 +29,6 @@ from agno_nb.errors import (
     SchemaTooNewError,
     SchemaTooOldError,
     SessionNotFoundError,
-    StorageConflictError,
     StorageFullError,
     StorageLockedError,
     TableMissingError,
@@ -49,6 +46,8 @@ from agno_nb.schema import (
 )
 from agno_nb.sessions import ENTITY_COLUMN, Session
 from agno_nb.storage import _upgrading
+from agno_nb.storage._calls import CONFLICT_RETRIES as CONFLICT_RETRIES
+from agno_nb.storage._calls import _consistent, _LayoutChanged, _Translating
 from agno_nb.storage._checks import check_run, check_session
 from agno_nb.storage._codec import SessionSummary
 from agno_nb.storage._dbapi import ForkAware, leave_parent_pool, track_fork
@@ -60,74 +59,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Progress = Callable[[int, int], None]
-
-
-class _LayoutChanged(Exception):
-    """Internal: another process changed the table's layout; the call is redone."""
-
-
-class _Translating:
-    """Context manager: an exception raised inside that ``translate`` turns into an
-    AgnoNbError leaves as that error (without the driver's traceback chained)."""
-
-    __slots__ = ("_translate",)
-
-    def __init__(self, translate: Callable[[Exception], Exception | None]) -> None:
-        self._translate = translate
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
-    ) -> Literal[False]:
-        if not isinstance(exc, Exception) or isinstance(exc, AgnoNbError):
-            return False
-        if isinstance(exc, sa.exc.StatementError) and isinstance(exc.orig, AgnoNbError):
-            raise exc.orig from None  # refused by our JSON encoder, say: one line
-        translated = self._translate(exc)
-        if translated is None:
-            return False
-        raise translated from None
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-#: How many times a call rolled back by a deadlock or serialization failure is redone.
-CONFLICT_RETRIES = 5
-
-
-def _consistent(method: Callable[P, R]) -> Callable[P, R]:
-    """Redo ``method`` when another process upgraded the table under it, so a
-    storage opened before an upgrade never writes or reads the old layout; and
-    when the database rolled its transaction back for a deadlock or a
-    serialization failure (a bounded number of times, with a random backoff)."""
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        conflicts = 0
-        layout_changes = 0
-        while True:
-            try:
-                return method(*args, **kwargs)
-            except _LayoutChanged:
-                layout_changes += 1
-                if layout_changes > LATEST_VERSION + 1:
-                    raise AgnoNbError(
-                        "the table's layout kept changing under this call: retry it"
-                    ) from None
-            except StorageConflictError as exc:
-                # rolled back whole by the database: nothing was saved, so redo it
-                conflicts += 1
-                if conflicts > CONFLICT_RETRIES:
-                    raise StorageConflictError(
-                        f"{exc} (still conflicting after {conflicts} attempts: retry later)"
-                    ) from None
-                time.sleep(random.uniform(0, 0.005 * 2**conflicts))
-
-    return wrapper
 
 
 @dataclass
