@@ -1,12 +1,21 @@
-"""Who is upgrading a table: a marker row in the version table (issue 14, item 16).
+"""Upgrading a table in place (``BaseStorage.upgrade_schema``), and the marker
+that names an upgrade under way.
 
-An upgrade step holds the table's write lock for as long as it moves data
-(seconds per 10,000 sessions). Before its first step the upgrader commits a
-row ``<table>:upgrading`` to the version table (target layout, process and
-host, start time) and deletes it when it is done, whether it succeeded or
-not. A writer that gives up waiting for the lock reads that row, which a
-reader can do while the lock is held, and names the upgrade in its error.
-A row left by a killed upgrader is stale: the error shows when it started.
+The upgrade: the plan (``agno_nb.migrations``) says which steps the table
+needs; each step runs in one write transaction with its version stamp, under
+the table's lock, after looking at the table again (a second upgrader finds
+the work done). A step that fails becomes one MigrationError naming the table
+and the step; rows a step cannot move stop it unless ``skip_corrupt``. On an
+up-to-date table, runs an earlier upgrade skipped are moved if they read now.
+
+The marker (issue 14, item 16): an upgrade step holds the table's write lock
+for as long as it moves data (seconds per 10,000 sessions). Before its first
+step the upgrader commits a row ``<table>:upgrading`` to the version table
+(target layout, process and host, start time) and deletes it when it is done,
+whether it succeeded or not. A writer that gives up waiting for the lock reads
+that row, which a reader can do while the lock is held, and names the upgrade
+in its error. A row left by a killed upgrader is stale: the error shows when
+it started.
 """
 
 from __future__ import annotations
@@ -14,14 +23,141 @@ from __future__ import annotations
 import os
 import socket
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+
+from agno_nb.errors import (
+    AgnoNbError,
+    BackendUnavailableError,
+    MigrationError,
+    StorageFullError,
+    StorageLockedError,
+)
+from agno_nb.migrations import MIGRATIONS, UpgradePlan, plan
+from agno_nb.migrations.plan import describe_rows
+from agno_nb.migrations.steps import Progress
+from agno_nb.schema import LATEST_VERSION
+from agno_nb.storage.layouts import layout_for_version
+from agno_nb.urls import mask_url
 
 if TYPE_CHECKING:
     from agno_nb.storage.base import BaseStorage
 
 SUFFIX = ":upgrading"
+
+
+# -- the upgrade -------------------------------------------------------------------------
+
+
+def upgrade(
+    storage: BaseStorage, *, dry_run: bool, progress: Progress | None, skip_corrupt: bool
+) -> UpgradePlan:
+    """Plan the upgrade of ``storage``'s table and, unless ``dry_run``, apply it
+    (see ``BaseStorage.upgrade_schema``, whose body this is).
+
+    Raises:
+        MigrationError: rows cannot be moved, or a step failed.
+        SchemaTooNewError: the table is newer than this agno_nb.
+        AgnoNbError: the table's family is not upgraded by agno_nb.
+    """
+    with storage._read(check=False) as conn:
+        layout = storage._detect(conn)
+    if layout is not None:
+        layout.refuse("upgrade_schema")
+    start = None if layout is None else layout.version
+    result = plan(storage._ref, start)
+    result.dry_run = dry_run
+    if result.steps:
+        result.sessions = _row_count(storage)
+    if dry_run or layout is None:
+        return result
+    if not result.steps:
+        return _finish_moves(storage, result)
+    mark(storage, LATEST_VERSION)  # writers that time out name this upgrade
+    try:
+        for migration in MIGRATIONS[start or 0 : LATEST_VERSION]:
+            with _step_errors(storage, migration.version), storage._write(check=False) as conn:
+                storage._lock_table(conn)
+                now = storage._detect(conn)
+                if now is None or now.version is None or now.version >= migration.version:
+                    continue
+                stats = migration.apply(conn, storage._ref, progress)
+                if stats.unmoved and not skip_corrupt:
+                    raise _cannot_move(storage, stats.unmoved, f"v{now.version}")
+                storage._stamp(conn, migration.version)
+            result.sessions_migrated += stats.sessions
+            result.runs_moved += stats.runs
+            result.skipped.extend(stats.unmoved)
+    finally:
+        unmark(storage)
+    storage._tables.clear()
+    storage._statements.clear()
+    storage._layout, storage._layout_known = layout_for_version(storage, LATEST_VERSION), True
+    result.applied = True
+    return result
+
+
+@contextmanager
+def _step_errors(storage: BaseStorage, version: int) -> Iterator[None]:
+    """Around one upgrade step's transaction: a step that failed for any reason
+    but the database's availability (unreachable, locked, full: those errors
+    already say what to do) raises MigrationError, naming the table and step."""
+    try:
+        yield
+    except (MigrationError, BackendUnavailableError, StorageLockedError, StorageFullError):
+        raise
+    except Exception as exc:
+        orig = getattr(exc, "orig", None) or exc
+        first = str(orig).strip().splitlines()
+        detail = mask_url(first[0] if first else type(orig).__name__)
+        if not isinstance(exc, AgnoNbError):
+            detail = f"{type(orig).__name__}: {detail}"
+        raise MigrationError(
+            f"upgrading {storage._ref.qualified} to layout v{version} failed ({detail}); "
+            f"nothing of this step was saved, the table stays at v{version - 1}: fix "
+            "the cause and run upgrade_schema() again"
+        ) from None
+
+
+def _row_count(storage: BaseStorage) -> int:
+    """How many sessions the table holds (for the upgrade plan's lock estimate)."""
+    query = sa.select(sa.func.count()).select_from(
+        sa.table(storage.table_name, schema=storage.schema)
+    )
+    with storage._read(check=False) as conn:
+        return int(storage._run(conn, query).scalar_one())
+
+
+def _finish_moves(storage: BaseStorage, result: UpgradePlan) -> UpgradePlan:
+    """On an up-to-date table, move the runs an earlier upgrade could not (rows
+    it skipped, fixed since); rows still unreadable stay as they are, listed in
+    ``result.skipped`` (they were skipped on purpose: no error)."""
+    with storage._write(check=False) as conn:
+        storage._lock_table(conn)
+        layout = storage._detect(conn)
+        if layout is None:
+            return result
+        stats = layout.move_held(conn)
+    result.sessions_migrated += stats.sessions
+    result.runs_moved += stats.runs
+    result.skipped.extend(stats.unmoved)
+    return result
+
+
+def _cannot_move(storage: BaseStorage, rows: list[tuple[str, str]], at: str) -> MigrationError:
+    return MigrationError(
+        f"cannot upgrade {storage._ref.qualified}: {len(rows)} session(s) cannot be moved: "
+        f"{describe_rows(rows)}; the table stays at {at}. Fix or delete these rows and "
+        "rerun the upgrade, or pass skip_corrupt=True (agno-nb upgrade --skip-corrupt, "
+        "%agno_upgrade --skip-corrupt) to upgrade the rest and leave them as they are "
+        "(their runs are kept and read from their JSON)"
+    )
+
+
+# -- the marker --------------------------------------------------------------------------
 
 
 def mark(storage: BaseStorage, target: int) -> None:

@@ -25,16 +25,12 @@ from agno_nb.errors import (
     BackendUnavailableError,
     InvalidArgumentError,
     InvalidSessionError,
-    MigrationError,
     SchemaTooNewError,
     SchemaTooOldError,
     SessionNotFoundError,
-    StorageFullError,
-    StorageLockedError,
     TableMissingError,
 )
-from agno_nb.migrations import MIGRATIONS, TableRef, UpgradePlan, plan
-from agno_nb.migrations.plan import describe_rows
+from agno_nb.migrations import TableRef, UpgradePlan
 from agno_nb.schema import (
     LATEST_VERSION,
     check_identifier,
@@ -633,98 +629,13 @@ class BaseStorage(ForkAware):
             SchemaTooNewError: the table is newer than this agno_nb.
             AgnoNbError: the table's family is not upgraded by agno_nb.
         """
-        with self._read(check=False) as conn:
-            layout = self._detect(conn)
-        if layout is not None:
-            layout.refuse("upgrade_schema")
-        start = None if layout is None else layout.version
-        result = plan(self._ref, start)
-        result.dry_run = dry_run
-        if result.steps:
-            result.sessions = self._row_count()
-        if dry_run or layout is None:
-            return result
-        if not result.steps:
-            return self._finish_moves(result)
-        _upgrading.mark(self, LATEST_VERSION)  # writers that time out name this upgrade
-        try:
-            for migration in MIGRATIONS[start or 0 : LATEST_VERSION]:
-                with self._step_errors(migration.version), self._write(check=False) as conn:
-                    self._lock_table(conn)
-                    now = self._detect(conn)
-                    if now is None or now.version is None or now.version >= migration.version:
-                        continue
-                    stats = migration.apply(conn, self._ref, progress)
-                    if stats.unmoved and not skip_corrupt:
-                        raise self._cannot_move(stats.unmoved, f"v{now.version}")
-                    self._stamp(conn, migration.version)
-                result.sessions_migrated += stats.sessions
-                result.runs_moved += stats.runs
-                result.skipped.extend(stats.unmoved)
-        finally:
-            _upgrading.unmark(self)
-        self._tables.clear()
-        self._statements.clear()
-        self._layout, self._layout_known = layout_for_version(self, LATEST_VERSION), True
-        result.applied = True
-        return result
-
-    @contextmanager
-    def _step_errors(self, version: int) -> Iterator[None]:
-        """Around one upgrade step's transaction: a step that failed for any reason
-        but the database's availability (unreachable, locked, full: those errors
-        already say what to do) raises MigrationError, naming the table and step."""
-        try:
-            yield
-        except (MigrationError, BackendUnavailableError, StorageLockedError, StorageFullError):
-            raise
-        except Exception as exc:
-            orig = getattr(exc, "orig", None) or exc
-            first = str(orig).strip().splitlines()
-            detail = mask_url(first[0] if first else type(orig).__name__)
-            if not isinstance(exc, AgnoNbError):
-                detail = f"{type(orig).__name__}: {detail}"
-            raise MigrationError(
-                f"upgrading {self._ref.qualified} to layout v{version} failed ({detail}); "
-                f"nothing of this step was saved, the table stays at v{version - 1}: fix "
-                "the cause and run upgrade_schema() again"
-            ) from None
-
-    def _row_count(self) -> int:
-        """How many sessions the table holds (for the upgrade plan's lock estimate)."""
-        query = sa.select(sa.func.count()).select_from(
-            sa.table(self.table_name, schema=self.schema)
+        return _upgrading.upgrade(
+            self, dry_run=dry_run, progress=progress, skip_corrupt=skip_corrupt
         )
-        with self._read(check=False) as conn:
-            return int(self._run(conn, query).scalar_one())
 
     def _running_upgrade(self) -> str | None:
         """A clause naming an upgrade of this table under way, or None."""
         return _upgrading.running(self)
-
-    def _finish_moves(self, result: UpgradePlan) -> UpgradePlan:
-        """On an up-to-date table, move the runs an earlier upgrade could not (rows
-        it skipped, fixed since); rows still unreadable stay as they are, listed in
-        ``result.skipped`` (they were skipped on purpose: no error)."""
-        with self._write(check=False) as conn:
-            self._lock_table(conn)
-            layout = self._detect(conn)
-            if layout is None:
-                return result
-            stats = layout.move_held(conn)
-        result.sessions_migrated += stats.sessions
-        result.runs_moved += stats.runs
-        result.skipped.extend(stats.unmoved)
-        return result
-
-    def _cannot_move(self, rows: list[tuple[str, str]], at: str) -> MigrationError:
-        return MigrationError(
-            f"cannot upgrade {self._ref.qualified}: {len(rows)} session(s) cannot be moved: "
-            f"{describe_rows(rows)}; the table stays at {at}. Fix or delete these rows and "
-            "rerun the upgrade, or pass skip_corrupt=True (agno-nb upgrade --skip-corrupt, "
-            "%agno_upgrade --skip-corrupt) to upgrade the rest and leave them as they are "
-            "(their runs are kept and read from their JSON)"
-        )
 
     # -- listing without payloads ---------------------------------------------------------
 
