@@ -13,12 +13,16 @@ import functools
 import random
 import time
 from collections.abc import Callable
-from typing import Any, Literal, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 
-from agno_nb.errors import AgnoNbError, StorageConflictError
+from agno_nb.errors import AgnoNbError, StorageConflictError, TableMissingError
 from agno_nb.schema import LATEST_VERSION
+from agno_nb.urls import mask_url
+
+if TYPE_CHECKING:
+    from agno_nb.storage.base import BaseStorage
 
 
 class _LayoutChanged(Exception):
@@ -48,6 +52,20 @@ class _Translating:
         if translated is None:
             return False
         raise translated from None
+
+
+def table_gone(storage: BaseStorage, exc: Exception) -> TableMissingError:
+    """The error for a table dropped under this open storage; the next call
+    looks the table up again (and a write creates it)."""
+    storage._layout, storage._layout_known = None, False
+    storage._tables.clear()
+    storage._statements.clear()
+    first = str(getattr(exc, "orig", exc)).strip().splitlines()
+    detail = mask_url(first[0] if first else type(exc).__name__)
+    return TableMissingError(
+        f"a table of {storage._ref.qualified} is gone ({detail}): another process dropped "
+        "it; retry the call (reads find no sessions, a write creates the table again)"
+    )
 
 
 P = ParamSpec("P")

@@ -40,6 +40,7 @@ from agno_nb.migrations import MIGRATIONS, UpgradePlan, plan
 from agno_nb.migrations.plan import describe_rows
 from agno_nb.migrations.steps import Progress
 from agno_nb.schema import LATEST_VERSION
+from agno_nb.storage import _stamps
 from agno_nb.storage.layouts import layout_for_version
 from agno_nb.urls import mask_url
 
@@ -64,7 +65,7 @@ def upgrade(
         AgnoNbError: the table's family is not upgraded by agno_nb.
     """
     with storage._read(check=False) as conn:
-        layout = storage._detect(conn)
+        layout = _stamps.detect(storage, conn)
     if layout is not None:
         layout.refuse("upgrade_schema")
     start = None if layout is None else layout.version
@@ -81,13 +82,13 @@ def upgrade(
         for migration in MIGRATIONS[start or 0 : LATEST_VERSION]:
             with _step_errors(storage, migration.version), storage._write(check=False) as conn:
                 storage._lock_table(conn)
-                now = storage._detect(conn)
+                now = _stamps.detect(storage, conn)
                 if now is None or now.version is None or now.version >= migration.version:
                     continue
                 stats = migration.apply(conn, storage._ref, progress)
                 if stats.unmoved and not skip_corrupt:
                     raise _cannot_move(storage, stats.unmoved, f"v{now.version}")
-                storage._stamp(conn, migration.version)
+                _stamps.stamp(storage, conn, migration.version)
             result.sessions_migrated += stats.sessions
             result.runs_moved += stats.runs
             result.skipped.extend(stats.unmoved)
@@ -137,7 +138,7 @@ def _finish_moves(storage: BaseStorage, result: UpgradePlan) -> UpgradePlan:
     ``result.skipped`` (they were skipped on purpose: no error)."""
     with storage._write(check=False) as conn:
         storage._lock_table(conn)
-        layout = storage._detect(conn)
+        layout = _stamps.detect(storage, conn)
         if layout is None:
             return result
         stats = layout.move_held(conn)

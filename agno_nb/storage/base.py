@@ -4,9 +4,11 @@ Two small axes fill it in. A backend module (``storage/<db>.py``) says what
 differs per database: how to build its engine, its upsert statement, how a
 write transaction begins and how its driver errors read. A layout family
 (``storage/layouts/``) says what differs per table layout: how sessions and
-runs are read, listed and written. Here: the public API, connections, error
-translation, layout detection and version stamps, creating and dropping,
-upgrades, and the statement cache.
+runs are read, listed and written. Here: the public API, the backend hooks,
+connections and the statement cache. Beside it, private modules the public
+methods delegate to: ``_calls.py`` (error translation, calls redone after a
+layout change or a conflict), ``_stamps.py`` (layout detection, version
+stamps, creating and dropping) and ``_upgrading.py`` (``upgrade_schema``).
 """
 
 from __future__ import annotations
@@ -25,8 +27,6 @@ from agno_nb.errors import (
     BackendUnavailableError,
     InvalidArgumentError,
     InvalidSessionError,
-    SchemaTooNewError,
-    SchemaTooOldError,
     SessionNotFoundError,
     TableMissingError,
 )
@@ -41,14 +41,14 @@ from agno_nb.schema import (
     version_table,
 )
 from agno_nb.sessions import ENTITY_COLUMN, Session
-from agno_nb.storage import _upgrading
+from agno_nb.storage import _stamps, _upgrading
 from agno_nb.storage._calls import CONFLICT_RETRIES as CONFLICT_RETRIES
-from agno_nb.storage._calls import _consistent, _LayoutChanged, _Translating
+from agno_nb.storage._calls import _consistent, _Translating, table_gone
 from agno_nb.storage._checks import check_run, check_session
 from agno_nb.storage._codec import SessionSummary
 from agno_nb.storage._dbapi import ForkAware, leave_parent_pool, track_fork
 from agno_nb.storage._versioned import RunCache, VersionedDb
-from agno_nb.storage.layouts import Layout, layout_for_version, recognise
+from agno_nb.storage.layouts import Layout
 from agno_nb.urls import mask_url, remember_secrets
 
 if TYPE_CHECKING:
@@ -181,6 +181,9 @@ class BaseStorage(ForkAware):
     def _lock_table(self, conn: Connection) -> None:
         """Serialise creators and upgraders of this table (inside a transaction)."""
 
+    def _hold_layout(self, conn: Connection) -> None:
+        """Keep upgraders out until this transaction ends (where the backend can)."""
+
     def _create_schema(self, conn: Connection) -> None:
         """Create the namespace the table lives in, where the backend has one."""
 
@@ -191,15 +194,7 @@ class BaseStorage(ForkAware):
     def _table_gone(self, exc: Exception) -> TableMissingError:
         """The error for a table dropped under this open storage; the next call
         looks the table up again (and a write creates it)."""
-        self._layout, self._layout_known = None, False
-        self._tables.clear()
-        self._statements.clear()
-        first = str(getattr(exc, "orig", exc)).strip().splitlines()
-        detail = mask_url(first[0] if first else type(exc).__name__)
-        return TableMissingError(
-            f"a table of {self._ref.qualified} is gone ({detail}): another process dropped "
-            "it; retry the call (reads find no sessions, a write creates the table again)"
-        )
+        return table_gone(self, exc)
 
     def _versioned(self, *, write: bool) -> AbstractContextManager[VersionedDb | None]:
         """A transaction that can tell each session's change token (see
@@ -223,7 +218,7 @@ class BaseStorage(ForkAware):
     def _read(self, *, check: bool = True) -> Iterator[Connection]:
         with self._errors(), self.db_engine.connect() as conn:
             if check:
-                self._check_layout(conn)
+                _stamps.recheck(self, conn)
             yield conn
 
     @contextmanager
@@ -232,31 +227,8 @@ class BaseStorage(ForkAware):
             conn = self._begin_write(raw)
             with conn.begin():
                 if check:
-                    self._check_layout(conn)
+                    _stamps.recheck(self, conn)
                 yield conn
-
-    def _hold_layout(self, conn: Connection) -> None:
-        """Keep upgraders out until this transaction ends (where the backend can)."""
-
-    def _check_layout(self, conn: Connection) -> None:
-        """On an old layout, confirm inside this transaction that nobody upgraded
-        the table since it was looked at; else refresh and redo the call."""
-        known = self._layout
-        if not self._layout_known or known is None or not known.needs_upgrade:
-            return
-        self._hold_layout(conn)
-        self.stats.queries += 1
-        if not sa.inspect(conn).has_table(self._versions.name, schema=self.schema):
-            return
-        stamp = self._run(conn, self._stamp_query()).scalar()
-        if stamp is not None and int(stamp) != known.version:
-            self._tables.clear()
-            self._statements.clear()
-            try:
-                self._layout = layout_for_version(self, int(stamp))
-            except SchemaTooNewError:
-                self._layout_known = False  # the redone call detects again, and says so
-            raise _LayoutChanged
 
     def _all(self, conn: Connection, statement: sa.Executable) -> list[Any]:
         rows = list(conn.execute(statement).all())
@@ -292,116 +264,21 @@ class BaseStorage(ForkAware):
         """The cached layout's agno_nb version (None: unknown, missing or not agno_nb's)."""
         return None if self._layout is None else self._layout.version
 
-    def _detect(self, conn: Connection) -> Layout | None:
-        """The table's layout on ``conn``: None when it does not exist. A version
-        stamp decides; an unstamped table is recognised by a family from its
-        columns (see ``storage/layouts``).
-
-        Raises:
-            SchemaTooNewError: the stamp is newer than this agno_nb knows.
-        """
-        inspector = sa.inspect(conn)
-        self.stats.queries += 1
-        if not self._has_table(conn, self.table_name):
-            return None
-        if inspector.has_table(self._versions.name, schema=self.schema):
-            stamp = self._run(conn, self._stamp_query()).scalar()
-            if stamp is not None:
-                return layout_for_version(self, int(stamp))
-        layout = recognise(self, conn, inspector, self._columns(conn))
-        if layout is None:  # pragma: no cover - agno 1.x's family takes any table
-            raise AgnoNbError(f"table {self._ref.qualified} has a layout agno_nb does not know")
-        return layout
-
     def _has_table(self, conn: Connection, name: str) -> bool:
         """Whether table ``name`` exists, its name compared as the database compares
         names (a backend whose inspector compares otherwise overrides this)."""
         self.stats.queries += 1
         return bool(sa.inspect(conn).has_table(name, schema=self.schema))
 
-    def _columns(self, conn: Connection) -> set[str]:
-        """The table's column names (portable: DuckDB lacks Postgres' catalogs)."""
-        probe = (
-            sa.select(sa.text("*"))
-            .select_from(sa.table(self.table_name, schema=self.schema))
-            .limit(0)
-        )
-        return set(self._run(conn, probe).keys())
-
-    def _same_table(self) -> Any:
-        """The version-table condition naming this table the way the database
-        names tables: SQLite and DuckDB take ``Agent_Sessions`` and
-        ``agent_sessions`` for one table; Postgres tells them apart (SQLAlchemy
-        quotes a name with capitals there)."""
-        column = self._versions.c.table_name
-        if self.backend in ("sqlite", "duckdb"):
-            return sa.func.lower(column) == self.table_name.lower()
-        return column == self.table_name
-
-    def _stamp_query(self) -> sa.Select[Any]:
-        """The table's version stamp (the highest, should case variants of its
-        name have been stamped apart by an older agno_nb)."""
-        v = self._versions
-        return sa.select(sa.func.max(v.c.layout_version)).where(self._same_table())
-
-    def _stamp(self, conn: Connection, version: int) -> None:
-        self._versions.create(conn, checkfirst=True)
-        v = self._versions
-        self._run(conn, v.delete().where(self._same_table()))
-        self._run(
-            conn,
-            v.insert().values(
-                table_name=self.table_name,
-                layout_version=version,
-                mode=self.mode,
-                updated_at=int(time.time()),
-            ),
-        )
-
     def _current(self) -> Layout | None:
         """The cached layout (None: table missing), detected on first use;
         upgrades it first with ``auto_upgrade_schema``."""
-        if not self._layout_known:
-            with self._read(check=False) as conn:
-                self._layout = self._detect(conn)
-            self._layout_known = self._layout is not None
-        layout = self._layout
-        if layout is not None and layout.needs_upgrade and self.auto_upgrade_schema:
-            self.upgrade_schema()
-            layout = self._layout
-        return layout
-
-    def _writable(self, operation: str) -> Layout:
-        """The layout to do ``operation`` in, creating the table if it is missing.
-
-        Raises:
-            SchemaTooOldError: ``schema_version`` asks for more than the table has.
-            AgnoNbError: the table's family refuses ``operation``.
-        """
-        layout = self._current()
-        if layout is None:
-            self.create()
-            layout = self._current()
-            assert layout is not None
-        layout.refuse(operation)
-        wanted, version = self.schema_version, layout.version
-        if wanted is not None and version is not None and wanted > version:
-            raise SchemaTooOldError(
-                f"table {self._ref.qualified} is at layout v{version} but schema_version="
-                f"{wanted} was asked: run storage.upgrade_schema() first "
-                "(or pass auto_upgrade_schema=True)"
-            )
-        return layout
+        return _stamps.current(self)
 
     @property
     def current_version(self) -> int | None:
         """The table's layout version now (None when the table does not exist)."""
-        with self._read(check=False) as conn:
-            try:
-                layout = self._detect(conn)
-            except SchemaTooNewError:  # report the number all the same
-                return int(self._run(conn, self._stamp_query()).scalar_one())
-        return None if layout is None else layout.version
+        return _stamps.version_now(self)
 
     @property
     def layout_label(self) -> str | None:
@@ -419,16 +296,7 @@ class BaseStorage(ForkAware):
 
     def create(self) -> None:
         """Create the table (at ``schema_version``, default latest) if it is missing."""
-        version = LATEST_VERSION if self.schema_version is None else self.schema_version
-        with self._write(check=False) as conn:
-            self._create_schema(conn)
-            self._lock_table(conn)
-            existing = self._detect(conn)
-            if existing is None:
-                existing = layout_for_version(self, version)
-                existing.create(conn)
-                self._stamp(conn, version)
-        self._layout, self._layout_known = existing, True
+        _stamps.create(self)
 
     def drop(self) -> None:
         """Drop the table, its runs table and its version record.
@@ -436,20 +304,7 @@ class BaseStorage(ForkAware):
         Raises:
             AgnoNbError: the table's family refuses it (agno 2.x/3.x's tables).
         """
-        with self._read(check=False) as conn:
-            try:
-                found = self._detect(conn)
-            except SchemaTooNewError:  # a newer agno_nb's table: ours to drop all the same
-                found = None
-        if found is not None:
-            found.refuse("drop")
-        with self._write(check=False) as conn:
-            for table in (self._runs, self._table(1)):
-                if self._has_table(conn, table.name):
-                    table.drop(conn)
-            if sa.inspect(conn).has_table(self._versions.name, schema=self.schema):
-                self._run(conn, self._versions.delete().where(self._same_table()))
-        self._layout, self._layout_known = None, False
+        _stamps.drop(self)
 
     @_consistent
     def read(self, session_id: str, user_id: str | None = None) -> Session | None:
@@ -496,7 +351,7 @@ class BaseStorage(ForkAware):
 
     @_consistent
     def _upsert_sorted(self, batch: list[Session]) -> int:
-        layout = self._writable("upsert")
+        layout = _stamps.writable(self, "upsert")
         if not batch:
             return 0
         now_ms = int(time.time() * 1000)
@@ -741,7 +596,7 @@ class BaseStorage(ForkAware):
                 f"session {session_id!r}: session_data is a {type(session_data).__name__}, "
                 "not a dict or None; nothing was written: pass a dict"
             )
-        layout = self._writable("append_run")
+        layout = _stamps.writable(self, "append_run")
         return layout.append_run(session_id, dict(run), session_data)
 
     @_consistent
@@ -751,7 +606,7 @@ class BaseStorage(ForkAware):
         Raises:
             SessionNotFoundError: no such session.
         """
-        layout = self._writable("rename_session")
+        layout = _stamps.writable(self, "rename_session")
         layout.rename_session(session_id, name)
 
     def sessions_df(
