@@ -18,7 +18,10 @@ from sqlalchemy.dialects import postgresql
 
 from agno_nb.errors import CorruptSessionError
 
-__all__ = ["decode_agno_json", "encode_agno_json", "merge_runs", "run_from_agno"]
+__all__ = ["JSON_COLUMNS", "decode_agno_json", "encode_agno_json", "merge_runs", "run_from_agno"]
+
+#: The session table's JSON columns (``runs`` aside).
+JSON_COLUMNS = ("session_data", "agent_data", "team_data", "workflow_data", "metadata", "summary")
 
 
 # -- JSON cells and runs -------------------------------------------------------------------

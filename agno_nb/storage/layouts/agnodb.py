@@ -31,11 +31,16 @@ session id, its name, and each run's input and answer, extracted from the
 JSON with the database's functions (a LIKE scan: no index, and on SQLite
 ``lower()`` folds ASCII letters only, so ``Zürich`` is not found as ``ZÜRICH``).
 It does not look into tool calls or other message fields.
+
+Here: recognising the tables, the SQL building blocks, and whole sessions
+(read, listed by id, counted). Beside it: ``_agnodb_sql.py`` (JSON cells,
+runs and the per-dialect SQL), ``_agnodb_listing.py`` (summaries),
+``_agnodb_runs.py`` (one session's runs, paged), and
+``_agnodb_writes.py`` (rename, delete).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -43,18 +48,24 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Inspector
 
-from agno_nb.errors import AgnoNbError, CorruptSessionError
+from agno_nb.errors import AgnoNbError
 from agno_nb.sessions import SESSION_CLASSES, Session
 from agno_nb.storage._codec import SessionSummary
-from agno_nb.storage.layouts import Layout, WriteSteps, register
+from agno_nb.storage.layouts import (
+    Layout,
+    WriteSteps,
+    _agnodb_listing,
+    _agnodb_runs,
+    _agnodb_writes,
+    register,
+)
 from agno_nb.storage.layouts._agnodb_sql import (
+    JSON_COLUMNS,
     _Json,
     decode_agno_json,
-    encode_agno_json,
     merge_runs,
     run_from_agno,
 )
-from agno_nb.summary import first_question, summarize_runs
 
 if TYPE_CHECKING:
     from agno_nb.storage.base import BaseStorage
@@ -63,7 +74,6 @@ __all__ = ["AgnoDbLayout", "decode_agno_json", "default_table", "run_from_agno"]
 
 #: The session table's columns agno_nb needs to recognise it.
 REQUIRED = ("session_id", "session_type", "session_data", "created_at")
-_JSON = ("session_data", "agent_data", "team_data", "workflow_data", "metadata", "summary")
 _IDS = ("agent_id", "team_id", "workflow_id", "user_id")
 #: session_type per storage mode.
 SESSION_TYPE = {"agent": "agent", "team": "team", "workflow": "workflow", "workflow_v2": "workflow"}
@@ -75,10 +85,6 @@ _DATA = {"agent": "agent_data", "team": "team_data", "workflow": "workflow_data"
 
 #: Sessions per query when a page's runs are fetched (keeps bound parameters few).
 CHUNK = 500
-
-
-def _chunks(rows: Sequence[Any]) -> list[Sequence[Any]]:
-    return [rows[i : i + CHUNK] for i in range(0, len(rows), CHUNK)]
 
 
 def _runs_name(table_name: str) -> str:
@@ -111,7 +117,7 @@ class AgnoDbLayout(Layout):
         cols: list[sa.Column[Any]] = [sa.Column("session_id", sa.String, primary_key=True)]
         for name in ("session_type", *_IDS):
             cols.append(sa.Column(name, sa.String))
-        for name in (*_JSON, "runs"):
+        for name in (*JSON_COLUMNS, "runs"):
             cols.append(sa.Column(name, json_type))
         cols += [sa.Column("created_at", sa.BigInteger), sa.Column("updated_at", sa.BigInteger)]
         md = sa.MetaData()
@@ -249,9 +255,14 @@ class AgnoDbLayout(Layout):
         cols = [r.c.run_index, r.c.created_at, r.c.run_id]
         return [c.desc() for c in cols] if newest_first else list(cols)
 
+    def _chunks(self, rows: Sequence[Any]) -> list[Sequence[Any]]:
+        """``rows`` in parts of ``CHUNK`` (a page's runs are fetched part by part)."""
+        return [rows[i : i + CHUNK] for i in range(0, len(rows), CHUNK)]
+
     def _row_columns(self) -> list[Any]:
         return [
-            self._text(c).label(c.name) if c.name in (*_JSON, "runs") else c for c in self.table.c
+            self._text(c).label(c.name) if c.name in (*JSON_COLUMNS, "runs") else c
+            for c in self.table.c
         ]
 
     # -- sessions ------------------------------------------------------------------------
@@ -259,7 +270,7 @@ class AgnoDbLayout(Layout):
     def _session(self, row: Mapping[str, Any], table_runs: list[tuple[str | None, Any]]) -> Session:
         sid = str(row["session_id"])
         data: dict[str, Any] = {}
-        for name in _JSON:
+        for name in JSON_COLUMNS:
             data[name] = decode_agno_json(row.get(name), session_id=sid, column=name)[0]
         legacy = self._legacy(row, sid)
         runs = [run_from_agno(r) for r in merge_runs(legacy, table_runs)]
@@ -331,7 +342,7 @@ class AgnoDbLayout(Layout):
         with s._read() as conn:
             rows = s._all(conn, query)
             runs: dict[str, list[tuple[str | None, Any]]] = {}
-            for part in _chunks(rows):
+            for part in self._chunks(rows):
                 runs.update(self._table_runs(conn, [row.session_id for row in part]))
         return [self._session(row._mapping, runs[row.session_id]) for row in rows]
 
@@ -353,7 +364,7 @@ class AgnoDbLayout(Layout):
             )
             return int(s._run(conn, query).scalar_one())
 
-    # -- listing -------------------------------------------------------------------------
+    # -- listing (_agnodb_listing.py) ----------------------------------------------------
 
     def list_sessions(
         self,
@@ -363,292 +374,30 @@ class AgnoDbLayout(Layout):
         limit: int | None,
         offset: int,
     ) -> list[SessionSummary]:
-        return self._summaries(user_id, entity_id, search, limit, offset)
+        return _agnodb_listing.summaries(self, user_id, entity_id, search, limit, offset)
 
     def get_summary(self, session_id: str, user_id: str | None) -> SessionSummary | None:
         """One session's summary, looked up by its key (and ``user_id`` when given)."""
-        found = self._summaries(user_id, None, None, 1, 0, session_id=session_id)
+        found = _agnodb_listing.summaries(self, user_id, None, None, 1, 0, session_id=session_id)
         return found[0] if found else None
 
-    def _summaries(
-        self,
-        user_id: str | None,
-        entity_id: str | None,
-        search: str | None,
-        limit: int | None,
-        offset: int,
-        *,
-        session_id: str | None = None,
-    ) -> list[SessionSummary]:
-        s, t = self.storage, self.table
-        entity = s._entity
-        cols: list[Any] = [
-            t.c.session_id,
-            t.c.user_id,
-            (t.c[entity] if entity in t.c else sa.null()).label("entity_id"),
-            t.c.created_at,
-            t.c.updated_at,
-            self._text(t.c.session_data).label("session_data"),
-        ]
-        if self.has_legacy:
-            cols.append(self._text(t.c.runs).label("runs"))
-        with s._read() as conn:
-            if search:
-                self._runs_present(conn)  # search looks into a runs table agno made since
-            query = self._filtered(sa.select(*cols), user_id, entity_id, search)
-            if session_id is not None:
-                query = query.where(t.c.session_id == session_id)
-            query = self._newest_first(query).offset(offset)
-            if limit is not None:
-                query = query.limit(limit)
-            rows = [row._mapping for row in s._all(conn, query)]
-            counts: dict[str, tuple[int, int, int]] = {}
-            firsts: dict[str, Any] = {}
-            per_run: dict[str, dict[str, int]] = {}
-            for part in _chunks(rows):  # bound parameters stay few on a long page
-                ids = [str(row["session_id"]) for row in part]
-                counts.update(self._run_counts(conn, ids))
-                firsts.update(self._first_runs(conn, ids))
-                legacy = [r["session_id"] for r in part if r.get("runs") not in (None, "null")]
-                per_run.update(self._per_run_counts(conn, legacy))
-        return [self._summary(row, counts, firsts, per_run) for row in rows]
-
-    def _run_counts(self, conn: Connection, ids: list[str]) -> dict[str, tuple[int, int, int]]:
-        """(runs, messages, runs whose JSON is corrupt) per session, from the runs table."""
-        if not ids or not self._runs_present(conn):
-            return {}
-        r, j = self.runs, self.json
-        per_run = (
-            sa.select(
-                r.c.session_id,
-                j.message_count(j.doc(r.c.run_data)).label("messages"),
-                j.valid(r.c.run_data).label("valid"),
-            )
-            .where(r.c.session_id.in_(ids))
-            .subquery()
-        )
-        query = sa.select(
-            per_run.c.session_id,
-            sa.func.count(),
-            sa.func.coalesce(sa.func.sum(per_run.c.messages), 0),
-            sa.func.count() - sa.func.coalesce(sa.func.sum(per_run.c.valid), 0),
-        ).group_by(per_run.c.session_id)
-        return {
-            row[0]: (int(row[1]), int(row[2]), int(row[3]))
-            for row in self.storage._all(conn, query)
-        }
-
-    def _first_runs(self, conn: Connection, ids: list[str]) -> dict[str, Any]:
-        """Each session's first run in the runs table, as JSON text (for its preview)."""
-        if not ids or not self._runs_present(conn):
-            return {}
-        r = self.runs
-        number = sa.func.row_number().over(partition_by=r.c.session_id, order_by=self._run_order())
-        ranked = (
-            sa.select(r.c.session_id, self._text(r.c.run_data).label("run_data"), number.label("n"))
-            .where(r.c.session_id.in_(ids))
-            .subquery()
-        )
-        query = sa.select(ranked.c.session_id, ranked.c.run_data).where(ranked.c.n == 1)
-        return {row[0]: row[1] for row in self.storage._all(conn, query)}
-
-    def _per_run_counts(self, conn: Connection, ids: list[str]) -> dict[str, dict[str, int]]:
-        """{run_id: messages} of the runs table, for sessions that also have a runs column."""
-        out: dict[str, dict[str, int]] = {sid: {} for sid in ids}
-        if not ids or not self._runs_present(conn):
-            return out
-        r, j = self.runs, self.json
-        query = sa.select(r.c.session_id, r.c.run_id, j.message_count(j.doc(r.c.run_data))).where(
-            r.c.session_id.in_(ids)
-        )
-        for sid, run_id, count in self.storage._all(conn, query):
-            out[sid][run_id] = int(count or 0)
-        return out
-
-    def _summary(
-        self,
-        row: Mapping[str, Any],
-        counts: dict[str, tuple[int, int, int]],
-        firsts: dict[str, Any],
-        per_run: dict[str, dict[str, int]],
-    ) -> SessionSummary:
-        sid = str(row["session_id"])
-        summary = SessionSummary(
-            session_id=sid,
-            user_id=row["user_id"],
-            entity_id=row["entity_id"],
-            created_at=row["created_at"],
-            updated_at=row["updated_at"],
-        )
-        try:
-            data = decode_agno_json(row["session_data"], session_id=sid, column="session_data")[0]
-            summary.session_name = data.get("session_name") if isinstance(data, dict) else None
-            legacy = self._legacy(row, sid)
-            runs, messages, corrupt = counts.get(sid, (0, 0, 0))
-            if corrupt:
-                raise CorruptSessionError(
-                    f"session {sid!r} has corrupt JSON in {corrupt} run(s) of "
-                    f"{self.runs.name}; other sessions are unaffected: fix or delete those rows"
-                )
-            if legacy:
-                table_counts = per_run.get(sid, {})
-                converted = [run_from_agno(run) for run in legacy]
-                counted = summarize_runs(converted)
-                ids = [str(r.get("run_id")) if isinstance(r, Mapping) else "" for r in legacy]
-                shared = {i for i in ids if i in table_counts}
-                runs = len(legacy) + len(table_counts) - len(shared)
-                messages = sum(
-                    table_counts[i] if i in shared else n
-                    for i, n in zip(ids, counted.per_run_messages, strict=True)
-                ) + sum(n for i, n in table_counts.items() if i not in shared)
-                summary.preview = counted.preview
-            elif sid in firsts:
-                first, _ = decode_agno_json(firsts[sid], session_id=sid, column="run_data")
-                summary.preview = first_question(run_from_agno(first))
-            summary.run_count, summary.message_count = runs, messages
-        except AgnoNbError as exc:
-            summary.error = str(exc)
-        return summary
-
-    # -- runs, paged by the database -----------------------------------------------------
-
-    def _head(self, conn: Connection, session_id: str) -> Mapping[str, Any]:
-        """The session row's id and ``runs`` text (SessionNotFoundError if missing)."""
-        t = self.table
-        cols = [t.c.session_id] + ([self._text(t.c.runs).label("runs")] if self.has_legacy else [])
-        query = self._filtered(sa.select(*cols), None, None).where(t.c.session_id == session_id)
-        row = self.storage._run(conn, query).first()
-        if row is None:
-            raise self.storage._not_found(session_id)
-        return row._mapping
-
-    def _order(self, conn: Connection, session_id: str, legacy: list[Any]) -> list[tuple[str, Any]]:
-        """The merged run order without run payloads: ("legacy", index) or ("table", run_id)."""
-        table_ids: list[str] = []
-        if self._runs_present(conn):
-            r = self.runs
-            query = (
-                sa.select(r.c.run_id)
-                .where(r.c.session_id == session_id)
-                .order_by(*self._run_order())
-            )
-            table_ids = [row[0] for row in self.storage._all(conn, query)]
-        known = set(table_ids)
-        order: list[tuple[str, Any]] = []
-        seen: set[str] = set()
-        for i, run in enumerate(legacy):
-            run_id = run.get("run_id") if isinstance(run, Mapping) else None
-            if run_id is not None and run_id in known:
-                order.append(("table", run_id))
-                seen.add(run_id)
-            else:
-                order.append(("legacy", i))
-        order += [("table", run_id) for run_id in table_ids if run_id not in seen]
-        return order
+    # -- runs, paged by the database (_agnodb_runs.py) -----------------------------------
 
     def get_runs(
         self, session_id: str, limit: int | None, offset: int, newest_first: bool
     ) -> list[dict[str, Any]]:
-        s, r = self.storage, self.runs
-        with s._read() as conn:
-            head = self._head(conn, session_id)
-            legacy = self._legacy(head, session_id)
-            if not legacy:
-                if not self._runs_present(conn):
-                    return []
-                query = (
-                    sa.select(self._text(r.c.run_data))
-                    .where(r.c.session_id == session_id)
-                    .order_by(*self._run_order(newest_first))
-                    .offset(offset)
-                )
-                if limit is not None:
-                    query = query.limit(limit)
-                texts = [row[0] for row in s._all(conn, query)]
-                return [self._run(text, session_id) for text in texts]
-            order = self._order(conn, session_id, legacy)
-            if newest_first:
-                order.reverse()
-            page = order[offset : None if limit is None else offset + limit]
-            wanted = [key for src, key in page if src == "table"]
-            found: dict[str, Any] = {}
-            if wanted:
-                query = sa.select(r.c.run_id, self._text(r.c.run_data)).where(
-                    r.c.session_id == session_id, r.c.run_id.in_(wanted)
-                )
-                found = {row[0]: row[1] for row in s._all(conn, query)}
-        return [
-            self._run(found[key], session_id) if src == "table" else run_from_agno(legacy[key])
-            for src, key in page
-        ]
-
-    def _run(self, text: Any, session_id: str) -> dict[str, Any]:
-        return run_from_agno(decode_agno_json(text, session_id=session_id, column="run_data")[0])
+        return _agnodb_runs.get_runs(self, session_id, limit, offset, newest_first)
 
     def count_runs(self, session_id: str) -> int:
-        s, r = self.storage, self.runs
-        with s._read() as conn:
-            head = self._head(conn, session_id)
-            legacy = self._legacy(head, session_id)
-            if legacy:
-                return len(self._order(conn, session_id, legacy))
-            if not self._runs_present(conn):
-                return 0
-            query = sa.select(sa.func.count()).select_from(r).where(r.c.session_id == session_id)
-            return int(s._run(conn, query).scalar_one())
+        return _agnodb_runs.count_runs(self, session_id)
 
-    # -- the writes agno makes -----------------------------------------------------------
+    # -- the writes agno makes (_agnodb_writes.py) ---------------------------------------
 
     def rename_session(self, session_id: str, name: str) -> None:
-        s, t = self.storage, self.table
-        json_cols = [c for c in _JSON if c in t.c]
-        query = self._filtered(
-            sa.select(*(self._text(t.c[c]).label(c) for c in json_cols)), None, None
-        ).where(t.c.session_id == session_id)
-        if s.backend == "postgres":  # lock the row, as agno_nb's other read-modify-writes do
-            query = query.with_for_update()
-        with s._write() as conn:
-            row = s._run(conn, query).first()
-            if row is None:
-                raise s._not_found(session_id)
-            cells = row._mapping
-            data, depth = decode_agno_json(
-                cells["session_data"], session_id=session_id, column="session_data"
-            )
-            if data is None or depth == 0:
-                depth = self._row_depth(cells, session_id)
-            if not isinstance(data, dict):
-                data = {}
-            data["session_name"] = name
-            text = encode_agno_json(data, depth)
-            value: Any = text
-            if s.backend == "postgres":
-                value = sa.cast(sa.literal(text, sa.Text), postgresql.JSONB)
-            update = (
-                t.update()
-                .where(t.c.session_id == session_id)
-                .values(session_data=value, updated_at=int(time.time()))
-            )
-            s._run(conn, update)
-
-    def _row_depth(self, cells: Mapping[str, Any], session_id: str) -> int:
-        """How the row's JSON columns are encoded (1 when none holds a value)."""
-        for column, text in cells.items():
-            value, depth = decode_agno_json(text, session_id=session_id, column=column)
-            if value is not None:
-                return depth
-        return 1
+        _agnodb_writes.rename_session(self, session_id, name)
 
     def delete_session(self, session_id: str) -> None:
-        s, t = self.storage, self.table
-        with s._write() as conn:
-            statement = t.delete().where(
-                t.c.session_id == session_id, t.c.session_type == self.type
-            )
-            deleted = s._run(conn, statement).rowcount
-            if deleted and self._runs_present(conn):
-                r = self.runs
-                s._run(conn, r.delete().where(r.c.session_id == session_id))
+        _agnodb_writes.delete_session(self, session_id)
 
     # -- writes refused (refuse() runs first) ----------------------------------------------
 

@@ -1,0 +1,76 @@
+"""The two writes agno itself makes to its 2.x / 3.x tables, made the same way
+by :class:`~agno_nb.storage.layouts.agnodb.AgnoDbLayout`: renaming a session
+(``session_data.session_name``) and deleting one with its runs.
+
+A rename reads the row's JSON cells inside the write transaction (locking the
+row on Postgres) and writes ``session_data`` back encoded as the row's cells
+are (once or twice, see ``_agnodb_sql``), so agno reads it back unchanged.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from agno_nb.storage.layouts._agnodb_sql import JSON_COLUMNS, decode_agno_json, encode_agno_json
+
+if TYPE_CHECKING:
+    from agno_nb.storage.layouts.agnodb import AgnoDbLayout
+
+
+def rename_session(layout: AgnoDbLayout, session_id: str, name: str) -> None:
+    """Set ``session_data["session_name"]`` (SessionNotFoundError if no such session)."""
+    s, t = layout.storage, layout.table
+    json_cols = [c for c in JSON_COLUMNS if c in t.c]
+    query = layout._filtered(
+        sa.select(*(layout._text(t.c[c]).label(c) for c in json_cols)), None, None
+    ).where(t.c.session_id == session_id)
+    if s.backend == "postgres":  # lock the row, as agno_nb's other read-modify-writes do
+        query = query.with_for_update()
+    with s._write() as conn:
+        row = s._run(conn, query).first()
+        if row is None:
+            raise s._not_found(session_id)
+        cells = row._mapping
+        data, depth = decode_agno_json(
+            cells["session_data"], session_id=session_id, column="session_data"
+        )
+        if data is None or depth == 0:
+            depth = _row_depth(cells, session_id)
+        if not isinstance(data, dict):
+            data = {}
+        data["session_name"] = name
+        text = encode_agno_json(data, depth)
+        value: Any = text
+        if s.backend == "postgres":
+            value = sa.cast(sa.literal(text, sa.Text), postgresql.JSONB)
+        update = (
+            t.update()
+            .where(t.c.session_id == session_id)
+            .values(session_data=value, updated_at=int(time.time()))
+        )
+        s._run(conn, update)
+
+
+def _row_depth(cells: Mapping[str, Any], session_id: str) -> int:
+    """How the row's JSON columns are encoded (1 when none holds a value)."""
+    for column, text in cells.items():
+        value, depth = decode_agno_json(text, session_id=session_id, column=column)
+        if value is not None:
+            return depth
+    return 1
+
+
+def delete_session(layout: AgnoDbLayout, session_id: str) -> None:
+    """Delete the session's row and, when there was one, its runs (no error if missing)."""
+    s, t = layout.storage, layout.table
+    with s._write() as conn:
+        statement = t.delete().where(t.c.session_id == session_id, t.c.session_type == layout.type)
+        deleted = s._run(conn, statement).rowcount
+        if deleted and layout._runs_present(conn):
+            r = layout.runs
+            s._run(conn, r.delete().where(r.c.session_id == session_id))
