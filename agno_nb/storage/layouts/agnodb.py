@@ -35,8 +35,9 @@ It does not look into tool calls or other message fields.
 Here: recognising the tables, the SQL building blocks, and whole sessions
 (read, listed by id, counted). Beside it: ``_agnodb_sql.py`` (JSON cells,
 runs and the per-dialect SQL), ``_agnodb_listing.py`` (summaries),
-``_agnodb_runs.py`` (one session's runs, paged), and
-``_agnodb_writes.py`` (rename, delete).
+``_agnodb_runs.py`` (one session's runs, paged), ``_agnodb_writes.py``
+(rename, delete) and ``_agnodb_open.py`` (which table to open when none is
+named).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from agno_nb.storage.layouts import (
     _agnodb_writes,
     register,
 )
+from agno_nb.storage.layouts._agnodb_open import AGNO_TABLE, default_table, opened_note
 from agno_nb.storage.layouts._agnodb_sql import (
     JSON_COLUMNS,
     _Json,
@@ -70,7 +72,14 @@ from agno_nb.storage.layouts._agnodb_sql import (
 if TYPE_CHECKING:
     from agno_nb.storage.base import BaseStorage
 
-__all__ = ["AgnoDbLayout", "decode_agno_json", "default_table", "run_from_agno"]
+__all__ = [
+    "AGNO_TABLE",
+    "AgnoDbLayout",
+    "decode_agno_json",
+    "default_table",
+    "opened_note",
+    "run_from_agno",
+]
 
 #: The session table's columns agno_nb needs to recognise it.
 REQUIRED = ("session_id", "session_type", "session_data", "created_at")
@@ -410,47 +419,3 @@ class AgnoDbLayout(Layout):
     ) -> int:
         self.refuse("append_run")
         return -1  # pragma: no cover
-
-
-# -- which table to open when none is named ----------------------------------------------
-
-AGNO_TABLE = "agno_sessions"
-
-
-def default_table(storage: BaseStorage) -> str | None:
-    """``agno_sessions`` when the storage's database has it but not the storage's
-    own table (``agent_sessions`` when none was named), else None.
-
-    Looks only at a database that exists (a missing SQLite file is not created;
-    DuckDB, where agno keeps no sessions, is not asked) and never raises: a
-    database that cannot be reached keeps the default and says so on first use.
-    """
-    from pathlib import Path
-
-    if storage.backend == "duckdb":
-        return None
-    database = storage.db_engine.url.database or ""
-    if database.startswith("file:"):  # a URI filename (read-only opens use one)
-        database = database[5:].split("?", 1)[0]
-    if storage.backend == "sqlite" and (
-        not database or database == ":memory:" or not Path(database).exists()
-    ):
-        return None
-    try:
-        with storage._read(check=False) as conn:
-            inspector = sa.inspect(conn)
-            if inspector.has_table(storage.table_name, schema=storage.schema):
-                return None
-            if inspector.has_table(AGNO_TABLE, schema=storage.schema):
-                return AGNO_TABLE
-    except Exception:  # the first real call reports it properly
-        return None
-    return None
-
-
-def opened_note(storage: BaseStorage, default: str) -> str:
-    """The line that says agno_nb opened agno's table because none was named."""
-    return (
-        f"opened {storage._ref.qualified}: this database has agno 2.x/3.x sessions and no "
-        f"{default} table (name one with --table / table_name= to open another)"
-    )
