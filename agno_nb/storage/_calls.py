@@ -4,7 +4,9 @@ when the table's layout changed under it or the database rolled it back.
 :class:`_Translating` is the context every connection of a storage is used
 in (``BaseStorage._errors()``); :func:`_consistent` wraps the public methods
 that read or write sessions; :class:`_LayoutChanged` is what the layout
-re-check raises (``_stamps.recheck``) to have the call redone.
+re-check raises (``_stamps.recheck``) to have the call redone;
+:func:`table_gone` is the error a backend's ``_translate`` gives for a table
+dropped under an open storage.
 """
 
 from __future__ import annotations

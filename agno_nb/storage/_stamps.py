@@ -6,7 +6,9 @@ without one is recognised by a layout family from its columns
 its ``auto_upgrade_schema``); on an old layout each transaction first checks
 that nobody upgraded the table since (:func:`recheck`), else the call is
 redone on the new layout. :func:`stamp` writes a table's stamp, in the
-transaction that creates or upgrades it.
+transaction that creates (:func:`create`) or upgrades it; :func:`drop`
+removes the table with its stamp. ``BaseStorage`` delegates ``create()``,
+``drop()``, ``current_version`` and ``_current()`` here.
 """
 
 from __future__ import annotations
