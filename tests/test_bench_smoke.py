@@ -27,6 +27,7 @@ EXPECTED = {
     "agno_turn_growth": False,
     "cold_read_adapter_1000": True,
     "cold_read_own_1000": True,
+    "cold_read_own_all_1000": True,
     "recent_20": True,
     "list_50": False,
     "upgrade_v1_v2": False,
