@@ -109,7 +109,7 @@ def case_cold_read(place: Place, sizes: Sizes, agno: bool) -> list[Figure]:
     result is compared with what was written."""
     from agno_nb.integrations.agno import as_agno_storage
 
-    count = 6  # each reader goes first twice
+    count = 12  # each reader goes first four times
     values = [session_values(n, runs=sizes.big_runs, prefix="cold-") for n in range(count)]
     writer = OursPeer(place, "bench_cold")
     agno_peer = AgnoPeer(place, "bench_cold") if agno else None

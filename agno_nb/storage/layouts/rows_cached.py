@@ -151,15 +151,17 @@ def _write_tail(
     new_stored: list[StoredRun] = []
     run_rows: list[dict[str, Any]] = []
     counts = entry.counts[:keep] if entry is not None else []
+    own_encoder = getattr(layout.storage.db_engine.dialect, "_json_serializer", None) is encode_json
     for i, item in enumerate(added):
         if type(item) is StoredRun:  # taken from another read, unchanged
             value, stored = item.decode(), item
         else:
             value, stored = item, StoredRun(encode_json(item), session_id)
         count = new_message_count(value)
-        # bound as its value: the engine's own serializer writes it (it may be
-        # the caller's, which knows nothing of stored runs)
-        run_rows.append(layout._run_row(session_id, keep + i, value, count))
+        row = layout._run_row(session_id, keep + i, value, count)
+        if own_encoder:  # bound as its text, encoded once (else as its value: an
+            row["run"] = stored  # engine of the caller's knows nothing of stored runs)
+        run_rows.append(row)
         new_stored.append(stored)
         counts.append(count)
     preview = _preview(entry, keep, added)
