@@ -14,7 +14,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from agno_nb.errors import AgnoNbError, BackendUnavailableError, StorageConflictError
+from agno_nb.errors import (
+    AgnoNbError,
+    BackendUnavailableError,
+    InvalidSessionError,
+    StorageConflictError,
+)
 from agno_nb.storage._codec import encode_json
 from agno_nb.storage._dbapi import compile_select
 from agno_nb.storage._versioned import VersionedDb
@@ -184,6 +189,16 @@ class PostgresStorage(BaseStorage):
             )
         if sqlstate == "42P01":  # undefined_table
             return self._table_gone(exc)
+        if sqlstate in ("22P02", "22P05") and "json" in str(orig).lower():
+            # jsonb and json refuse NaN and infinities (which Python's json
+            # writes), jsonb also \u0000: name the value, not the SQL
+            token = re.search(r"Token \"([^\"]*)\" is invalid", str(orig))
+            what = f"the token {token.group(1)}" if token else detail
+            return InvalidSessionError(
+                f"Postgres at {where} cannot store this session's JSON ({what}): Postgres "
+                "JSON holds no NaN, Infinity or \\u0000; nothing was saved: replace such "
+                "values (with None or a string) and write again"
+            )
         if sqlstate in _CONFLICTS:
             return StorageConflictError(
                 f"Postgres at {where} rolled this call back ({detail}): {_CONFLICTS[sqlstate]}; "
