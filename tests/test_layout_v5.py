@@ -368,3 +368,26 @@ def test_cli_and_panel_dry_runs_describe_the_rewrite(
     html = plan_html(storage.upgrade_schema(dry_run=True))
     assert "1 step planned" in html and "rewrites every row of" in html
     assert "ALTER TABLE" in html and run_column_type(storage) == "jsonb"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_sqlite_v4_table_keeps_the_fast_paths_until_upgraded(
+    make_storage: Any, backend: str
+) -> None:
+    """v4 -> v5 only stamps on SQLite, so a v4 table not yet upgraded (auto
+    upgrade is off by default) has the latest shape: its reads stay lazy and a
+    turn writes one run, as on v5."""
+    from agno_nb.storage.lazy_runs import RunList
+    from tests.test_run_cache import log_inserts, rewritten
+
+    make_storage(schema_version=4).upsert(make_session("a", runs=20))
+    storage = reopen(make_storage(schema_version=4))
+    assert storage.current_version == 4
+    log_inserts(storage)
+    session = storage.read("a")
+    runs = session.memory["runs"]
+    assert type(runs) is RunList and runs.stored_count() == 20
+    runs.append(make_run(20))
+    assert rewritten(storage, "a", lambda: storage.upsert(session)) == [20]
+    assert storage.current_version == 4
+    assert reopen(storage).read("a").memory["runs"] == [make_run(i) for i in range(21)]

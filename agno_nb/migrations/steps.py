@@ -62,6 +62,11 @@ class Migration:
             statements = [*statements, f"-- {self.data_note.format(table=ref.qualified)}"]
         return statements
 
+    def changes_nothing(self, ref: TableRef, dialect: Dialect) -> bool:
+        """Whether this step only records its version on ``ref``'s backend (no
+        statement, no data move): a table before it has the same shape after."""
+        return self.data is None and not self.ddl(ref, dialect)
+
     def apply(self, conn: Connection, ref: TableRef, progress: Progress | None) -> StepStats:
         """Run the step on ``conn`` (inside the caller's transaction)."""
         for statement in self.ddl(ref, conn.dialect):

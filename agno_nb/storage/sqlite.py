@@ -25,6 +25,7 @@ from agno_nb.errors import (
     StorageFullError,
     StorageLockedError,
 )
+from agno_nb.migrations import MIGRATIONS
 from agno_nb.schema import LATEST_VERSION
 from agno_nb.storage._codec import encode_json
 from agno_nb.storage._dbapi import (
@@ -199,15 +200,30 @@ class SqliteStorage(BaseStorage):
                 self._held.give_back(proxy, broken=broken)
 
     def _driver_ready(self) -> bool:
-        """Whether statements may run on the held sqlite3 connection: the latest
-        layout (nothing can upgrade it under us), no echo, no cursor listeners."""
+        """Whether statements may run on the held sqlite3 connection: a layout
+        no upgrade can change under us (the latest, or one whose remaining steps
+        only record their version here, as v4 -> v5 does on SQLite), no echo, no
+        cursor listeners."""
         engine = self.db_engine
         return not (
-            self._version != LATEST_VERSION
+            not self._final_shape(self._version)
             or engine.echo
             or engine.dispatch.before_cursor_execute
             or engine.dispatch.after_cursor_execute
         )
+
+    def _final_shape(self, version: int | None) -> bool:
+        """Whether a table at ``version`` already has the latest layout's shape."""
+        if version == LATEST_VERSION:
+            return True
+        if version is None or not 2 <= version < LATEST_VERSION:  # no runs table before v2
+            return False
+        known = self._statements.get(("final-shape", version))
+        if known is None:
+            ref, dialect = self._ref, self.db_engine.dialect
+            known = all(m.changes_nothing(ref, dialect) for m in MIGRATIONS[version:])
+            self._statements[("final-shape", version)] = known
+        return bool(known)
 
     @contextmanager
     def _versioned(self, *, write: bool) -> Iterator[VersionedDb | None]:
