@@ -285,6 +285,10 @@ def test_nan_is_refused_on_postgres_the_same_before_and_after_v5(
     assert storage.count_runs("kept") == 2
     with pytest.raises(InvalidSessionError, match=r"cannot store this session's JSON \("):
         storage.upsert(AgentSession(session_id="nul", session_data={"x": "a\u0000b"}))
+    nul_run = {"run_id": "nul", "messages": [{"role": "user", "content": "a\u0000b"}]}
+    with pytest.raises(InvalidSessionError, match=r"holds a NUL character") as caught:
+        storage.upsert(AgentSession(session_id="nul", memory={"runs": [nul_run]}))
+    assert "\n" not in str(caught.value) and "INSERT" not in str(caught.value)
     assert storage.read("nul") is None
 
 

@@ -189,6 +189,12 @@ class PostgresStorage(BaseStorage):
             )
         if sqlstate == "42P01":  # undefined_table
             return self._table_gone(exc)
+        if "cannot contain NUL (0x00) bytes" in str(orig):  # psycopg refuses it itself
+            return InvalidSessionError(
+                f"Postgres at {where} cannot store this session: its text holds a NUL "
+                "character (\\x00), which Postgres text cannot hold; nothing was saved: "
+                "remove it and write again"
+            )
         if sqlstate in ("22P02", "22P05") and "json" in str(orig).lower():
             # jsonb and json refuse NaN and infinities (which Python's json
             # writes), jsonb also \u0000: name the value, not the SQL
