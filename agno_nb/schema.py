@@ -30,6 +30,18 @@ LATEST_VERSION = 5
 VERSION_TABLE = "agno_nb_schema_versions"
 RUNS_SUFFIX = "_runs"
 
+#: agno 1.x's session fields that hold a JSON object (or nothing), every mode's.
+DICT_FIELDS: tuple[str, ...] = (
+    "memory",
+    "session_data",
+    "extra_data",
+    "agent_data",
+    "team_data",
+    "workflow_data",
+)
+#: Its JSON columns: those fields, plus workflow_v2's ``runs`` (a list).
+JSON_COLUMNS: tuple[str, ...] = (*DICT_FIELDS, "runs")
+
 #: Columns the latest layout adds to agno's v1 table.
 V2_COLUMNS: tuple[tuple[str, str], ...] = (
     ("session_name", "string"),

@@ -20,17 +20,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from agno_nb.errors import AgnoNbError, TableMissingError
-from agno_nb.schema import RUNS_SUFFIX, V2_COLUMNS, VERSION_TABLE, runs_table, session_table
-
-_JSON_COLUMNS: tuple[str, ...] = (
-    "memory",
-    "session_data",
-    "extra_data",
-    "agent_data",
-    "team_data",
-    "workflow_data",
-    "runs",
+from agno_nb.schema import (
+    JSON_COLUMNS,
+    RUNS_SUFFIX,
+    V2_COLUMNS,
+    VERSION_TABLE,
+    runs_table,
+    session_table,
 )
+
 _SKIP = {*(name for name, _ in V2_COLUMNS), "search_name"}  # agno_nb-only columns (v2+, v4)
 #: Label of ``run_count`` on v2/v3: NULL marks a row whose runs holder is stored
 #: as given (no list of runs, or runs an upgrade skipped): its JSON is the truth.
@@ -86,7 +84,7 @@ class SourceTable:
         batch is read in its own short transaction."""
         table, runs = self._tables()
         columns = [
-            sa.cast(c, sa.Text).label(c.name) if c.name in _JSON_COLUMNS else c
+            sa.cast(c, sa.Text).label(c.name) if c.name in JSON_COLUMNS else c
             for c in table.columns
             if c.name not in _SKIP
         ]
@@ -137,7 +135,7 @@ class SourceTable:
         row = dict(raw)
         error = None
         try:
-            for column in _JSON_COLUMNS:
+            for column in JSON_COLUMNS:
                 value = row.get(column)
                 if isinstance(value, str):
                     row[column] = _loads(value)

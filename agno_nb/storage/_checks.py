@@ -9,16 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agno_nb.errors import InvalidSessionError
-
-#: Session fields that hold a JSON object (or nothing), as agno 1.x types them.
-_DICT_FIELDS = (
-    "memory",
-    "session_data",
-    "extra_data",
-    "agent_data",
-    "team_data",
-    "workflow_data",
-)
+from agno_nb.schema import DICT_FIELDS
 
 
 def check_session(session: Any) -> None:
@@ -38,7 +29,7 @@ def check_session(session: Any) -> None:
             f"a session needs a non-empty string session_id, got {sid!r}: set session_id"
         )
     fields = session.__dict__
-    for name in _DICT_FIELDS:
+    for name in DICT_FIELDS:
         value = fields.get(name)
         if value is not None and not isinstance(value, dict):
             raise _refused(sid, name, value, "a dict or None")

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Inspector
 
 from agno_nb.errors import AgnoNbError, CorruptSessionError, CorruptSessionWarning
-from agno_nb.schema import V2_COLUMNS, json_text, session_table
+from agno_nb.schema import JSON_COLUMNS, V2_COLUMNS, json_text, session_table
 from agno_nb.search import name_text, search_term, session_text
 from agno_nb.sessions import SESSION_CLASSES, Session
 from agno_nb.storage._codec import SessionSummary, decode_json, decode_row
@@ -28,15 +28,6 @@ from agno_nb.summary import summarize_runs
 if TYPE_CHECKING:
     from agno_nb.storage.base import BaseStorage
 
-_DATA_COLUMNS = (
-    "memory",
-    "session_data",
-    "extra_data",
-    "agent_data",
-    "team_data",
-    "workflow_data",
-    "runs",
-)
 #: Sessions decoded per query when searching in Python.
 SEARCH_PAGE = 200
 
@@ -78,7 +69,7 @@ class Agno1Layout(Layout):
     # -- shared with the row layout (same session columns) --------------------------------
 
     def _json_columns(self, table: sa.Table) -> tuple[str, ...]:
-        return tuple(c for c in _DATA_COLUMNS if c in table.c)
+        return tuple(c for c in JSON_COLUMNS if c in table.c)
 
     def _row_columns(self) -> list[Any]:
         """The session row's columns, JSON as text (agno_nb's summary columns left out)."""
