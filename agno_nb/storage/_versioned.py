@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from agno_nb.errors import CorruptSessionError
-from agno_nb.storage._codec import StoredRun, fingerprint
+from agno_nb.storage._codec import StoredRun, fingerprint, trusted
 
 __all__ = ["CachedRuns", "RunCache", "VersionedDb"]
 
@@ -96,8 +96,8 @@ def _same_run(item: Any, stored: StoredRun) -> bool:
     encoding. Anything else counts as changed."""
     if type(item) is StoredRun:
         return item.text == stored.text or item.encoded() == stored.encoded()
-    mine = fingerprint(item)
-    if mine is None or b"null" in mine:
+    mine = trusted(fingerprint(item))
+    if mine is None:
         return False
     if mine == stored.encoded():
         return True
