@@ -149,6 +149,7 @@ def _write_tail(
         _refuse_dropping_unread(entry, keep, session_id)
     kept = entry.stored[:keep] if entry is not None else []
     new_stored: list[StoredRun] = []
+    new_values: list[Any] = []
     run_rows: list[dict[str, Any]] = []
     counts = entry.counts[:keep] if entry is not None else []
     own_encoder = getattr(layout.storage.db_engine.dialect, "_json_serializer", None) is encode_json
@@ -163,8 +164,9 @@ def _write_tail(
             row["run"] = stored  # engine of the caller's knows nothing of stored runs)
         run_rows.append(row)
         new_stored.append(stored)
+        new_values.append(value)
         counts.append(count)
-    preview = _preview(entry, keep, added)
+    preview = _preview(entry, keep, new_values)
     layout._add_summary(values, now_ms, keep + len(added), sum(counts), preview)
     upsert = layout.storage._upsert_statement(layout.table, tuple(values))
     column = db.token_column(layout.table)
@@ -201,7 +203,7 @@ def _refuse_dropping_unread(entry: CachedRuns, keep: int, session_id: str) -> No
 
 
 def _preview(entry: CachedRuns | None, keep: int, added: Sequence[Any]) -> str | None:
-    """The first question among the kept stored runs, then the added ones."""
+    """The first question among the kept stored runs, then the added runs' values."""
     if entry is not None and keep:
         if keep == len(entry.stored):  # all kept: the stored preview is theirs
             if entry.preview is not None:
@@ -211,8 +213,8 @@ def _preview(entry: CachedRuns | None, keep: int, added: Sequence[Any]) -> str |
                 question = first_question(stored.decode())
                 if question is not None:
                     return question
-    for item in added:
-        question = first_question(item.decode() if type(item) is StoredRun else item)
+    for value in added:
+        question = first_question(value)
         if question is not None:
             return question
     return None
