@@ -23,6 +23,7 @@ from typing import Any, NoReturn, TextIO, cast
 from agno_nb.errors import AgnoNbError
 from agno_nb.terminal import VisibleStream, visible
 from agno_nb.urls import mask_url, remember_secrets
+from agno_nb.words import counted
 
 
 class _Parser(argparse.ArgumentParser):
@@ -108,7 +109,9 @@ def _sessions(args: argparse.Namespace, out: TextIO) -> int:
             for row in rows:
                 out.write(json.dumps(asdict(row)) + "\n")
             return 0
-        out.write(f"{storage.display_url} table {storage.table_name}: {total} session(s)\n")
+        out.write(
+            f"{storage.display_url} table {storage.table_name}: {counted(total, 'session')}\n"
+        )
         for row in rows:
             # one line per session whatever its fields hold
             sid, user, label = (

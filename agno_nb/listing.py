@@ -132,9 +132,9 @@ def sessions_table_html(
     row has an error. ``selected`` marks one row.
     """
     rows = list(summaries)
-    if not rows:
-        body = '<div class="agno-nb-muted">no sessions</div>'
-        return f'{CSS}<div class="agno-nb">{body}{_foot(footer)}</div>'
+    if not rows:  # one line: the footer says what matched nothing, when given
+        body = f'<div class="agno-nb-muted">{_esc(footer or "no sessions")}</div>'
+        return f'{CSS}<div class="agno-nb">{body}</div>'
     with_errors = any(_has_error(s) for s in rows)
     head = ["session", "name / first question", "user"]
     if entity_label:
@@ -204,7 +204,7 @@ def sessions_table_text(
             ]
             lines.append("  ".join(cells).rstrip())
     elif not errors:
-        lines.append("no sessions")
+        return footer or "no sessions"  # one line: the footer says what matched nothing
     lines += errors
     if footer:
         lines.append(footer)

@@ -92,6 +92,45 @@ def _storage_parser() -> _Parser:
     return p
 
 
+def _no_sessions_line(storage: Any, args: argparse.Namespace) -> str:
+    """The one line ``%agno_sessions`` shows when nothing matched: which filters
+    matched nothing, how many sessions the table holds, and what to run."""
+    from agno_nb.words import counted
+
+    filters = [
+        f"--{flag} {value!r}"
+        for flag, value in (("user", args.user), ("agent", args.agent), ("search", args.search))
+        if value is not None
+    ]
+    if not filters:
+        return f"no sessions yet in {storage.table_name}: run an agent, then list them again"
+    held = storage.count_sessions()
+    if not held:
+        return f"no sessions yet in {storage.table_name}: run an agent, then list them again"
+    return (
+        f"no sessions match {' '.join(filters)}; {storage.table_name} holds "
+        f"{counted(held, 'session')}: run %agno_sessions without "
+        f"{'it' if len(filters) == 1 else 'them'} to list them"
+    )
+
+
+def _history_off_note(agent: Any, name: str) -> str | None:
+    """Why an agent with earlier runs may answer as if it had none: its history is off
+    (agno's default). None when history is on or there is nothing earlier."""
+    if getattr(agent, "add_history_to_messages", True):
+        return None
+    try:
+        earlier = len(agent.get_messages_for_session()) > 2  # more than this run's turn
+    except Exception:  # an agno 1.x agent without a storage, say: say nothing
+        return None
+    if not earlier:
+        return None
+    return (
+        f"{name} has history off, so the model saw only this message, not the session's "
+        f"earlier runs: set {name}.add_history_to_messages = True to send them"
+    )
+
+
 def _read_in_place(storage: Any) -> bool:
     """Whether the storage's table is one agno_nb reads but saves no runs to (an
     unstamped family: agno 2.x/3.x's); agents are neither attached nor defaulted to it."""
@@ -180,7 +219,7 @@ class AgnoMagics(StorageHelpers, Magics):
             )
         name = name or storage.backend
         old = self.storages.get(name)
-        reopened = self._reopen(name, old, storage, args.attach is not None)
+        reopened = self._reopen(name, old, storage, args.attach is not None, named=bool(args.name))
         self.storages[name] = storage
         self.current = name
         changes: dict[str, Any] = {}
@@ -209,14 +248,13 @@ class AgnoMagics(StorageHelpers, Magics):
             raise UsageError(f"--attach: {why}")
         if old is not None and old is not storage and not self._in_use(old):
             old.close()
-        if storage.opened_note:
-            print(storage.opened_note)
         return self._show(
             self._status(
                 name,
                 storage,
                 attached=reopened + changes.get("attached", []),
                 moved=changes.get("moved", {}),
+                note=storage.opened_note,  # inside the one status, not printed above it
             ),
             line,
         )
@@ -331,7 +369,13 @@ class AgnoMagics(StorageHelpers, Magics):
 
         run = response.to_dict() if hasattr(response, "to_dict") else {"content": response}
         text = f"{name}: {getattr(response, 'content', response)}"
-        display(_Shown(runs_html([run], system=False), text))
+        html = runs_html([run], system=False)
+        note = _history_off_note(agent, name)
+        if note:
+            from agno_nb.render import muted_html
+
+            html, text = html + muted_html(note), f"{text}\n({note})"
+        display(_Shown(html, text))
 
     # -- sessions -----------------------------------------------------------------------
 
@@ -362,7 +406,16 @@ class AgnoMagics(StorageHelpers, Magics):
 
         entity = ENTITY_COLUMN.get(storage.mode, "agent_id").removesuffix("_id")
         distinct = {v for v in frame.get("entity_id", []) if isinstance(v, str) and v}
-        return SessionsFrame(frame, total=total, entity_label=entity if len(distinct) > 1 else None)
+        empty = None
+        if not total:
+            with _usage_errors():
+                empty = _no_sessions_line(storage, args)
+        return SessionsFrame(
+            frame,
+            total=total,
+            entity_label=entity if len(distinct) > 1 else None,
+            empty_note=empty,
+        )
 
     @line_magic
     def agno_history(self, line: str = "") -> Any:

@@ -150,9 +150,13 @@ class StorageHelpers:
             and args[:2] == [magic, line]
         )
 
-    def _reopen(self, name: str, old: Any, new: Any, attach: bool) -> list[str]:
+    def _reopen(
+        self, name: str, old: Any, new: Any, attach: bool, *, named: bool = True
+    ) -> list[str]:
         """Opening ``name`` again: its agents follow only to the same table (or on --attach).
 
+        ``named`` says whether the user typed ``--as name`` (else it is the backend's
+        default name, and the message must not quote a flag the user never typed).
         Returns the agents that followed. Raises UsageError when agents use the
         old storage, the new one is another table, and --attach was not given.
         """
@@ -167,14 +171,7 @@ class StorageHelpers:
             return []
         if not same_table(old, new):
             new.close()
-            raise UsageError(
-                mask_url(
-                    f"--as {name}: {', '.join(users)} {'uses' if len(users) == 1 else 'use'} "
-                    f"the open storage {name!r} "
-                    f"({old.display_url} table {old.table_name}); pick another --as name, "
-                    f"or add --attach to move them to the new one"
-                )
-            )
+            raise UsageError(mask_url(_replace_refused(name, old, new, users, named=named)))
         with usage_errors():
             give(new, [(n, a) for n, a in agents if n in users], only_unattached=False)
         return users
@@ -208,3 +205,21 @@ class StorageHelpers:
         from agno_nb.attachments import users_of
 
         return bool(users_of(storage, self._agents()))
+
+
+def _replace_refused(name: str, old: Any, new: Any, users: list[str], *, named: bool) -> str:
+    """Why opening ``new`` under ``name`` would strand agents on ``old``, and what to type."""
+    who = ", ".join(users)
+    them = "it" if len(users) == 1 else "them"
+    uses = "uses" if len(users) == 1 else "use"
+    opened = f"{old.display_url} table {old.table_name}"
+    wanted = f"table {new.table_name}" if new.display_url == old.display_url else new.display_url
+    if named:
+        return (
+            f"--as {name}: {who} {uses} the open storage {name!r} ({opened}); "
+            f"pick another --as name, or add --attach to move {them} to {wanted}"
+        )
+    return (
+        f"{who} {uses} the open storage {name!r} ({opened}): to open {wanted} beside it, "
+        f"add --as NAME; to move {who} there, add --attach"
+    )

@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from agno_nb.sessions import Message, Run, content_text
+from agno_nb.words import counted
 
 __all__ = [
     "CSS",
@@ -25,6 +26,7 @@ __all__ = [
     "markdown_to_safe_html",
     "message_html",
     "metrics_text",
+    "muted_html",
     "plan_html",
     "run_html",
     "runs_html",
@@ -401,8 +403,8 @@ def session_header_html(
     meta = [_id_html(session_id)]
     if user_id:
         meta.append(f"user {_esc(user_id)}")
-    if entity_id:
-        meta.append(f"{_esc(entity_label)} {_esc(entity_id)}")
+    if entity_id:  # agent ids are UUIDs too: short, the full id on hover
+        meta.append(f"{_esc(entity_label)} {_id_html(entity_id)}")
     if run_count is not None:
         meta.append(f"{run_count} run{'s' if run_count != 1 else ''}")
     created = f"created {_esc(format_timestamp(created_at))}" if created_at is not None else ""
@@ -434,6 +436,12 @@ def session_html(session: Any, *, runs: Sequence[Mapping[str, Any]] | None = Non
     )
     first = 0 if runs is None else None
     return _wrap(header + _runs_body(run_dicts, system=True, first_index=first))
+
+
+def muted_html(text: str) -> str:
+    """One escaped, muted line (a note under an output); needs the CSS of the fragment
+    it follows."""
+    return f'<div class="agno-nb agno-nb-muted">{_esc(text)}</div>'
 
 
 def combine(*fragments: str) -> str:
@@ -476,19 +484,26 @@ def plan_html(plan: Any, *, title: str | None = None) -> str:
     steps = list(_field(plan, "steps") or [])
     if _field(plan, "applied"):
         lines.append(
-            f"<div>upgraded to layout v{_esc(to)}: {_esc(_field(plan, 'sessions_migrated') or 0)} "
-            f"sessions migrated, {_esc(_field(plan, 'runs_moved') or 0)} runs moved</div>"
+            f"<div>upgraded to layout v{_esc(to)}: "
+            f"{_esc(counted(_field(plan, 'sessions_migrated') or 0, 'session'))} migrated, "
+            f"{_esc(counted(_field(plan, 'runs_moved') or 0, 'run'))} moved</div>"
         )
     elif frm is None:
         lines.append("<div>the table does not exist yet: it is created at the latest layout</div>")
     elif not steps:
         lines.append("<div>up to date: nothing to do</div>")
     else:
-        lines.append(f"<div>{len(steps)} step{'s' if len(steps) != 1 else ''} planned:</div>")
+        state = _field(plan, "state")
+        label = f" ({_esc(state)})" if state else ""
+        lines.append(f"<div>{_esc(counted(len(steps), 'step'))} planned{label}:</div>")
+        lock = _field(plan, "lock_note")
+        if lock:  # the same line `agno-nb upgrade --dry-run` prints
+            lines.append(f'<div class="agno-nb-muted">{_esc(lock)}</div>')
     skipped = list(_field(plan, "skipped") or [])
     if skipped:  # rows left as they were (skip_corrupt): say which, and why
         rows = "".join(f"<li><code>{_esc(sid)}</code>: {_esc(why)}</li>" for sid, why in skipped)
-        lines.append(f"<div>{len(skipped)} session(s) skipped, runs kept:</div><ul>{rows}</ul>")
+        many = counted(len(skipped), "session")
+        lines.append(f"<div>{many} skipped, runs kept:</div><ul>{rows}</ul>")
     items = []
     for step in steps:
         sql = "\n".join(str(s) for s in (_field(step, "sql") or []))

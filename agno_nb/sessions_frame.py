@@ -25,18 +25,31 @@ class SessionsFrame(pd.DataFrame):
         frame: the summaries (one row per session, newest first).
         total: how many sessions matched the filters (may exceed ``len(frame)``).
         entity_label: name of the agent/team/workflow column to show, or None.
+        empty_note: the one line to show when no session matched (what matched nothing
+            and what to do); default ``no sessions``.
     """
 
-    _metadata = ["matched", "entity_label"]
+    _metadata = ["matched", "entity_label", "empty_note"]
 
-    def __init__(self, frame: pd.DataFrame, *, total: int, entity_label: str | None = None) -> None:
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        *,
+        total: int,
+        entity_label: str | None = None,
+        empty_note: str | None = None,
+    ) -> None:
         super().__init__(frame)  # type: ignore[call-arg]
         self.matched = total
         self.entity_label = entity_label
+        self.empty_note = empty_note
 
     @property
     def footer(self) -> str:
-        """``showing 20 of 25 sessions (--limit N for more)`` or ``25 sessions``."""
+        """``showing 20 of 25 sessions (--limit N for more)``, ``25 sessions``, or the
+        one line saying that nothing matched."""
+        if len(self) == 0 and not self.matched:
+            return self.empty_note or "no sessions"
         return count_footer(len(self), max(self.matched, len(self)))
 
     def _records(self) -> list[dict[Any, Any]]:

@@ -45,6 +45,8 @@ class StorageStatus:
         attached: agents that got it just now (they had none).
         moved: agents moved here just now, with the name of the storage they left.
         elsewhere: agents left on another storage, with that storage's name.
+        note: what opening it chose for the user (a table other than the one
+            asked for, say), shown inside the status rather than above it.
     """
 
     name: str
@@ -55,6 +57,7 @@ class StorageStatus:
     attached: list[str] = field(default_factory=list)
     moved: dict[str, str] = field(default_factory=dict)
     elsewhere: dict[str, str] = field(default_factory=dict)
+    note: str | None = None
 
     @property
     def table(self) -> str:
@@ -87,7 +90,10 @@ class StorageStatus:
         if others:
             parts.append(f"used by {_names(others)}")
         if not self.users:
-            parts.append("no agents use it")
+            # one fact: with no agent yet, the default is about agents to come
+            parts.append(
+                "no agents yet: new agents will use it" if self.default else "no agents use it"
+            )
         if self.elsewhere:
             by_home: dict[str, list[str]] = {}
             for agent, home in self.elsewhere.items():
@@ -97,13 +103,15 @@ class StorageStatus:
                 for h, a in by_home.items()
             )
             parts.append(f"{stay} (--attach moves them)")
-        if self.default:
+        if self.default and self.users:
             parts.append("new agents use it")
         return parts
 
     def text(self) -> str:
         """The status as one plain line."""
         line = f"agno_nb storage {self.name!r}: {self.where()}; " + "; ".join(self.agent_parts())
+        if self.note:
+            line += f" (note: {self.note})"
         return mask_url(line)
 
     def html(self) -> str:
@@ -119,11 +127,12 @@ class StorageStatus:
             f"{self.sessions} session{plural}",
         ]
         agents = "".join(f"<li>{esc(p)}</li>" for p in self.agent_parts())
+        note = f'<div class="agno-nb-muted">{esc(mask_url(self.note))}</div>' if self.note else ""
         return (
             f'{CSS}<div class="agno-nb"><div class="agno-nb-head">'
             f"<strong>agno_nb storage {esc(repr(self.name))}</strong> "
             f'<span class="agno-nb-muted">{" · ".join(facts)}</span></div>'
-            f'<ul style="margin:0;padding-left:18px">{agents}</ul></div>'
+            f'<ul style="margin:0;padding-left:18px">{agents}</ul>{note}</div>'
         )
 
     def _repr_html_(self) -> str:

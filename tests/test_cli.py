@@ -36,7 +36,7 @@ def run(*argv: str) -> tuple[int, str]:
 def test_sessions_lists_newest_first(db: Path) -> None:
     code, text = run("sessions", f"sqlite:///{db}")
     assert code == 0
-    assert "3 session(s)" in text
+    assert "3 sessions" in text
     assert text.index("s2") < text.index("s1") < text.index("s0")
     code, text = run("sessions", str(db), "--user", "alice", "--json")
     rows = [json.loads(line) for line in text.splitlines()]
@@ -58,7 +58,7 @@ def test_upgrade_dry_run_then_apply(db: Path) -> None:
     assert code == 0 and "applied" in text
     assert SqliteStorage("agent_sessions", db_file=db).current_version == LATEST_VERSION
     code, text = run("sessions", str(db))
-    assert "3 session(s)" in text
+    assert "3 sessions" in text
 
 
 @pytest.mark.parametrize(

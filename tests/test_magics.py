@@ -296,7 +296,7 @@ def test_upgrade_available_dry_run_and_apply(
     with capture_output() as cap:
         result = ip.run_line_magic("agno_upgrade", "")
     assert storage.current_version == LATEST_VERSION
-    assert "4 session(s)" in repr(result)
+    assert "4 sessions, " in repr(result)
     assert "4 sessions migrated" in result._repr_html_()
     assert any("IntProgress" in str(o.data.get("text/plain")) for o in cap.outputs)
     again = ip.run_line_magic("agno_upgrade", "")

@@ -87,20 +87,52 @@ def test_run_demo_twice_remembers(tmp_path: Path) -> None:
     db = tmp_path / "tmp" / "data.db"
     out = io.StringIO()
     assert run_demo(db, out=out) == 0
-    text = out.getvalue()
-    assert "(a new session)" in text
-    assert f"> What was my last question?\n{NO_LAST_QUESTION}\n" in text
-    assert "session fixed_id_for_demo" in text  # the history transcript
-    assert text.count("run #") == 3
+    lines = out.getvalue().splitlines()
+    assert lines[1] == (
+        f"a new session: no earlier runs of fixed_id_for_demo in {db}, so nothing to "
+        "remember yet"
+    )
+    assert f"[run #1] > What was my last question?\n{NO_LAST_QUESTION}\n" in out.getvalue()
+    assert f"The session now holds 3 runs. See them all: agno-nb show {db} fixed_id_for_demo" in (
+        lines
+    )
     assert db.exists()
 
     again = io.StringIO()
     assert run_demo(db, out=again) == 0
     text = again.getvalue()
-    assert "(3 earlier question(s) found)" in text
-    first_answer = text.split("> What was my last question?\n", 1)[1].splitlines()[0]
-    assert first_answer == REMEMBERS
-    assert text.count("run #") == 6
+    lines = text.splitlines()
+    # why it remembers, in one line
+    assert lines[1] == (
+        f"loaded 3 earlier runs of session fixed_id_for_demo from {db}; the model sees the "
+        "last 3 runs as history (add_history_to_messages=True, num_history_runs=3)"
+    )
+    first_answer = text.split("[run #4] > What was my last question?\n", 1)[1].splitlines()
+    assert first_answer[0] == REMEMBERS
+    # why it names France and not the literal last question
+    assert first_answer[1] == (
+        "  (the question just before was 'What was my last question?': the offline model "
+        "skips questions about the conversation itself and names the last other one)"
+    )
+    # this run's turns only, not the whole history
+    assert "[run #1]" not in text and "run #" not in text.replace("[run #", "")
+    assert [ln for ln in lines if ln.startswith("[run #")] == [
+        "[run #4] > What was my last question?",
+        "[run #5] > What is the capital of France?",
+        "[run #6] > What was my last question?",
+    ]
+    assert f"The session now holds 6 runs. See them all: agno-nb show {db} fixed_id_for_demo" in (
+        lines
+    )
+
+
+def test_demo_points_at_a_show_command_that_works(tmp_path: Path) -> None:
+    cli = pytest.importorskip("agno_nb.cli")
+    db = tmp_path / "d.db"
+    assert run_demo(db, out=io.StringIO()) == 0
+    out = io.StringIO()
+    assert cli.main(["show", str(db), "fixed_id_for_demo"], out=out) == 0
+    assert out.getvalue().count("-- run #") == 3
 
 
 def test_cli_demo_command(tmp_path: Path) -> None:

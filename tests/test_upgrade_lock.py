@@ -21,7 +21,7 @@ def test_dry_run_states_the_expected_lock_time(make_storage: Any) -> None:
     storage.upsert_many(make_session(f"d{i}", runs=1) for i in range(30))
     dry = storage.upgrade_schema(dry_run=True)
     assert dry.sessions == 30 and dry.expected_lock_s is not None and dry.expected_lock_s > 0
-    assert "expected write lock: about" in str(dry) and "30 session(s)" in str(dry)
+    assert "expected write lock: about" in str(dry) and "for 30 sessions;" in str(dry)
     done = storage.upgrade_schema()
     assert "expected write lock" not in str(done)  # applied: nothing left to wait for
 

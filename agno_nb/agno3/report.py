@@ -5,6 +5,8 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass, field
 
+from agno_nb.words import counted
+
 
 @dataclass
 class TableReport:
@@ -62,15 +64,13 @@ class MigrationReport:
         rows.append(("target", where))
         for t in self.tables:
             rows.append((f"{t.source} ({t.mode}, layout v{t.layout})", ""))
-            rows.append(
-                ("  source", f"{t.sessions} sessions, {t.runs} runs, {t.messages} messages")
-            )
+            rows.append(("  source", _counts(t.sessions, t.runs, t.messages)))
             verb = "to move" if self.dry_run else "moved"
             rows.append(
                 (
                     f"  {verb}",
-                    f"{t.new} new + {t.resynced} changed sessions, {t.runs_written} runs; "
-                    f"{t.unchanged} unchanged",
+                    f"{counted(t.new + t.resynced, 'session')} ({t.new} new, {t.resynced} "
+                    f"changed), {counted(t.runs_written, 'run')}; {t.unchanged} unchanged",
                 )
             )
             if t.resumed_after:
@@ -88,8 +88,8 @@ class MigrationReport:
                 rows.append(
                     (
                         "  verified",
-                        f"{state}: target holds {t.target_sessions} sessions, "
-                        f"{t.target_runs} runs, {t.target_messages} messages",
+                        f"{state}: target holds "
+                        + _counts(t.target_sessions, t.target_runs, t.target_messages),
                     )
                 )
         if self.memories:
@@ -98,7 +98,7 @@ class MigrationReport:
             rows.append(
                 (
                     f"{m.source} (memories)",
-                    f"{m.sessions} memories: {m.new} {verb}, {m.unchanged} unchanged",
+                    f"{counted(m.sessions, 'memory')}: {m.new} {verb}, {m.unchanged} unchanged",
                 )
             )
             if m.conflicts:
@@ -143,6 +143,14 @@ class MigrationReport:
             f"<div class='agno-nb-migrate'><b>{html.escape(head)}</b>: "
             f"{html.escape(self.source_url)}<table>{cells}</table>{ddl}</div>"
         )
+
+
+def _counts(sessions: int, runs: int, messages: int) -> str:
+    """``1 session, 1 run, 2 messages``."""
+    return ", ".join(
+        counted(n, noun)
+        for n, noun in ((sessions, "session"), (runs, "run"), (messages, "message"))
+    )
 
 
 def _some(items: list[str], limit: int = 10) -> str:

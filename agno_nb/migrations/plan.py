@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 from agno_nb.schema import LATEST_VERSION
+from agno_nb.words import counted
 
 #: Sessions per second each data-moving step processes while it holds the
 #: table's write lock, measured on SQLite on the 2-core CI machine (bench/: the
@@ -81,6 +82,25 @@ class UpgradePlan:
         return sum(self.sessions / sessions_per_s(s.version, self.backend) for s in self.steps)
 
     @property
+    def state(self) -> str:
+        """``dry run, nothing changed`` or ``not applied`` for a plan not applied."""
+        return "dry run, nothing changed" if self.dry_run else "not applied"
+
+    @property
+    def lock_note(self) -> str | None:
+        """``expected write lock: about 0.4 s for 3,000 sessions; ...``, the one line
+        saying how long applying the plan holds the table (None when applied, when no
+        step remains, or when the sessions were not counted)."""
+        lock = self.expected_lock_s
+        if lock is None or self.applied or not self.steps or self.sessions is None:
+            return None
+        return (
+            f"expected write lock: about {max(lock, 0.1):.1f} s for "
+            f"{counted(self.sessions, 'session')}; writers wait meanwhile (SQLite writers "
+            "give up after 30 s): run it when the table is quiet"
+        )
+
+    @property
     def pending(self) -> bool:
         """True when steps remain to be applied."""
         return bool(self.steps) and not self.applied
@@ -92,29 +112,28 @@ class UpgradePlan:
             done = ""
             if self.sessions_migrated:
                 done = (
-                    f"; moved the runs of {self.sessions_migrated} session(s) an earlier "
-                    f"upgrade skipped ({self.runs_moved} run(s))"
+                    f"; moved the runs of {counted(self.sessions_migrated, 'session')} an "
+                    f"earlier upgrade skipped ({counted(self.runs_moved, 'run')})"
                 )
             if self.skipped:
                 done += f"; still skipped: {describe_rows(self.skipped)}"
             return head + f" (up to date{done or ', nothing to do'})"
         if self.applied:
             state = (
-                f"applied: {len(self.steps)} step(s), {self.sessions_migrated} session(s), "
-                f"{self.runs_moved} run(s) moved"
+                f"applied: {counted(len(self.steps), 'step')}, "
+                f"{counted(self.sessions_migrated, 'session')}, "
+                f"{counted(self.runs_moved, 'run')} moved"
             )
             if self.skipped:
-                state += f", {len(self.skipped)} session(s) skipped: " + describe_rows(self.skipped)
+                state += f", {counted(len(self.skipped), 'session')} skipped: " + describe_rows(
+                    self.skipped
+                )
         else:
-            state = "dry run, nothing changed" if self.dry_run else "not applied"
+            state = self.state
         lines = [f"{head} ({state})"]
-        lock = self.expected_lock_s
-        if lock is not None and not self.applied:
-            lines.append(
-                f"  expected write lock: about {max(lock, 0.1):.1f} s for {self.sessions:,} "
-                "session(s); writers wait meanwhile (SQLite writers give up after "
-                "30 s): run it when the table is quiet"
-            )
+        lock = self.lock_note
+        if lock is not None:
+            lines.append(f"  {lock}")
         for step in self.steps:
             lines.append(f"  step v{step.version}: {step.description}")
             lines.extend(f"    {stmt}" for stmt in step.sql)

@@ -39,6 +39,7 @@ _CONNECT_FAILURE = re.compile(
     r"Name or service not known",
     re.I,
 )
+_MISSING_DATABASE = re.compile(r'database "([^"]+)" does not exist')
 #: what to do about other operational errors, by SQLSTATE or SQLSTATE class
 _HINTS = {
     "53100": "the server's disk is full: free space there, then retry (nothing was saved)",
@@ -214,6 +215,11 @@ class PostgresStorage(BaseStorage):
             return None
         if re.search(r"too many (?:clients|connections)|remaining connection slots", str(orig)):
             sqlstate = "53300"  # at connect time psycopg gives no SQLSTATE; the server is up
+        elif missing := _MISSING_DATABASE.search(str(orig)):  # the server runs
+            return BackendUnavailableError(
+                f"Postgres at {where} runs but has no database {missing.group(1)!r}: create it "
+                f"(createdb {missing.group(1)}) or name an existing database in the URL"
+            )
         elif _CONNECT_FAILURE.search(str(orig)):
             return BackendUnavailableError(
                 f"cannot reach Postgres at {where} ({detail}): start the server or check the URL"

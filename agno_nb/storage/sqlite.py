@@ -115,6 +115,26 @@ def sqlite_engine(db_file: str | Path | None, db_url: str | None) -> Engine:
     return sa.create_engine(url, connect_args=args, json_serializer=encode_json, **extra)
 
 
+def why_unopenable(database: str | None) -> str:
+    """What SQLite's "unable to open database file" means for this path, and what to do.
+
+    The path is looked at on disk: a folder, a missing folder, a folder without write
+    permission; anything else gets the general hint."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return "check the path in the URL"
+    path = Path(database)
+    if path.is_dir():
+        return f"{path} is a folder; name a file in it, e.g. {path / 'data.db'}"
+    parent = path.parent
+    if not parent.is_dir():
+        return f"the folder {parent} does not exist; create it, or name a file in an existing one"
+    import os
+
+    if not os.access(parent, os.W_OK):
+        return f"the folder {parent} is not writable by this user; pick a writable folder"
+    return "check that this user may read and write the file"
+
+
 class SqliteStorage(BaseStorage):
     """Sessions in a SQLite table (agno 1.x's ``SqliteStorage`` API).
 
@@ -290,8 +310,8 @@ class SqliteStorage(BaseStorage):
             )
         if "unable to open database file" in text:
             return BackendUnavailableError(
-                f"cannot open SQLite database {self.display_url}: check that the folder "
-                "exists and is writable"
+                f"cannot open SQLite database {self.display_url}: "
+                + why_unopenable(self.db_engine.url.database)
             )
         if "Could not decode to UTF-8" in text:  # a text column holding other bytes
             found = re.search(r"column '([^']*)'", text)
