@@ -210,14 +210,13 @@ class StorageHelpers:
 def _replace_refused(name: str, old: Any, new: Any, users: list[str], *, named: bool) -> str:
     """Why opening ``new`` under ``name`` would strand agents on ``old``, and what to type."""
     who = ", ".join(users)
-    them = "it" if len(users) == 1 else "them"
     uses = "uses" if len(users) == 1 else "use"
     opened = f"{old.display_url} table {old.table_name}"
     wanted = f"table {new.table_name}" if new.display_url == old.display_url else new.display_url
     if named:
         return (
             f"--as {name}: {who} {uses} the open storage {name!r} ({opened}); "
-            f"pick another --as name, or add --attach to move {them} to {wanted}"
+            f"pick another --as name, or add --attach to move {who} to {wanted}"
         )
     return (
         f"{who} {uses} the open storage {name!r} ({opened}): to open {wanted} beside it, "

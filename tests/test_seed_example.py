@@ -89,8 +89,7 @@ def test_run_demo_twice_remembers(tmp_path: Path) -> None:
     assert run_demo(db, out=out) == 0
     lines = out.getvalue().splitlines()
     assert lines[1] == (
-        f"a new session: no earlier runs of fixed_id_for_demo in {db}, so nothing to "
-        "remember yet"
+        f"a new session: no earlier runs of fixed_id_for_demo in {db}, so nothing to remember yet"
     )
     assert f"[run #1] > What was my last question?\n{NO_LAST_QUESTION}\n" in out.getvalue()
     assert f"The session now holds 3 runs. See them all: agno-nb show {db} fixed_id_for_demo" in (
