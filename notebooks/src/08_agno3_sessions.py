@@ -10,6 +10,12 @@
 # This recipe uses a copy of a database agno 3.1.10 wrote itself (an agent with a tool,
 # a team, unicode, a 60-run session), shipped with agno_nb's tests. Point it at your
 # own `tmp/agno.db` (or a `postgresql+psycopg://...` URL, schema `ai`) instead.
+#
+# One oddity is the fixture's, not agno's or agno_nb's: after agno wrote it, its
+# sessions' `created_at`/`updated_at` were set to distinct times in June 2025 (agno
+# stamps whole seconds, and they were all written within one), while their runs keep
+# the time agno stamped them. So below, runs dated later than 2025 sit inside sessions
+# "last active 2025"; in your own database the two agree.
 
 # %%
 import shutil
