@@ -149,7 +149,7 @@ def test_password_never_shown_by_magics_and_widgets(
         "postgres:***@",
         "attached to bot",
         "You said: hello there",
-        "sessions migrated",
+        "session migrated",  # "1 session migrated"
         "no session 'nope'",
         "a URL takes no TARGET",
         "agno_nb_no_such_db",
