@@ -527,7 +527,7 @@ def test_undecodable_json_is_an_error_row_naming_the_session(tmp_path: Path) -> 
     con.close()
     storage = SqliteStorage("agno_sessions", db_file=db)
     rows = {s.session_id: s for s in storage.list_sessions(limit=None)}
-    assert "'s-html' has corrupt JSON in 1 run(s) of agno_runs" in str(rows["s-html"].error)
+    assert "'s-html' has corrupt JSON in 1 run of agno_runs" in str(rows["s-html"].error)
     assert "'s-tool' has corrupt JSON in column 'session_data'" in str(rows["s-tool"].error)
     assert rows["s-first-only"].error is None  # a JSON string that is no JSON: no runs
     assert rows["s-first-only"].run_count == 0

@@ -43,6 +43,7 @@ from agno_nb.schema import LATEST_VERSION
 from agno_nb.storage import _stamps
 from agno_nb.storage.layouts import layout_for_version
 from agno_nb.urls import mask_url
+from agno_nb.words import counted
 
 if TYPE_CHECKING:
     from agno_nb.storage.base import BaseStorage
@@ -150,7 +151,8 @@ def _finish_moves(storage: BaseStorage, result: UpgradePlan) -> UpgradePlan:
 
 def _cannot_move(storage: BaseStorage, rows: list[tuple[str, str]], at: str) -> MigrationError:
     return MigrationError(
-        f"cannot upgrade {storage._ref.qualified}: {len(rows)} session(s) cannot be moved: "
+        f"cannot upgrade {storage._ref.qualified}: {counted(len(rows), 'session')} cannot be "
+        "moved: "
         f"{describe_rows(rows)}; the table stays at {at}. Fix or delete these rows and "
         "rerun the upgrade, or pass skip_corrupt=True (agno-nb upgrade --skip-corrupt, "
         "%agno_upgrade --skip-corrupt) to upgrade the rest and leave them as they are "

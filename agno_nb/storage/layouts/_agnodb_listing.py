@@ -23,6 +23,7 @@ from agno_nb.errors import AgnoNbError, CorruptSessionError
 from agno_nb.storage._codec import SessionSummary
 from agno_nb.storage.layouts._agnodb_sql import decode_agno_json, run_from_agno
 from agno_nb.summary import first_question, summarize_runs
+from agno_nb.words import counted as counted_noun
 
 if TYPE_CHECKING:
     from agno_nb.storage.layouts.agnodb import AgnoDbLayout
@@ -153,7 +154,7 @@ def _summary(
         runs, messages, corrupt = counts.get(sid, (0, 0, 0))
         if corrupt:
             raise CorruptSessionError(
-                f"session {sid!r} has corrupt JSON in {corrupt} run(s) of "
+                f"session {sid!r} has corrupt JSON in {counted_noun(corrupt, 'run')} of "
                 f"{layout.runs.name}; other sessions are unaffected: fix or delete those rows"
             )
         if legacy:

@@ -24,6 +24,7 @@ from agno_nb.sessions import SESSION_CLASSES, Session
 from agno_nb.storage._codec import SessionSummary, decode_json, decode_row
 from agno_nb.storage.layouts import Layout, WriteSteps, register
 from agno_nb.summary import summarize_runs
+from agno_nb.words import counted
 
 if TYPE_CHECKING:
     from agno_nb.storage.base import BaseStorage
@@ -244,7 +245,8 @@ class Agno1Layout(Layout):
             more = f" | and {len(unreadable) - 3} more" if len(unreadable) > 3 else ""
             warnings.warn(
                 CorruptSessionWarning(
-                    f"left out {len(unreadable)} session(s) of {self.storage._ref.qualified} "
+                    f"left out {counted(len(unreadable), 'session')} of "
+                    f"{self.storage._ref.qualified} "
                     f"that cannot be read (list_sessions() shows them with this error): "
                     f"{shown}{more}"
                 ),
