@@ -1,6 +1,6 @@
 """Screenshots of a new user's first notebook: the README's notebook cells, run in JupyterLab.
 
-    python docs/img/first_notebook.py [--readme]
+    python docs/img/first_notebook.py [--readme] [--after-demo]
 
 Builds a notebook from the ``## In a notebook`` code blocks of README.md (plus one
 ``%%agno_chat`` cell), serves it with JupyterLab on 127.0.0.1 (free port, random
@@ -9,11 +9,14 @@ headless Chromium from Debian's package (``/usr/bin/chromium``) through Playwrig
 and saves under ``test-artifacts/first_notebook/`` (ignored by git): each code cell
 with its output, and the whole page. It prints how many outputs each cell showed (the
 goal: one per action). ``--readme`` also writes the session browser's output to
-``docs/img/session_browser.png``, the picture the README shows.
+``docs/img/session_browser.png``, the picture the README shows. ``--after-demo``
+instead runs ``agno-nb demo`` first and chats in its session with an agent whose history
+is off (saved under ``test-artifacts/after_demo/``): the cell says why it does not know.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -64,14 +67,22 @@ def readme_cells() -> list[str]:
     return [code.strip() for code in re.findall(r"```python\n(.*?)```", match.group(1), re.S)]
 
 
-def write_notebook(folder: Path) -> Path:
+def write_notebook(folder: Path, *, after_demo: bool = False) -> Path:
     cells = [*readme_cells(), "%%agno_chat\nAnd what is the capital of Chile?"]
+    if after_demo:
+        from agno_nb.demo import run_demo
+
+        run_demo(folder / "tmp" / "data.db", out=io.StringIO())
+        cells = [
+            cells[0],
+            "from agno_nb import Agent\n\nagent = Agent(session_id='fixed_id_for_demo')",
+            "%%agno_chat\nWhat was my last question?",
+        ]
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(source) for source in cells]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
     path = folder / "first_notebook.ipynb"
     nbformat.write(nb, path)
-    (folder / "tmp").mkdir()
     return path
 
 
@@ -138,12 +149,14 @@ def start_lab(home: Path, folder: Path) -> tuple[subprocess.Popen[bytes], str, s
 def main(argv: list[str]) -> int:
     from playwright.sync_api import sync_playwright
 
-    OUT.mkdir(parents=True, exist_ok=True)
+    after_demo = "--after-demo" in argv
+    out = OUT.with_name("after_demo") if after_demo else OUT
+    out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         folder = home / "work"
-        folder.mkdir()
-        notebook = write_notebook(folder)
+        (folder / "tmp").mkdir(parents=True)
+        notebook = write_notebook(folder, after_demo=after_demo)
         server, base, token = start_lab(home, folder)
         try:
             with sync_playwright() as pw:
@@ -163,9 +176,9 @@ def main(argv: list[str]) -> int:
                 code = page.locator(".jp-CodeCell")
                 for i in range(code.count()):
                     code.nth(i).scroll_into_view_if_needed()
-                    code.nth(i).screenshot(path=str(OUT / f"cell_{i + 1}.png"))
-                page.screenshot(path=str(OUT / "notebook.png"), full_page=True)
-                if "--readme" in argv:
+                    code.nth(i).screenshot(path=str(out / f"cell_{i + 1}.png"))
+                page.screenshot(path=str(out / "notebook.png"), full_page=True)
+                if "--readme" in argv and not after_demo:
                     history = code.filter(has_text="%agno_history")
                     output = history.locator(".jp-OutputArea-output").first
                     output.scroll_into_view_if_needed()
@@ -178,7 +191,7 @@ def main(argv: list[str]) -> int:
                 server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
-    print(f"screenshots in {OUT}")
+    print(f"screenshots in {out}")
     return 0
 
 
