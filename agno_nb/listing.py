@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from agno_nb.render import CSS, _attr, format_timestamp, short_id
+from agno_nb.render import CSS, attr_text, format_timestamp, short_id
 
 __all__ = [
     "count_footer",
@@ -146,14 +146,14 @@ def sessions_table_html(
         mark = ' class="agno-nb-selected"' if selected is not None and sid == selected else ""
         when = _seconds(last_activity(s))
         cells = [
-            f'<td title="{_attr(sid)}"><code>{_esc(short_id(sid))}</code></td>',
-            f'<td class="agno-nb-title" title="{_attr(title_of(s, chars=500))}">'
+            f'<td title="{attr_text(sid)}"><code>{_esc(short_id(sid))}</code></td>',
+            f'<td class="agno-nb-title" title="{attr_text(title_of(s, chars=500))}">'
             f"{_esc(title_of(s))}</td>",
             f"<td>{_esc(_field(s, 'user_id') or '')}</td>",
         ]
         if entity_label:
             entity = _field(s, "entity_id") or ""
-            cells.append(f'<td title="{_attr(entity)}">{_esc(short_id(entity))}</td>')
+            cells.append(f'<td title="{attr_text(entity)}">{_esc(short_id(entity))}</td>')
         cells += [
             f'<td class="agno-nb-num">{_esc(int(_field(s, "run_count") or 0))}</td>',
             f'<td title="{_esc(format_timestamp(when))}">{_esc(relative_time(when, now=now))}</td>',

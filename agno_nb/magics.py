@@ -563,7 +563,7 @@ def load_ipython_extension(ip: Any) -> None:
     ip.events.register("pre_run_cell", magics._pre_run_cell)
     register = getattr(ip.displayhook, "register_hook", None)  # ipykernel >= 7
     if callable(register):
-        register(magics._drop_duplicate_result)
+        register(magics.drop_duplicate_result)
     ip._agno_nb_magics = magics
 
 
@@ -578,6 +578,6 @@ def unload_ipython_extension(ip: Any) -> None:
         unregister = getattr(ip.displayhook, "unregister_hook", None)
         if callable(unregister):
             with suppress(ValueError):
-                unregister(magics._drop_duplicate_result)
+                unregister(magics.drop_duplicate_result)
         if magics in ip.configurables:
             ip.configurables.remove(magics)

@@ -118,7 +118,7 @@ class StorageHelpers:
         status = self._status_for(obj)
         return status.html() if status is not None else None
 
-    def _drop_duplicate_result(self, msg: Any) -> Any:
+    def drop_duplicate_result(self, msg: Any) -> Any:
         """ipykernel displayhook hook: drop the repr of a storage whose status was shown."""
         data = msg.get("content", {}).get("data", {}) if isinstance(msg, dict) else {}
         if self._drop_result is not None and data.get("text/plain") == self._drop_result:

@@ -85,7 +85,7 @@ def _esc(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def _attr(value: Any) -> str:
+def attr_text(value: Any) -> str:
     """Escape for a quoted attribute; ``=`` and ``:`` too, so nothing there reads as a
     handler (``onx=``) or a URL scheme (``javascript:``) to a naive filter."""
     return _esc(value).replace("=", "&#61;").replace(":", "&#58;")
@@ -103,7 +103,7 @@ def _id_html(value: Any) -> str:
     short = short_id(value)
     if short == str(value):
         return f"<code>{_esc(value)}</code>"
-    return f'<code title="{_attr(value)}">{_esc(short)}</code>'
+    return f'<code title="{attr_text(value)}">{_esc(short)}</code>'
 
 
 def _wrap(body: str) -> str:

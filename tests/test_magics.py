@@ -193,9 +193,9 @@ def test_storage_shows_one_output_in_a_cell(
         shown = ip.run_line_magic("agno_storage", "")
     duplicate = {"content": {"data": {"text/plain": repr(shown)}}}
     other = {"content": {"data": {"text/plain": "42"}}}
-    assert magics._drop_duplicate_result(other) is other
-    assert magics._drop_duplicate_result(duplicate) is None
-    assert magics._drop_duplicate_result(duplicate) is duplicate  # only once
+    assert magics.drop_duplicate_result(other) is other
+    assert magics.drop_duplicate_result(duplicate) is None
+    assert magics.drop_duplicate_result(duplicate) is duplicate  # only once
 
 
 def test_a_second_storage_never_moves_agents(

@@ -82,7 +82,7 @@ def rewritten(storage: Any, sid: str, write: Callable[[], object]) -> list[int]:
     """The run indexes whose rows ``write()`` inserted (a run row deleted and
     inserted again counts): on SQLite a trigger logs inserts, on Postgres the
     rows' ``xmin`` changes."""
-    runs = storage._runs
+    runs = storage.run_table
     if storage.backend == "sqlite":  # the log was set up by log_inserts() (a commit
         log = f"SELECT rowid, i FROM {runs.name}_log"  # here would void the cache)
         with storage.db_engine.connect() as conn:
@@ -106,7 +106,7 @@ def rewritten(storage: Any, sid: str, write: Callable[[], object]) -> list[int]:
 def log_inserts(storage: Any) -> None:
     """On SQLite, log every insert into the runs table (for :func:`rewritten`)."""
     if storage.backend == "sqlite":
-        name = storage._runs.name
+        name = storage.run_table.name
         with storage.db_engine.begin() as conn:
             conn.exec_driver_sql(f"CREATE TABLE {name}_log (i INTEGER)")
             conn.exec_driver_sql(

@@ -112,7 +112,7 @@ def _location(storage: Any) -> dict[str, Any]:
 def test_v1_upgrade_in_batches_reports_progress(make_storage: Any) -> None:
     storage = make_storage(schema_version=1)
     count = BATCH_SIZE + 40
-    table = storage._table(1)
+    table = storage.table_at(1)
     rows = [
         {
             "session_id": f"b{i:05d}",

@@ -179,11 +179,11 @@ def _adapter_class() -> type:
             version = self.storage.current_version
             if version is None:
                 version = self.schema_version
-            return self.storage._table(version)
+            return self.storage.table_at(version)
 
         def get_table_v1(self) -> Any:
             """agno 1.x's own table definition (layout v1) for this name and mode."""
-            return self.storage._table(1)
+            return self.storage.table_at(1)
 
         def table_exists(self) -> bool:
             return bool(self.storage.table_exists())

@@ -1,9 +1,9 @@
 """How one storage call runs: driver errors translated, and the call redone
 when the table's layout changed under it or the database rolled it back.
 
-:class:`_Translating` is the context every connection of a storage is used
-in (``BaseStorage._errors()``); :func:`_consistent` wraps the public methods
-that read or write sessions; :class:`_LayoutChanged` is what the layout
+:class:`Translating` is the context every connection of a storage is used
+in (``BaseStorage._errors()``); :func:`consistent` wraps the public methods
+that read or write sessions; :class:`LayoutChanged` is what the layout
 re-check raises (``_stamps.recheck``) to have the call redone;
 :func:`table_gone` is the error a backend's ``_translate`` gives for a table
 dropped under an open storage.
@@ -27,11 +27,11 @@ if TYPE_CHECKING:
     from agno_nb.storage.base import BaseStorage
 
 
-class _LayoutChanged(Exception):
+class LayoutChanged(Exception):
     """Internal: another process changed the table's layout; the call is redone."""
 
 
-class _Translating:
+class Translating:
     """Context manager: an exception raised inside that ``translate`` turns into an
     AgnoNbError leaves as that error (without the driver's traceback chained)."""
 
@@ -59,13 +59,13 @@ class _Translating:
 def table_gone(storage: BaseStorage, exc: Exception) -> TableMissingError:
     """The error for a table dropped under this open storage; the next call
     looks the table up again (and a write creates it)."""
-    storage._layout, storage._layout_known = None, False
-    storage._tables.clear()
-    storage._statements.clear()
+    storage.cached_layout, storage.layout_known = None, False
+    storage.tables_by_version.clear()
+    storage.statements.clear()
     first = str(getattr(exc, "orig", exc)).strip().splitlines()
     detail = mask_url(first[0] if first else type(exc).__name__)
     return TableMissingError(
-        f"a table of {storage._ref.qualified} is gone ({detail}): another process dropped "
+        f"a table of {storage.ref.qualified} is gone ({detail}): another process dropped "
         "it; retry the call (reads find no sessions, a write creates the table again)"
     )
 
@@ -78,7 +78,7 @@ R = TypeVar("R")
 CONFLICT_RETRIES = 5
 
 
-def _consistent(method: Callable[P, R]) -> Callable[P, R]:
+def consistent(method: Callable[P, R]) -> Callable[P, R]:
     """Redo ``method`` when another process upgraded the table under it, so a
     storage opened before an upgrade never writes or reads the old layout; and
     when the database rolled its transaction back for a deadlock or a
@@ -91,7 +91,7 @@ def _consistent(method: Callable[P, R]) -> Callable[P, R]:
         while True:
             try:
                 return method(*args, **kwargs)
-            except _LayoutChanged:
+            except LayoutChanged:
                 layout_changes += 1
                 if layout_changes > LATEST_VERSION + 1:
                     raise AgnoNbError(

@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection
 
 from agno_nb.errors import AgnoNbError, SchemaTooNewError, SchemaTooOldError
 from agno_nb.schema import LATEST_VERSION
-from agno_nb.storage._calls import _LayoutChanged
+from agno_nb.storage._calls import LayoutChanged
 from agno_nb.storage.layouts import Layout, layout_for_version, recognise
 
 if TYPE_CHECKING:
@@ -41,15 +41,15 @@ def detect(storage: BaseStorage, conn: Connection) -> Layout | None:
     """
     inspector = sa.inspect(conn)
     storage.stats.queries += 1
-    if not storage._has_table(conn, storage.table_name):
+    if not storage.has_table(conn, storage.table_name):
         return None
-    if inspector.has_table(storage._versions.name, schema=storage.schema):
-        found = storage._run(conn, stamp_query(storage)).scalar()
+    if inspector.has_table(storage.versions_table.name, schema=storage.schema):
+        found = storage.run_statement(conn, stamp_query(storage)).scalar()
         if found is not None:
             return layout_for_version(storage, int(found))
     layout = recognise(storage, conn, inspector, _columns(storage, conn))
     if layout is None:  # pragma: no cover - agno 1.x's family takes any table
-        raise AgnoNbError(f"table {storage._ref.qualified} has a layout agno_nb does not know")
+        raise AgnoNbError(f"table {storage.ref.qualified} has a layout agno_nb does not know")
     return layout
 
 
@@ -60,28 +60,28 @@ def _columns(storage: BaseStorage, conn: Connection) -> set[str]:
         .select_from(sa.table(storage.table_name, schema=storage.schema))
         .limit(0)
     )
-    return set(storage._run(conn, probe).keys())
+    return set(storage.run_statement(conn, probe).keys())
 
 
 def recheck(storage: BaseStorage, conn: Connection) -> None:
     """On an old layout, confirm inside this transaction that nobody upgraded
     the table since it was looked at; else refresh and redo the call."""
-    known = storage._layout
-    if not storage._layout_known or known is None or not known.needs_upgrade:
+    known = storage.cached_layout
+    if not storage.layout_known or known is None or not known.needs_upgrade:
         return
-    storage._hold_layout(conn)
+    storage.hold_layout(conn)
     storage.stats.queries += 1
-    if not sa.inspect(conn).has_table(storage._versions.name, schema=storage.schema):
+    if not sa.inspect(conn).has_table(storage.versions_table.name, schema=storage.schema):
         return
-    found = storage._run(conn, stamp_query(storage)).scalar()
+    found = storage.run_statement(conn, stamp_query(storage)).scalar()
     if found is not None and int(found) != known.version:
-        storage._tables.clear()
-        storage._statements.clear()
+        storage.tables_by_version.clear()
+        storage.statements.clear()
         try:
-            storage._layout = layout_for_version(storage, int(found))
+            storage.cached_layout = layout_for_version(storage, int(found))
         except SchemaTooNewError:
-            storage._layout_known = False  # the redone call detects again, and says so
-        raise _LayoutChanged
+            storage.layout_known = False  # the redone call detects again, and says so
+        raise LayoutChanged
 
 
 # -- the cached layout -----------------------------------------------------------------
@@ -90,14 +90,14 @@ def recheck(storage: BaseStorage, conn: Connection) -> None:
 def current(storage: BaseStorage) -> Layout | None:
     """The cached layout (None: table missing), detected on first use;
     upgrades it first with ``auto_upgrade_schema``."""
-    if not storage._layout_known:
-        with storage._read(check=False) as conn:
-            storage._layout = detect(storage, conn)
-        storage._layout_known = storage._layout is not None
-    layout = storage._layout
+    if not storage.layout_known:
+        with storage.read_conn(check=False) as conn:
+            storage.cached_layout = detect(storage, conn)
+        storage.layout_known = storage.cached_layout is not None
+    layout = storage.cached_layout
     if layout is not None and layout.needs_upgrade and storage.auto_upgrade_schema:
         storage.upgrade_schema()
-        layout = storage._layout
+        layout = storage.cached_layout
     return layout
 
 
@@ -117,7 +117,7 @@ def writable(storage: BaseStorage, operation: str) -> Layout:
     wanted, version = storage.schema_version, layout.version
     if wanted is not None and version is not None and wanted > version:
         raise SchemaTooOldError(
-            f"table {storage._ref.qualified} is at layout v{version} but schema_version="
+            f"table {storage.ref.qualified} is at layout v{version} but schema_version="
             f"{wanted} was asked: run storage.upgrade_schema() first "
             "(or pass auto_upgrade_schema=True)"
         )
@@ -126,11 +126,11 @@ def writable(storage: BaseStorage, operation: str) -> Layout:
 
 def version_now(storage: BaseStorage) -> int | None:
     """The table's layout version now (None when the table does not exist)."""
-    with storage._read(check=False) as conn:
+    with storage.read_conn(check=False) as conn:
         try:
             layout = detect(storage, conn)
         except SchemaTooNewError:  # report the number all the same
-            return int(storage._run(conn, stamp_query(storage)).scalar_one())
+            return int(storage.run_statement(conn, stamp_query(storage)).scalar_one())
     return None if layout is None else layout.version
 
 
@@ -140,33 +140,33 @@ def version_now(storage: BaseStorage) -> int | None:
 def create(storage: BaseStorage) -> None:
     """Create the table at ``schema_version`` (default latest), stamped, if it is missing."""
     version = LATEST_VERSION if storage.schema_version is None else storage.schema_version
-    with storage._write(check=False) as conn:
-        storage._create_schema(conn)
-        storage._lock_table(conn)
+    with storage.write_conn(check=False) as conn:
+        storage.create_schema(conn)
+        storage.lock_table(conn)
         existing = detect(storage, conn)
         if existing is None:
             existing = layout_for_version(storage, version)
             existing.create(conn)
             stamp(storage, conn, version)
-    storage._layout, storage._layout_known = existing, True
+    storage.cached_layout, storage.layout_known = existing, True
 
 
 def drop(storage: BaseStorage) -> None:
     """Drop the table, its runs table and its stamp (unless its family refuses)."""
-    with storage._read(check=False) as conn:
+    with storage.read_conn(check=False) as conn:
         try:
             found = detect(storage, conn)
         except SchemaTooNewError:  # a newer agno_nb's table: ours to drop all the same
             found = None
     if found is not None:
         found.refuse("drop")
-    with storage._write(check=False) as conn:
-        for table in (storage._runs, storage._table(1)):
-            if storage._has_table(conn, table.name):
+    with storage.write_conn(check=False) as conn:
+        for table in (storage.run_table, storage.table_at(1)):
+            if storage.has_table(conn, table.name):
                 table.drop(conn)
-        if sa.inspect(conn).has_table(storage._versions.name, schema=storage.schema):
-            storage._run(conn, storage._versions.delete().where(same_table(storage)))
-    storage._layout, storage._layout_known = None, False
+        if sa.inspect(conn).has_table(storage.versions_table.name, schema=storage.schema):
+            storage.run_statement(conn, storage.versions_table.delete().where(same_table(storage)))
+    storage.cached_layout, storage.layout_known = None, False
 
 
 # -- the version table -----------------------------------------------------------------
@@ -177,7 +177,7 @@ def same_table(storage: BaseStorage) -> Any:
     names tables: SQLite and DuckDB take ``Agent_Sessions`` and
     ``agent_sessions`` for one table; Postgres tells them apart (SQLAlchemy
     quotes a name with capitals there)."""
-    column = storage._versions.c.table_name
+    column = storage.versions_table.c.table_name
     if storage.backend in ("sqlite", "duckdb"):
         return sa.func.lower(column) == storage.table_name.lower()
     return column == storage.table_name
@@ -186,16 +186,16 @@ def same_table(storage: BaseStorage) -> Any:
 def stamp_query(storage: BaseStorage) -> sa.Select[Any]:
     """The table's version stamp (the highest, should case variants of its
     name have been stamped apart by an older agno_nb)."""
-    v = storage._versions
+    v = storage.versions_table
     return sa.select(sa.func.max(v.c.layout_version)).where(same_table(storage))
 
 
 def stamp(storage: BaseStorage, conn: Connection, version: int) -> None:
     """Record in ``conn``'s transaction that the table is at layout ``version``."""
-    storage._versions.create(conn, checkfirst=True)
-    v = storage._versions
-    storage._run(conn, v.delete().where(same_table(storage)))
-    storage._run(
+    storage.versions_table.create(conn, checkfirst=True)
+    v = storage.versions_table
+    storage.run_statement(conn, v.delete().where(same_table(storage)))
+    storage.run_statement(
         conn,
         v.insert().values(
             table_name=storage.table_name,

@@ -65,12 +65,12 @@ def upgrade(
         SchemaTooNewError: the table is newer than this agno_nb.
         AgnoNbError: the table's family is not upgraded by agno_nb.
     """
-    with storage._read(check=False) as conn:
+    with storage.read_conn(check=False) as conn:
         layout = _stamps.detect(storage, conn)
     if layout is not None:
         layout.refuse("upgrade_schema")
     start = None if layout is None else layout.version
-    result = plan(storage._ref, start)
+    result = plan(storage.ref, start)
     result.dry_run = dry_run
     if result.steps:
         result.sessions = _row_count(storage)
@@ -81,12 +81,12 @@ def upgrade(
     mark(storage, LATEST_VERSION)  # writers that time out name this upgrade
     try:
         for migration in MIGRATIONS[start or 0 : LATEST_VERSION]:
-            with _step_errors(storage, migration.version), storage._write(check=False) as conn:
-                storage._lock_table(conn)
+            with _step_errors(storage, migration.version), storage.write_conn(check=False) as conn:
+                storage.lock_table(conn)
                 now = _stamps.detect(storage, conn)
                 if now is None or now.version is None or now.version >= migration.version:
                     continue
-                stats = migration.apply(conn, storage._ref, progress)
+                stats = migration.apply(conn, storage.ref, progress)
                 if stats.unmoved and not skip_corrupt:
                     raise _cannot_move(storage, stats.unmoved, f"v{now.version}")
                 _stamps.stamp(storage, conn, migration.version)
@@ -95,9 +95,9 @@ def upgrade(
             result.skipped.extend(stats.unmoved)
     finally:
         unmark(storage)
-    storage._tables.clear()
-    storage._statements.clear()
-    storage._layout, storage._layout_known = layout_for_version(storage, LATEST_VERSION), True
+    storage.tables_by_version.clear()
+    storage.statements.clear()
+    storage.cached_layout, storage.layout_known = layout_for_version(storage, LATEST_VERSION), True
     result.applied = True
     return result
 
@@ -118,7 +118,7 @@ def _step_errors(storage: BaseStorage, version: int) -> Iterator[None]:
         if not isinstance(exc, AgnoNbError):
             detail = f"{type(orig).__name__}: {detail}"
         raise MigrationError(
-            f"upgrading {storage._ref.qualified} to layout v{version} failed ({detail}); "
+            f"upgrading {storage.ref.qualified} to layout v{version} failed ({detail}); "
             f"nothing of this step was saved, the table stays at v{version - 1}: fix "
             "the cause and run upgrade_schema() again"
         ) from None
@@ -129,16 +129,16 @@ def _row_count(storage: BaseStorage) -> int:
     query = sa.select(sa.func.count()).select_from(
         sa.table(storage.table_name, schema=storage.schema)
     )
-    with storage._read(check=False) as conn:
-        return int(storage._run(conn, query).scalar_one())
+    with storage.read_conn(check=False) as conn:
+        return int(storage.run_statement(conn, query).scalar_one())
 
 
 def _finish_moves(storage: BaseStorage, result: UpgradePlan) -> UpgradePlan:
     """On an up-to-date table, move the runs an earlier upgrade could not (rows
     it skipped, fixed since); rows still unreadable stay as they are, listed in
     ``result.skipped`` (they were skipped on purpose: no error)."""
-    with storage._write(check=False) as conn:
-        storage._lock_table(conn)
+    with storage.write_conn(check=False) as conn:
+        storage.lock_table(conn)
         layout = _stamps.detect(storage, conn)
         if layout is None:
             return result
@@ -151,7 +151,7 @@ def _finish_moves(storage: BaseStorage, result: UpgradePlan) -> UpgradePlan:
 
 def _cannot_move(storage: BaseStorage, rows: list[tuple[str, str]], at: str) -> MigrationError:
     return MigrationError(
-        f"cannot upgrade {storage._ref.qualified}: {counted(len(rows), 'session')} cannot be "
+        f"cannot upgrade {storage.ref.qualified}: {counted(len(rows), 'session')} cannot be "
         "moved: "
         f"{describe_rows(rows)}; the table stays at {at}. Fix or delete these rows and "
         "rerun the upgrade, or pass skip_corrupt=True (agno-nb upgrade --skip-corrupt, "
@@ -165,14 +165,14 @@ def _cannot_move(storage: BaseStorage, rows: list[tuple[str, str]], at: str) -> 
 
 def mark(storage: BaseStorage, target: int) -> None:
     """Record that this process starts upgrading ``storage``'s table to ``target``."""
-    v = storage._versions
+    v = storage.versions_table
     name = storage.table_name + SUFFIX
     who = f"pid {os.getpid()} on {socket.gethostname()}"
-    with storage._write(check=False) as conn:
-        storage._lock_table(conn)  # concurrent upgraders mark one after the other
+    with storage.write_conn(check=False) as conn:
+        storage.lock_table(conn)  # concurrent upgraders mark one after the other
         v.create(conn, checkfirst=True)
-        storage._run(conn, v.delete().where(v.c.table_name == name))
-        storage._run(
+        storage.run_statement(conn, v.delete().where(v.c.table_name == name))
+        storage.run_statement(
             conn,
             v.insert().values(
                 table_name=name, layout_version=target, mode=who, updated_at=int(time.time())
@@ -182,9 +182,9 @@ def mark(storage: BaseStorage, target: int) -> None:
 
 def unmark(storage: BaseStorage) -> None:
     """Remove this table's upgrade marker."""
-    v = storage._versions
-    with storage._write(check=False) as conn:
-        storage._run(conn, v.delete().where(v.c.table_name == storage.table_name + SUFFIX))
+    v = storage.versions_table
+    with storage.write_conn(check=False) as conn:
+        storage.run_statement(conn, v.delete().where(v.c.table_name == storage.table_name + SUFFIX))
 
 
 def running(storage: BaseStorage) -> str | None:
@@ -193,7 +193,7 @@ def running(storage: BaseStorage) -> str | None:
     Best effort: it only adds to an error message being built, so any failure
     to read the marker (no version table, no connection) gives None.
     """
-    v = storage._versions
+    v = storage.versions_table
     query = sa.select(v.c.layout_version, v.c.mode, v.c.updated_at).where(
         v.c.table_name == storage.table_name + SUFFIX
     )
@@ -211,6 +211,6 @@ def running(storage: BaseStorage) -> str | None:
     started = time.strftime("%H:%M:%S UTC", time.gmtime(int(row[2] or 0)))
     ago = max(0, int(time.time()) - int(row[2] or 0))
     return (
-        f"an upgrade of table {storage._ref.qualified} to layout v{row[0]} ({row[1]}, "
+        f"an upgrade of table {storage.ref.qualified} to layout v{row[0]} ({row[1]}, "
         f"started {started}, {ago} s ago) holds the write lock"
     )

@@ -43,12 +43,12 @@ from agno_nb.schema import (
 from agno_nb.sessions import ENTITY_COLUMN, Session
 from agno_nb.storage import _stamps, _upgrading
 from agno_nb.storage._calls import CONFLICT_RETRIES as CONFLICT_RETRIES
-from agno_nb.storage._calls import _consistent, _Translating, table_gone
+from agno_nb.storage._calls import Translating, consistent, table_gone
 from agno_nb.storage._checks import check_run, check_session
 from agno_nb.storage._codec import SessionSummary
 from agno_nb.storage._dbapi import ForkAware, leave_parent_pool, track_fork
-from agno_nb.storage._versioned import RunCache, VersionedDb
 from agno_nb.storage.layouts import Layout
+from agno_nb.storage.versioned import RunCache, VersionedDb
 from agno_nb.urls import mask_url, remember_secrets
 
 if TYPE_CHECKING:
@@ -107,18 +107,18 @@ class BaseStorage(ForkAware):
         self.stats = StorageStats()
         #: A line to show the user about how this storage was opened (or None).
         self.opened_note: str | None = None
-        self._layout: Layout | None = None
-        self._layout_known = False
-        self._tables: dict[int, sa.Table] = {}
+        self.cached_layout: Layout | None = None
+        self.layout_known = False
+        self.tables_by_version: dict[int, sa.Table] = {}
         #: statements and column lists built once per table layout (cleared with it)
-        self._statements: dict[tuple[Any, ...], Any] = {}
-        self._translating = _Translating(self._translate)  # stateless: one serves every call
-        #: decoded runs of recent sessions, keyed by change token (see _versioned.py)
-        self._run_cache = RunCache()
+        self.statements: dict[tuple[Any, ...], Any] = {}
+        self._translating = Translating(self._translate)  # stateless: one serves every call
+        #: decoded runs of recent sessions, keyed by change token (see versioned.py)
+        self.run_cache = RunCache()
         md = sa.MetaData()
-        self._runs = runs_table(md, self.table_name, backend=self.backend, schema=self.schema)
-        self._versions = version_table(md, schema=self.schema)
-        self._entity = ENTITY_COLUMN[self.mode]
+        self.run_table = runs_table(md, self.table_name, backend=self.backend, schema=self.schema)
+        self.versions_table = version_table(md, schema=self.schema)
+        self.entity_column = ENTITY_COLUMN[self.mode]
 
     # -- identity -------------------------------------------------------------------------
 
@@ -171,20 +171,20 @@ class BaseStorage(ForkAware):
         """Return ``conn`` prepared so its next transaction takes the write lock."""
         return conn
 
-    def _for_update(self, query: sa.Select[Any]) -> sa.Select[Any]:
+    def for_update(self, query: sa.Select[Any]) -> sa.Select[Any]:
         """``query`` made to lock the rows it reads until the write transaction
         ends: every read-modify-write reads through this. The default suits
         backends whose write transactions already exclude each other (SQLite's
         ``BEGIN IMMEDIATE``; DuckDB's one writer per process and file)."""
         return query
 
-    def _lock_table(self, conn: Connection) -> None:
+    def lock_table(self, conn: Connection) -> None:
         """Serialise creators and upgraders of this table (inside a transaction)."""
 
-    def _hold_layout(self, conn: Connection) -> None:
+    def hold_layout(self, conn: Connection) -> None:
         """Keep upgraders out until this transaction ends (where the backend can)."""
 
-    def _create_schema(self, conn: Connection) -> None:
+    def create_schema(self, conn: Connection) -> None:
         """Create the namespace the table lives in, where the backend has one."""
 
     def _translate(self, exc: Exception) -> Exception | None:
@@ -196,15 +196,15 @@ class BaseStorage(ForkAware):
         looks the table up again (and a write creates it)."""
         return table_gone(self, exc)
 
-    def _versioned(self, *, write: bool) -> AbstractContextManager[VersionedDb | None]:
+    def versioned(self, *, write: bool) -> AbstractContextManager[VersionedDb | None]:
         """A transaction that can tell each session's change token (see
-        ``storage/_versioned.py``), or None where the backend cannot: layouts then
+        ``storage/versioned.py``), or None where the backend cannot: layouts then
         take their general path."""
         return nullcontext(None)
 
     # -- connections ----------------------------------------------------------------------
 
-    def _errors(self) -> _Translating:
+    def _errors(self) -> Translating:
         """A context in which driver errors come out as this backend's AgnoNbError.
 
         Raises:
@@ -215,14 +215,14 @@ class BaseStorage(ForkAware):
         return self._translating
 
     @contextmanager
-    def _read(self, *, check: bool = True) -> Iterator[Connection]:
+    def read_conn(self, *, check: bool = True) -> Iterator[Connection]:
         with self._errors(), self.db_engine.connect() as conn:
             if check:
                 _stamps.recheck(self, conn)
             yield conn
 
     @contextmanager
-    def _write(self, *, check: bool = True) -> Iterator[Connection]:
+    def write_conn(self, *, check: bool = True) -> Iterator[Connection]:
         with self._errors(), self.db_engine.connect() as raw:
             conn = self._begin_write(raw)
             with conn.begin():
@@ -230,22 +230,22 @@ class BaseStorage(ForkAware):
                     _stamps.recheck(self, conn)
                 yield conn
 
-    def _all(self, conn: Connection, statement: sa.Executable) -> list[Any]:
+    def fetch_all(self, conn: Connection, statement: sa.Executable) -> list[Any]:
         rows = list(conn.execute(statement).all())
         self.stats.queries += 1
         self.stats.rows += len(rows)
         return rows
 
-    def _run(self, conn: Connection, statement: sa.Executable, params: Any = None) -> Any:
+    def run_statement(self, conn: Connection, statement: sa.Executable, params: Any = None) -> Any:
         self.stats.queries += 1
         return conn.execute(statement, params) if params is not None else conn.execute(statement)
 
     # -- tables and layout detection -----------------------------------------------------
 
-    def _table(self, version: int) -> sa.Table:
+    def table_at(self, version: int) -> sa.Table:
         """agno's session table (with agno_nb's summary columns from v2) at ``version``."""
-        if version not in self._tables:
-            self._tables[version] = session_table(
+        if version not in self.tables_by_version:
+            self.tables_by_version[version] = session_table(
                 sa.MetaData(),
                 self.table_name,
                 mode=self.mode,
@@ -253,18 +253,18 @@ class BaseStorage(ForkAware):
                 backend=self.backend,
                 schema=self.schema,
             )
-        return self._tables[version]
+        return self.tables_by_version[version]
 
     @property
-    def _ref(self) -> TableRef:
+    def ref(self) -> TableRef:
         return TableRef(self.backend, self.table_name, self.mode, self.schema)
 
     @property
     def _version(self) -> int | None:
         """The cached layout's agno_nb version (None: unknown, missing or not agno_nb's)."""
-        return None if self._layout is None else self._layout.version
+        return None if self.cached_layout is None else self.cached_layout.version
 
-    def _has_table(self, conn: Connection, name: str) -> bool:
+    def has_table(self, conn: Connection, name: str) -> bool:
         """Whether table ``name`` exists, its name compared as the database compares
         names (a backend whose inspector compares otherwise overrides this)."""
         self.stats.queries += 1
@@ -290,9 +290,9 @@ class BaseStorage(ForkAware):
 
     def table_exists(self) -> bool:
         """Whether the sessions table exists."""
-        with self._read(check=False) as conn:
+        with self.read_conn(check=False) as conn:
             self.stats.queries += 1
-            return self._has_table(conn, self.table_name)
+            return self.has_table(conn, self.table_name)
 
     def create(self) -> None:
         """Create the table (at ``schema_version``, default latest) if it is missing."""
@@ -306,7 +306,7 @@ class BaseStorage(ForkAware):
         """
         _stamps.drop(self)
 
-    @_consistent
+    @consistent
     def read(self, session_id: str, user_id: str | None = None) -> Session | None:
         """The session with ``session_id`` (and ``user_id``, when given), or None."""
         layout = self._current()
@@ -349,7 +349,7 @@ class BaseStorage(ForkAware):
                 session.updated_at = now
         return written
 
-    @_consistent
+    @consistent
     def _upsert_sorted(self, batch: list[Session]) -> int:
         layout = _stamps.writable(self, "upsert")
         if not batch:
@@ -361,7 +361,7 @@ class BaseStorage(ForkAware):
             session.updated_at = now
         return len(batch)
 
-    @_consistent
+    @consistent
     def get_all_session_ids(
         self, user_id: str | None = None, entity_id: str | None = None
     ) -> list[str]:
@@ -424,7 +424,7 @@ class BaseStorage(ForkAware):
         for start in range(0, len(ids), page_size):
             yield from self._sessions_by_ids(ids[start : start + page_size])
 
-    @_consistent
+    @consistent
     def _sessions_by_ids(self, session_ids: list[str]) -> list[Session]:
         layout = self._current()
         return [] if layout is None else layout.sessions_by_ids(session_ids)
@@ -436,7 +436,7 @@ class BaseStorage(ForkAware):
         out with a warning, as in :meth:`get_all_sessions`."""
         return self._sessions(user_id, entity_id, limit)
 
-    @_consistent
+    @consistent
     def _sessions(
         self, user_id: str | None, entity_id: str | None, limit: int | None
     ) -> list[Session]:
@@ -446,7 +446,7 @@ class BaseStorage(ForkAware):
             return []
         return layout.sessions(user_id, entity_id, limit)
 
-    @_consistent
+    @consistent
     def delete_session(self, session_id: str | None = None) -> None:
         """Delete a session and its runs (nothing happens if it does not exist)."""
         if session_id is None:
@@ -494,7 +494,7 @@ class BaseStorage(ForkAware):
 
     # -- listing without payloads ---------------------------------------------------------
 
-    @_consistent
+    @consistent
     def list_sessions(
         self,
         *,
@@ -522,7 +522,7 @@ class BaseStorage(ForkAware):
             return []
         return layout.list_sessions(user_id, entity_id, search, limit, offset)
 
-    @_consistent
+    @consistent
     def get_summary(self, session_id: str, *, user_id: str | None = None) -> SessionSummary | None:
         """The summary of the session with ``session_id`` (one lookup by key), or
         None when there is none, or when ``user_id`` is given and the session is
@@ -532,7 +532,7 @@ class BaseStorage(ForkAware):
             return None
         return layout.get_summary(session_id, user_id)
 
-    @_consistent
+    @consistent
     def count_sessions(
         self,
         *,
@@ -546,7 +546,7 @@ class BaseStorage(ForkAware):
             return 0
         return layout.count_sessions(user_id, entity_id, search)
 
-    @_consistent
+    @consistent
     def get_runs(
         self,
         session_id: str,
@@ -564,20 +564,20 @@ class BaseStorage(ForkAware):
         check_page(limit, offset)
         layout = self._current()
         if layout is None:
-            raise self._not_found(session_id)
+            raise self.not_found(session_id)
         return layout.get_runs(session_id, limit, offset, newest_first)
 
-    @_consistent
+    @consistent
     def count_runs(self, session_id: str) -> int:
         """How many runs a session has (SessionNotFoundError if it does not exist)."""
         layout = self._current()
         if layout is None:
-            raise self._not_found(session_id)
+            raise self.not_found(session_id)
         return layout.count_runs(session_id)
 
     # -- writes that touch one run or one field -------------------------------------------
 
-    @_consistent
+    @consistent
     def append_run(
         self, session_id: str, run: Mapping[str, Any], *, session_data: dict[str, Any] | None = None
     ) -> int:
@@ -599,7 +599,7 @@ class BaseStorage(ForkAware):
         layout = _stamps.writable(self, "append_run")
         return layout.append_run(session_id, dict(run), session_data)
 
-    @_consistent
+    @consistent
     def rename_session(self, session_id: str, name: str) -> None:
         """Set the session's name (``session_data["session_name"]``).
 
@@ -645,12 +645,12 @@ class BaseStorage(ForkAware):
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _upsert_statement(self, table: sa.Table, keys: tuple[str, ...]) -> Any:
+    def upsert_statement(self, table: sa.Table, keys: tuple[str, ...]) -> Any:
         """INSERT of rows with ``keys`` ... ON CONFLICT (session_id) DO UPDATE of
         every key but the ones a session keeps (its id and creation times); built
         once, then executed with parameters (so compiled forms are cached)."""
         key = ("upsert", id(table), keys)
-        statement = self._statements.get(key)
+        statement = self.statements.get(key)
         if statement is None:
             insert = self._insert(table)
             kept = ("session_id", "created_at", "created_ms")
@@ -658,26 +658,26 @@ class BaseStorage(ForkAware):
                 index_elements=["session_id"],
                 set_={c: insert.excluded[c] for c in keys if c not in kept},
             )
-            self._statements[key] = statement
+            self.statements[key] = statement
         return statement
 
-    def _write_steps(self, steps: Sequence[tuple[Any, list[dict[str, Any]]]]) -> None:
+    def write_steps(self, steps: Sequence[tuple[Any, list[dict[str, Any]]]]) -> None:
         """Execute each statement once per parameter row, all in one write
         transaction (a step without rows is skipped). A backend may run these
         fixed statements closer to its driver."""
-        with self._write() as conn:
+        with self.write_conn() as conn:
             for statement, rows in steps:
                 if rows:
-                    self._run(conn, statement, rows)
+                    self.run_statement(conn, statement, rows)
 
     def _require(self, session_id: str) -> Session:
         session = self.read(session_id)
         if session is None:
-            raise self._not_found(session_id)
+            raise self.not_found(session_id)
         return session
 
-    def _not_found(self, session_id: str) -> SessionNotFoundError:
+    def not_found(self, session_id: str) -> SessionNotFoundError:
         return SessionNotFoundError(
-            f"no session {session_id!r} in {self._ref.qualified}: check the id "
+            f"no session {session_id!r} in {self.ref.qualified}: check the id "
             "(get_all_session_ids() lists them)"
         )

@@ -25,7 +25,7 @@ from agno_nb.errors import (
 from agno_nb.schema import check_page
 from agno_nb.storage._codec import encode_json
 from agno_nb.storage._dbapi import leave_parent_pool, pool_holds_connections
-from agno_nb.storage.base import BaseStorage, _consistent
+from agno_nb.storage.base import BaseStorage, consistent
 from agno_nb.urls import remember_secrets, secret_keys
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ class DuckDbStorage(BaseStorage):
         self.db_file = None if db_file is None else str(db_file)
         self.read_only = read_only
 
-    @_consistent  # another process may upgrade the table under it
+    @consistent  # another process may upgrade the table under it
     def sessions_df(
         self,
         *,
@@ -151,7 +151,7 @@ class DuckDbStorage(BaseStorage):
         sql = str(
             query.compile(dialect=self.db_engine.dialect, compile_kwargs={"literal_binds": True})
         )
-        with self._read() as conn:
+        with self.read_conn() as conn:
             frame = conn.connection.driver_connection.execute(sql).df()  # type: ignore[union-attr]
         self.stats.queries += 1
         self.stats.rows += len(frame)
@@ -163,8 +163,8 @@ class DuckDbStorage(BaseStorage):
         return to_utc(frame[list(SUMMARY_COLUMNS)])
 
     @contextmanager
-    def _write(self, *, check: bool = True) -> Iterator[Connection]:
-        with _writer_lock(self.db_engine), super()._write(check=check) as conn:
+    def write_conn(self, *, check: bool = True) -> Iterator[Connection]:
+        with _writer_lock(self.db_engine), super().write_conn(check=check) as conn:
             yield conn
 
     def _after_fork_in_child(self) -> None:
@@ -182,7 +182,7 @@ class DuckDbStorage(BaseStorage):
                 "only in the workers"
             )
 
-    def _has_table(self, conn: Connection, name: str) -> bool:
+    def has_table(self, conn: Connection, name: str) -> bool:
         """DuckDB takes ``Agent_Sessions`` and ``agent_sessions`` (quoted or not) for
         one table; its SQLAlchemy inspector compares them exactly."""
         self.stats.queries += 1

@@ -22,8 +22,8 @@ from agno_nb.errors import (
 )
 from agno_nb.storage._codec import encode_json
 from agno_nb.storage._dbapi import compile_select
-from agno_nb.storage._versioned import VersionedDb
 from agno_nb.storage.base import BaseStorage
+from agno_nb.storage.versioned import VersionedDb
 from agno_nb.urls import mask_url, remember_secrets, secret_keys
 
 #: SQLSTATEs of a transaction rolled back for a conflict with a concurrent one
@@ -144,22 +144,22 @@ class PostgresStorage(BaseStorage):
         """The URL with its password masked (the real one stays in the engine)."""
         return self.display_url
 
-    def _create_schema(self, conn: Connection) -> None:
+    def create_schema(self, conn: Connection) -> None:
         if self.schema:
             quoted = conn.dialect.identifier_preparer.quote_schema(self.schema)
             self._lock(conn, "schema:" + self.schema)
             conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
 
-    def _for_update(self, query: sa.Select[Any]) -> sa.Select[Any]:
+    def for_update(self, query: sa.Select[Any]) -> sa.Select[Any]:
         return query.with_for_update()
 
-    def _lock_table(self, conn: Connection) -> None:
+    def lock_table(self, conn: Connection) -> None:
         # the schema first (as create() does): every table of a schema shares its
         # version table, which concurrent upgraders would otherwise both create
         self._lock(conn, f"schema:{self.schema}")
         self._lock(conn, f"table:{self.schema}.{self.table_name}")
 
-    def _hold_layout(self, conn: Connection) -> None:
+    def hold_layout(self, conn: Connection) -> None:
         self._lock(conn, f"table:{self.schema}.{self.table_name}", shared=True)
 
     def _lock(self, conn: Connection, key: str, *, shared: bool = False) -> None:
@@ -168,10 +168,10 @@ class PostgresStorage(BaseStorage):
         conn.execute(sa.text(f"SELECT {function}(:id)"), {"id": lock_id})
 
     @contextmanager
-    def _versioned(self, *, write: bool) -> Iterator[VersionedDb | None]:
+    def versioned(self, *, write: bool) -> Iterator[VersionedDb | None]:
         """A transaction whose change tokens are session rows' ``xmin`` (the
         transaction that last wrote the row)."""
-        with self._write() if write else self._read() as conn:
+        with self.write_conn() if write else self.read_conn() as conn:
             tx = _XminTransaction(self, conn)
             yield tx
         for callback in tx.committed:
@@ -240,9 +240,9 @@ class PostgresStorage(BaseStorage):
 def _select_sql_of(storage: PostgresStorage, statement: Any) -> str | None:
     """``statement``'s driver SQL (see ``compile_select``), compiled once."""
     key = ("select-sql", id(statement))
-    found: str | None = storage._statements.get(key, _MISSING)
+    found: str | None = storage.statements.get(key, _MISSING)
     if found is _MISSING:
-        found = storage._statements[key] = compile_select(statement, storage.db_engine.dialect)
+        found = storage.statements[key] = compile_select(statement, storage.db_engine.dialect)
     return found
 
 
@@ -250,7 +250,7 @@ _MISSING: Any = object()
 
 
 class _XminTransaction:
-    """:class:`~agno_nb.storage._versioned.VersionedDb` on a SQLAlchemy connection."""
+    """:class:`~agno_nb.storage.versioned.VersionedDb` on a SQLAlchemy connection."""
 
     __slots__ = ("_conn", "_storage", "committed")
 
@@ -265,7 +265,7 @@ class _XminTransaction:
     def rows(self, statement: Any, params: dict[str, Any]) -> list[Sequence[Any]]:
         sql = _select_sql_of(self._storage, statement)
         if sql is None:
-            rows = list(self._storage._run(self._conn, statement, params).all())
+            rows = list(self._storage.run_statement(self._conn, statement, params).all())
         else:  # straight on psycopg's cursor: no result objects for 1,000 run rows
             self._storage.stats.queries += 1
             driver_error = self._conn.dialect.loaded_dbapi.Error
@@ -278,18 +278,18 @@ class _XminTransaction:
         return rows
 
     def scalar(self, statement: Any, params: dict[str, Any]) -> Any:
-        return self._storage._run(self._conn, statement, params).scalar()
+        return self._storage.run_statement(self._conn, statement, params).scalar()
 
     def execute(self, statement: Any, rows: list[dict[str, Any]]) -> None:
         if rows:
-            self._storage._run(self._conn, statement, rows)
+            self._storage.run_statement(self._conn, statement, rows)
 
     def token_column(self, table: Any) -> Any:
         return sa.literal_column("xmin::text")
 
     def token(self, table: Any, session_id: str, *, lock: bool = False) -> Hashable | None:
         key = ("xmin", id(table), lock)
-        query = self._storage._statements.get(key)
+        query = self._storage.statements.get(key)
         if query is None:
             query = (
                 sa.select(self.token_column(table))
@@ -298,6 +298,6 @@ class _XminTransaction:
             )
             if lock:
                 query = query.with_for_update()
-            self._storage._statements[key] = query
-        row = self._storage._run(self._conn, query, {"sid": session_id}).first()
+            self._storage.statements[key] = query
+        row = self._storage.run_statement(self._conn, query, {"sid": session_id}).first()
         return None if row is None else str(row[0])

@@ -34,8 +34,8 @@ from agno_nb.storage._dbapi import (
     NotDriverReady,
     compile_for_driver,
 )
-from agno_nb.storage._versioned import VersionedDb
 from agno_nb.storage.base import BaseStorage
+from agno_nb.storage.versioned import VersionedDb
 from agno_nb.urls import mask_url
 
 BUSY_TIMEOUT_S = 30
@@ -184,17 +184,17 @@ class SqliteStorage(BaseStorage):
     def _begin_write(self, conn: Connection) -> Connection:
         return conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
 
-    def _write_steps(self, steps: Sequence[tuple[Any, list[dict[str, Any]]]]) -> None:
+    def write_steps(self, steps: Sequence[tuple[Any, list[dict[str, Any]]]]) -> None:
         """On the latest layout, run the statements on a held sqlite3 connection
         itself (compiled once, see ``_dbapi``): a small upsert costs about a third
         of what it does through ``Connection.execute``. Older layouts, echoing
         engines and cursor-event listeners take the general path."""
         if not self._driver_ready():
-            return super()._write_steps(steps)
+            return super().write_steps(steps)
         try:
             work = [(self._driver_statement(st, rows[0]), rows) for st, rows in steps if rows]
         except NotDriverReady:
-            return super()._write_steps(steps)
+            return super().write_steps(steps)
         with self._errors():
             driver, proxy = self._held.take()
             broken = False
@@ -209,7 +209,7 @@ class SqliteStorage(BaseStorage):
                 driver.execute("COMMIT")
                 # this connection's own commits move no token: forget what the
                 # cache held before anyone can read through it again
-                self._run_cache.clear()
+                self.run_cache.clear()
             except BaseException:
                 try:
                     driver.rollback()
@@ -238,15 +238,15 @@ class SqliteStorage(BaseStorage):
             return True
         if version is None or not 2 <= version < LATEST_VERSION:  # no runs table before v2
             return False
-        known = self._statements.get(("final-shape", version))
+        known = self.statements.get(("final-shape", version))
         if known is None:
-            ref, dialect = self._ref, self.db_engine.dialect
+            ref, dialect = self.ref, self.db_engine.dialect
             known = all(m.changes_nothing(ref, dialect) for m in MIGRATIONS[version:])
-            self._statements[("final-shape", version)] = known
+            self.statements[("final-shape", version)] = known
         return bool(known)
 
     @contextmanager
-    def _versioned(self, *, write: bool) -> Iterator[VersionedDb | None]:
+    def versioned(self, *, write: bool) -> Iterator[VersionedDb | None]:
         """A transaction on the held sqlite3 connection (``BEGIN IMMEDIATE`` to
         write); its change token is ``PRAGMA data_version``, which moves whenever
         another connection commits. None when the held connection is busy in
@@ -317,7 +317,7 @@ class SqliteStorage(BaseStorage):
             found = re.search(r"column '([^']*)'", text)
             column = found.group(1) if found else "?"
             return CorruptSessionError(
-                f"a row of {self._ref.qualified} holds bytes that are not UTF-8 text in column "
+                f"a row of {self.ref.qualified} holds bytes that are not UTF-8 text in column "
                 f"{column!r} (written outside agno_nb): find it with WHERE typeof({column}) = "
                 "'blob', then fix or delete that row"
             )
@@ -347,7 +347,7 @@ class SqliteStorage(BaseStorage):
 
 
 class _DriverTransaction:
-    """:class:`~agno_nb.storage._versioned.VersionedDb` on a sqlite3 connection."""
+    """:class:`~agno_nb.storage.versioned.VersionedDb` on a sqlite3 connection."""
 
     __slots__ = ("_driver", "_generation", "_storage", "committed")
 

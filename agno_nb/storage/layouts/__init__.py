@@ -26,10 +26,10 @@ plus one line at the bottom of this file that imports it:
 3. Build your SQLAlchemy tables in ``__init__`` (``storage.table_name``,
    ``storage.schema``, ``storage.mode``, ``storage.backend``).
 4. Implement the abstract operations. Run SQL through the storage's plumbing:
-   ``storage._read()`` / ``storage._write()`` (connections, error translation,
-   the ``_consistent`` re-check), ``storage._all()`` / ``storage._run()``
-   (which keep ``storage.stats``), ``storage._write_steps()`` for batched
-   writes and ``storage._not_found(session_id)`` for a missing session.
+   ``storage.read_conn()`` / ``storage.write_conn()`` (connections, error translation,
+   the ``consistent`` re-check), ``storage.fetch_all()`` / ``storage.run_statement()``
+   (which keep ``storage.stats``), ``storage.write_steps()`` for batched
+   writes and ``storage.not_found(session_id)`` for a missing session.
 5. A family that must not be written by agno_nb (or only partly) overrides
    :meth:`Layout.refuse`: it raises an ``AgnoNbError`` whose one line says what
    agno_nb does with these tables and what to use instead. The storage calls
@@ -228,7 +228,7 @@ class Layout(ABC):
         """Insert or replace ``batch`` in one transaction: by default the
         statements of :meth:`upsert_steps`; a family may write less when it can
         prove what is already stored."""
-        self.storage._write_steps(self.upsert_steps(batch, now_ms))
+        self.storage.write_steps(self.upsert_steps(batch, now_ms))
 
     @abstractmethod
     def append_run(
@@ -266,7 +266,7 @@ def layout_for_version(storage: BaseStorage, version: int) -> Layout:
         if version in family.versions:
             return family(storage, version)
     raise SchemaTooNewError(
-        f"table {storage._ref.qualified} has layout v{version}, newer than this agno_nb "
+        f"table {storage.ref.qualified} has layout v{version}, newer than this agno_nb "
         f"knows (v{LATEST_VERSION}): upgrade agno_nb (pip install -U agno_nb)"
     )
 
@@ -287,7 +287,7 @@ def recognise(
         f"{f.expects} ({', '.join(f.expected_columns(storage))})" for f in FAMILIES if f.expects
     )
     raise AgnoNbError(
-        f"table {storage._ref.qualified} is not a session table agno_nb knows (its columns: "
+        f"table {storage.ref.qualified} is not a session table agno_nb knows (its columns: "
         f"{', '.join(sorted(columns))}): expected {expected}; pick another table (--table)"
     )
 

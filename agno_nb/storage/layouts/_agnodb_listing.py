@@ -41,31 +41,31 @@ def summaries(
 ) -> list[SessionSummary]:
     """One page of summaries, newest first (only ``session_id``'s, when given)."""
     s, t = layout.storage, layout.table
-    entity = s._entity
+    entity = s.entity_column
     cols: list[Any] = [
         t.c.session_id,
         t.c.user_id,
         (t.c[entity] if entity in t.c else sa.null()).label("entity_id"),
         t.c.created_at,
         t.c.updated_at,
-        layout._text(t.c.session_data).label("session_data"),
+        layout.as_text(t.c.session_data).label("session_data"),
     ]
     if layout.has_legacy:
-        cols.append(layout._text(t.c.runs).label("runs"))
-    with s._read() as conn:
+        cols.append(layout.as_text(t.c.runs).label("runs"))
+    with s.read_conn() as conn:
         if search:
-            layout._runs_present(conn)  # search looks into a runs table agno made since
-        query = layout._filtered(sa.select(*cols), user_id, entity_id, search)
+            layout.runs_present(conn)  # search looks into a runs table agno made since
+        query = layout.filtered(sa.select(*cols), user_id, entity_id, search)
         if session_id is not None:
             query = query.where(t.c.session_id == session_id)
-        query = layout._newest_first(query).offset(offset)
+        query = layout.newest_first(query).offset(offset)
         if limit is not None:
             query = query.limit(limit)
-        rows = [row._mapping for row in s._all(conn, query)]
+        rows = [row._mapping for row in s.fetch_all(conn, query)]
         counts: dict[str, tuple[int, int, int]] = {}
         firsts: dict[str, Any] = {}
         per_run: dict[str, dict[str, int]] = {}
-        for part in layout._chunks(rows):  # bound parameters stay few on a long page
+        for part in layout.chunks(rows):  # bound parameters stay few on a long page
             ids = [str(row["session_id"]) for row in part]
             counts.update(_run_counts(layout, conn, ids))
             firsts.update(_first_runs(layout, conn, ids))
@@ -78,7 +78,7 @@ def _run_counts(
     layout: AgnoDbLayout, conn: Connection, ids: list[str]
 ) -> dict[str, tuple[int, int, int]]:
     """(runs, messages, runs whose JSON is corrupt) per session, from the runs table."""
-    if not ids or not layout._runs_present(conn):
+    if not ids or not layout.runs_present(conn):
         return {}
     r, j = layout.runs, layout.json
     per_run = (
@@ -97,23 +97,24 @@ def _run_counts(
         sa.func.count() - sa.func.coalesce(sa.func.sum(per_run.c.valid), 0),
     ).group_by(per_run.c.session_id)
     return {
-        row[0]: (int(row[1]), int(row[2]), int(row[3])) for row in layout.storage._all(conn, query)
+        row[0]: (int(row[1]), int(row[2]), int(row[3]))
+        for row in layout.storage.fetch_all(conn, query)
     }
 
 
 def _first_runs(layout: AgnoDbLayout, conn: Connection, ids: list[str]) -> dict[str, Any]:
     """Each session's first run in the runs table, as JSON text (for its preview)."""
-    if not ids or not layout._runs_present(conn):
+    if not ids or not layout.runs_present(conn):
         return {}
     r = layout.runs
-    number = sa.func.row_number().over(partition_by=r.c.session_id, order_by=layout._run_order())
+    number = sa.func.row_number().over(partition_by=r.c.session_id, order_by=layout.run_order())
     ranked = (
-        sa.select(r.c.session_id, layout._text(r.c.run_data).label("run_data"), number.label("n"))
+        sa.select(r.c.session_id, layout.as_text(r.c.run_data).label("run_data"), number.label("n"))
         .where(r.c.session_id.in_(ids))
         .subquery()
     )
     query = sa.select(ranked.c.session_id, ranked.c.run_data).where(ranked.c.n == 1)
-    return {row[0]: row[1] for row in layout.storage._all(conn, query)}
+    return {row[0]: row[1] for row in layout.storage.fetch_all(conn, query)}
 
 
 def _per_run_counts(
@@ -121,13 +122,13 @@ def _per_run_counts(
 ) -> dict[str, dict[str, int]]:
     """{run_id: messages} of the runs table, for sessions that also have a runs column."""
     out: dict[str, dict[str, int]] = {sid: {} for sid in ids}
-    if not ids or not layout._runs_present(conn):
+    if not ids or not layout.runs_present(conn):
         return out
     r, j = layout.runs, layout.json
     query = sa.select(r.c.session_id, r.c.run_id, j.message_count(j.doc(r.c.run_data))).where(
         r.c.session_id.in_(ids)
     )
-    for sid, run_id, count in layout.storage._all(conn, query):
+    for sid, run_id, count in layout.storage.fetch_all(conn, query):
         out[sid][run_id] = int(count or 0)
     return out
 
@@ -150,7 +151,7 @@ def _summary(
     try:
         data = decode_agno_json(row["session_data"], session_id=sid, column="session_data")[0]
         summary.session_name = data.get("session_name") if isinstance(data, dict) else None
-        legacy = layout._legacy(row, sid)
+        legacy = layout.legacy_runs(row, sid)
         runs, messages, corrupt = counts.get(sid, (0, 0, 0))
         if corrupt:
             raise CorruptSessionError(

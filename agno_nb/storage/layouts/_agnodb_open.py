@@ -35,7 +35,7 @@ def default_table(storage: BaseStorage) -> str | None:
     ):
         return None
     try:
-        with storage._read(check=False) as conn:
+        with storage.read_conn(check=False) as conn:
             inspector = sa.inspect(conn)
             if inspector.has_table(storage.table_name, schema=storage.schema):
                 return None
@@ -49,6 +49,6 @@ def default_table(storage: BaseStorage) -> str | None:
 def opened_note(storage: BaseStorage, default: str) -> str:
     """The line that says agno_nb opened agno's table because none was named."""
     return (
-        f"opened {storage._ref.qualified}: this database has agno 2.x/3.x sessions and no "
+        f"opened {storage.ref.qualified}: this database has agno 2.x/3.x sessions and no "
         f"{default} table (name one with --table / table_name= to open another)"
     )

@@ -27,21 +27,21 @@ def get_runs(
 ) -> list[dict[str, Any]]:
     """A page of the session's runs (SessionNotFoundError if there is no such session)."""
     s, r = layout.storage, layout.runs
-    with s._read() as conn:
+    with s.read_conn() as conn:
         head = _head(layout, conn, session_id)
-        legacy = layout._legacy(head, session_id)
+        legacy = layout.legacy_runs(head, session_id)
         if not legacy:
-            if not layout._runs_present(conn):
+            if not layout.runs_present(conn):
                 return []
             query = (
-                sa.select(layout._text(r.c.run_data))
+                sa.select(layout.as_text(r.c.run_data))
                 .where(r.c.session_id == session_id)
-                .order_by(*layout._run_order(newest_first))
+                .order_by(*layout.run_order(newest_first))
                 .offset(offset)
             )
             if limit is not None:
                 query = query.limit(limit)
-            texts = [row[0] for row in s._all(conn, query)]
+            texts = [row[0] for row in s.fetch_all(conn, query)]
             return [_decode(text, session_id) for text in texts]
         order = _order(layout, conn, session_id, legacy)
         if newest_first:
@@ -50,10 +50,10 @@ def get_runs(
         wanted = [key for src, key in page if src == "table"]
         found: dict[str, Any] = {}
         if wanted:
-            query = sa.select(r.c.run_id, layout._text(r.c.run_data)).where(
+            query = sa.select(r.c.run_id, layout.as_text(r.c.run_data)).where(
                 r.c.session_id == session_id, r.c.run_id.in_(wanted)
             )
-            found = {row[0]: row[1] for row in s._all(conn, query)}
+            found = {row[0]: row[1] for row in s.fetch_all(conn, query)}
     return [
         _decode(found[key], session_id) if src == "table" else run_from_agno(legacy[key])
         for src, key in page
@@ -63,25 +63,27 @@ def get_runs(
 def count_runs(layout: AgnoDbLayout, session_id: str) -> int:
     """How many runs the session has (SessionNotFoundError if there is no such session)."""
     s, r = layout.storage, layout.runs
-    with s._read() as conn:
+    with s.read_conn() as conn:
         head = _head(layout, conn, session_id)
-        legacy = layout._legacy(head, session_id)
+        legacy = layout.legacy_runs(head, session_id)
         if legacy:
             return len(_order(layout, conn, session_id, legacy))
-        if not layout._runs_present(conn):
+        if not layout.runs_present(conn):
             return 0
         query = sa.select(sa.func.count()).select_from(r).where(r.c.session_id == session_id)
-        return int(s._run(conn, query).scalar_one())
+        return int(s.run_statement(conn, query).scalar_one())
 
 
 def _head(layout: AgnoDbLayout, conn: Connection, session_id: str) -> Mapping[str, Any]:
     """The session row's id and ``runs`` text (SessionNotFoundError if missing)."""
     t = layout.table
-    cols = [t.c.session_id] + ([layout._text(t.c.runs).label("runs")] if layout.has_legacy else [])
-    query = layout._filtered(sa.select(*cols), None, None).where(t.c.session_id == session_id)
-    row = layout.storage._run(conn, query).first()
+    cols = [t.c.session_id] + (
+        [layout.as_text(t.c.runs).label("runs")] if layout.has_legacy else []
+    )
+    query = layout.filtered(sa.select(*cols), None, None).where(t.c.session_id == session_id)
+    row = layout.storage.run_statement(conn, query).first()
     if row is None:
-        raise layout.storage._not_found(session_id)
+        raise layout.storage.not_found(session_id)
     return row._mapping
 
 
@@ -90,12 +92,12 @@ def _order(
 ) -> list[tuple[str, Any]]:
     """The merged run order without run payloads: ("legacy", index) or ("table", run_id)."""
     table_ids: list[str] = []
-    if layout._runs_present(conn):
+    if layout.runs_present(conn):
         r = layout.runs
         query = (
-            sa.select(r.c.run_id).where(r.c.session_id == session_id).order_by(*layout._run_order())
+            sa.select(r.c.run_id).where(r.c.session_id == session_id).order_by(*layout.run_order())
         )
-        table_ids = [row[0] for row in layout.storage._all(conn, query)]
+        table_ids = [row[0] for row in layout.storage.fetch_all(conn, query)]
     known = set(table_ids)
     order: list[tuple[str, Any]] = []
     seen: set[str] = set()

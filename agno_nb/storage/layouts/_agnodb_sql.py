@@ -3,7 +3,7 @@
 
 Cells may be JSON encoded once or twice; :func:`decode_agno_json` decodes both
 and :func:`encode_agno_json` writes a value back the way it was stored.
-:class:`_Json` builds the per-dialect SQL (SQLite's ``json_*`` functions,
+:class:`Json` builds the per-dialect SQL (SQLite's ``json_*`` functions,
 Postgres' jsonb operators) the layout lists, counts and searches with.
 """
 
@@ -118,7 +118,7 @@ def _lit(sql: str) -> Any:
     return sa.literal_column(sql)
 
 
-class _Json:
+class Json:
     """SQL over agno's JSON cells, per dialect: the decoded document (once- or
     twice-encoded), text at a path, and array elements."""
 

@@ -26,15 +26,15 @@ def rename_session(layout: AgnoDbLayout, session_id: str, name: str) -> None:
     """Set ``session_data["session_name"]`` (SessionNotFoundError if no such session)."""
     s, t = layout.storage, layout.table
     json_cols = [c for c in JSON_COLUMNS if c in t.c]
-    query = layout._filtered(
-        sa.select(*(layout._text(t.c[c]).label(c) for c in json_cols)), None, None
+    query = layout.filtered(
+        sa.select(*(layout.as_text(t.c[c]).label(c) for c in json_cols)), None, None
     ).where(t.c.session_id == session_id)
     if s.backend == "postgres":  # lock the row, as agno_nb's other read-modify-writes do
         query = query.with_for_update()
-    with s._write() as conn:
-        row = s._run(conn, query).first()
+    with s.write_conn() as conn:
+        row = s.run_statement(conn, query).first()
         if row is None:
-            raise s._not_found(session_id)
+            raise s.not_found(session_id)
         cells = row._mapping
         data, depth = decode_agno_json(
             cells["session_data"], session_id=session_id, column="session_data"
@@ -53,7 +53,7 @@ def rename_session(layout: AgnoDbLayout, session_id: str, name: str) -> None:
             .where(t.c.session_id == session_id)
             .values(session_data=value, updated_at=int(time.time()))
         )
-        s._run(conn, update)
+        s.run_statement(conn, update)
 
 
 def _row_depth(cells: Mapping[str, Any], session_id: str) -> int:
@@ -68,9 +68,9 @@ def _row_depth(cells: Mapping[str, Any], session_id: str) -> int:
 def delete_session(layout: AgnoDbLayout, session_id: str) -> None:
     """Delete the session's row and, when there was one, its runs (no error if missing)."""
     s, t = layout.storage, layout.table
-    with s._write() as conn:
+    with s.write_conn() as conn:
         statement = t.delete().where(t.c.session_id == session_id, t.c.session_type == layout.type)
-        deleted = s._run(conn, statement).rowcount
-        if deleted and layout._runs_present(conn):
+        deleted = s.run_statement(conn, statement).rowcount
+        if deleted and layout.runs_present(conn):
             r = layout.runs
-            s._run(conn, r.delete().where(r.c.session_id == session_id))
+            s.run_statement(conn, r.delete().where(r.c.session_id == session_id))

@@ -45,7 +45,7 @@ class Agno1Layout(Layout):
     def __init__(self, storage: BaseStorage, version: int | None) -> None:
         super().__init__(storage, version)
         assert version is not None
-        self.table = storage._table(version)
+        self.table = storage.table_at(version)
         #: where a session's runs live: ``memory["runs"]``, or ``runs`` (workflow_v2)
         self.source = "runs" if storage.mode == "workflow_v2" else "memory"
 
@@ -72,7 +72,7 @@ class Agno1Layout(Layout):
     def _json_columns(self, table: sa.Table) -> tuple[str, ...]:
         return tuple(c for c in JSON_COLUMNS if c in table.c)
 
-    def _row_columns(self) -> list[Any]:
+    def row_columns(self) -> list[Any]:
         """The session row's columns, JSON as text (agno_nb's summary columns left out)."""
         json_cols = set(self._json_columns(self.table))
         skip = {*(name for name, _ in V2_COLUMNS), "search_name"}
@@ -82,9 +82,9 @@ class Agno1Layout(Layout):
             if c.name not in skip
         ]
 
-    def _session(self, row: Mapping[Any, Any], runs: dict[str, Any] | None) -> Session:
+    def session_from_row(self, row: Mapping[Any, Any], runs: dict[str, Any] | None) -> Session:
         s = self.storage
-        data = decode_row(row, self._json_columns(s._table(1)))
+        data = decode_row(row, self._json_columns(s.table_at(1)))
         if runs is not None:
             self._put_runs(data, runs.get(data["session_id"], []))
         session: Session = SESSION_CLASSES[s.mode].from_dict(data)
@@ -99,7 +99,7 @@ class Agno1Layout(Layout):
         be decoded."""
         return None
 
-    def _filtered(
+    def filtered(
         self,
         query: sa.Select[Any],
         user_id: str | None,
@@ -112,7 +112,7 @@ class Agno1Layout(Layout):
         if user_id is not None:
             query = query.where(table.c.user_id == user_id)
         if entity_id is not None:
-            query = query.where(table.c[self.storage._entity] == entity_id)
+            query = query.where(table.c[self.storage.entity_column] == entity_id)
         term = search_term(search)
         if term is not None:
             clause = self._search_clause(term)
@@ -146,11 +146,9 @@ class Agno1Layout(Layout):
         error) is matched by its id only.
         """
         s = self.storage
-        base = self._newest_first(
-            self._filtered(sa.select(*self._row_columns()), user_id, entity_id)
-        )
+        base = self.newest_first(self.filtered(sa.select(*self.row_columns()), user_id, entity_id))
         found: list[str] = []
-        with s._read() as conn, s._read(check=False) as runs_conn:
+        with s.read_conn() as conn, s.read_conn(check=False) as runs_conn:
             s.stats.queries += 1
             result = conn.execution_options(stream_results=True).execute(base)
             for rows in result.partitions(SEARCH_PAGE):
@@ -161,7 +159,7 @@ class Agno1Layout(Layout):
                 for row in rows:
                     sid = row.session_id
                     try:
-                        session = self._session(row._mapping, runs)
+                        session = self.session_from_row(row._mapping, runs)
                     except (AgnoNbError, AttributeError, TypeError, ValueError, RecursionError):
                         text = name_text(sid, None)
                     else:
@@ -170,7 +168,7 @@ class Agno1Layout(Layout):
                         found.append(sid)
         return found if stop is None else found[:stop]
 
-    def _newest_first(self, query: sa.Select[Any]) -> sa.Select[Any]:
+    def newest_first(self, query: sa.Select[Any]) -> sa.Select[Any]:
         return query.order_by(self._creation_key().desc(), self.table.c.session_id.desc())
 
     def _creation_key(self) -> Any:
@@ -179,39 +177,37 @@ class Agno1Layout(Layout):
     def _exists(self, conn: Connection, session_id: str) -> bool:
         table = self.table
         query = sa.select(table.c.session_id).where(table.c.session_id == session_id)
-        return self.storage._run(conn, query).first() is not None
+        return self.storage.run_statement(conn, query).first() is not None
 
     def _require(self, session_id: str) -> Session:
         session = self.read(session_id, None)
         if session is None:
-            raise self.storage._not_found(session_id)
+            raise self.storage.not_found(session_id)
         return session
 
     # -- reads ----------------------------------------------------------------------------
 
     def read(self, session_id: str, user_id: str | None) -> Session | None:
         s, table = self.storage, self.table
-        query = sa.select(*self._row_columns()).where(table.c.session_id == session_id)
+        query = sa.select(*self.row_columns()).where(table.c.session_id == session_id)
         if user_id:
             query = query.where(table.c.user_id == user_id)
-        with s._read() as conn:
-            rows = s._all(conn, query)
+        with s.read_conn() as conn:
+            rows = s.fetch_all(conn, query)
             if not rows:
                 return None
             runs = self._runs_of(conn, [session_id])
-        return self._session(rows[0]._mapping, runs)
+        return self.session_from_row(rows[0]._mapping, runs)
 
     def sessions(
         self, user_id: str | None, entity_id: str | None, limit: int | None
     ) -> list[Session]:
         s = self.storage
-        query = self._newest_first(
-            self._filtered(sa.select(*self._row_columns()), user_id, entity_id)
-        )
+        query = self.newest_first(self.filtered(sa.select(*self.row_columns()), user_id, entity_id))
         if limit is not None:
             query = query.limit(limit)
-        with s._read() as conn:
-            rows = s._all(conn, query)
+        with s.read_conn() as conn:
+            rows = s.fetch_all(conn, query)
             ids = [row.session_id for row in rows]
             runs = self._runs_of(conn, ids) if ids else None
         return self._decoded(rows, runs, stacklevel=6)
@@ -220,9 +216,9 @@ class Agno1Layout(Layout):
         s, table = self.storage, self.table
         if not session_ids:
             return []
-        query = sa.select(*self._row_columns()).where(table.c.session_id.in_(list(session_ids)))
-        with s._read() as conn:
-            rows = s._all(conn, query)
+        query = sa.select(*self.row_columns()).where(table.c.session_id.in_(list(session_ids)))
+        with s.read_conn() as conn:
+            rows = s.fetch_all(conn, query)
             runs = self._runs_of(conn, [row.session_id for row in rows]) if rows else None
         by_id = {session.session_id: session for session in self._decoded(rows, runs, stacklevel=7)}
         return [by_id[sid] for sid in session_ids if sid in by_id]
@@ -237,7 +233,7 @@ class Agno1Layout(Layout):
         unreadable: list[str] = []
         for row in rows:
             try:
-                sessions.append(self._session(row._mapping, runs))
+                sessions.append(self.session_from_row(row._mapping, runs))
             except CorruptSessionError as exc:
                 unreadable.append(str(exc))
         if unreadable:
@@ -246,7 +242,7 @@ class Agno1Layout(Layout):
             warnings.warn(
                 CorruptSessionWarning(
                     f"left out {counted(len(unreadable), 'session')} of "
-                    f"{self.storage._ref.qualified} "
+                    f"{self.storage.ref.qualified} "
                     f"that cannot be read (list_sessions() shows them with this error): "
                     f"{shown}{more}"
                 ),
@@ -256,9 +252,9 @@ class Agno1Layout(Layout):
 
     def session_ids(self, user_id: str | None, entity_id: str | None) -> list[str]:
         s = self.storage
-        query = self._filtered(sa.select(self.table.c.session_id), user_id, entity_id)
-        with s._read() as conn:
-            return [row[0] for row in s._all(conn, self._newest_first(query))]
+        query = self.filtered(sa.select(self.table.c.session_id), user_id, entity_id)
+        with s.read_conn() as conn:
+            return [row[0] for row in s.fetch_all(conn, self.newest_first(query))]
 
     def _listing(
         self,
@@ -273,13 +269,13 @@ class Agno1Layout(Layout):
         cols: list[Any] = [
             table.c.session_id,
             table.c.user_id,
-            table.c[self.storage._entity].label("entity_id"),
+            table.c[self.storage.entity_column].label("entity_id"),
             table.c.created_at,
             table.c.updated_at,
             *extra,
         ]
-        query = self._filtered(sa.select(*cols), user_id, entity_id, search)
-        query = self._newest_first(query).offset(offset)
+        query = self.filtered(sa.select(*cols), user_id, entity_id, search)
+        query = self.newest_first(query).offset(offset)
         return query if limit is None else query.limit(limit)
 
     def list_sessions(
@@ -297,8 +293,8 @@ class Agno1Layout(Layout):
             return self._summaries_of(ids)
         query = self._summary_query(user_id, entity_id, search, limit, offset)
         s = self.storage
-        with s._read() as conn:
-            return self._page_summaries(conn, s._all(conn, query))
+        with s.read_conn() as conn:
+            return self._page_summaries(conn, s.fetch_all(conn, query))
 
     def _page_summaries(self, conn: Connection, rows: Sequence[Any]) -> list[SessionSummary]:
         """The summaries of rows of :meth:`_summary_query` (``conn`` may read more)."""
@@ -322,12 +318,12 @@ class Agno1Layout(Layout):
         """The summaries of ``ids``, in that order (missing ones left out)."""
         out: dict[str, SessionSummary] = {}
         s = self.storage
-        with s._read() as conn:
+        with s.read_conn() as conn:
             for start in range(0, len(ids), SEARCH_PAGE):
                 chunk = ids[start : start + SEARCH_PAGE]
                 query = self._summary_query(None, None, None, None, 0)
                 query = query.where(self.table.c.session_id.in_(chunk))
-                for summary in self._page_summaries(conn, s._all(conn, query)):
+                for summary in self._page_summaries(conn, s.fetch_all(conn, query)):
                     out[summary.session_id] = summary
         return [out[sid] for sid in ids if sid in out]
 
@@ -336,8 +332,8 @@ class Agno1Layout(Layout):
         query = self._summary_query(user_id, None, None, None, 0)
         query = query.where(self.table.c.session_id == session_id)
         s = self.storage
-        with s._read() as conn:
-            found = self._page_summaries(conn, s._all(conn, query))
+        with s.read_conn() as conn:
+            found = self._page_summaries(conn, s.fetch_all(conn, query))
         return found[0] if found else None
 
     def _summary(self, row: Mapping[Any, Any]) -> SessionSummary:
@@ -369,11 +365,11 @@ class Agno1Layout(Layout):
         if term is not None:
             return len(self._python_matches(user_id, entity_id, term, None))
         s = self.storage
-        query = self._filtered(
+        query = self.filtered(
             sa.select(sa.func.count()).select_from(self.table), user_id, entity_id, search
         )
-        with s._read() as conn:
-            return int(s._run(conn, query).scalar_one())
+        with s.read_conn() as conn:
+            return int(s.run_statement(conn, query).scalar_one())
 
     def get_runs(
         self, session_id: str, limit: int | None, offset: int, newest_first: bool
@@ -391,7 +387,7 @@ class Agno1Layout(Layout):
         """(column, attribute) of what an upsert takes from a session's own fields
         (the times and the summary columns are computed), for sessions of ``kind``."""
         key = ("fields", id(self.table), kind)
-        pairs = self.storage._statements.get(key)
+        pairs = self.storage.statements.get(key)
         if pairs is None:
             attributes = {f.name: f.name for f in dataclasses.fields(kind)}
             if "runs_v2" in attributes:
@@ -402,7 +398,7 @@ class Agno1Layout(Layout):
                 for c in self.table.columns
                 if c.name not in computed and c.name in attributes
             )
-            self.storage._statements[key] = pairs
+            self.storage.statements[key] = pairs
         return pairs
 
     def _session_values(
@@ -418,7 +414,7 @@ class Agno1Layout(Layout):
     def upsert_steps(self, batch: Sequence[Session], now_ms: int) -> WriteSteps:
         run_rows: list[dict[str, Any]] = []
         rows = [self._session_values(session, now_ms, run_rows) for session in batch]
-        return [(self.storage._upsert_statement(self.table, tuple(rows[0])), rows)]
+        return [(self.storage.upsert_statement(self.table, tuple(rows[0])), rows)]
 
     def append_run(
         self, session_id: str, run: dict[str, Any], session_data: Mapping[str, Any] | None
@@ -427,19 +423,21 @@ class Agno1Layout(Layout):
         now = int(time.time())
         column = table.c[source]
         # read-modify-write: the row stays locked until the new value is written
-        query = s._for_update(
+        query = s.for_update(
             sa.select(json_text(column, s.backend)).where(table.c.session_id == session_id)
         )
-        with s._write() as conn:
-            row = s._run(conn, query).first()
+        with s.write_conn() as conn:
+            row = s.run_statement(conn, query).first()
             if row is None:
-                raise s._not_found(session_id)
+                raise s.not_found(session_id)
             holder = decode_json(row[0], session_id=session_id, column=source)
             new_value, run_list = self._appended(session_id, holder, run)
             values: dict[str, Any] = {source: new_value, "updated_at": now}
             if session_data is not None:
                 values["session_data"] = session_data
-            s._run(conn, table.update().where(table.c.session_id == session_id).values(**values))
+            s.run_statement(
+                conn, table.update().where(table.c.session_id == session_id).values(**values)
+            )
         return len(run_list) - 1
 
     def _held_runs(self, holder: Any) -> list[Any]:
@@ -488,22 +486,24 @@ class Agno1Layout(Layout):
         query = sa.select(json_text(table.c.session_data, s.backend)).where(
             table.c.session_id == session_id
         )
-        with s._write() as conn:
+        with s.write_conn() as conn:
             # read-modify-write: a concurrent append_run(session_data=...) waits
             # for this write (or this read waits for it), never lost in between
-            row = s._run(conn, s._for_update(query)).first()
+            row = s.run_statement(conn, s.for_update(query)).first()
             if row is None:
-                raise s._not_found(session_id)
+                raise s.not_found(session_id)
             data = decode_json(row[0], session_id=session_id, column="session_data") or {}
             data["session_name"] = name
             values: dict[str, Any] = {"session_data": data, "updated_at": int(time.time())}
             values.update(self._rename_values(conn, session_id, name))
-            s._run(conn, table.update().where(table.c.session_id == session_id).values(**values))
+            s.run_statement(
+                conn, table.update().where(table.c.session_id == session_id).values(**values)
+            )
 
     def delete_session(self, session_id: str) -> None:
         s, table = self.storage, self.table
-        with s._write() as conn:
-            s._run(conn, table.delete().where(table.c.session_id == session_id))
+        with s.write_conn() as conn:
+            s.run_statement(conn, table.delete().where(table.c.session_id == session_id))
             self._delete_runs(conn, session_id)
 
     def _delete_runs(self, conn: Connection, session_id: str) -> None:

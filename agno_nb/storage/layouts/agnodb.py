@@ -63,7 +63,7 @@ from agno_nb.storage.layouts import (
 from agno_nb.storage.layouts._agnodb_open import AGNO_TABLE, default_table, opened_note
 from agno_nb.storage.layouts._agnodb_sql import (
     JSON_COLUMNS,
-    _Json,
+    Json,
     decode_agno_json,
     merge_runs,
     run_from_agno,
@@ -145,7 +145,7 @@ class AgnoDbLayout(Layout):
         self.has_legacy = "runs" in columns
         self.has_runs_table = has_runs_table
         self.type = SESSION_TYPE[storage.mode]
-        self.json = _Json(storage.backend)
+        self.json = Json(storage.backend)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.family} {self.storage.table_name}>"
@@ -178,7 +178,7 @@ class AgnoDbLayout(Layout):
     def refuse(self, operation: str) -> None:
         if operation in ("rename_session", "delete_session"):
             return
-        where = self.storage._ref.qualified
+        where = self.storage.ref.qualified
         instead = {
             "upgrade_schema": "agno upgrades its own tables (agno.db.migrations.MigrationManager)",
             "drop": "drop them with agno or SQL if you mean it",
@@ -194,10 +194,10 @@ class AgnoDbLayout(Layout):
 
     # -- SQL building blocks ----------------------------------------------------------------
 
-    def _text(self, col: Any) -> Any:
+    def as_text(self, col: Any) -> Any:
         return sa.cast(col, sa.Text) if self.storage.backend == "postgres" else col
 
-    def _runs_present(self, conn: Connection) -> bool:
+    def runs_present(self, conn: Connection) -> bool:
         """Whether the runs table exists (agno 3.x creates it with the first run)."""
         if not self.has_runs_table:
             s = self.storage
@@ -205,7 +205,7 @@ class AgnoDbLayout(Layout):
             self.has_runs_table = bool(sa.inspect(conn).has_table(self.runs.name, schema=s.schema))
         return self.has_runs_table
 
-    def _filtered(
+    def filtered(
         self,
         query: sa.Select[Any],
         user_id: str | None,
@@ -217,7 +217,7 @@ class AgnoDbLayout(Layout):
         if user_id is not None:
             query = query.where(t.c.user_id == user_id)
         if entity_id is not None:
-            entity = self.storage._entity
+            entity = self.storage.entity_column
             query = (
                 query.where(t.c[entity] == entity_id) if entity in t.c else query.where(sa.false())
             )
@@ -256,32 +256,34 @@ class AgnoDbLayout(Layout):
             )
         return sa.or_(*found)
 
-    def _newest_first(self, query: sa.Select[Any]) -> sa.Select[Any]:
+    def newest_first(self, query: sa.Select[Any]) -> sa.Select[Any]:
         return query.order_by(self.table.c.created_at.desc(), self.table.c.session_id.desc())
 
-    def _run_order(self, newest_first: bool = False) -> list[Any]:
+    def run_order(self, newest_first: bool = False) -> list[Any]:
         r = self.runs
         cols = [r.c.run_index, r.c.created_at, r.c.run_id]
         return [c.desc() for c in cols] if newest_first else list(cols)
 
-    def _chunks(self, rows: Sequence[Any]) -> list[Sequence[Any]]:
+    def chunks(self, rows: Sequence[Any]) -> list[Sequence[Any]]:
         """``rows`` in parts of ``CHUNK`` (a page's runs are fetched part by part)."""
         return [rows[i : i + CHUNK] for i in range(0, len(rows), CHUNK)]
 
-    def _row_columns(self) -> list[Any]:
+    def row_columns(self) -> list[Any]:
         return [
-            self._text(c).label(c.name) if c.name in (*JSON_COLUMNS, "runs") else c
+            self.as_text(c).label(c.name) if c.name in (*JSON_COLUMNS, "runs") else c
             for c in self.table.c
         ]
 
     # -- sessions ------------------------------------------------------------------------
 
-    def _session(self, row: Mapping[str, Any], table_runs: list[tuple[str | None, Any]]) -> Session:
+    def session_from_row(
+        self, row: Mapping[str, Any], table_runs: list[tuple[str | None, Any]]
+    ) -> Session:
         sid = str(row["session_id"])
         data: dict[str, Any] = {}
         for name in JSON_COLUMNS:
             data[name] = decode_agno_json(row.get(name), session_id=sid, column=name)[0]
-        legacy = self._legacy(row, sid)
+        legacy = self.legacy_runs(row, sid)
         runs = [run_from_agno(r) for r in merge_runs(legacy, table_runs)]
         mode = self.storage.mode
         out: dict[str, Any] = {
@@ -304,7 +306,7 @@ class AgnoDbLayout(Layout):
         session: Session = SESSION_CLASSES[mode].from_dict(out)
         return session
 
-    def _legacy(self, row: Mapping[str, Any], sid: str) -> list[Any]:
+    def legacy_runs(self, row: Mapping[str, Any], sid: str) -> list[Any]:
         """The runs kept in the session row's ``runs`` column (a list, maybe empty)."""
         if not self.has_legacy:
             return []
@@ -316,62 +318,60 @@ class AgnoDbLayout(Layout):
     ) -> dict[str, list[tuple[str | None, Any]]]:
         """Every run of the sessions in the runs table, decoded, in agno's order."""
         out: dict[str, list[tuple[str | None, Any]]] = {sid: [] for sid in session_ids}
-        if not session_ids or not self._runs_present(conn):
+        if not session_ids or not self.runs_present(conn):
             return out
         r = self.runs
         query = (
-            sa.select(r.c.session_id, r.c.run_id, self._text(r.c.run_data))
+            sa.select(r.c.session_id, r.c.run_id, self.as_text(r.c.run_data))
             .where(r.c.session_id.in_(session_ids))
-            .order_by(r.c.session_id, *self._run_order())
+            .order_by(r.c.session_id, *self.run_order())
         )
-        for sid, run_id, text in self.storage._all(conn, query):
+        for sid, run_id, text in self.storage.fetch_all(conn, query):
             out[sid].append((run_id, decode_agno_json(text, session_id=sid, column="run_data")[0]))
         return out
 
     def read(self, session_id: str, user_id: str | None) -> Session | None:
         s, t = self.storage, self.table
-        query = self._filtered(sa.select(*self._row_columns()), user_id, None)
+        query = self.filtered(sa.select(*self.row_columns()), user_id, None)
         query = query.where(t.c.session_id == session_id)
-        with s._read() as conn:
-            rows = s._all(conn, query)
+        with s.read_conn() as conn:
+            rows = s.fetch_all(conn, query)
             if not rows:
                 return None
             runs = self._table_runs(conn, [session_id])
-        return self._session(rows[0]._mapping, runs[session_id])
+        return self.session_from_row(rows[0]._mapping, runs[session_id])
 
     def sessions(
         self, user_id: str | None, entity_id: str | None, limit: int | None
     ) -> list[Session]:
         s = self.storage
-        query = self._newest_first(
-            self._filtered(sa.select(*self._row_columns()), user_id, entity_id)
-        )
+        query = self.newest_first(self.filtered(sa.select(*self.row_columns()), user_id, entity_id))
         if limit is not None:
             query = query.limit(limit)
-        with s._read() as conn:
-            rows = s._all(conn, query)
+        with s.read_conn() as conn:
+            rows = s.fetch_all(conn, query)
             runs: dict[str, list[tuple[str | None, Any]]] = {}
-            for part in self._chunks(rows):
+            for part in self.chunks(rows):
                 runs.update(self._table_runs(conn, [row.session_id for row in part]))
-        return [self._session(row._mapping, runs[row.session_id]) for row in rows]
+        return [self.session_from_row(row._mapping, runs[row.session_id]) for row in rows]
 
     def session_ids(self, user_id: str | None, entity_id: str | None) -> list[str]:
         s = self.storage
-        query = self._newest_first(
-            self._filtered(sa.select(self.table.c.session_id), user_id, entity_id)
+        query = self.newest_first(
+            self.filtered(sa.select(self.table.c.session_id), user_id, entity_id)
         )
-        with s._read() as conn:
-            return [row[0] for row in s._all(conn, query)]
+        with s.read_conn() as conn:
+            return [row[0] for row in s.fetch_all(conn, query)]
 
     def count_sessions(self, user_id: str | None, entity_id: str | None, search: str | None) -> int:
         s = self.storage
-        with s._read() as conn:
+        with s.read_conn() as conn:
             if search:
-                self._runs_present(conn)  # search looks into a runs table agno made since
-            query = self._filtered(
+                self.runs_present(conn)  # search looks into a runs table agno made since
+            query = self.filtered(
                 sa.select(sa.func.count()).select_from(self.table), user_id, entity_id, search
             )
-            return int(s._run(conn, query).scalar_one())
+            return int(s.run_statement(conn, query).scalar_one())
 
     # -- listing (_agnodb_listing.py) ----------------------------------------------------
 

@@ -86,7 +86,7 @@ class RowsLayout(Agno1Layout):
     def recognise(
         cls, storage: BaseStorage, conn: Connection, inspector: Inspector, columns: set[str]
     ) -> Layout | None:
-        if all(name in columns for name, _ in V2_COLUMNS) and storage._has_table(
+        if all(name in columns for name, _ in V2_COLUMNS) and storage.has_table(
             conn, storage.table_name + RUNS_SUFFIX
         ):
             return cls(storage, 2)
@@ -97,13 +97,13 @@ class RowsLayout(Agno1Layout):
         self.runs.create(conn, checkfirst=True)
         if self.storage.backend == "postgres" and (self.version or 0) >= 5:
             # as the v4 -> v5 step leaves it: runs' text compressed with lz4
-            runs = quoted(self.storage._ref, conn.dialect, self.runs.name)
+            runs = quoted(self.storage.ref, conn.dialect, self.runs.name)
             conn.exec_driver_sql(lz4_ddl(runs, ["run", "search_text"]))
 
     # -- hooks of the agno 1.x table ------------------------------------------------------
 
-    def _row_columns(self) -> list[Any]:
-        return [*super()._row_columns(), self.table.c.run_count]
+    def row_columns(self) -> list[Any]:
+        return [*super().row_columns(), self.table.c.run_count]
 
     def _put_runs(self, data: dict[str, Any], run_list: Any) -> None:
         if data.get("run_count", 0) is None:  # stored as given: its runs are inside
@@ -126,7 +126,7 @@ class RowsLayout(Agno1Layout):
             .order_by(runs.c.session_id, runs.c.run_index)
         )
         out: dict[str, Any] = {sid: [] for sid in session_ids}
-        for row in self.storage._all(conn, query):
+        for row in self.storage.fetch_all(conn, query):
             sid, text = row[0], row[1]
             runs = out[sid]
             if isinstance(runs, list):
@@ -194,17 +194,17 @@ class RowsLayout(Agno1Layout):
         """
         s, key = self.storage, self._creation_key()
         window = SEARCH_WINDOW + offset + limit
-        edge_query = self._newest_first(self._filtered(sa.select(key), user_id, entity_id))
+        edge_query = self.newest_first(self.filtered(sa.select(key), user_id, entity_id))
         query = self._summary_query(user_id, entity_id, None, limit, offset)
         query = query.where(self._search_clause(term, per_row=True))
-        with s._read() as conn:
-            edge = s._run(conn, edge_query.offset(window - 1).limit(1)).scalar()
+        with s.read_conn() as conn:
+            edge = s.run_statement(conn, edge_query.offset(window - 1).limit(1)).scalar()
             if edge is not None:  # else fewer sessions than the window: search them all
                 inside = key >= edge
                 if s.backend == "postgres":  # descending order puts NULLs first there
                     inside = sa.or_(inside, key.is_(None))
                 query = query.where(inside)
-            rows = s._all(conn, query)
+            rows = s.fetch_all(conn, query)
             if edge is not None and len(rows) < limit:
                 return None
             return self._page_summaries(conn, rows)
@@ -229,7 +229,7 @@ class RowsLayout(Agno1Layout):
 
     def _delete_runs(self, conn: Connection, session_id: str) -> None:
         runs = self.runs
-        self.storage._run(conn, runs.delete().where(runs.c.session_id == session_id))
+        self.storage.run_statement(conn, runs.delete().where(runs.c.session_id == session_id))
 
     # -- listing from the summary columns --------------------------------------------------
 
@@ -271,12 +271,12 @@ class RowsLayout(Agno1Layout):
         query = sa.select(
             table.c.session_id,
             table.c.user_id,
-            table.c[self.storage._entity].label("entity_id"),
+            table.c[self.storage.entity_column].label("entity_id"),
             table.c.created_at,
             table.c.updated_at,
             *(json_text(table.c[c], backend).label(c) for c in (self.source, "session_data")),
         ).where(table.c.session_id.in_(ids))
-        rows = self.storage._all(conn, query)
+        rows = self.storage.fetch_all(conn, query)
         return {row.session_id: Agno1Layout._summary(self, row._mapping) for row in rows}
 
     def _summary(self, row: Mapping[Any, Any]) -> SessionSummary:
@@ -307,8 +307,8 @@ class RowsLayout(Agno1Layout):
         )
         if limit is not None:
             query = query.limit(limit)
-        with s._read() as conn:
-            rows = s._all(conn, query)
+        with s.read_conn() as conn:
+            rows = s.fetch_all(conn, query)
             if not rows:
                 held = self._held(conn, session_id)
                 if held is not None:  # stored as given: page the runs inside its JSON
@@ -318,14 +318,14 @@ class RowsLayout(Agno1Layout):
 
     def count_runs(self, session_id: str) -> int:
         s, table = self.storage, self.table
-        with s._read() as conn:
-            count = s._run(
+        with s.read_conn() as conn:
+            count = s.run_statement(
                 conn, sa.select(table.c.run_count).where(table.c.session_id == session_id)
             ).first()
             if count is not None and count[0] is None:
                 return len(self._held(conn, session_id) or [])
         if count is None:
-            raise s._not_found(session_id)
+            raise s.not_found(session_id)
         return int(count[0])
 
     def _held(self, conn: Connection, session_id: str) -> list[Any] | None:
@@ -340,16 +340,16 @@ class RowsLayout(Agno1Layout):
         query = sa.select(table.c.run_count, json_text(table.c[self.source], s.backend)).where(
             table.c.session_id == session_id
         )
-        row = s._run(conn, query).first()
+        row = s.run_statement(conn, query).first()
         if row is None:
-            raise s._not_found(session_id)
+            raise s.not_found(session_id)
         if row[0] is not None:
             return None
         return self._held_runs(decode_json(row[1], session_id=session_id, column=self.source))
 
     # -- writes ---------------------------------------------------------------------------
 
-    def _take_runs(self, values: dict[str, Any]) -> list[Any] | None:
+    def take_runs(self, values: dict[str, Any]) -> list[Any] | None:
         """Split the runs out of the session values (they go to the runs table);
         None when the holder has no list of runs (it is then stored as given)."""
         if self.source == "runs":
@@ -366,7 +366,7 @@ class RowsLayout(Agno1Layout):
         values["memory"] = rest
         return run_list
 
-    def _run_row(self, session_id: str, index: int, run: Any, messages: int) -> dict[str, Any]:
+    def run_row(self, session_id: str, index: int, run: Any, messages: int) -> dict[str, Any]:
         is_dict = isinstance(run, (dict, Mapping))  # dict first: no ABC check for a dict
         row = {
             "session_id": session_id,
@@ -380,11 +380,11 @@ class RowsLayout(Agno1Layout):
             row["search_text"] = run_text(run)
         return row
 
-    def _row_values(self, session: Session, now_ms: int) -> dict[str, Any]:
+    def row_values(self, session: Session, now_ms: int) -> dict[str, Any]:
         """agno 1.x's columns of the session row (runs still inside)."""
         return super()._session_values(session, now_ms, [])
 
-    def _add_summary(
+    def add_summary(
         self,
         values: dict[str, Any],
         now_ms: int,
@@ -407,27 +407,27 @@ class RowsLayout(Agno1Layout):
         self, session: Session, now_ms: int, run_rows: list[dict[str, Any]]
     ) -> dict[str, Any]:
         """The session row's INSERT parameters; its run rows go to ``run_rows``."""
-        values = self._row_values(session, now_ms)
-        taken = self._take_runs(values)
+        values = self.row_values(session, now_ms)
+        taken = self.take_runs(values)
         run_list = [] if taken is None else taken
         summary = summarize_runs(run_list)
-        self._add_summary(values, now_ms, len(run_list), summary.message_count, summary.preview)
+        self.add_summary(values, now_ms, len(run_list), summary.message_count, summary.preview)
         if taken is None:
             values["run_count"] = None  # stored as given (see the module docstring)
         session_id = session.session_id
         counts = summary.per_run_messages
         run_rows.extend(
-            self._run_row(session_id, i, run, counts[i]) for i, run in enumerate(run_list)
+            self.run_row(session_id, i, run, counts[i]) for i, run in enumerate(run_list)
         )
         return values
 
     def _runs_statements(self) -> tuple[Any, Any]:
         """DELETE of one session's runs (bound ``sid``) and INSERT of run rows."""
-        statements = self.storage._statements.get(("runs",))
+        statements = self.storage.statements.get(("runs",))
         if statements is None:
             runs = self.runs
             clear = runs.delete().where(runs.c.session_id == sa.bindparam("sid"))
-            statements = self.storage._statements[("runs",)] = (clear, runs.insert())
+            statements = self.storage.statements[("runs",)] = (clear, runs.insert())
         return statements
 
     def upsert_steps(self, batch: Sequence[Session], now_ms: int) -> WriteSteps:
@@ -435,7 +435,7 @@ class RowsLayout(Agno1Layout):
         rows = [self._session_values(session, now_ms, run_rows) for session in batch]
         clear, insert = self._runs_statements()
         return [
-            (self.storage._upsert_statement(self.table, tuple(rows[0])), rows),
+            (self.storage.upsert_statement(self.table, tuple(rows[0])), rows),
             (clear, [{"sid": s.session_id} for s in batch]),
             (insert, run_rows),
         ]
@@ -454,24 +454,24 @@ class RowsLayout(Agno1Layout):
         try:
             super().write_sessions(batch, now_ms)
         finally:  # written on a connection whose own commits move no token
-            self.storage._run_cache.discard([s.session_id for s in batch])
+            self.storage.run_cache.discard([s.session_id for s in batch])
 
     def rename_session(self, session_id: str, name: str) -> None:
         try:
             super().rename_session(session_id, name)
         finally:
-            self.storage._run_cache.discard([session_id])
+            self.storage.run_cache.discard([session_id])
 
     def delete_session(self, session_id: str) -> None:
         try:
             super().delete_session(session_id)
         finally:
-            self.storage._run_cache.discard([session_id])
+            self.storage.run_cache.discard([session_id])
 
     def _append_statement(self, with_data: bool) -> Any:
         """UPDATE of the session row for one more run, returning its run count."""
         key = ("append", id(self.table), with_data)
-        statement = self.storage._statements.get(key)
+        statement = self.storage.statements.get(key)
         if statement is None:
             table = self.table
             zero: Any = sa.literal_column("0")
@@ -495,7 +495,7 @@ class RowsLayout(Agno1Layout):
                 .values(**values)
                 .returning(table.c.run_count)
             )
-            self.storage._statements[key] = statement
+            self.storage.statements[key] = statement
         return statement
 
     def append_run(
@@ -515,16 +515,16 @@ class RowsLayout(Agno1Layout):
             params["b_name"] = session_data.get("session_name")
             if self.searchable:
                 params["b_search"] = name_text(session_id, params["b_name"])
-        with s._versioned(write=True) as db:
+        with s.versioned(write=True) as db:
             if db is not None:
                 try:
                     found = db.scalar(self._append_statement(session_data is not None), params)
                     if found is not None:
                         index = int(found) - 1
-                        row = self._run_row(session_id, index, run, count)
+                        row = self.run_row(session_id, index, run, count)
                         db.execute(self.runs.insert(), [row])
                 finally:
-                    s._run_cache.discard([session_id])
+                    s.run_cache.discard([session_id])
                 if found is not None:
                     return index
         # no change tokens, no such session, or one stored as given: the general path
@@ -554,14 +554,16 @@ class RowsLayout(Agno1Layout):
             .values(**values)
             .returning(table.c.run_count)
         )
-        with s._write() as conn:
-            updated = s._run(conn, statement).first()
+        with s.write_conn() as conn:
+            updated = s.run_statement(conn, statement).first()
             if updated is None:
-                raise s._not_found(session_id)
+                raise s.not_found(session_id)
             if updated[0] is None:  # its runs are in its JSON: move them, then this one
                 return self._move_held(conn, session_id, [run]) - 1
             index = int(updated[0]) - 1
-            s._run(conn, self.runs.insert().values(**self._run_row(session_id, index, run, count)))
+            s.run_statement(
+                conn, self.runs.insert().values(**self.run_row(session_id, index, run, count))
+            )
         return index
 
     def move_held(self, conn: Connection) -> StepStats:
@@ -570,7 +572,7 @@ class RowsLayout(Agno1Layout):
             table.c.run_count.is_(None)
         )
         stats = StepStats()
-        for session_id, text in s._all(conn, query):
+        for session_id, text in s.fetch_all(conn, query):
             try:
                 holder = decode_json(text, session_id=session_id, column=source)
                 if not self._held_runs(holder):
@@ -591,12 +593,12 @@ class RowsLayout(Agno1Layout):
             CorruptSessionError: its JSON cannot be decoded or holds no list of runs.
         """
         s, table, source = self.storage, self.table, self.source
-        query = s._for_update(  # read-modify-write: the row stays locked until written
+        query = s.for_update(  # read-modify-write: the row stays locked until written
             sa.select(json_text(table.c[source], s.backend), table.c.session_name).where(
                 table.c.session_id == session_id
             )
         )
-        text, name = s._run(conn, query).one()
+        text, name = s.run_statement(conn, query).one()
         holder = decode_json(text, session_id=session_id, column=source)
         new_holder, run_list = self._appended(session_id, holder, None)  # checks its shape
         run_list = [*run_list[:-1], *more]  # without the None that checked it
@@ -607,9 +609,9 @@ class RowsLayout(Agno1Layout):
         summary = summarize_runs(run_list)
         self._delete_runs(conn, session_id)
         counts = summary.per_run_messages
-        rows = [self._run_row(session_id, i, r, counts[i]) for i, r in enumerate(run_list)]
+        rows = [self.run_row(session_id, i, r, counts[i]) for i, r in enumerate(run_list)]
         if rows:
-            s._run(conn, self.runs.insert(), rows)
+            s.run_statement(conn, self.runs.insert(), rows)
         values = {
             source: rest,
             "run_count": len(run_list),
@@ -618,5 +620,7 @@ class RowsLayout(Agno1Layout):
         }
         if self.searchable:  # its runs' text now lives in their rows
             values["search_name"] = name_text(session_id, name)
-        s._run(conn, table.update().where(table.c.session_id == session_id).values(**values))
+        s.run_statement(
+            conn, table.update().where(table.c.session_id == session_id).values(**values)
+        )
         return len(run_list)

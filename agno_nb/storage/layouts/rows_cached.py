@@ -1,4 +1,4 @@
-"""The row layouts' reads and writes through the run cache (``_versioned.py``).
+"""The row layouts' reads and writes through the run cache (``versioned.py``).
 
 ``read`` fetches the session row and its change token in one transaction; a
 cached entry at that token gives the stored runs, else their texts are fetched
@@ -24,8 +24,8 @@ import sqlalchemy as sa
 
 from agno_nb.errors import CorruptSessionError
 from agno_nb.storage._codec import StoredRun, encode_json
-from agno_nb.storage._versioned import CachedRuns, VersionedDb
 from agno_nb.storage.lazy_runs import RunList
+from agno_nb.storage.versioned import CachedRuns, VersionedDb
 from agno_nb.summary import first_question, new_message_count
 
 if TYPE_CHECKING:
@@ -41,10 +41,10 @@ def _statements(layout: RowsLayout, token: Any | None) -> tuple[Any, Any, Any, l
     names); the row queries end with the preview column, then the ``token``
     column when there is one."""
     key = ("cached-read", id(layout.table), token is not None)
-    found = layout.storage._statements.get(key)
+    found = layout.storage.statements.get(key)
     if found is None:
         table, runs = layout.table, layout.runs
-        columns = layout._row_columns()
+        columns = layout.row_columns()
         names = [c.name for c in columns]
         columns.append(table.c.preview)
         if token is not None:
@@ -60,14 +60,14 @@ def _statements(layout: RowsLayout, token: Any | None) -> tuple[Any, Any, Any, l
             .where(runs.c.session_id == sa.bindparam("sid"))
             .order_by(runs.c.run_index)
         )
-        found = layout.storage._statements[key] = (by_id, by_user, run_texts, names)
+        found = layout.storage.statements[key] = (by_id, by_user, run_texts, names)
     return found
 
 
 def read(layout: RowsLayout, session_id: str, user_id: str | None) -> Session | None:
     """One whole session through the cache (``UNSUPPORTED`` without tokens)."""
     s = layout.storage
-    with s._versioned(write=False) as db:
+    with s.versioned(write=False) as db:
         if db is None:
             return UNSUPPORTED
         column = db.token_column(layout.table)
@@ -82,7 +82,7 @@ def read(layout: RowsLayout, session_id: str, user_id: str | None) -> Session | 
             token = db.token(layout.table, session_id)
         else:
             token = None if row[-1] is None else str(row[-1])
-        entry = s._run_cache.get(session_id, token)
+        entry = s.run_cache.get(session_id, token)
         if entry is not None:
             stored = entry.stored
         else:
@@ -91,11 +91,11 @@ def read(layout: RowsLayout, session_id: str, user_id: str | None) -> Session | 
             if token is not None:
                 size = sum(map(len, filter(None, texts)))
                 counts = [int(c or 0) for c in counts]
-                s._run_cache.put(
+                s.run_cache.put(
                     session_id, CachedRuns(token, stored, counts, row[len(names)], size)
                 )
     runs = RunList(stored)
-    return layout._session(dict(zip(names, row, strict=False)), {session_id: runs})
+    return layout.session_from_row(dict(zip(names, row, strict=False)), {session_id: runs})
 
 
 def _columns(rows: Sequence[Sequence[Any]]) -> tuple[list[Any], list[Any]]:
@@ -111,24 +111,24 @@ def write(layout: RowsLayout, session: Session, now_ms: int) -> bool:
     ones when the cache proves what is stored; False without tokens."""
     s = layout.storage
     session_id = session.session_id
-    values = layout._row_values(session, now_ms)
-    runs = layout._take_runs(values)
+    values = layout.row_values(session, now_ms)
+    runs = layout.take_runs(values)
     if runs is None:  # no list of runs: stored as given, by the family's general path
         return False
     items = list.copy(runs)  # as the list holds them: runs nobody took still stored
-    with s._versioned(write=True) as db:
+    with s.versioned(write=True) as db:
         if db is None:
             return False
         entry = None
-        if session_id in s._run_cache:  # else nothing to compare with: skip the token
+        if session_id in s.run_cache:  # else nothing to compare with: skip the token
             token = db.token(layout.table, session_id, lock=True)
-            entry = s._run_cache.get(session_id, token)
+            entry = s.run_cache.get(session_id, token)
         keep = 0 if entry is None else entry.unchanged_prefix(items)
         new_entry = _write_tail(layout, db, entry, keep, values, items[keep:], now_ms)
         if new_entry.token is None:
             new_entry.token = db.token(layout.table, session_id)
         if new_entry.token is not None:
-            db.on_commit(lambda: s._run_cache.put(session_id, new_entry))
+            db.on_commit(lambda: s.run_cache.put(session_id, new_entry))
     return True
 
 
@@ -159,7 +159,7 @@ def _write_tail(
         else:
             value, stored = item, StoredRun(encode_json(item), session_id)
         count = new_message_count(value)
-        row = layout._run_row(session_id, keep + i, value, count)
+        row = layout.run_row(session_id, keep + i, value, count)
         if own_encoder:  # bound as its text, encoded once (else as its value: an
             row["run"] = stored  # engine of the caller's knows nothing of stored runs)
         run_rows.append(row)
@@ -167,8 +167,8 @@ def _write_tail(
         new_values.append(value)
         counts.append(count)
     preview = _preview(entry, keep, new_values)
-    layout._add_summary(values, now_ms, keep + len(added), sum(counts), preview)
-    upsert = layout.storage._upsert_statement(layout.table, tuple(values))
+    layout.add_summary(values, now_ms, keep + len(added), sum(counts), preview)
+    upsert = layout.storage.upsert_statement(layout.table, tuple(values))
     column = db.token_column(layout.table)
     token: Hashable | None = None
     if column is None:
@@ -228,20 +228,20 @@ def _size(stored: Sequence[StoredRun]) -> int:
 def _returning(layout: RowsLayout, upsert: Any, column: Any) -> Any:
     """``upsert`` returning the token ``column`` (built once per statement)."""
     key = ("upsert-token", id(upsert))
-    returning = layout.storage._statements.get(key)
+    returning = layout.storage.statements.get(key)
     if returning is None:
-        returning = layout.storage._statements[key] = upsert.returning(column)
+        returning = layout.storage.statements[key] = upsert.returning(column)
     return returning
 
 
 def _tail_statements(layout: RowsLayout) -> tuple[Any, Any]:
     """DELETE of a session's runs from an index on, and INSERT of run rows."""
     key = ("runs-tail", id(layout.runs))
-    found = layout.storage._statements.get(key)
+    found = layout.storage.statements.get(key)
     if found is None:
         runs = layout.runs
         clear = runs.delete().where(
             runs.c.session_id == sa.bindparam("sid"), runs.c.run_index >= sa.bindparam("start")
         )
-        found = layout.storage._statements[key] = (clear, runs.insert())
+        found = layout.storage.statements[key] = (clear, runs.insert())
     return found
