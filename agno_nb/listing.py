@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from agno_nb.render import CSS, attr_text, format_timestamp, short_id
+from agno_nb.markup import CSS, attr_text, format_timestamp, short_id
 
 __all__ = [
     "count_footer",

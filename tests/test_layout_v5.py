@@ -12,11 +12,11 @@ import pytest
 import sqlalchemy as sa
 
 from agno_nb.cli import main
+from agno_nb.codec import encode_json
 from agno_nb.errors import InvalidSessionError
 from agno_nb.render import plan_html
 from agno_nb.schema import LATEST_VERSION, RUNS_SUFFIX
 from agno_nb.sessions import AgentSession
-from agno_nb.storage._codec import encode_json
 from tests.conftest import postgres_url
 from tests.test_storage import make_run, make_session
 

@@ -18,8 +18,8 @@ from typing import Any
 import orjson
 import pytest
 
+from agno_nb.codec import StoredRun, encode_json
 from agno_nb.integrations.agno import as_agno_storage
-from agno_nb.storage._codec import StoredRun, encode_json
 from agno_nb.storage.lazy_runs import RunList
 from tests import test_run_cache
 from tests.test_run_cache import log_inserts, make_run, make_session, rewritten, stored_runs

@@ -20,8 +20,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from agno_nb.codec import StoredRun, loads_exact
 from agno_nb.sessions import AgentSession
-from agno_nb.storage._codec import StoredRun, loads_exact
 from agno_nb.storage.lazy_runs import decode_stored
 from tests.conftest import postgres_url, require_postgres
 

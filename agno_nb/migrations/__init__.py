@@ -9,8 +9,9 @@ with its version stamp.
 
 from __future__ import annotations
 
-from agno_nb.migrations.plan import PlannedStep, TableRef, UpgradePlan, dialect_for, plan
-from agno_nb.migrations.steps import MIGRATIONS, Migration, StepStats
+from agno_nb.migrations.plan import PlannedStep, UpgradePlan, plan
+from agno_nb.migrations.sql import StepStats, TableRef, dialect_for
+from agno_nb.migrations.steps import MIGRATIONS, Migration
 
 __all__ = [
     "MIGRATIONS",

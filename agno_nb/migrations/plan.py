@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Dialect
-
+from agno_nb.migrations.sql import TableRef, dialect_for
+from agno_nb.migrations.steps import MIGRATIONS
 from agno_nb.schema import LATEST_VERSION
 from agno_nb.words import counted
 
@@ -28,20 +26,6 @@ def sessions_per_s(version: int, backend: str) -> float:
     """How many sessions a second the step to ``version`` processes on ``backend``
     (infinite for a step that changes only the schema there)."""
     return BACKEND_SESSIONS_PER_S.get((version, backend), SESSIONS_PER_S.get(version, float("inf")))
-
-
-@dataclass(frozen=True)
-class TableRef:
-    """Which table a migration works on."""
-
-    backend: str
-    table: str
-    mode: str = "agent"
-    schema: str | None = None
-
-    @property
-    def qualified(self) -> str:
-        return f"{self.schema}.{self.table}" if self.schema else self.table
 
 
 @dataclass
@@ -146,21 +130,6 @@ def describe_rows(rows: list[tuple[str, str]], *, most: int = 5) -> str:
     return shown + (f" and {len(rows) - most} more" if len(rows) > most else "")
 
 
-def dialect_for(backend: str) -> Dialect:
-    """A SQLAlchemy dialect to compile a backend's SQL offline."""
-    if backend == "sqlite":
-        from sqlalchemy.dialects import sqlite
-
-        return sqlite.dialect()
-    if backend == "postgres":
-        from sqlalchemy.dialects.postgresql import psycopg
-
-        return psycopg.dialect()
-    import duckdb_engine
-
-    return duckdb_engine.Dialect()
-
-
 def plan(
     ref: TableRef, from_version: int | None, *, to_version: int = LATEST_VERSION
 ) -> UpgradePlan:
@@ -169,8 +138,6 @@ def plan(
     ``from_version=None`` means the table does not exist yet (nothing to
     upgrade: it will be created at the target layout).
     """
-    from agno_nb.migrations.steps import MIGRATIONS
-
     result = UpgradePlan(
         table=ref.qualified, backend=ref.backend, from_version=from_version, to_version=to_version
     )
@@ -186,14 +153,3 @@ def plan(
             )
         )
     return result
-
-
-def quoted(ref: TableRef, dialect: Dialect, name: str | None = None) -> str:
-    """The quoted, schema-qualified name of ``name`` (default: the table)."""
-    prep = dialect.identifier_preparer
-    table = prep.quote(name or ref.table)
-    return f"{prep.quote_schema(ref.schema)}.{table}" if ref.schema else table
-
-
-def compile_type(type_: sa.types.TypeEngine[Any], dialect: Dialect) -> str:
-    return type_.compile(dialect=dialect)

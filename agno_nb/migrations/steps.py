@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.schema import CreateIndex, CreateTable, DropIndex
 
-from agno_nb.migrations.plan import TableRef, compile_type, quoted
+from agno_nb.codec import loads_exact
+from agno_nb.migrations.sql import StepStats, TableRef, compile_type, quoted
 from agno_nb.migrations.v4_search import v4_data, v4_ddl
 from agno_nb.migrations.v5_json_runs import SUMMARY as V5_SUMMARY
 from agno_nb.migrations.v5_json_runs import v5_ddl, v5_describe
@@ -26,18 +27,6 @@ from agno_nb.summary import summarize_runs
 
 Progress = Callable[[int, int], None]
 BATCH_SIZE = 500
-
-
-@dataclass
-class StepStats:
-    """What a step did to the data."""
-
-    sessions: int = 0
-    runs: int = 0
-    #: (session_id, why) of each row the step could not move; it left them as they
-    #: were, marked (``run_count`` NULL) so that reads take their runs from their
-    #: JSON. The storage refuses the step (rolls it back) unless told to skip them.
-    unmoved: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -123,8 +112,6 @@ def _v2_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
 
 def _decode(text: str | bytes | None) -> Any:
     """``json.loads(text)`` (the same values and errors), by orjson where exact."""
-    from agno_nb.storage._codec import loads_exact  # here: the storage imports migrations
-
     return None if text is None else loads_exact(text)
 
 

@@ -15,7 +15,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
-from agno_nb.migrations.plan import TableRef, compile_type, quoted
+from agno_nb.codec import loads_exact
+from agno_nb.migrations.sql import StepStats, TableRef, compile_type, quoted
 from agno_nb.schema import RUNS_SUFFIX, json_text, runs_table, session_table
 from agno_nb.search import name_text, run_text, session_text
 
@@ -40,9 +41,6 @@ def v4_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Any:
     (its session is still found by name and id); nothing else is changed. No
     session or run moves, so the stats it returns are zero.
     """
-    from agno_nb.migrations.steps import StepStats
-    from agno_nb.storage._codec import loads_exact  # here: the storage imports migrations
-
     md = sa.MetaData()
     table = session_table(
         md, ref.table, mode=ref.mode, version=4, backend=ref.backend, schema=ref.schema
@@ -121,8 +119,6 @@ def v4_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Any:
 
 
 def _loads(text: str) -> Any:
-    from agno_nb.storage._codec import loads_exact  # here: the storage imports migrations
-
     return loads_exact(text)
 
 

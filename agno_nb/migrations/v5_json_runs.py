@@ -24,7 +24,7 @@ from __future__ import annotations
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
-from agno_nb.migrations.plan import TableRef, compile_type, quoted
+from agno_nb.migrations.sql import TableRef, compile_type, quoted
 from agno_nb.schema import RUNS_SUFFIX
 
 SUMMARY = "store each run as json (its text as written) instead of jsonb (Postgres)"

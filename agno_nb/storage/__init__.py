@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from agno_nb.codec import SessionSummary
 from agno_nb.errors import AgnoNbError, BackendUnavailableError
 from agno_nb.migrations import PlannedStep, UpgradePlan
-from agno_nb.storage._codec import SessionSummary
 from agno_nb.storage.base import BaseStorage, StorageStats
 from agno_nb.storage.duckdb import DuckDbStorage
 from agno_nb.storage.postgres import PostgresStorage

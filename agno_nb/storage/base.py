@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from agno_nb.codec import SessionSummary
 from agno_nb.errors import (
     AgnoNbError,
     BackendUnavailableError,
@@ -45,7 +46,6 @@ from agno_nb.storage import _stamps, _upgrading
 from agno_nb.storage._calls import CONFLICT_RETRIES as CONFLICT_RETRIES
 from agno_nb.storage._calls import Translating, consistent, table_gone
 from agno_nb.storage._checks import check_run, check_session
-from agno_nb.storage._codec import SessionSummary
 from agno_nb.storage._dbapi import ForkAware, leave_parent_pool, track_fork
 from agno_nb.storage.layouts import Layout
 from agno_nb.storage.versioned import RunCache, VersionedDb

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
+from agno_nb.codec import encode_json
 from agno_nb.errors import (
     AgnoNbError,
     BackendUnavailableError,
@@ -23,7 +24,6 @@ from agno_nb.errors import (
     StorageLockedError,
 )
 from agno_nb.schema import check_page
-from agno_nb.storage._codec import encode_json
 from agno_nb.storage._dbapi import leave_parent_pool, pool_holds_connections
 from agno_nb.storage.base import BaseStorage, consistent
 from agno_nb.urls import remember_secrets, secret_keys

@@ -6,8 +6,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, fields
 from typing import TYPE_CHECKING, Any
 
+from agno_nb.codec import SessionSummary
 from agno_nb.sessions import Session, content_text
-from agno_nb.storage._codec import SessionSummary
 
 if TYPE_CHECKING:
     import pandas as pd

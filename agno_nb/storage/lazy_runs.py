@@ -27,7 +27,7 @@ from typing import Any, SupportsIndex, overload
 
 import orjson
 
-from agno_nb.storage._codec import StoredRun, has_long_number, loads_many
+from agno_nb.codec import StoredRun, has_long_number, loads_many
 
 __all__ = ["RunList", "StoredRun", "decode_stored"]
 

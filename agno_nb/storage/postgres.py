@@ -14,13 +14,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine, make_url
 
+from agno_nb.codec import encode_json
 from agno_nb.errors import (
     AgnoNbError,
     BackendUnavailableError,
     InvalidSessionError,
     StorageConflictError,
 )
-from agno_nb.storage._codec import encode_json
 from agno_nb.storage._dbapi import compile_select
 from agno_nb.storage.base import BaseStorage
 from agno_nb.storage.versioned import VersionedDb

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
+from agno_nb.codec import encode_json
 from agno_nb.errors import (
     AgnoNbError,
     BackendUnavailableError,
@@ -27,7 +28,6 @@ from agno_nb.errors import (
 )
 from agno_nb.migrations import MIGRATIONS
 from agno_nb.schema import LATEST_VERSION
-from agno_nb.storage._codec import encode_json
 from agno_nb.storage._dbapi import (
     DriverStatement,
     HeldConnection,

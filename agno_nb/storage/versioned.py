@@ -30,8 +30,8 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from agno_nb.codec import StoredRun, fingerprint, trusted
 from agno_nb.errors import CorruptSessionError
-from agno_nb.storage._codec import StoredRun, fingerprint, trusted
 
 __all__ = ["CachedRuns", "RunCache", "VersionedDb"]
 

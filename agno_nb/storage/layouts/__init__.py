@@ -59,8 +59,8 @@ from agno_nb.migrations import StepStats
 from agno_nb.schema import LATEST_VERSION
 
 if TYPE_CHECKING:
+    from agno_nb.codec import SessionSummary
     from agno_nb.sessions import Session
-    from agno_nb.storage._codec import SessionSummary
     from agno_nb.storage.base import BaseStorage
 
 #: One batched write: a statement and the parameter rows it runs with.

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from agno_nb.codec import SessionSummary
 from agno_nb.errors import AgnoNbError, CorruptSessionError
-from agno_nb.storage._codec import SessionSummary
 from agno_nb.storage.layouts._agnodb_sql import decode_agno_json, run_from_agno
 from agno_nb.summary import first_question, summarize_runs
 from agno_nb.words import counted as counted_noun

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Inspector
 
+from agno_nb.codec import SessionSummary, decode_json, decode_row
 from agno_nb.errors import AgnoNbError, CorruptSessionError, CorruptSessionWarning
 from agno_nb.schema import JSON_COLUMNS, V2_COLUMNS, json_text, session_table
 from agno_nb.search import name_text, search_term, session_text
 from agno_nb.sessions import SESSION_CLASSES, Session
-from agno_nb.storage._codec import SessionSummary, decode_json, decode_row
 from agno_nb.storage.layouts import Layout, WriteSteps, register
 from agno_nb.summary import summarize_runs
 from agno_nb.words import counted

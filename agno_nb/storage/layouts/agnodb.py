@@ -49,9 +49,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Inspector
 
+from agno_nb.codec import SessionSummary
 from agno_nb.errors import AgnoNbError
 from agno_nb.sessions import SESSION_CLASSES, Session
-from agno_nb.storage._codec import SessionSummary
 from agno_nb.storage.layouts import (
     Layout,
     WriteSteps,

@@ -28,14 +28,14 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Inspector
 
+from agno_nb.codec import SessionSummary, decode_json
 from agno_nb.errors import CorruptSessionError
 from agno_nb.migrations import StepStats
-from agno_nb.migrations.plan import quoted
+from agno_nb.migrations.sql import quoted
 from agno_nb.migrations.v5_json_runs import lz4_ddl
 from agno_nb.schema import RUNS_SUFFIX, V2_COLUMNS, json_text, runs_table
 from agno_nb.search import name_text, run_text, search_term, session_text
 from agno_nb.sessions import Session
-from agno_nb.storage._codec import SessionSummary, decode_json
 from agno_nb.storage.layouts import Layout, WriteSteps, register, rows_cached
 from agno_nb.storage.layouts.agno1 import Agno1Layout
 from agno_nb.summary import first_question, new_message_count, summarize_runs

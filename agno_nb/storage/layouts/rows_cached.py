@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from agno_nb.codec import StoredRun, encode_json
 from agno_nb.errors import CorruptSessionError
-from agno_nb.storage._codec import StoredRun, encode_json
 from agno_nb.storage.lazy_runs import RunList
 from agno_nb.storage.versioned import CachedRuns, VersionedDb
 from agno_nb.summary import first_question, new_message_count
