@@ -15,16 +15,14 @@ import functools
 import random
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Literal, ParamSpec, TypeVar
+from typing import Any, Literal, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 
 from agno_nb.errors import AgnoNbError, StorageConflictError, TableMissingError
 from agno_nb.schema import LATEST_VERSION
+from agno_nb.storage.contract import StorageCore
 from agno_nb.urls import mask_url
-
-if TYPE_CHECKING:
-    from agno_nb.storage.base import BaseStorage
 
 
 class LayoutChanged(Exception):
@@ -56,12 +54,10 @@ class Translating:
         raise translated from None
 
 
-def table_gone(storage: BaseStorage, exc: Exception) -> TableMissingError:
+def table_gone(storage: StorageCore, exc: Exception) -> TableMissingError:
     """The error for a table dropped under this open storage; the next call
     looks the table up again (and a write creates it)."""
-    storage.cached_layout, storage.layout_known = None, False
-    storage.tables_by_version.clear()
-    storage.statements.clear()
+    storage.forget_layout()
     first = str(getattr(exc, "orig", exc)).strip().splitlines()
     detail = mask_url(first[0] if first else type(exc).__name__)
     return TableMissingError(

@@ -13,8 +13,9 @@ removes the table with its stamp. ``BaseStorage`` delegates ``create()``,
 
 from __future__ import annotations
 
+import contextlib
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -22,16 +23,13 @@ from sqlalchemy.engine import Connection
 from agno_nb.errors import AgnoNbError, SchemaTooNewError, SchemaTooOldError
 from agno_nb.schema import LATEST_VERSION
 from agno_nb.storage._calls import LayoutChanged
-from agno_nb.storage.layouts import Layout, layout_for_version, recognise
-
-if TYPE_CHECKING:
-    from agno_nb.storage.base import BaseStorage
-
+from agno_nb.storage.contract import Layout, StorageCore
+from agno_nb.storage.layouts import layout_for_version, recognise
 
 # -- detection -------------------------------------------------------------------------
 
 
-def detect(storage: BaseStorage, conn: Connection) -> Layout | None:
+def detect(storage: StorageCore, conn: Connection) -> Layout | None:
     """The table's layout on ``conn``: None when it does not exist. A version
     stamp decides; an unstamped table is recognised by a family from its
     columns (see ``storage/layouts``).
@@ -53,7 +51,7 @@ def detect(storage: BaseStorage, conn: Connection) -> Layout | None:
     return layout
 
 
-def _columns(storage: BaseStorage, conn: Connection) -> set[str]:
+def _columns(storage: StorageCore, conn: Connection) -> set[str]:
     """The table's column names (portable: DuckDB lacks Postgres' catalogs)."""
     probe = (
         sa.select(sa.text("*"))
@@ -63,7 +61,7 @@ def _columns(storage: BaseStorage, conn: Connection) -> set[str]:
     return set(storage.run_statement(conn, probe).keys())
 
 
-def recheck(storage: BaseStorage, conn: Connection) -> None:
+def recheck(storage: StorageCore, conn: Connection) -> None:
     """On an old layout, confirm inside this transaction that nobody upgraded
     the table since it was looked at; else refresh and redo the call."""
     known = storage.cached_layout
@@ -75,25 +73,21 @@ def recheck(storage: BaseStorage, conn: Connection) -> None:
         return
     found = storage.run_statement(conn, stamp_query(storage)).scalar()
     if found is not None and int(found) != known.version:
-        storage.tables_by_version.clear()
-        storage.statements.clear()
-        try:
-            storage.cached_layout = layout_for_version(storage, int(found))
-        except SchemaTooNewError:
-            storage.layout_known = False  # the redone call detects again, and says so
+        storage.forget_layout()
+        with contextlib.suppress(SchemaTooNewError):  # if so, the redone call detects and says so
+            storage.use_layout(layout_for_version(storage, int(found)))
         raise LayoutChanged
 
 
 # -- the cached layout -----------------------------------------------------------------
 
 
-def current(storage: BaseStorage) -> Layout | None:
+def current(storage: StorageCore) -> Layout | None:
     """The cached layout (None: table missing), detected on first use;
     upgrades it first with ``auto_upgrade_schema``."""
     if not storage.layout_known:
         with storage.read_conn(check=False) as conn:
-            storage.cached_layout = detect(storage, conn)
-        storage.layout_known = storage.cached_layout is not None
+            storage.use_layout(detect(storage, conn))
     layout = storage.cached_layout
     if layout is not None and layout.needs_upgrade and storage.auto_upgrade_schema:
         storage.upgrade_schema()
@@ -101,7 +95,7 @@ def current(storage: BaseStorage) -> Layout | None:
     return layout
 
 
-def writable(storage: BaseStorage, operation: str) -> Layout:
+def writable(storage: StorageCore, operation: str) -> Layout:
     """The layout to do ``operation`` in, creating the table if it is missing.
 
     Raises:
@@ -124,7 +118,7 @@ def writable(storage: BaseStorage, operation: str) -> Layout:
     return layout
 
 
-def version_now(storage: BaseStorage) -> int | None:
+def version_now(storage: StorageCore) -> int | None:
     """The table's layout version now (None when the table does not exist)."""
     with storage.read_conn(check=False) as conn:
         try:
@@ -137,7 +131,7 @@ def version_now(storage: BaseStorage) -> int | None:
 # -- creating and dropping -------------------------------------------------------------
 
 
-def create(storage: BaseStorage) -> None:
+def create(storage: StorageCore) -> None:
     """Create the table at ``schema_version`` (default latest), stamped, if it is missing."""
     version = LATEST_VERSION if storage.schema_version is None else storage.schema_version
     with storage.write_conn(check=False) as conn:
@@ -148,10 +142,10 @@ def create(storage: BaseStorage) -> None:
             existing = layout_for_version(storage, version)
             existing.create(conn)
             stamp(storage, conn, version)
-    storage.cached_layout, storage.layout_known = existing, True
+    storage.use_layout(existing)
 
 
-def drop(storage: BaseStorage) -> None:
+def drop(storage: StorageCore) -> None:
     """Drop the table, its runs table and its stamp (unless its family refuses)."""
     with storage.read_conn(check=False) as conn:
         try:
@@ -166,13 +160,13 @@ def drop(storage: BaseStorage) -> None:
                 table.drop(conn)
         if sa.inspect(conn).has_table(storage.versions_table.name, schema=storage.schema):
             storage.run_statement(conn, storage.versions_table.delete().where(same_table(storage)))
-    storage.cached_layout, storage.layout_known = None, False
+    storage.forget_layout()
 
 
 # -- the version table -----------------------------------------------------------------
 
 
-def same_table(storage: BaseStorage) -> Any:
+def same_table(storage: StorageCore) -> Any:
     """The version-table condition naming this table the way the database
     names tables: SQLite and DuckDB take ``Agent_Sessions`` and
     ``agent_sessions`` for one table; Postgres tells them apart (SQLAlchemy
@@ -183,14 +177,14 @@ def same_table(storage: BaseStorage) -> Any:
     return column == storage.table_name
 
 
-def stamp_query(storage: BaseStorage) -> sa.Select[Any]:
+def stamp_query(storage: StorageCore) -> sa.Select[Any]:
     """The table's version stamp (the highest, should case variants of its
     name have been stamped apart by an older agno_nb)."""
     v = storage.versions_table
     return sa.select(sa.func.max(v.c.layout_version)).where(same_table(storage))
 
 
-def stamp(storage: BaseStorage, conn: Connection, version: int) -> None:
+def stamp(storage: StorageCore, conn: Connection, version: int) -> None:
     """Record in ``conn``'s transaction that the table is at layout ``version``."""
     storage.versions_table.create(conn, checkfirst=True)
     v = storage.versions_table

@@ -25,7 +25,6 @@ import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
@@ -41,12 +40,10 @@ from agno_nb.migrations.plan import describe_rows
 from agno_nb.migrations.steps import Progress
 from agno_nb.schema import LATEST_VERSION
 from agno_nb.storage import _stamps
+from agno_nb.storage.contract import StorageCore
 from agno_nb.storage.layouts import layout_for_version
 from agno_nb.urls import mask_url
 from agno_nb.words import counted
-
-if TYPE_CHECKING:
-    from agno_nb.storage.base import BaseStorage
 
 SUFFIX = ":upgrading"
 
@@ -55,7 +52,7 @@ SUFFIX = ":upgrading"
 
 
 def upgrade(
-    storage: BaseStorage, *, dry_run: bool, progress: Progress | None, skip_corrupt: bool
+    storage: StorageCore, *, dry_run: bool, progress: Progress | None, skip_corrupt: bool
 ) -> UpgradePlan:
     """Plan the upgrade of ``storage``'s table and, unless ``dry_run``, apply it
     (see ``BaseStorage.upgrade_schema``, whose body this is).
@@ -95,15 +92,14 @@ def upgrade(
             result.skipped.extend(stats.unmoved)
     finally:
         unmark(storage)
-    storage.tables_by_version.clear()
-    storage.statements.clear()
-    storage.cached_layout, storage.layout_known = layout_for_version(storage, LATEST_VERSION), True
+    storage.forget_layout()
+    storage.use_layout(layout_for_version(storage, LATEST_VERSION))
     result.applied = True
     return result
 
 
 @contextmanager
-def _step_errors(storage: BaseStorage, version: int) -> Iterator[None]:
+def _step_errors(storage: StorageCore, version: int) -> Iterator[None]:
     """Around one upgrade step's transaction: a step that failed for any reason
     but the database's availability (unreachable, locked, full: those errors
     already say what to do) raises MigrationError, naming the table and step."""
@@ -124,7 +120,7 @@ def _step_errors(storage: BaseStorage, version: int) -> Iterator[None]:
         ) from None
 
 
-def _row_count(storage: BaseStorage) -> int:
+def _row_count(storage: StorageCore) -> int:
     """How many sessions the table holds (for the upgrade plan's lock estimate)."""
     query = sa.select(sa.func.count()).select_from(
         sa.table(storage.table_name, schema=storage.schema)
@@ -133,7 +129,7 @@ def _row_count(storage: BaseStorage) -> int:
         return int(storage.run_statement(conn, query).scalar_one())
 
 
-def _finish_moves(storage: BaseStorage, result: UpgradePlan) -> UpgradePlan:
+def _finish_moves(storage: StorageCore, result: UpgradePlan) -> UpgradePlan:
     """On an up-to-date table, move the runs an earlier upgrade could not (rows
     it skipped, fixed since); rows still unreadable stay as they are, listed in
     ``result.skipped`` (they were skipped on purpose: no error)."""
@@ -149,7 +145,7 @@ def _finish_moves(storage: BaseStorage, result: UpgradePlan) -> UpgradePlan:
     return result
 
 
-def _cannot_move(storage: BaseStorage, rows: list[tuple[str, str]], at: str) -> MigrationError:
+def _cannot_move(storage: StorageCore, rows: list[tuple[str, str]], at: str) -> MigrationError:
     return MigrationError(
         f"cannot upgrade {storage.ref.qualified}: {counted(len(rows), 'session')} cannot be "
         "moved: "
@@ -163,7 +159,7 @@ def _cannot_move(storage: BaseStorage, rows: list[tuple[str, str]], at: str) -> 
 # -- the marker --------------------------------------------------------------------------
 
 
-def mark(storage: BaseStorage, target: int) -> None:
+def mark(storage: StorageCore, target: int) -> None:
     """Record that this process starts upgrading ``storage``'s table to ``target``."""
     v = storage.versions_table
     name = storage.table_name + SUFFIX
@@ -180,14 +176,14 @@ def mark(storage: BaseStorage, target: int) -> None:
         )
 
 
-def unmark(storage: BaseStorage) -> None:
+def unmark(storage: StorageCore) -> None:
     """Remove this table's upgrade marker."""
     v = storage.versions_table
     with storage.write_conn(check=False) as conn:
         storage.run_statement(conn, v.delete().where(v.c.table_name == storage.table_name + SUFFIX))
 
 
-def running(storage: BaseStorage) -> str | None:
+def running(storage: StorageCore) -> str | None:
     """A clause naming the upgrade under way on ``storage``'s table, or None.
 
     Best effort: it only adds to an error message being built, so any failure

@@ -16,7 +16,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
@@ -47,7 +46,7 @@ from agno_nb.storage._calls import CONFLICT_RETRIES as CONFLICT_RETRIES
 from agno_nb.storage._calls import Translating, consistent, table_gone
 from agno_nb.storage._checks import check_run, check_session
 from agno_nb.storage._dbapi import ForkAware, leave_parent_pool, track_fork
-from agno_nb.storage.layouts import Layout
+from agno_nb.storage.contract import Layout, StorageStats
 from agno_nb.storage.versioned import RunCache, VersionedDb
 from agno_nb.urls import mask_url, remember_secrets
 
@@ -55,14 +54,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Progress = Callable[[int, int], None]
-
-
-@dataclass
-class StorageStats:
-    """Counters of the work a storage did: queries run and rows fetched."""
-
-    queries: int = 0
-    rows: int = 0
 
 
 class BaseStorage(ForkAware):
@@ -269,6 +260,17 @@ class BaseStorage(ForkAware):
         names (a backend whose inspector compares otherwise overrides this)."""
         self.stats.queries += 1
         return bool(sa.inspect(conn).has_table(name, schema=self.schema))
+
+    def forget_layout(self) -> None:
+        """Forget the table's layout and everything built for it (its SQLAlchemy
+        tables, cached statements): the next call looks the table up again."""
+        self.tables_by_version.clear()
+        self.statements.clear()
+        self.cached_layout, self.layout_known = None, False
+
+    def use_layout(self, layout: Layout | None) -> None:
+        """Take ``layout`` as the table's (None: the table is missing; look again next call)."""
+        self.cached_layout, self.layout_known = layout, layout is not None
 
     def _current(self) -> Layout | None:
         """The cached layout (None: table missing), detected on first use;

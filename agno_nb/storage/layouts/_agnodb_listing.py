@@ -14,23 +14,20 @@ merges them. A session whose JSON cannot be decoded gets a summary with its
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from agno_nb.codec import SessionSummary
 from agno_nb.errors import AgnoNbError, CorruptSessionError
-from agno_nb.storage.layouts._agnodb_sql import decode_agno_json, run_from_agno
+from agno_nb.storage.layouts._agnodb_sql import AgnoDbParts, decode_agno_json, run_from_agno
 from agno_nb.summary import first_question, summarize_runs
 from agno_nb.words import counted as counted_noun
 
-if TYPE_CHECKING:
-    from agno_nb.storage.layouts.agnodb import AgnoDbLayout
-
 
 def summaries(
-    layout: AgnoDbLayout,
+    layout: AgnoDbParts,
     user_id: str | None,
     entity_id: str | None,
     search: str | None,
@@ -75,7 +72,7 @@ def summaries(
 
 
 def _run_counts(
-    layout: AgnoDbLayout, conn: Connection, ids: list[str]
+    layout: AgnoDbParts, conn: Connection, ids: list[str]
 ) -> dict[str, tuple[int, int, int]]:
     """(runs, messages, runs whose JSON is corrupt) per session, from the runs table."""
     if not ids or not layout.runs_present(conn):
@@ -102,7 +99,7 @@ def _run_counts(
     }
 
 
-def _first_runs(layout: AgnoDbLayout, conn: Connection, ids: list[str]) -> dict[str, Any]:
+def _first_runs(layout: AgnoDbParts, conn: Connection, ids: list[str]) -> dict[str, Any]:
     """Each session's first run in the runs table, as JSON text (for its preview)."""
     if not ids or not layout.runs_present(conn):
         return {}
@@ -118,7 +115,7 @@ def _first_runs(layout: AgnoDbLayout, conn: Connection, ids: list[str]) -> dict[
 
 
 def _per_run_counts(
-    layout: AgnoDbLayout, conn: Connection, ids: list[str]
+    layout: AgnoDbParts, conn: Connection, ids: list[str]
 ) -> dict[str, dict[str, int]]:
     """{run_id: messages} of the runs table, for sessions that also have a runs column."""
     out: dict[str, dict[str, int]] = {sid: {} for sid in ids}
@@ -134,7 +131,7 @@ def _per_run_counts(
 
 
 def _summary(
-    layout: AgnoDbLayout,
+    layout: AgnoDbParts,
     row: Mapping[str, Any],
     counts: dict[str, tuple[int, int, int]],
     firsts: dict[str, Any],

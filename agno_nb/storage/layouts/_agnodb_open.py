@@ -7,17 +7,15 @@ when a database has it and not agno_nb's default table (used by
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-if TYPE_CHECKING:
-    from agno_nb.storage.base import BaseStorage
+from agno_nb.storage.contract import StorageCore
 
 AGNO_TABLE = "agno_sessions"
 
 
-def default_table(storage: BaseStorage) -> str | None:
+def default_table(storage: StorageCore) -> str | None:
     """``agno_sessions`` when the storage's database has it but not the storage's
     own table (``agent_sessions`` when none was named), else None.
 
@@ -46,7 +44,7 @@ def default_table(storage: BaseStorage) -> str | None:
     return None
 
 
-def opened_note(storage: BaseStorage, default: str) -> str:
+def opened_note(storage: StorageCore, default: str) -> str:
     """The line that says agno_nb opened agno's table because none was named."""
     return (
         f"opened {storage.ref.qualified}: this database has agno 2.x/3.x sessions and no "

@@ -11,19 +11,16 @@ built from run ids alone, and only the page's runs are fetched and decoded.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from agno_nb.storage.layouts._agnodb_sql import decode_agno_json, run_from_agno
-
-if TYPE_CHECKING:
-    from agno_nb.storage.layouts.agnodb import AgnoDbLayout
+from agno_nb.storage.layouts._agnodb_sql import AgnoDbParts, decode_agno_json, run_from_agno
 
 
 def get_runs(
-    layout: AgnoDbLayout, session_id: str, limit: int | None, offset: int, newest_first: bool
+    layout: AgnoDbParts, session_id: str, limit: int | None, offset: int, newest_first: bool
 ) -> list[dict[str, Any]]:
     """A page of the session's runs (SessionNotFoundError if there is no such session)."""
     s, r = layout.storage, layout.runs
@@ -60,7 +57,7 @@ def get_runs(
     ]
 
 
-def count_runs(layout: AgnoDbLayout, session_id: str) -> int:
+def count_runs(layout: AgnoDbParts, session_id: str) -> int:
     """How many runs the session has (SessionNotFoundError if there is no such session)."""
     s, r = layout.storage, layout.runs
     with s.read_conn() as conn:
@@ -74,7 +71,7 @@ def count_runs(layout: AgnoDbLayout, session_id: str) -> int:
         return int(s.run_statement(conn, query).scalar_one())
 
 
-def _head(layout: AgnoDbLayout, conn: Connection, session_id: str) -> Mapping[str, Any]:
+def _head(layout: AgnoDbParts, conn: Connection, session_id: str) -> Mapping[str, Any]:
     """The session row's id and ``runs`` text (SessionNotFoundError if missing)."""
     t = layout.table
     cols = [t.c.session_id] + (
@@ -88,7 +85,7 @@ def _head(layout: AgnoDbLayout, conn: Connection, session_id: str) -> Mapping[st
 
 
 def _order(
-    layout: AgnoDbLayout, conn: Connection, session_id: str, legacy: list[Any]
+    layout: AgnoDbParts, conn: Connection, session_id: str, legacy: list[Any]
 ) -> list[tuple[str, Any]]:
     """The merged run order without run payloads: ("legacy", index) or ("table", run_id)."""
     table_ids: list[str] = []

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection
 
 from agno_nb.errors import CorruptSessionError
+from agno_nb.storage.contract import StorageCore
 
 __all__ = ["JSON_COLUMNS", "decode_agno_json", "encode_agno_json", "merge_runs", "run_from_agno"]
 
@@ -179,3 +181,36 @@ class Json:
         if self.pg:
             return _lit("1")
         return sa.case((sa.func.json_valid(col) == 1, 1), else_=0)
+
+
+class AgnoDbParts(Protocol):
+    """What the agno 2.x/3.x helper modules (``_agnodb_listing``, ``_agnodb_runs``,
+    ``_agnodb_writes``) use of :class:`~agno_nb.storage.layouts.agnodb.AgnoDbLayout`,
+    so they need not import it (it imports them)."""
+
+    storage: StorageCore
+    table: sa.Table
+    runs: sa.Table
+    json: Json
+    has_legacy: bool
+    type: str
+
+    def as_text(self, col: Any) -> Any: ...
+
+    def runs_present(self, conn: Connection) -> bool: ...
+
+    def filtered(
+        self,
+        query: sa.Select[Any],
+        user_id: str | None,
+        entity_id: str | None,
+        search: str | None = None,
+    ) -> sa.Select[Any]: ...
+
+    def newest_first(self, query: sa.Select[Any]) -> sa.Select[Any]: ...
+
+    def run_order(self, newest_first: bool = False) -> list[Any]: ...
+
+    def chunks(self, rows: Sequence[Any]) -> list[Sequence[Any]]: ...
+
+    def legacy_runs(self, row: Mapping[str, Any], sid: str) -> list[Any]: ...

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from agno_nb.storage.layouts._agnodb_sql import JSON_COLUMNS, decode_agno_json, encode_agno_json
+from agno_nb.storage.layouts._agnodb_sql import (
+    JSON_COLUMNS,
+    AgnoDbParts,
+    decode_agno_json,
+    encode_agno_json,
+)
 
-if TYPE_CHECKING:
-    from agno_nb.storage.layouts.agnodb import AgnoDbLayout
 
-
-def rename_session(layout: AgnoDbLayout, session_id: str, name: str) -> None:
+def rename_session(layout: AgnoDbParts, session_id: str, name: str) -> None:
     """Set ``session_data["session_name"]`` (SessionNotFoundError if no such session)."""
     s, t = layout.storage, layout.table
     json_cols = [c for c in JSON_COLUMNS if c in t.c]
@@ -65,7 +67,7 @@ def _row_depth(cells: Mapping[str, Any], session_id: str) -> int:
     return 1
 
 
-def delete_session(layout: AgnoDbLayout, session_id: str) -> None:
+def delete_session(layout: AgnoDbParts, session_id: str) -> None:
     """Delete the session's row and, when there was one, its runs (no error if missing)."""
     s, t = layout.storage, layout.table
     with s.write_conn() as conn:

@@ -12,7 +12,7 @@ import dataclasses
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Inspector
@@ -22,18 +22,14 @@ from agno_nb.errors import AgnoNbError, CorruptSessionError, CorruptSessionWarni
 from agno_nb.schema import JSON_COLUMNS, V2_COLUMNS, json_text, session_table
 from agno_nb.search import name_text, search_term, session_text
 from agno_nb.sessions import SESSION_CLASSES, Session
-from agno_nb.storage.layouts import Layout, WriteSteps, register
+from agno_nb.storage.contract import Layout, StorageCore, WriteSteps
 from agno_nb.summary import summarize_runs
 from agno_nb.words import counted
-
-if TYPE_CHECKING:
-    from agno_nb.storage.base import BaseStorage
 
 #: Sessions decoded per query when searching in Python.
 SEARCH_PAGE = 200
 
 
-@register
 class Agno1Layout(Layout):
     """agno 1.x's table: one row per session, runs inside its JSON."""
 
@@ -42,7 +38,7 @@ class Agno1Layout(Layout):
     priority = 100  # asked last: any other table with agno 1.x's columns is agno 1.x's
     expects = "agno 1.x's"
 
-    def __init__(self, storage: BaseStorage, version: int | None) -> None:
+    def __init__(self, storage: StorageCore, version: int | None) -> None:
         super().__init__(storage, version)
         assert version is not None
         self.table = storage.table_at(version)
@@ -50,13 +46,13 @@ class Agno1Layout(Layout):
         self.source = "runs" if storage.mode == "workflow_v2" else "memory"
 
     @classmethod
-    def expected_columns(cls, storage: BaseStorage) -> tuple[str, ...]:
+    def expected_columns(cls, storage: StorageCore) -> tuple[str, ...]:
         table = session_table(sa.MetaData(), "t", mode=storage.mode, version=0, backend="")
         return tuple(c.name for c in table.columns)
 
     @classmethod
     def recognise(
-        cls, storage: BaseStorage, conn: Connection, inspector: Inspector, columns: set[str]
+        cls, storage: StorageCore, conn: Connection, inspector: Inspector, columns: set[str]
     ) -> Layout | None:
         if not all(c in columns for c in cls.expected_columns(storage)):
             return None

@@ -43,7 +43,7 @@ named).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -52,14 +52,8 @@ from sqlalchemy.engine import Connection, Inspector
 from agno_nb.codec import SessionSummary
 from agno_nb.errors import AgnoNbError
 from agno_nb.sessions import SESSION_CLASSES, Session
-from agno_nb.storage.layouts import (
-    Layout,
-    WriteSteps,
-    _agnodb_listing,
-    _agnodb_runs,
-    _agnodb_writes,
-    register,
-)
+from agno_nb.storage.contract import Layout, StorageCore, WriteSteps
+from agno_nb.storage.layouts import _agnodb_listing, _agnodb_runs, _agnodb_writes
 from agno_nb.storage.layouts._agnodb_open import AGNO_TABLE, default_table, opened_note
 from agno_nb.storage.layouts._agnodb_sql import (
     JSON_COLUMNS,
@@ -68,9 +62,6 @@ from agno_nb.storage.layouts._agnodb_sql import (
     merge_runs,
     run_from_agno,
 )
-
-if TYPE_CHECKING:
-    from agno_nb.storage.base import BaseStorage
 
 __all__ = [
     "AGNO_TABLE",
@@ -100,7 +91,6 @@ def _runs_name(table_name: str) -> str:
     return "agno_runs" if table_name == "agno_sessions" else f"{table_name}_runs"
 
 
-@register
 class AgnoDbLayout(Layout):
     """agno 2.x/3.x's ``agno_sessions`` (+ ``runs`` column and/or ``agno_runs``)."""
 
@@ -110,12 +100,12 @@ class AgnoDbLayout(Layout):
     expects = "agno 2.x/3.x's"
 
     @classmethod
-    def expected_columns(cls, storage: BaseStorage) -> tuple[str, ...]:
+    def expected_columns(cls, storage: StorageCore) -> tuple[str, ...]:
         return REQUIRED
 
     def __init__(
         self,
-        storage: BaseStorage,
+        storage: StorageCore,
         version: int | None = None,
         *,
         columns: set[str] | frozenset[str] = frozenset(REQUIRED),
@@ -163,7 +153,7 @@ class AgnoDbLayout(Layout):
 
     @classmethod
     def recognise(
-        cls, storage: BaseStorage, conn: Connection, inspector: Inspector, columns: set[str]
+        cls, storage: StorageCore, conn: Connection, inspector: Inspector, columns: set[str]
     ) -> Layout | None:
         if not all(c in columns for c in REQUIRED) or "memory" in columns:
             return None

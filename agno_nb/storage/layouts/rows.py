@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Inspector
@@ -36,12 +36,10 @@ from agno_nb.migrations.v5_json_runs import lz4_ddl
 from agno_nb.schema import RUNS_SUFFIX, V2_COLUMNS, json_text, runs_table
 from agno_nb.search import name_text, run_text, search_term, session_text
 from agno_nb.sessions import Session
-from agno_nb.storage.layouts import Layout, WriteSteps, register, rows_cached
+from agno_nb.storage.contract import Layout, StorageCore, WriteSteps
+from agno_nb.storage.layouts import rows_cached
 from agno_nb.storage.layouts.agno1 import Agno1Layout
 from agno_nb.summary import first_question, new_message_count, summarize_runs
-
-if TYPE_CHECKING:
-    from agno_nb.storage.base import BaseStorage
 
 
 def _creation_ms(created_at: int | None, now_ms: int) -> int:
@@ -61,7 +59,6 @@ LIKE_LIMIT = 20_000
 SEARCH_WINDOW = 2_000
 
 
-@register
 class RowsLayout(Agno1Layout):
     """agno 1.x's columns + summary columns + a runs table (one row per run)."""
 
@@ -69,7 +66,7 @@ class RowsLayout(Agno1Layout):
     versions = (2, 3, 4, 5)
     priority = 50
 
-    def __init__(self, storage: BaseStorage, version: int | None) -> None:
+    def __init__(self, storage: StorageCore, version: int | None) -> None:
         super().__init__(storage, version)
         assert version is not None
         #: v4 keeps each session's and each run's folded text for search
@@ -84,7 +81,7 @@ class RowsLayout(Agno1Layout):
 
     @classmethod
     def recognise(
-        cls, storage: BaseStorage, conn: Connection, inspector: Inspector, columns: set[str]
+        cls, storage: StorageCore, conn: Connection, inspector: Inspector, columns: set[str]
     ) -> Layout | None:
         if all(name in columns for name, _ in V2_COLUMNS) and storage.has_table(
             conn, storage.table_name + RUNS_SUFFIX

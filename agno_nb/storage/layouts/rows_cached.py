@@ -16,27 +16,55 @@ stored one.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from itertools import repeat
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 
 from agno_nb.codec import StoredRun, encode_json
 from agno_nb.errors import CorruptSessionError
+from agno_nb.storage.contract import StorageCore
 from agno_nb.storage.lazy_runs import RunList
 from agno_nb.storage.versioned import CachedRuns, VersionedDb
 from agno_nb.summary import first_question, new_message_count
 
 if TYPE_CHECKING:
     from agno_nb.sessions import Session
-    from agno_nb.storage.layouts.rows import RowsLayout
 
 #: Returned by ``read`` when the backend has no change tokens (use the general path).
 UNSUPPORTED: Any = object()
 
 
-def _statements(layout: RowsLayout, token: Any | None) -> tuple[Any, Any, Any, list[str]]:
+class RowsParts(Protocol):
+    """What these fast paths use of :class:`~agno_nb.storage.layouts.rows.RowsLayout`
+    (which imports this module, so this module does not import it)."""
+
+    storage: StorageCore
+    table: sa.Table
+    runs: sa.Table
+
+    def row_columns(self) -> list[Any]: ...
+
+    def session_from_row(self, row: Mapping[Any, Any], runs: dict[str, Any] | None) -> Session: ...
+
+    def take_runs(self, values: dict[str, Any]) -> list[Any] | None: ...
+
+    def run_row(self, session_id: str, index: int, run: Any, messages: int) -> dict[str, Any]: ...
+
+    def row_values(self, session: Session, now_ms: int) -> dict[str, Any]: ...
+
+    def add_summary(
+        self,
+        values: dict[str, Any],
+        now_ms: int,
+        run_count: int,
+        message_count: int,
+        preview: str | None,
+    ) -> None: ...
+
+
+def _statements(layout: RowsParts, token: Any | None) -> tuple[Any, Any, Any, list[str]]:
     """(session row by id, the same with user, runs of a session, row column
     names); the row queries end with the preview column, then the ``token``
     column when there is one."""
@@ -64,7 +92,7 @@ def _statements(layout: RowsLayout, token: Any | None) -> tuple[Any, Any, Any, l
     return found
 
 
-def read(layout: RowsLayout, session_id: str, user_id: str | None) -> Session | None:
+def read(layout: RowsParts, session_id: str, user_id: str | None) -> Session | None:
     """One whole session through the cache (``UNSUPPORTED`` without tokens)."""
     s = layout.storage
     with s.versioned(write=False) as db:
@@ -106,7 +134,7 @@ def _columns(rows: Sequence[Sequence[Any]]) -> tuple[list[Any], list[Any]]:
     return list(texts), list(counts)
 
 
-def write(layout: RowsLayout, session: Session, now_ms: int) -> bool:
+def write(layout: RowsParts, session: Session, now_ms: int) -> bool:
     """Upsert one session, writing only the runs that differ from the stored
     ones when the cache proves what is stored; False without tokens."""
     s = layout.storage
@@ -133,7 +161,7 @@ def write(layout: RowsLayout, session: Session, now_ms: int) -> bool:
 
 
 def _write_tail(
-    layout: RowsLayout,
+    layout: RowsParts,
     db: VersionedDb,
     entry: CachedRuns | None,
     keep: int,
@@ -225,7 +253,7 @@ def _size(stored: Sequence[StoredRun]) -> int:
     return sum(len(item.text or "") for item in stored)
 
 
-def _returning(layout: RowsLayout, upsert: Any, column: Any) -> Any:
+def _returning(layout: RowsParts, upsert: Any, column: Any) -> Any:
     """``upsert`` returning the token ``column`` (built once per statement)."""
     key = ("upsert-token", id(upsert))
     returning = layout.storage.statements.get(key)
@@ -234,7 +262,7 @@ def _returning(layout: RowsLayout, upsert: Any, column: Any) -> Any:
     return returning
 
 
-def _tail_statements(layout: RowsLayout) -> tuple[Any, Any]:
+def _tail_statements(layout: RowsParts) -> tuple[Any, Any]:
     """DELETE of a session's runs from an index on, and INSERT of run rows."""
     key = ("runs-tail", id(layout.runs))
     found = layout.storage.statements.get(key)
