@@ -1,4 +1,4 @@
-"""Reading agno 1.x session tables (layouts v0..v3) for ``agno-nb migrate``.
+"""Reading agno 1.x and agno_nb session tables (layouts v0..v5) for ``agno-nb migrate``.
 
 Reads only: plain SELECTs on an engine without agno_nb's connection settings
 (no WAL switch on a SQLite file), in primary-key order, one batch at a time
@@ -24,10 +24,10 @@ from agno_nb.schema import (
     JSON_COLUMNS,
     RUNS_SUFFIX,
     V2_COLUMNS,
-    VERSION_TABLE,
     runs_table,
     session_table,
 )
+from agno_nb.storage.catalog import KNOWN_VERSIONS, stamped_version, unstamped_version
 
 _SKIP = {*(name for name, _ in V2_COLUMNS), "search_name"}  # agno_nb-only columns (v2+, v4)
 #: Label of ``run_count`` on v2/v3: NULL marks a row whose runs holder is stored
@@ -203,7 +203,8 @@ def mode_from_columns(columns: set[str]) -> str:
 def open_source(
     engine: Engine, backend: str, table: str, *, schema: str | None = None
 ) -> SourceTable:
-    """Inspect ``table``: its mode (from its columns) and layout (v0..v3).
+    """Inspect ``table``: its mode (from its columns) and layout (v0..v5, found as
+    the storage finds it: ``agno_nb.storage.catalog``).
 
     Raises:
         TableMissingError: no such table.
@@ -220,34 +221,30 @@ def open_source(
         probe = sa.select(sa.text("*")).select_from(sa.table(table, schema=schema)).limit(0)
         columns = set(conn.execute(probe).keys())  # portable: DuckDB lacks Postgres' catalogs
         mode = mode_from_columns(columns)
-        version = _layout(conn, inspector, table, schema, columns, mode)
+        version = _layout(conn, inspector, backend, table, schema, columns, mode)
     return SourceTable(engine, backend, table, schema, mode, version)
 
 
 def _layout(
     conn: Connection,
     inspector: Any,
+    backend: str,
     table: str,
     schema: str | None,
     columns: set[str],
     mode: str,
 ) -> int:
-    if inspector.has_table(VERSION_TABLE, schema=schema):
-        versions = sa.table(
-            VERSION_TABLE, sa.column("table_name"), sa.column("layout_version"), schema=schema
-        )
-        stamp = conn.execute(
-            sa.select(versions.c.layout_version).where(versions.c.table_name == table)
-        ).scalar()
-        if stamp is not None:
-            return int(stamp)
-    if all(name in columns for name, _ in V2_COLUMNS) and inspector.has_table(
-        table + RUNS_SUFFIX, schema=schema
-    ):
-        return 2
-    if mode == "agent" and "team_session_id" not in columns:
-        return 0
-    return 1
+    """The source table's layout, by the storage's own detection (``storage.catalog``)."""
+    stamp = stamped_version(conn, table, backend, schema=schema)
+    if stamp is not None:
+        if stamp not in KNOWN_VERSIONS:
+            raise AgnoNbError(
+                f"table {table!r} has layout v{stamp}, newer than this agno_nb knows "
+                f"(v{KNOWN_VERSIONS[-1]}): upgrade agno_nb (pip install -U agno_nb)"
+            )
+        return stamp
+    has_runs = inspector.has_table(table + RUNS_SUFFIX, schema=schema)
+    return unstamped_version(columns, mode, has_runs_table=has_runs)
 
 
 def count_source(row: dict[str, Any], mode: str) -> tuple[int, int]:

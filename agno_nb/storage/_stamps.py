@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from agno_nb.errors import AgnoNbError, SchemaTooNewError, SchemaTooOldError
 from agno_nb.schema import LATEST_VERSION
+from agno_nb.storage import catalog
 from agno_nb.storage._calls import LayoutChanged
 from agno_nb.storage.contract import Layout, StorageCore
 from agno_nb.storage.layouts import layout_for_version, recognise
@@ -167,21 +168,13 @@ def drop(storage: StorageCore) -> None:
 
 
 def same_table(storage: StorageCore) -> Any:
-    """The version-table condition naming this table the way the database
-    names tables: SQLite and DuckDB take ``Agent_Sessions`` and
-    ``agent_sessions`` for one table; Postgres tells them apart (SQLAlchemy
-    quotes a name with capitals there)."""
-    column = storage.versions_table.c.table_name
-    if storage.backend in ("sqlite", "duckdb"):
-        return sa.func.lower(column) == storage.table_name.lower()
-    return column == storage.table_name
+    """The version-table condition naming this storage's table (see ``catalog``)."""
+    return catalog.same_table(storage.versions_table, storage.table_name, storage.backend)
 
 
 def stamp_query(storage: StorageCore) -> sa.Select[Any]:
-    """The table's version stamp (the highest, should case variants of its
-    name have been stamped apart by an older agno_nb)."""
-    v = storage.versions_table
-    return sa.select(sa.func.max(v.c.layout_version)).where(same_table(storage))
+    """This storage's table's version stamp (see ``catalog.stamp_query``)."""
+    return catalog.stamp_query(storage.versions_table, storage.table_name, storage.backend)
 
 
 def stamp(storage: StorageCore, conn: Connection, version: int) -> None:

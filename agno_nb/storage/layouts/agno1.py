@@ -22,6 +22,7 @@ from agno_nb.errors import AgnoNbError, CorruptSessionError, CorruptSessionWarni
 from agno_nb.schema import JSON_COLUMNS, V2_COLUMNS, json_text, session_table
 from agno_nb.search import name_text, search_term, session_text
 from agno_nb.sessions import SESSION_CLASSES, Session
+from agno_nb.storage.catalog import unstamped_agno1_version
 from agno_nb.storage.contract import Layout, StorageCore, WriteSteps
 from agno_nb.summary import summarize_runs
 from agno_nb.words import counted
@@ -56,9 +57,7 @@ class Agno1Layout(Layout):
     ) -> Layout | None:
         if not all(c in columns for c in cls.expected_columns(storage)):
             return None
-        if storage.mode == "agent" and "team_session_id" not in columns:
-            return cls(storage, 0)
-        return cls(storage, 1)
+        return cls(storage, unstamped_agno1_version(columns, storage.mode))
 
     def create(self, conn: Connection) -> None:
         self.table.create(conn)

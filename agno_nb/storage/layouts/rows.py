@@ -33,9 +33,10 @@ from agno_nb.errors import CorruptSessionError
 from agno_nb.migrations import StepStats
 from agno_nb.migrations.sql import quoted
 from agno_nb.migrations.v5_json_runs import lz4_ddl
-from agno_nb.schema import RUNS_SUFFIX, V2_COLUMNS, json_text, runs_table
+from agno_nb.schema import RUNS_SUFFIX, json_text, runs_table
 from agno_nb.search import name_text, run_text, search_term, session_text
 from agno_nb.sessions import Session
+from agno_nb.storage.catalog import v2_columns_present
 from agno_nb.storage.contract import Layout, StorageCore, WriteSteps
 from agno_nb.storage.layouts import rows_cached
 from agno_nb.storage.layouts.agno1 import Agno1Layout
@@ -83,7 +84,7 @@ class RowsLayout(Agno1Layout):
     def recognise(
         cls, storage: StorageCore, conn: Connection, inspector: Inspector, columns: set[str]
     ) -> Layout | None:
-        if all(name in columns for name, _ in V2_COLUMNS) and storage.has_table(
+        if v2_columns_present(columns) and storage.has_table(
             conn, storage.table_name + RUNS_SUFFIX
         ):
             return cls(storage, 2)

@@ -18,7 +18,7 @@ from agno_nb.render import plan_html
 from agno_nb.schema import LATEST_VERSION, RUNS_SUFFIX
 from agno_nb.sessions import AgentSession
 from tests.conftest import postgres_url
-from tests.test_storage import make_run, make_session
+from tests.contract.test_storage import make_run, make_session
 
 #: Runs holding what a conversion could lose: integers beyond 64 bits (as
 #: numbers and as long digit strings), unicode and escapes, deep nesting, empty
@@ -382,7 +382,7 @@ def test_sqlite_v4_table_keeps_the_fast_paths_until_upgraded(
     upgrade is off by default) has the latest shape: its reads stay lazy and a
     turn writes one run, as on v5."""
     from agno_nb.storage.lazy_runs import RunList
-    from tests.test_run_cache import log_inserts, rewritten
+    from tests.layouts.test_run_cache import log_inserts, rewritten
 
     make_storage(schema_version=4).upsert(make_session("a", runs=20))
     storage = reopen(make_storage(schema_version=4))

@@ -21,7 +21,7 @@ from agno_nb.agent import Agent
 from agno_nb.integrations.agno import as_agno_storage
 from agno_nb.models import OfflineModel
 from tests.conftest import require_postgres
-from tests.test_interop_agno import agno_agent
+from tests.integrations.test_interop_agno import agno_agent
 
 
 def _public(cls: type) -> set[str]:

@@ -21,8 +21,8 @@ import pytest
 from agno_nb.codec import StoredRun, encode_json
 from agno_nb.integrations.agno import as_agno_storage
 from agno_nb.storage.lazy_runs import RunList
-from tests import test_run_cache
-from tests.test_run_cache import log_inserts, make_run, make_session, rewritten, stored_runs
+from tests.layouts import test_run_cache
+from tests.layouts.test_run_cache import log_inserts, make_run, make_session, rewritten, stored_runs
 
 tokened = test_run_cache.tokened  # storages of one table, nothing shared between them
 

@@ -1,6 +1,6 @@
 """The read side of the storage conformance suite, on agno 2.x / 3.x tables.
 
-The tests below are ``tests/test_storage.py``'s own, collected again here with a
+The tests below are ``tests/contract/test_storage.py``'s own, collected again here with a
 ``storage`` whose ``upsert`` writes the sessions the way agno does
 (``tests/agno3_tables.py``: a 3.x session table + runs table, a 2.x ``runs`` column
 encoded twice, and a 2.x table continued by 3.x), while every read, the rename and
@@ -21,7 +21,7 @@ from agno_nb.storage import PostgresStorage, SqliteStorage
 from agno_nb.storage.layouts.agnodb import AgnoDbLayout
 from tests.agno3_tables import KINDS, write_agno
 from tests.conftest import postgres_url, require_postgres
-from tests.test_storage import (  # noqa: F401 - collected here with this module's storage
+from tests.contract.test_storage import (  # noqa: F401 - collected here with this module's storage
     test_dataframes,
     test_delete_session,
     test_get_runs_pages,

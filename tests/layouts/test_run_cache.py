@@ -25,7 +25,7 @@ from agno_nb.sessions import AgentSession
 from agno_nb.storage.lazy_runs import decode_stored
 from tests.conftest import postgres_url, require_postgres
 
-REPO_DIR = Path(__file__).resolve().parent.parent
+REPO_DIR = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -31,7 +31,7 @@ try:
 except ImportError:  # Python 3.10
     tomllib = pytest.importorskip("tomli")
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 BINDER = ROOT / "binder"
 URL_RE = re.compile(r"^postgresql\+psycopg://postgres@127\.0\.0\.1:(\d+)/postgres$")
 

@@ -16,7 +16,7 @@ import pytest
 from agno_nb.demo import run_demo
 from tests.conftest import postgres_url
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 NO_LAST_QUESTION = (
     "I don't know your last question: there is none in the conversation history I was given."
 )

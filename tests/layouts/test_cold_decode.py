@@ -21,8 +21,8 @@ from agno_nb.codec import _CHUNK, StoredRun, has_long_number
 from agno_nb.errors import CorruptSessionError
 from agno_nb.integrations.agno import as_agno_storage
 from agno_nb.storage.lazy_runs import decode_stored
-from tests import test_run_cache
-from tests.test_run_cache import _same_json, make_run, make_session
+from tests.layouts import test_run_cache
+from tests.layouts.test_run_cache import _same_json, make_run, make_session
 
 tokened = test_run_cache.tokened  # the same fixture: storages of one table, nothing shared
 

@@ -29,7 +29,7 @@ from agno_nb.sessions import AgentSession
 from agno_nb.storage import BaseStorage, DuckDbStorage, PostgresStorage, SqliteStorage
 from tests.conftest import postgres_url, require_postgres
 
-TESTS_DIR = Path(__file__).resolve().parent
+TESTS_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = TESTS_DIR.parent
 WAIT_S = 120  # a generous ceiling; a hung worker fails the test instead of hanging it
 
@@ -229,7 +229,7 @@ def spawn(job: dict[str, Any], **popen: Any) -> subprocess.Popen[str]:
     """Start a worker process running ``job``."""
     code = (
         f"import sys; sys.path.insert(0, {str(REPO_DIR)!r}); "
-        "from tests.test_concurrency import worker_main; worker_main(sys.argv[1:])"
+        "from tests.backends.test_concurrency import worker_main; worker_main(sys.argv[1:])"
     )
     env = dict(os.environ, PYTHONPATH=str(REPO_DIR))
     return subprocess.Popen(

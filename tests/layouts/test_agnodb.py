@@ -25,7 +25,7 @@ from agno_nb.summary import shorten
 from tests import agno3_fixtures
 from tests.conftest import Agno3Postgres, require_postgres, run_agno3
 
-TESTS = Path(__file__).parent
+TESTS = Path(__file__).parent.parent
 READ_SCRIPT = (TESTS / "agno3" / "read_sessions.py").read_text()
 STEMS = ("agno_2_9_0_sessions", "agno_3_1_10_sessions", "agno_2_9_0_then_3_1_10_sessions")
 

@@ -19,7 +19,7 @@ import pytest
 from tests.agno3_fixtures import PINNED, copy_fixture, load_expected
 from tests.conftest import Agno3Postgres, run_agno3
 
-TESTS = Path(__file__).parent
+TESTS = Path(__file__).parent.parent
 FIXTURES = TESTS / "fixtures"
 READ_SCRIPT = (TESTS / "agno3" / "read_sessions.py").read_text()
 STEMS = tuple(PINNED)
