@@ -23,8 +23,7 @@ from sqlalchemy.engine import Connection
 from agno_nb.errors import AgnoNbError, SchemaTooNewError, SchemaTooOldError
 from agno_nb.schema import LATEST_VERSION
 from agno_nb.storage import catalog
-from agno_nb.storage._calls import LayoutChanged
-from agno_nb.storage.contract import Layout, StorageCore
+from agno_nb.storage.contract import Layout, LayoutChanged, StorageCore
 from agno_nb.storage.layouts import layout_for_version, recognise
 
 # -- detection -------------------------------------------------------------------------

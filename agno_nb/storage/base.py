@@ -13,10 +13,12 @@ stamps, creating and dropping) and ``_upgrading.py`` (``upgrade_schema``).
 
 from __future__ import annotations
 
+import functools
+import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -28,6 +30,7 @@ from agno_nb.errors import (
     InvalidArgumentError,
     InvalidSessionError,
     SessionNotFoundError,
+    StorageConflictError,
     TableMissingError,
 )
 from agno_nb.migrations import TableRef, UpgradePlan
@@ -42,11 +45,9 @@ from agno_nb.schema import (
 )
 from agno_nb.sessions import ENTITY_COLUMN, Session
 from agno_nb.storage import _stamps, _upgrading
-from agno_nb.storage._calls import CONFLICT_RETRIES as CONFLICT_RETRIES
-from agno_nb.storage._calls import Translating, consistent, table_gone
 from agno_nb.storage._checks import check_run, check_session
 from agno_nb.storage._dbapi import ForkAware, leave_parent_pool, track_fork
-from agno_nb.storage.contract import Layout, StorageStats
+from agno_nb.storage.contract import Layout, LayoutChanged, StorageStats
 from agno_nb.storage.versioned import RunCache, VersionedDb
 from agno_nb.urls import mask_url, remember_secrets
 
@@ -54,6 +55,75 @@ if TYPE_CHECKING:
     import pandas as pd
 
 Progress = Callable[[int, int], None]
+
+
+#: How one storage call runs: driver errors translated (:class:`Translating`, the
+#: context every connection is used in), and the call redone when the table's layout
+#: changed under it or the database rolled it back (:func:`consistent`).
+
+
+class Translating:
+    """Context manager: an exception raised inside that ``translate`` turns into an
+    AgnoNbError leaves as that error (without the driver's traceback chained)."""
+
+    __slots__ = ("_translate",)
+
+    def __init__(self, translate: Callable[[Exception], Exception | None]) -> None:
+        self._translate = translate
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> Literal[False]:
+        if not isinstance(exc, Exception) or isinstance(exc, AgnoNbError):
+            return False
+        if isinstance(exc, sa.exc.StatementError) and isinstance(exc.orig, AgnoNbError):
+            raise exc.orig from None  # refused by our JSON encoder, say: one line
+        translated = self._translate(exc)
+        if translated is None:
+            return False
+        raise translated from None
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+#: How many times a call rolled back by a deadlock or serialization failure is redone.
+CONFLICT_RETRIES = 5
+
+
+def consistent(method: Callable[P, R]) -> Callable[P, R]:
+    """Redo ``method`` when another process upgraded the table under it, so a
+    storage opened before an upgrade never writes or reads the old layout; and
+    when the database rolled its transaction back for a deadlock or a
+    serialization failure (a bounded number of times, with a random backoff)."""
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        conflicts = 0
+        layout_changes = 0
+        while True:
+            try:
+                return method(*args, **kwargs)
+            except LayoutChanged:
+                layout_changes += 1
+                if layout_changes > LATEST_VERSION + 1:
+                    raise AgnoNbError(
+                        "the table's layout kept changing under this call: retry it"
+                    ) from None
+            except StorageConflictError as exc:
+                # rolled back whole by the database: nothing was saved, so redo it
+                conflicts += 1
+                if conflicts > CONFLICT_RETRIES:
+                    raise StorageConflictError(
+                        f"{exc} (still conflicting after {conflicts} attempts: retry later)"
+                    ) from None
+                time.sleep(random.uniform(0, 0.005 * 2**conflicts))
+
+    return wrapper
 
 
 class BaseStorage(ForkAware):
@@ -185,7 +255,13 @@ class BaseStorage(ForkAware):
     def _table_gone(self, exc: Exception) -> TableMissingError:
         """The error for a table dropped under this open storage; the next call
         looks the table up again (and a write creates it)."""
-        return table_gone(self, exc)
+        self.forget_layout()
+        first = str(getattr(exc, "orig", exc)).strip().splitlines()
+        detail = mask_url(first[0] if first else type(exc).__name__)
+        return TableMissingError(
+            f"a table of {self.ref.qualified} is gone ({detail}): another process dropped "
+            "it; retry the call (reads find no sessions, a write creates the table again)"
+        )
 
     def versioned(self, *, write: bool) -> AbstractContextManager[VersionedDb | None]:
         """A transaction that can tell each session's change token (see
@@ -275,6 +351,9 @@ class BaseStorage(ForkAware):
     def _current(self) -> Layout | None:
         """The cached layout (None: table missing), detected on first use;
         upgrades it first with ``auto_upgrade_schema``."""
+        layout = self.cached_layout
+        if self.layout_known and not self.auto_upgrade_schema:
+            return layout  # the warm path: no call into _stamps
         return _stamps.current(self)
 
     @property

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from agno_nb.sessions import Session
     from agno_nb.storage.versioned import RunCache, VersionedDb
 
-__all__ = ["Layout", "StorageCore", "StorageStats", "WriteSteps"]
+__all__ = ["Layout", "LayoutChanged", "StorageCore", "StorageStats", "WriteSteps"]
 
 #: One batched write: a statement and the parameter rows it runs with.
 WriteSteps = list[tuple[Any, list[dict[str, Any]]]]
@@ -43,6 +43,11 @@ class StorageStats:
 
     queries: int = 0
     rows: int = 0
+
+
+class LayoutChanged(Exception):
+    """Raised inside a call when another process changed the table's layout under
+    it: ``base.consistent`` redoes the call."""
 
 
 class StorageCore(Protocol):
