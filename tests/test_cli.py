@@ -14,7 +14,7 @@ import pytest
 from agno_nb.cli import main
 from agno_nb.schema import LATEST_VERSION
 from agno_nb.storage import SqliteStorage
-from tests.contract.test_storage import make_session
+from tests.session_factory import make_session
 
 
 @pytest.fixture

@@ -5,10 +5,12 @@ differs per database: how to build its engine, its upsert statement, how a
 write transaction begins and how its driver errors read. A layout family
 (``storage/layouts/``) says what differs per table layout: how sessions and
 runs are read, listed and written. Here: the public API, the backend hooks,
-connections and the statement cache. Beside it, private modules the public
-methods delegate to: ``_calls.py`` (error translation, calls redone after a
-layout change or a conflict), ``_stamps.py`` (layout detection, version
-stamps, creating and dropping) and ``_upgrading.py`` (``upgrade_schema``).
+connections, the statement cache, error translation and calls redone after a
+layout change or a conflict (:func:`consistent`). Beside it, private modules
+the public methods delegate to: ``_stamps.py`` (the table's layout, version
+stamps, creating and dropping) and ``_upgrading.py`` (``upgrade_schema``);
+``contract.py`` says what layouts may call (``StorageCore``). See
+``docs/architecture.md``.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from agno_nb.sessions import ENTITY_COLUMN, Session
 from agno_nb.storage import _stamps, _upgrading
 from agno_nb.storage._checks import check_run, check_session
 from agno_nb.storage._dbapi import ForkAware, leave_parent_pool, track_fork
-from agno_nb.storage.contract import Layout, LayoutChanged, StorageStats
+from agno_nb.storage.contract import CAPABILITIES, Layout, LayoutChanged, StorageStats
 from agno_nb.storage.versioned import RunCache, VersionedDb
 from agno_nb.urls import mask_url, remember_secrets
 
@@ -360,6 +362,14 @@ class BaseStorage(ForkAware):
     def current_version(self) -> int | None:
         """The table's layout version now (None when the table does not exist)."""
         return _stamps.version_now(self)
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        """What agno_nb does with this table (``read``, ``write``, ``rename``,
+        ``delete``, ``upgrade``, ``drop``), as its layout family declares; every
+        capability for a table that does not exist yet (a write creates it)."""
+        layout = self._current()
+        return frozenset(CAPABILITIES) if layout is None else layout.capabilities
 
     @property
     def layout_label(self) -> str | None:

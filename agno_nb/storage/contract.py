@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, Inspector
 
+from agno_nb.errors import AgnoNbError
 from agno_nb.migrations import StepStats, TableRef, UpgradePlan
 from agno_nb.schema import LATEST_VERSION
 
@@ -31,7 +32,30 @@ if TYPE_CHECKING:
     from agno_nb.sessions import Session
     from agno_nb.storage.versioned import RunCache, VersionedDb
 
-__all__ = ["Layout", "LayoutChanged", "StorageCore", "StorageStats", "WriteSteps"]
+#: Everything a family can let agno_nb do with its tables: ``read`` (every read),
+#: ``write`` (upsert, append_run), ``rename``, ``delete`` (delete_session), ``upgrade``
+#: (upgrade_schema) and ``drop``.
+CAPABILITIES = ("read", "write", "rename", "delete", "upgrade", "drop")
+
+#: The capability each storage operation needs (what :meth:`Layout.refuse` is asked about).
+OPERATION_NEEDS = {
+    "upsert": "write",
+    "append_run": "write",
+    "rename_session": "rename",
+    "delete_session": "delete",
+    "upgrade_schema": "upgrade",
+    "drop": "drop",
+}
+
+__all__ = [
+    "CAPABILITIES",
+    "OPERATION_NEEDS",
+    "Layout",
+    "LayoutChanged",
+    "StorageCore",
+    "StorageStats",
+    "WriteSteps",
+]
 
 #: One batched write: a statement and the parameter rows it runs with.
 WriteSteps = list[tuple[Any, list[dict[str, Any]]]]
@@ -134,6 +158,9 @@ class Layout(ABC):
     priority: ClassVar[int] = 50
     #: What the family's tables are, for the "unknown table" message ("" = not listed).
     expects: ClassVar[str] = ""
+    #: What agno_nb does with this family's tables (a subset of :data:`CAPABILITIES`);
+    #: :meth:`refuse` raises for the operations of a capability left out.
+    capabilities: ClassVar[frozenset[str]] = frozenset(CAPABILITIES)
 
     @classmethod
     def expected_columns(cls, storage: StorageCore) -> tuple[str, ...]:
@@ -169,8 +196,16 @@ class Layout(ABC):
     def refuse(self, operation: str) -> None:
         """Raise an AgnoNbError if this family does not let agno_nb do
         ``operation`` (``upsert``, ``append_run``, ``rename_session``,
-        ``delete_session``, ``upgrade_schema``, ``drop``); the default allows all."""
-        return None
+        ``delete_session``, ``upgrade_schema``, ``drop``: see
+        :data:`OPERATION_NEEDS`). The default raises for an operation whose
+        capability the family does not declare; a family overrides it to say
+        what to use instead."""
+        needed = OPERATION_NEEDS.get(operation)
+        if needed is not None and needed not in self.capabilities:
+            raise AgnoNbError(
+                f"{operation} refused: agno_nb does not {needed} tables of the "
+                f"{self.family} family ({self.label})"
+            )
 
     def move_held(self, conn: Connection) -> StepStats:
         """Finish what an earlier upgrade left (in the caller's transaction): move

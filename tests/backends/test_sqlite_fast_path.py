@@ -17,7 +17,7 @@ import agno_nb.storage.sqlite as sqlite_backend
 from agno_nb.codec import encode_json
 from agno_nb.errors import StorageLockedError
 from agno_nb.storage import SqliteStorage
-from tests.contract.test_storage import make_run, make_session
+from tests.session_factory import make_run, make_session
 
 TIMES = {"created_at", "updated_at", "created_ms", "active_ms"}
 

@@ -5,52 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import pandas as pd
 import pytest
 import sqlalchemy as sa
 
 from agno_nb.errors import SessionNotFoundError
 from agno_nb.schema import LATEST_VERSION
-from agno_nb.sessions import AgentSession, TeamSession, WorkflowSession
-
-
-def make_run(n: int, *, question: str | None = None, history: int = 0) -> dict[str, Any]:
-    """An agno-shaped run dict: system, optional history copies, user, assistant."""
-    question = question or f"question {n}"
-    messages: list[dict[str, Any]] = [{"role": "system", "content": "be brief"}]
-    messages += [
-        {"role": "user", "content": f"old {i}", "from_history": True} for i in range(history)
-    ]
-    messages += [
-        {"role": "user", "content": question, "created_at": 1_700_000_000 + n},
-        {
-            "role": "assistant",
-            "content": f"answer {n}",
-            "metrics": {"input_tokens": 10, "output_tokens": 3, "total_tokens": 13},
-        },
-    ]
-    return {
-        "run_id": f"run-{n}",
-        "content": f"answer {n}",
-        "messages": messages,
-        "created_at": 1_700_000_000 + n,
-        "metrics": {"total_tokens": [13]},
-    }
-
-
-def make_session(
-    sid: str, *, runs: int = 2, user: str | None = "alice", agent: str | None = "agent-1", **kw: Any
-) -> AgentSession:
-    return AgentSession(
-        session_id=sid,
-        user_id=user,
-        agent_id=agent,
-        memory={"runs": [make_run(i) for i in range(runs)], "summary": {"x": 1}},
-        session_data={"session_name": kw.pop("name", None), "session_state": {"n": runs}},
-        agent_data={"name": "helper", "model": {"id": "offline"}},
-        extra_data={"tag": "t"},
-        **kw,
-    )
+from agno_nb.sessions import TeamSession, WorkflowSession
+from tests.session_factory import make_run, make_session
 
 
 def test_create_exists_drop(make_storage: Any) -> None:
@@ -105,35 +66,11 @@ def test_upsert_replaces_runs_and_fields(storage: Any) -> None:
     assert storage.count_runs("s1") == 1
 
 
-def test_newest_first_and_filters(storage: Any) -> None:
-    for i, (user, agent) in enumerate([("alice", "a1"), ("bob", "a1"), ("alice", "a2")]):
-        storage.upsert(make_session(f"s{i}", user=user, agent=agent, created_at=1_000 + i))
-    assert storage.get_all_session_ids() == ["s2", "s1", "s0"]
-    assert storage.get_all_session_ids(user_id="alice") == ["s2", "s0"]
-    assert storage.get_all_session_ids(entity_id="a1") == ["s1", "s0"]
-    assert storage.get_all_session_ids(user_id="alice", entity_id="a1") == ["s0"]
-    recent = storage.get_recent_sessions(limit=2)
-    assert [s.session_id for s in recent] == ["s2", "s1"]
-    assert all(len(s.memory["runs"]) == 2 for s in recent)
-    assert [s.session_id for s in storage.get_all_sessions(user_id="bob")] == ["s1"]
-
-
 def test_sessions_created_in_the_same_second_keep_their_order(storage: Any) -> None:
     for i in range(5):
         storage.upsert(make_session(f"z{i}"))
         time.sleep(0.002)
     assert storage.get_all_session_ids() == [f"z{i}" for i in reversed(range(5))]
-
-
-def test_delete_session(storage: Any) -> None:
-    storage.upsert(make_session("s1"))
-    storage.upsert(make_session("s2"))
-    storage.delete_session("s1")
-    assert storage.read("s1") is None
-    assert storage.get_all_session_ids() == ["s2"]
-    storage.delete_session("never-existed")
-    with pytest.raises(SessionNotFoundError):
-        storage.get_runs("s1")
 
 
 def test_append_run(storage: Any) -> None:
@@ -161,79 +98,6 @@ def test_append_run_cost_does_not_grow(storage: Any) -> None:
         before = (storage.stats.queries, storage.stats.rows)
         storage.append_run(sid, make_run(999))
         assert (storage.stats.queries, storage.stats.rows) == (before[0] + 2, before[1])
-
-
-def test_rename(storage: Any) -> None:
-    storage.upsert(make_session("s1"))
-    storage.rename_session("s1", "My chat")
-    got = storage.read("s1")
-    assert got.session_name == "My chat"
-    assert got.session_data["session_state"] == {"n": 2}
-    assert storage.list_sessions()[0].session_name == "My chat"
-    with pytest.raises(SessionNotFoundError):
-        storage.rename_session("nope", "x")
-
-
-def test_list_sessions_pages_and_search(storage: Any) -> None:
-    for i in range(7):
-        storage.upsert(
-            make_session(
-                f"s{i}",
-                runs=i % 3,
-                created_at=2_000 + i,
-                user="alice" if i % 2 else "bob",
-                name="Weather talk" if i == 3 else None,
-            )
-        )
-    page = storage.list_sessions(limit=3)
-    assert [s.session_id for s in page] == ["s6", "s5", "s4"]
-    assert [s.session_id for s in storage.list_sessions(limit=3, offset=3)] == ["s3", "s2", "s1"]
-    assert storage.count_sessions() == 7
-    assert storage.count_sessions(user_id="alice") == 3
-    s4 = next(s for s in page if s.session_id == "s4")
-    assert (s4.run_count, s4.message_count, s4.preview) == (1, 3, "question 0")
-    assert s4.entity_id == "agent-1"
-    assert [s.session_id for s in storage.list_sessions(search="weather")] == ["s3"]
-    assert storage.count_sessions(search="WEATHER") == 1
-    assert storage.count_sessions(search="answer 1") == 2  # s2 and s5 have two runs
-    assert storage.list_sessions(search="100%_") == []
-
-
-def test_get_runs_pages(storage: Any) -> None:
-    storage.upsert(make_session("s1", runs=5))
-    assert [r["run_id"] for r in storage.get_runs("s1")] == [f"run-{i}" for i in range(5)]
-    newest = storage.get_runs("s1", newest_first=True, limit=2)
-    assert [r["run_id"] for r in newest] == ["run-4", "run-3"]
-    older = storage.get_runs("s1", newest_first=True, limit=2, offset=2)
-    assert [r["run_id"] for r in older] == ["run-2", "run-1"]
-    assert storage.count_runs("s1") == 5
-    storage.upsert(make_session("empty", runs=0))
-    assert storage.get_runs("empty") == []
-    with pytest.raises(SessionNotFoundError):
-        storage.count_runs("nope")
-
-
-def test_dataframes(storage: Any) -> None:
-    storage.upsert(make_session("s1", runs=2))
-    storage.upsert(make_session("s2", runs=1, user="bob"))
-    sessions = storage.sessions_df()
-    assert isinstance(sessions, pd.DataFrame)
-    assert set(sessions["session_id"]) == {"s1", "s2"}
-    assert {"run_count", "message_count", "preview", "created_at"} <= set(sessions.columns)
-    messages = storage.messages_df("s1")
-    assert list(messages["role"]) == ["system", "user", "assistant"] * 2
-    assert messages["output_tokens"].dropna().tolist() == [3, 3]
-    assert len(storage.messages_df(user_id="bob")) == 3
-    assert len(storage.messages_df()) == 9
-
-
-def test_history_copies_are_not_counted(storage: Any) -> None:
-    session = make_session("h", runs=0)
-    session.memory["runs"] = [make_run(0), make_run(1, history=2)]
-    storage.upsert(session)
-    summary = storage.list_sessions()[0]
-    assert summary.message_count == 6
-    assert len(storage.read("h").messages()) == 6
 
 
 @pytest.mark.parametrize("mode", ["team", "workflow", "workflow_v2"])

@@ -18,7 +18,7 @@ from agno_nb.render import plan_html
 from agno_nb.schema import LATEST_VERSION, RUNS_SUFFIX
 from agno_nb.sessions import AgentSession
 from tests.conftest import postgres_url
-from tests.contract.test_storage import make_run, make_session
+from tests.session_factory import make_run, make_session
 
 #: Runs holding what a conversion could lose: integers beyond 64 bits (as
 #: numbers and as long digit strings), unicode and escapes, deep nesting, empty

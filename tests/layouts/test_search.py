@@ -10,7 +10,7 @@ import pytest
 from agno_nb.errors import InvalidArgumentError
 from agno_nb.schema import LATEST_VERSION
 from agno_nb.sessions import AgentSession
-from tests.contract.test_storage import make_run, make_session
+from tests.session_factory import make_run, make_session
 
 #: agno 1.x's table (searched in Python), agno_nb's v3 (Python, runs table) and the latest
 LAYOUTS = (1, 3, LATEST_VERSION)

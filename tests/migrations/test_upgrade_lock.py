@@ -13,7 +13,7 @@ import agno_nb.storage.sqlite as sqlite_backend
 from agno_nb.errors import StorageLockedError
 from agno_nb.schema import LATEST_VERSION
 from agno_nb.storage import SqliteStorage
-from tests.contract.test_storage import make_session
+from tests.session_factory import make_session
 
 
 def test_dry_run_states_the_expected_lock_time(make_storage: Any) -> None:

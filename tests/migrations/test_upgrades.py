@@ -11,7 +11,7 @@ from agno_nb.errors import CorruptSessionError, MigrationError, SchemaTooOldErro
 from agno_nb.migrations import MIGRATIONS, TableRef, plan
 from agno_nb.migrations.steps import BATCH_SIZE
 from agno_nb.schema import LATEST_VERSION
-from tests.contract.test_storage import make_run, make_session
+from tests.session_factory import make_run, make_session
 
 
 def snapshot(storage: Any) -> dict[str, Any]:

@@ -52,7 +52,7 @@ from sqlalchemy.engine import Connection, Inspector
 from agno_nb.codec import SessionSummary
 from agno_nb.errors import AgnoNbError
 from agno_nb.sessions import SESSION_CLASSES, Session
-from agno_nb.storage.contract import Layout, StorageCore, WriteSteps
+from agno_nb.storage.contract import OPERATION_NEEDS, Layout, StorageCore, WriteSteps
 from agno_nb.storage.layouts import _agnodb_listing, _agnodb_runs, _agnodb_writes
 from agno_nb.storage.layouts._agnodb_open import AGNO_TABLE, default_table, opened_note
 from agno_nb.storage.layouts._agnodb_sql import (
@@ -94,6 +94,8 @@ def _runs_name(table_name: str) -> str:
 class AgnoDbLayout(Layout):
     """agno 2.x/3.x's ``agno_sessions`` (+ ``runs`` column and/or ``agno_runs``)."""
 
+    #: agno 2.x/3.x writes these tables; agno_nb reads, renames and deletes.
+    capabilities = frozenset({"read", "rename", "delete"})
     family = "agno2/3"
     versions = ()
     priority = 40
@@ -166,7 +168,7 @@ class AgnoDbLayout(Layout):
         raise AgnoNbError("agno_nb does not create agno 2.x/3.x tables: agno creates them")
 
     def refuse(self, operation: str) -> None:
-        if operation in ("rename_session", "delete_session"):
+        if OPERATION_NEEDS.get(operation) in self.capabilities:
             return
         where = self.storage.ref.qualified
         instead = {
