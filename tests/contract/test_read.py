@@ -43,6 +43,7 @@ def storage(
 def test_the_family_in_use_is_the_one_filled(storage: Any, request: pytest.FixtureRequest) -> None:
     family = request.node.callspec.params["storage"][0]
     if family == "agno_nb":
+        storage.create()
         assert storage.current_version == LATEST_VERSION
         assert storage.capabilities == frozenset(CAPABILITIES)
     else:
