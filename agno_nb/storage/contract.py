@@ -4,7 +4,7 @@
 façade (layouts, detection, upgrades): connections that translate driver
 errors (``read_conn``/``write_conn``), statements that keep ``stats``
 (``fetch_all``/``run_statement``), the table objects and the statement cache.
-:class:`~agno_nb.storage.base.StorageCore` fills it in; nothing here imports it.
+:class:`~agno_nb.storage.base.BaseStorage` fills it in; nothing here imports it.
 
 :class:`Layout` is what a table-layout family implements (see
 ``docs/architecture.md``, "Add a layout family"): it names only public calls
