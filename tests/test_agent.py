@@ -94,6 +94,24 @@ def test_importing_the_agent_does_not_import_ipython() -> None:
     assert out.stdout.strip() == "False"
 
 
+@pytest.fixture
+def no_shell_yet() -> Iterator[None]:
+    """No IPython shell singleton while the test runs (an in-process kernel makes its
+    own, and refuses to when another test module's shell is still the instance);
+    the earlier shell is the instance again afterwards."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    held = InteractiveShell.instance() if InteractiveShell.initialized() else None
+    InteractiveShell.clear_instance()
+    yield
+    InteractiveShell.clear_instance()
+    if held is not None:
+        for cls in type(held).mro():
+            if isinstance(cls, type) and issubclass(cls, InteractiveShell):
+                cls._instance = held
+
+
+@pytest.mark.usefixtures("no_shell_yet")
 def test_print_response_in_a_kernel_displays_safe_markdown() -> None:
     from ipykernel.inprocess.manager import InProcessKernelManager
 
