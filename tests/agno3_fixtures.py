@@ -185,6 +185,11 @@ def _model_class() -> type:
     return FakeModel
 
 
+def fake_model_class() -> type:
+    """The deterministic offline agno model class (see ``_model_class``), for other tests."""
+    return _model_class()
+
+
 def add(a: int, b: int) -> str:
     """Add two integers and return the sum as text."""
     return str(a + b)

@@ -21,6 +21,39 @@ DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BACKENDS = ("sqlite", "duckdb", "postgres")
 
 
+# -- which agno this environment holds decides what is collected ---------------------------
+
+
+def installed_agno_major() -> int | None:
+    """The major version of the installed agno distribution (None when there is none).
+
+    Read from the package metadata, so agno itself is not imported.
+    """
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return int(version("agno").split(".")[0])
+    except (PackageNotFoundError, ValueError):
+        return None
+
+
+AGNO3_LIVE = Path(__file__).resolve().parent / "agno3_live"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Collect ``tests/agno3_live/`` only where agno >= 2 is installed, and only it there.
+
+    nox's ``agno1`` session (agno 1.8.4) runs everything else; its ``agno3`` session
+    (agno 3.1.10 beside agno_nb) runs ``tests/agno3_live/``. Neither skips: each just
+    leaves the other's tests out.
+    """
+    path = collection_path.resolve()
+    inside_live = path == AGNO3_LIVE or AGNO3_LIVE in path.parents
+    if (installed_agno_major() or 0) >= 2:
+        return None if inside_live or path in AGNO3_LIVE.parents else True
+    return True if inside_live else None
+
+
 def postgres_url() -> str:
     return os.environ.get("AGNO_NB_TEST_POSTGRES_URL", DEFAULT_PG_URL)
 
@@ -161,17 +194,17 @@ def magics(ip: Any) -> Iterator[Any]:
 def agno3_python() -> str:
     """The python of a virtualenv holding agno 3.1.10, or skip (fail in CI).
 
-    Found through ``AGNO_NB_AGNO3_PYTHON``; ``.ci/run`` creates ``.venv-agno3`` from
-    ``tests/agno3/requirements.txt`` and sets it. Under ``AGNO_NB_REQUIRE_AGNO3=1`` a
-    missing interpreter fails the test instead of skipping it.
+    Found through ``AGNO_NB_AGNO3_PYTHON``, which nox (noxfile.py) sets: its ``agno1``
+    session builds ``.nox/agno3-reader`` from ``tests/agno3/requirements.txt``, its
+    ``agno3`` session uses its own python. Under ``AGNO_NB_REQUIRE_AGNO3=1`` a missing
+    interpreter fails the test instead of skipping it.
     """
     path = os.environ.get("AGNO_NB_AGNO3_PYTHON", "")
     if path and Path(path).is_file():
         return path
     message = (
-        "no agno 3.1.10 virtualenv: python3 -m venv .venv-agno3 && .venv-agno3/bin/pip "
-        "install -r tests/agno3/requirements.txt, then export "
-        "AGNO_NB_AGNO3_PYTHON=$PWD/.venv-agno3/bin/python"
+        "no agno 3.1.10 interpreter: run the tests with nox (nox -s agno1 -- ARGS builds "
+        "one), or export AGNO_NB_AGNO3_PYTHON=/path/to/a/venv/with/agno-3.1.10/bin/python"
     )
     if os.environ.get("AGNO_NB_REQUIRE_AGNO3") == "1":
         pytest.fail(message + " (AGNO_NB_REQUIRE_AGNO3=1 forbids skipping)")
