@@ -159,8 +159,9 @@ class Layout(ABC):
     #: What the family's tables are, for the "unknown table" message ("" = not listed).
     expects: ClassVar[str] = ""
     #: What agno_nb does with this family's tables (a subset of :data:`CAPABILITIES`);
-    #: :meth:`refuse` raises for the operations of a capability left out.
-    capabilities: ClassVar[frozenset[str]] = frozenset(CAPABILITIES)
+    #: :meth:`refuse` raises for the operations of a capability left out. A family may
+    #: narrow it per table (an instance attribute), e.g. by the table's session type.
+    capabilities: frozenset[str] = frozenset(CAPABILITIES)
 
     @classmethod
     def expected_columns(cls, storage: StorageCore) -> tuple[str, ...]:

@@ -49,7 +49,8 @@ def test_the_family_in_use_is_the_one_filled(storage: Any, request: pytest.Fixtu
     else:
         assert storage.current_version is None  # agno's tables: not stamped by agno_nb
         assert storage.layout_label.startswith(("agno 2.x", "agno 3.x"))
-        assert storage.capabilities == {"read", "rename", "delete"}
+        writes = {"write"} if storage.mode == "agent" else set()
+        assert storage.capabilities == {"read", "rename", "delete", *writes}
 
 
 def test_what_a_family_does_not_declare_is_refused(storage: Any) -> None:

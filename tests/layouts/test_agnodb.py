@@ -2,7 +2,8 @@
 (``tests/fixtures/agno_*_sessions.db`` and, at test time, agno 3.1.10's PostgresDb in a
 fresh schema) read through every storage call and matched against what agno returned
 while writing them (the ``.json`` beside each file); rename and delete read back by
-agno 3.1.10 itself; other writes refused in one line; reading changes nothing.
+agno 3.1.10 itself; team/workflow writes, upgrades and drops refused in one line (agent
+sessions are written as agno writes them: tests/agno3_live/); reading changes nothing.
 """
 
 from __future__ import annotations
@@ -342,23 +343,30 @@ def test_agno_reads_back_a_rename_and_a_delete(stem: str, tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("stem", STEMS)
 def test_other_writes_are_refused_in_one_line(stem: str, tmp_path: Path) -> None:
-    from agno_nb.sessions import AgentSession
+    from agno_nb.sessions import TeamSession
 
-    storage = SqliteStorage("agno_sessions", db_file=copy_fixture(stem, tmp_path))
+    db = copy_fixture(stem, tmp_path)
+    storage = SqliteStorage("agno_sessions", db_file=db)
+    teams = SqliteStorage("agno_sessions", db_file=db, mode="team")
     attempts = {
-        "upsert": lambda: storage.upsert(AgentSession(session_id="x")),
-        "append_run": lambda: storage.append_run("s-html", {"run_id": "x"}),
         "upgrade_schema": storage.upgrade_schema,
         "drop": storage.drop,
+        "upsert": lambda: teams.upsert(TeamSession(session_id="x")),
+        "append_run": lambda: teams.append_run("t-team", {"run_id": "x"}),
     }
     for operation, attempt in attempts.items():
         with pytest.raises(AgnoNbError) as info:
             attempt()
         line = str(info.value)
         assert "\n" not in line and line.startswith(f"{operation} refused")
-        assert "agno 2.x/3.x sessions, which agno_nb reads, renames and deletes" in line
+        if operation in ("upsert", "append_run"):  # agent sessions are written (agno3_live/)
+            assert "agno_nb writes agent sessions into agno 2.x/3.x's" in line
+        else:
+            assert "agno 2.x/3.x sessions, which agno_nb reads, renames and deletes" in line
     assert storage.count_sessions() == 7 and storage.count_runs("s-html") == 2
+    assert teams.count_sessions() == 1 and teams.count_runs("t-team") >= 1
     storage.close()
+    teams.close()
 
 
 # -- reading changes nothing ---------------------------------------------------------------

@@ -14,12 +14,15 @@ decoded while it is still a string; the text ``null`` is None. A run
 (agno's ``RunOutput``) becomes the run dict the rest of agno_nb reads at this
 boundary (:func:`run_from_agno`).
 
-agno_nb reads these tables, and makes the two writes agno itself makes:
+agno_nb reads these tables, and makes the writes agno itself makes:
 ``rename_session`` (``session_data.session_name``) and ``delete_session`` (with
-its runs), each keeping the row's JSON encoding. Everything else that writes
-is refused with one line saying what to use instead. Reading never writes: no
-row, index or version stamp of agno's (``agno_schema_versions``) is touched,
-and agno_nb stamps nothing for these tables.
+its runs), each keeping the row's JSON encoding, and, for agent sessions,
+``upsert`` and ``append_run`` exactly as agno 3.1.10 (or 2.x, on a 2.x table)
+saves a session and its runs (``_agnodb_upsert.py``; docs/agno3_writes.md).
+Team and workflow writes, upgrades and drops are refused with one line saying
+what to use instead. Reading never writes: no row, index or version stamp of
+agno's (``agno_schema_versions``) is touched, and agno_nb stamps nothing of its
+own for these tables.
 
 Listing is paged by the database: counts come from SQL (messages counted with
 the database's JSON functions), and only each listed session's first run is
@@ -36,7 +39,8 @@ Here: recognising the tables, the SQL building blocks, and whole sessions
 (read, listed by id, counted). Beside it: ``_agnodb_sql.py`` (JSON cells,
 runs and the per-dialect SQL), ``_agnodb_listing.py`` (summaries),
 ``_agnodb_runs.py`` (one session's runs, paged), ``_agnodb_writes.py``
-(rename, delete) and ``_agnodb_open.py`` (which table to open when none is
+(rename, delete), ``_agnodb_upsert.py`` + ``_agnodb_format.py`` (upsert,
+append_run) and ``_agnodb_open.py`` (which table to open when none is
 named).
 """
 
@@ -53,7 +57,7 @@ from agno_nb.codec import SessionSummary
 from agno_nb.errors import AgnoNbError
 from agno_nb.sessions import SESSION_CLASSES, Session
 from agno_nb.storage.contract import OPERATION_NEEDS, Layout, StorageCore, WriteSteps
-from agno_nb.storage.layouts import _agnodb_listing, _agnodb_runs, _agnodb_writes
+from agno_nb.storage.layouts import _agnodb_listing, _agnodb_runs, _agnodb_upsert, _agnodb_writes
 from agno_nb.storage.layouts._agnodb_open import AGNO_TABLE, default_table, opened_note
 from agno_nb.storage.layouts._agnodb_sql import (
     JSON_COLUMNS,
@@ -94,7 +98,8 @@ def _runs_name(table_name: str) -> str:
 class AgnoDbLayout(Layout):
     """agno 2.x/3.x's ``agno_sessions`` (+ ``runs`` column and/or ``agno_runs``)."""
 
-    #: agno 2.x/3.x writes these tables; agno_nb reads, renames and deletes.
+    #: agno_nb reads, renames and deletes every agno 2.x/3.x table, and writes agent
+    #: sessions (see ``__init__``); team and workflow sessions are agno's to write.
     capabilities = frozenset({"read", "rename", "delete"})
     family = "agno2/3"
     versions = ()
@@ -137,6 +142,8 @@ class AgnoDbLayout(Layout):
         self.has_legacy = "runs" in columns
         self.has_runs_table = has_runs_table
         self.type = SESSION_TYPE[storage.mode]
+        if self.type == "agent":
+            self.capabilities = self.capabilities | {"write"}
         self.json = Json(storage.backend)
 
     def __repr__(self) -> str:
@@ -171,6 +178,13 @@ class AgnoDbLayout(Layout):
         if OPERATION_NEEDS.get(operation) in self.capabilities:
             return
         where = self.storage.ref.qualified
+        if operation in ("upsert", "append_run"):
+            raise AgnoNbError(
+                f"{operation} refused: agno_nb writes agent sessions into agno 2.x/3.x's "
+                f"{where}, not {self.type} sessions: write those with agno itself "
+                f"(its {self.type.capitalize()}(db=...)), or keep them in a table of agno_nb's "
+                "(table_name='agent_sessions')"
+            )
         instead = {
             "upgrade_schema": "agno upgrades its own tables (agno.db.migrations.MigrationManager)",
             "drop": "drop them with agno or SQL if you mean it",
@@ -400,14 +414,17 @@ class AgnoDbLayout(Layout):
     def delete_session(self, session_id: str) -> None:
         _agnodb_writes.delete_session(self, session_id)
 
-    # -- writes refused (refuse() runs first) ----------------------------------------------
+    # -- agent sessions written as agno writes them (_agnodb_upsert.py) ------------------
 
     def upsert_steps(self, batch: Sequence[Session], now_ms: int) -> WriteSteps:
-        self.refuse("upsert")
-        return []  # pragma: no cover
+        raise AgnoNbError(  # pragma: no cover - write_sessions() is the way in
+            "agno 2.x/3.x tables are written by write_sessions(), which locks each row first"
+        )
+
+    def write_sessions(self, batch: Sequence[Session], now_ms: int) -> None:
+        _agnodb_upsert.write_sessions(self, batch, now_ms)
 
     def append_run(
         self, session_id: str, run: dict[str, Any], session_data: Mapping[str, Any] | None
     ) -> int:
-        self.refuse("append_run")
-        return -1  # pragma: no cover
+        return _agnodb_upsert.append_run(self, session_id, run, session_data)
