@@ -52,6 +52,18 @@ class Agno3Place:
             return SqliteStorage("agno_sessions", db_file=self.db_file, **kw)
         return PostgresStorage("agno_sessions", db_url=self.url, schema=self.schema, **kw)
 
+    def engine(self) -> Any:
+        """A SQLAlchemy engine on this database (dispose it after use)."""
+        import sqlalchemy as sa
+
+        if self.backend == "sqlite":
+            return sa.create_engine(f"sqlite:///{self.db_file}")
+        return sa.create_engine(str(self.url))
+
+    def table(self, name: str) -> str:
+        """``name`` qualified with the schema where there is one."""
+        return f'"{self.schema}".{name}' if self.schema else name
+
     def args(self) -> list[str]:
         """Where it is, as command-line arguments for a script run by ``run_agno3``."""
         if self.backend == "sqlite":

@@ -235,15 +235,23 @@ def agno_run(
     *,
     session_id: str,
     user_id: str | None,
+    agent_id: str | None,
     session_state: Any = None,
+    now: int,
 ) -> dict[str, Any]:
     """``run`` (agno 1.x's or agno 3's shape) as agno 3.1.10's ``RunOutput.to_dict()``.
 
-    ``session_id``, ``user_id`` and ``session_state`` fill in what agno keeps in
-    every run and agno_nb's runs do not carry (values the run has win).
+    ``session_id``, ``user_id``, ``agent_id`` and ``session_state`` fill in what agno
+    keeps in every run and agno_nb's runs may not carry (values the run has win):
+    agno reads a run without ``agent_id`` in an agent session as no run at all.
+    ``now`` is its ``created_at`` when it has none (agno's default).
     """
     src = copy.deepcopy(dict(run))
-    created = src.get("created_at")
+    if src.get("created_at") is None:
+        src["created_at"] = now
+    created = src["created_at"]
+    if src.get("agent_id") is None and agent_id is not None:
+        src["agent_id"] = agent_id
     src.setdefault("session_id", session_id)
     if user_id is not None:
         src.setdefault("user_id", user_id)
@@ -261,7 +269,7 @@ def agno_run(
     )
     if metrics is not None:
         hand["metrics"] = metrics
-    if src.get("messages") is not None:
+    if own:  # (agno reads an empty list back as none)
         hand["messages"] = [_message(m, created) for m in own]
     tools = src.get("tools")
     if tools is None:

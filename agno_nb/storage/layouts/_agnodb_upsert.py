@@ -148,6 +148,7 @@ def _lock_row(layout: AgnoDbLayout, conn: Connection, session_id: str) -> Mappin
     """The session row (JSON cells as text), locked until the transaction ends."""
     t = layout.table
     cols = [t.c.session_id, t.c.user_id, t.c.created_at]
+    cols += [t.c.agent_id] if "agent_id" in t.c else []
     cols += [layout._text(t.c[c]).label(c) for c in (*JSON_COLUMNS, "runs") if c in t.c]
     query = layout._filtered(sa.select(*cols), None, None).where(t.c.session_id == session_id)
     row = layout.storage._run(conn, layout.storage._for_update(query)).first()
@@ -294,7 +295,14 @@ def write_sessions(layout: AgnoDbLayout, batch: Sequence[Session], now_ms: int) 
             _check_owner(layout, row, session)
             state = session.session_state
             runs = [
-                fmt.agno_run(r, session_id=sid, user_id=session.user_id, session_state=state)
+                fmt.agno_run(
+                    r,
+                    session_id=sid,
+                    user_id=session.user_id,
+                    agent_id=getattr(session, "agent_id", None),
+                    session_state=state,
+                    now=now,
+                )
                 for r in _with_ids(session.run_dicts)
             ]
             values = fmt.session_values(session, runs, kept=_decoded(row, "session_data", sid))
@@ -358,7 +366,9 @@ def append_run(
             _with_ids([run])[0],
             session_id=session_id,
             user_id=user_id,
+            agent_id=row.get("agent_id"),
             session_state=data.get("session_state"),
+            now=now,
         )
         grown = fmt.add_run_metrics(data.get("session_metrics"), new.get("metrics"))
         data = fmt.session_data({"session_metrics": grown}, kept=data)
