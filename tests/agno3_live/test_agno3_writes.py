@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from agno_nb.agent import Agent as NbAgent
-from agno_nb.errors import AgnoNbError
+from agno_nb.errors import AgnoNbError, SessionNotFoundError
 from agno_nb.models.base import ModelResponse, TokenMetrics
 from tests.agno3_fixtures import add, copy_fixture, fake_model_class
 from tests.agno3_live.conftest import Agno3Place
@@ -263,6 +263,29 @@ def test_upsert_replaces_the_sessions_runs_and_respects_its_owner(agno3_place: A
     with pytest.raises(AgnoNbError, match="belongs to user 'alice'"):
         storage.upsert(session)
     storage.close()
+
+
+def test_a_team_session_is_not_taken_for_an_agent_session(agno3_place: Agno3Place) -> None:
+    from agno.team import Team
+
+    team = Team(
+        members=[agno_agent(agno3_place, "t-1")],
+        model=fake_model_class()(),
+        id="live-team",
+        db=agno3_place.agno_db(),
+        session_id="t-1",
+        telemetry=False,
+    )
+    team.run("hello team")
+    storage = agno3_place.storage()
+    with pytest.raises(SessionNotFoundError):
+        storage.append_run("t-1", {"run_id": "r-x", "content": "x"})
+    nb = NbAgent(session_id="t-1", storage=storage, model=Recording())
+    with pytest.raises(AgnoNbError, match=r"'t-1' in .* is a team session, not an agent"):
+        nb.run("hi")
+    storage.close()
+    [row] = rows(agno3_place, f"SELECT * FROM {agno3_place.table('agno_sessions')}")
+    assert (row["session_type"], row["team_id"], row["agent_id"]) == ("team", "live-team", None)
 
 
 def test_a_runs_table_agno_has_not_made_yet_is_made_as_agno_makes_it(

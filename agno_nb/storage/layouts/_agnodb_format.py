@@ -25,6 +25,7 @@ the way agno accumulates it. Facts: tests/fixtures/AGNO_DB_FORMAT.md.
 from __future__ import annotations
 
 import copy
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -215,8 +216,6 @@ def _tool(tool: Mapping[str, Any], created_at: Any) -> dict[str, Any]:
     if out["created_at"] is None:
         out["created_at"] = created_at
     if isinstance(out["result"], (dict, list)):
-        import json
-
         out["result"] = json.dumps(out["result"], default=str)
     out.update({k: v for k, v in tool.items() if k not in out})
     return out

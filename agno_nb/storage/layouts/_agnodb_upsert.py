@@ -145,14 +145,19 @@ def _cell(layout: AgnoDbLayout, value: Any, depth: int) -> Any:
 
 
 def _lock_row(layout: AgnoDbLayout, conn: Connection, session_id: str) -> Mapping[str, Any] | None:
-    """The session row (JSON cells as text), locked until the transaction ends."""
+    """The session row of any type (JSON cells as text), locked until the transaction ends."""
     t = layout.table
-    cols = [t.c.session_id, t.c.user_id, t.c.created_at]
+    cols = [t.c.session_id, t.c.session_type, t.c.user_id, t.c.created_at]
     cols += [t.c.agent_id] if "agent_id" in t.c else []
     cols += [layout._text(t.c[c]).label(c) for c in (*JSON_COLUMNS, "runs") if c in t.c]
-    query = layout._filtered(sa.select(*cols), None, None).where(t.c.session_id == session_id)
+    query = sa.select(*cols).where(t.c.session_id == session_id)
     row = layout.storage._run(conn, layout.storage._for_update(query)).first()
     return None if row is None else row._mapping
+
+
+def _ours(layout: AgnoDbLayout, row: Mapping[str, Any] | None) -> bool:
+    """Whether ``row`` is a session of the storage's type (agent)."""
+    return row is not None and row["session_type"] == layout.type
 
 
 def _decoded(row: Mapping[str, Any] | None, column: str, session_id: str) -> Any:
@@ -162,6 +167,12 @@ def _decoded(row: Mapping[str, Any] | None, column: str, session_id: str) -> Any
 
 
 def _check_owner(layout: AgnoDbLayout, row: Mapping[str, Any] | None, session: Session) -> None:
+    if row is not None and not _ours(layout, row):
+        raise AgnoNbError(
+            f"session id {session.session_id!r} in {layout.storage._ref.qualified} is a "
+            f"{row['session_type']} session, not an {layout.type} session: nothing was "
+            "written; use another session_id"
+        )
     owner = None if row is None else row["user_id"]
     if owner is not None and owner != session.user_id:
         raise AgnoNbError(
@@ -353,7 +364,7 @@ def append_run(
     now = int(time.time())
     with s._write() as conn:
         row = _lock_row(layout, conn, session_id)
-        if row is None:
+        if row is None or not _ours(layout, row):
             raise s._not_found(session_id)
         agno3 = _agno3(layout, conn)
         if agno3:
