@@ -736,6 +736,10 @@ class BaseStorage(ForkAware):
 
     # -- helpers --------------------------------------------------------------------------
 
+    def insert_into(self, table: sa.Table) -> Any:
+        """The dialect's INSERT construct for ``table``, with ``on_conflict_do_update``."""
+        return self._insert(table)
+
     def upsert_statement(self, table: sa.Table, keys: tuple[str, ...]) -> Any:
         """INSERT of rows with ``keys`` ... ON CONFLICT (session_id) DO UPDATE of
         every key but the ones a session keeps (its id and creation times); built

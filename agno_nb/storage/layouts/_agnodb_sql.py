@@ -185,7 +185,8 @@ class Json:
 
 class AgnoDbParts(Protocol):
     """What the agno 2.x/3.x helper modules (``_agnodb_listing``, ``_agnodb_runs``,
-    ``_agnodb_writes``) use of :class:`~agno_nb.storage.layouts.agnodb.AgnoDbLayout`,
+    ``_agnodb_writes``, ``_agnodb_upsert``) use of
+    :class:`~agno_nb.storage.layouts.agnodb.AgnoDbLayout`,
     so they need not import it (it imports them)."""
 
     storage: StorageCore
@@ -193,6 +194,7 @@ class AgnoDbParts(Protocol):
     runs: sa.Table
     json: Json
     has_legacy: bool
+    has_runs_table: bool
     type: str
 
     def as_text(self, col: Any) -> Any: ...

@@ -37,11 +37,15 @@ from sqlalchemy.engine import Connection
 
 from agno_nb.errors import AgnoNbError
 from agno_nb.storage.layouts import _agnodb_format as fmt
-from agno_nb.storage.layouts._agnodb_sql import JSON_COLUMNS, decode_agno_json, encode_agno_json
+from agno_nb.storage.layouts._agnodb_sql import (
+    JSON_COLUMNS,
+    AgnoDbParts,
+    decode_agno_json,
+    encode_agno_json,
+)
 
 if TYPE_CHECKING:
     from agno_nb.sessions import Session
-    from agno_nb.storage.layouts.agnodb import AgnoDbLayout
 
 #: The schema version agno 3.1.10 stamps on the tables it creates.
 AGNO_SCHEMA_VERSION = "3.0.0"
@@ -100,14 +104,14 @@ def versions_table(schema: str | None) -> sa.Table:
     return table
 
 
-def _runs(layout: AgnoDbLayout) -> sa.Table:
+def _runs(layout: AgnoDbParts) -> sa.Table:
     s = layout.storage
     return runs_table(layout.runs.name, s.table_name, s.schema, s.backend == "postgres")
 
 
-def ensure_runs_table(layout: AgnoDbLayout, conn: Connection) -> None:
+def ensure_runs_table(layout: AgnoDbParts, conn: Connection) -> None:
     """Create the runs table (and its stamp) the way agno 3.1.10 does, if it is missing."""
-    if layout._runs_present(conn):
+    if layout.runs_present(conn):
         return
     s = layout.storage
     table = _runs(layout)
@@ -116,24 +120,24 @@ def ensure_runs_table(layout: AgnoDbLayout, conn: Connection) -> None:
     versions = versions_table(s.schema)
     versions.create(conn, checkfirst=True)
     stamp = datetime.now().isoformat()  # agno stamps local time, no zone
-    found = s._run(
+    found = s.run_statement(
         conn, sa.select(versions.c.table_name).where(versions.c.table_name == table.name)
     ).first()
     if found is None:
         row = {"table_name": table.name, "version": AGNO_SCHEMA_VERSION}
-        s._run(conn, versions.insert().values(**row, created_at=stamp, updated_at=stamp))
+        s.run_statement(conn, versions.insert().values(**row, created_at=stamp, updated_at=stamp))
     layout.has_runs_table = True
 
 
 # -- JSON cells ----------------------------------------------------------------------------
 
 
-def _depth(layout: AgnoDbLayout, agno3: bool) -> int:
+def _depth(layout: AgnoDbParts, agno3: bool) -> int:
     """How many times JSON is encoded: once (agno 3, Postgres), twice (agno 2 on SQLite)."""
     return 1 if agno3 or layout.storage.backend == "postgres" else 2
 
 
-def _cell(layout: AgnoDbLayout, value: Any, depth: int) -> Any:
+def _cell(layout: AgnoDbParts, value: Any, depth: int) -> Any:
     """A JSON column's bind value: jsonb takes the value; SQLite takes agno's text
     (Python None is the text ``null``, as agno's JSON type writes it)."""
     if layout.storage.backend == "postgres":
@@ -144,18 +148,18 @@ def _cell(layout: AgnoDbLayout, value: Any, depth: int) -> Any:
 # -- the session row -----------------------------------------------------------------------
 
 
-def _lock_row(layout: AgnoDbLayout, conn: Connection, session_id: str) -> Mapping[str, Any] | None:
+def _lock_row(layout: AgnoDbParts, conn: Connection, session_id: str) -> Mapping[str, Any] | None:
     """The session row of any type (JSON cells as text), locked until the transaction ends."""
     t = layout.table
     cols = [t.c.session_id, t.c.session_type, t.c.user_id, t.c.created_at]
     cols += [t.c.agent_id] if "agent_id" in t.c else []
-    cols += [layout._text(t.c[c]).label(c) for c in (*JSON_COLUMNS, "runs") if c in t.c]
+    cols += [layout.as_text(t.c[c]).label(c) for c in (*JSON_COLUMNS, "runs") if c in t.c]
     query = sa.select(*cols).where(t.c.session_id == session_id)
-    row = layout.storage._run(conn, layout.storage._for_update(query)).first()
+    row = layout.storage.run_statement(conn, layout.storage.for_update(query)).first()
     return None if row is None else row._mapping
 
 
-def _ours(layout: AgnoDbLayout, row: Mapping[str, Any] | None) -> bool:
+def _ours(layout: AgnoDbParts, row: Mapping[str, Any] | None) -> bool:
     """Whether ``row`` is a session of the storage's type (agent)."""
     return row is not None and row["session_type"] == layout.type
 
@@ -166,24 +170,24 @@ def _decoded(row: Mapping[str, Any] | None, column: str, session_id: str) -> Any
     return decode_agno_json(row[column], session_id=session_id, column=column)[0]
 
 
-def _check_owner(layout: AgnoDbLayout, row: Mapping[str, Any] | None, session: Session) -> None:
+def _check_owner(layout: AgnoDbParts, row: Mapping[str, Any] | None, session: Session) -> None:
     if row is not None and not _ours(layout, row):
         raise AgnoNbError(
-            f"session id {session.session_id!r} in {layout.storage._ref.qualified} is a "
+            f"session id {session.session_id!r} in {layout.storage.ref.qualified} is a "
             f"{row['session_type']} session, not an {layout.type} session: nothing was "
             "written; use another session_id"
         )
     owner = None if row is None else row["user_id"]
     if owner is not None and owner != session.user_id:
         raise AgnoNbError(
-            f"session {session.session_id!r} in {layout.storage._ref.qualified} belongs to "
+            f"session {session.session_id!r} in {layout.storage.ref.qualified} belongs to "
             f"user {owner!r}, not {session.user_id!r}; agno does not overwrite another user's "
             "session either: upsert it with that user_id, or use a new session_id"
         )
 
 
 def _write_row(
-    layout: AgnoDbLayout,
+    layout: AgnoDbParts,
     conn: Connection,
     values: dict[str, Any],
     created_at: int,
@@ -198,11 +202,11 @@ def _write_row(
         for k, v in values.items()
         if k in t.c
     }
-    insert = s._insert(t).values(**cells, created_at=created_at, updated_at=created_at)
+    insert = s.insert_into(t).values(**cells, created_at=created_at, updated_at=created_at)
     keep = ("session_id", "session_type", "created_at")
     update = {k: insert.excluded[k] for k in cells if k not in keep}
     update["updated_at"] = now
-    s._run(conn, insert.on_conflict_do_update(index_elements=["session_id"], set_=update))
+    s.run_statement(conn, insert.on_conflict_do_update(index_elements=["session_id"], set_=update))
 
 
 # -- runs rows (agno 3.x) ------------------------------------------------------------------
@@ -230,7 +234,7 @@ def _run_row(
 
 
 def _upsert_runs(
-    layout: AgnoDbLayout, conn: Connection, rows: list[dict[str, Any]], *, keep_index: bool
+    layout: AgnoDbParts, conn: Connection, rows: list[dict[str, Any]], *, keep_index: bool
 ) -> None:
     """INSERT ... ON CONFLICT (run_id) DO UPDATE, as agno's upsert_run (which keeps an
     existing ``run_index``; ``keep_index=False`` sets it, for a whole-session upsert)."""
@@ -241,7 +245,7 @@ def _upsert_runs(
     if s.backend != "postgres":
         for row in params:  # the JSON type would encode agno's text again
             row["run_data"] = sa.literal(row["run_data"], sa.Text)
-    insert = s._insert(r)
+    insert = s.insert_into(r)
     changed = ("status", "run_data", "user_id", "parent_run_id", "updated_at")
     update: dict[str, Any] = {c: insert.excluded[c] for c in changed}
     if keep_index:
@@ -250,23 +254,23 @@ def _upsert_runs(
         update["run_index"] = insert.excluded.run_index
     statement = insert.on_conflict_do_update(index_elements=["run_id"], set_=update)
     for row in params:
-        s._run(conn, statement.values(**row))
+        s.run_statement(conn, statement.values(**row))
 
 
-def _table_run_ids(layout: AgnoDbLayout, conn: Connection, session_id: str) -> list[str]:
+def _table_run_ids(layout: AgnoDbParts, conn: Connection, session_id: str) -> list[str]:
     r = layout.runs
     query = sa.select(r.c.run_id).where(r.c.session_id == session_id)
-    return [row[0] for row in layout.storage._all(conn, query)]
+    return [row[0] for row in layout.storage.fetch_all(conn, query)]
 
 
-def _next_index(layout: AgnoDbLayout, conn: Connection, session_id: str, legacy: list[Any]) -> int:
+def _next_index(layout: AgnoDbParts, conn: Connection, session_id: str, legacy: list[Any]) -> int:
     """The new run's ``run_index``: after every run of the session (agno's
     position in its merged runs; max + 1 when indexes have gaps)."""
     r = layout.runs
     query = sa.select(sa.func.max(r.c.run_index), sa.func.count()).where(
         r.c.session_id == session_id
     )
-    top, count = layout.storage._run(conn, query).one()
+    top, count = layout.storage.run_statement(conn, query).one()
     table_ids = set(_table_run_ids(layout, conn, session_id)) if legacy else set()
     only_legacy = [
         run for run in legacy if not (isinstance(run, Mapping) and run.get("run_id") in table_ids)
@@ -277,16 +281,16 @@ def _next_index(layout: AgnoDbLayout, conn: Connection, session_id: str, legacy:
 # -- the two writes ------------------------------------------------------------------------
 
 
-def _agno3(layout: AgnoDbLayout, conn: Connection) -> bool:
+def _agno3(layout: AgnoDbParts, conn: Connection) -> bool:
     """Whether the table is written agno 3's way (else 2.x's: runs in the row)."""
-    return layout._runs_present(conn) or not layout.has_legacy
+    return layout.runs_present(conn) or not layout.has_legacy
 
 
 def _with_ids(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [run if run.get("run_id") else {**run, "run_id": str(uuid.uuid4())} for run in runs]
 
 
-def write_sessions(layout: AgnoDbLayout, batch: Sequence[Session], now_ms: int) -> None:
+def write_sessions(layout: AgnoDbParts, batch: Sequence[Session], now_ms: int) -> None:
     """Insert or replace each session of ``batch`` (row and runs) in one transaction.
 
     On agno 3.x tables the session's runs become exactly its ``run_dicts``, in that
@@ -295,7 +299,7 @@ def write_sessions(layout: AgnoDbLayout, batch: Sequence[Session], now_ms: int) 
     """
     s = layout.storage
     now = now_ms // 1000
-    with s._write() as conn:
+    with s.write_conn() as conn:
         agno3 = _agno3(layout, conn)
         if agno3:
             ensure_runs_table(layout, conn)
@@ -326,14 +330,14 @@ def write_sessions(layout: AgnoDbLayout, batch: Sequence[Session], now_ms: int) 
             gone = [rid for rid in _table_run_ids(layout, conn, sid) if rid not in wanted]
             if gone:
                 r = layout.runs
-                s._run(conn, r.delete().where(r.c.session_id == sid, r.c.run_id.in_(gone)))
+                s.run_statement(conn, r.delete().where(r.c.session_id == sid, r.c.run_id.in_(gone)))
             _scrub_legacy(layout, conn, row, wanted)
             rows = [_run_row(run, sid, session.user_id, i, now) for i, run in enumerate(runs)]
             _upsert_runs(layout, conn, rows, keep_index=False)
 
 
 def _scrub_legacy(
-    layout: AgnoDbLayout, conn: Connection, row: Mapping[str, Any] | None, wanted: set[str]
+    layout: AgnoDbParts, conn: Connection, row: Mapping[str, Any] | None, wanted: set[str]
 ) -> None:
     """Take runs no longer wanted out of a 2.x row's ``runs`` column (as agno's
     ``delete_run`` does), keeping the cell's encoding."""
@@ -348,11 +352,11 @@ def _scrub_legacy(
         return
     t = layout.table
     value = _cell(layout, kept, max(depth, 1))
-    layout.storage._run(conn, t.update().where(t.c.session_id == sid).values(runs=value))
+    layout.storage.run_statement(conn, t.update().where(t.c.session_id == sid).values(runs=value))
 
 
 def append_run(
-    layout: AgnoDbLayout,
+    layout: AgnoDbParts,
     session_id: str,
     run: dict[str, Any],
     session_data: Mapping[str, Any] | None,
@@ -362,10 +366,10 @@ def append_run(
     merged into the row's, whose ``session_metrics`` grow by the run's."""
     s = layout.storage
     now = int(time.time())
-    with s._write() as conn:
+    with s.write_conn() as conn:
         row = _lock_row(layout, conn, session_id)
         if row is None or not _ours(layout, row):
-            raise s._not_found(session_id)
+            raise s.not_found(session_id)
         agno3 = _agno3(layout, conn)
         if agno3:
             ensure_runs_table(layout, conn)
@@ -385,7 +389,7 @@ def append_run(
         data = fmt.session_data({"session_metrics": grown}, kept=data)
         values: dict[str, Any] = {c: _decoded(row, c, session_id) for c in _ROW_JSON if c in row}
         values["session_data"] = data
-        legacy = layout._legacy(row, session_id)
+        legacy = layout.legacy_runs(row, session_id)
         if agno3:
             index = _next_index(layout, conn, session_id, legacy)
             rows = [_run_row(new, session_id, user_id, index, now)]
@@ -395,5 +399,7 @@ def append_run(
             values["runs"] = [*legacy, new]
         t = layout.table
         cells = {k: _cell(layout, v, depth) for k, v in values.items() if k in t.c}
-        s._run(conn, t.update().where(t.c.session_id == session_id).values(**cells, updated_at=now))
+        s.run_statement(
+            conn, t.update().where(t.c.session_id == session_id).values(**cells, updated_at=now)
+        )
     return index
