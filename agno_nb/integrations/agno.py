@@ -52,18 +52,43 @@ def _fields(session: Any) -> dict[str, Any]:
     return {f.name: getattr(session, f.name) for f in dataclasses.fields(session)}
 
 
+class AgnoMemory(dict[str, Any]):
+    """A session's ``memory`` as the adapter hands it to agno: a plain ``dict``
+    of exactly what was upserted, whose ``pop("runs")`` gives ``None`` when it
+    holds no runs.
+
+    agno 1.8.4's Agent, loading a stored session into an agent that has no
+    memory object yet, takes the session's memory dict as its own and calls
+    ``pop("runs")`` on it without a default, which raises ``KeyError`` for a
+    session stored without runs. Meeting that one call here keeps every read
+    exact (no ``"runs": []`` added) and such a session loadable. Everything
+    else behaves as ``dict`` (equality, JSON, pickling, copies).
+    """
+
+    __slots__ = ()
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        """``dict.pop``, except a missing ``"runs"`` gives ``None`` (agno's Agent)."""
+        if not default and key == "runs" and key not in self:
+            return None
+        return super().pop(key, *default)
+
+    def __reduce__(self) -> Any:  # pickled (and deep-copied by pickle) as a plain dict
+        return (dict, (dict(self),))
+
+
 def to_agno_session(session: Any, mode: str) -> Any:
     """Our session object as agno's session dataclass for ``mode``.
 
-    The values are shared with ``session`` (a freshly read object), not copied.
+    The values are shared with ``session`` (a freshly read object), not copied;
+    ``memory`` is the same dict's items as an :class:`AgnoMemory` (nothing added).
     """
     if session is None:
         return None
     data = _fields(session)
-    if mode != "workflow_v2":
-        memory = dict(data.get("memory") or {})
-        memory.setdefault("runs", [])  # agno's Agent pops "runs" when it loads memory
-        data["memory"] = memory
+    memory = data.get("memory")
+    if mode != "workflow_v2" and type(memory) is dict:
+        data["memory"] = AgnoMemory(memory)
     return _agno_session_class(mode).from_dict(data)
 
 
@@ -74,6 +99,8 @@ def from_agno_session(session: Any, mode: str) -> Any:
         data = _fields(session)
     else:
         data = session.to_dict() if hasattr(session, "to_dict") else dict(session)
+    if type(data.get("memory")) is AgnoMemory:  # stored as the plain dict it is
+        data["memory"] = dict(data["memory"])
     return SESSION_CLASSES[mode].from_dict(data)
 
 
