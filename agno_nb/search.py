@@ -30,7 +30,15 @@ from agno_nb.summary import run_messages
 SEPARATOR = "\x1f"
 _STRIP = {ord(SEPARATOR): " ", 0: " "}  # Postgres text cannot hold NUL
 
-__all__ = ["SEPARATOR", "fold", "name_text", "run_text", "search_term", "session_text"]
+__all__ = [
+    "SEPARATOR",
+    "fold",
+    "fold_joined",
+    "name_text",
+    "run_text",
+    "search_term",
+    "session_text",
+]
 
 
 def fold(text: str) -> str:
@@ -38,12 +46,37 @@ def fold(text: str) -> str:
 
     ASCII text is only lower-cased (which is what folding does to it).
     """
-    if text.isascii():
-        folded = text.lower()
-    else:
-        nfkc = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
-        folded = nfkc.casefold()  # NFKC can make capitals again (double-struck C)
+    folded = _fold(text)
     return folded.translate(_STRIP) if SEPARATOR in folded or "\0" in folded else folded
+
+
+def _fold(text: str) -> str:
+    """:func:`fold` without the removal of separators and NULs."""
+    if text.isascii():
+        return text.lower()
+    nfkc = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    return nfkc.casefold()  # NFKC can make capitals again (double-struck C)
+
+
+def fold_joined(pieces: list[str]) -> str:
+    """``SEPARATOR.join(fold(p) for p in pieces)``, folded in one pass.
+
+    Folding is done character by character, and NFKC never composes or reorders
+    across the separator (a control character: a starter that composes with
+    nothing), so the joined text folds to the join of the folded pieces. A piece
+    that holds a separator or a NUL itself (which :func:`fold` replaces), or
+    whose folding makes one, takes the piece-by-piece way.
+    """
+    joined = SEPARATOR.join(pieces)
+    separators = len(pieces) - 1
+    if joined.count(SEPARATOR) != separators or "\0" in joined:
+        return SEPARATOR.join([fold(p) for p in pieces])
+    if joined.isascii():  # lower() makes no separator and no NUL
+        return joined.lower()
+    folded = _fold(joined)
+    if folded.count(SEPARATOR) != separators or "\0" in folded:
+        return SEPARATOR.join([fold(p) for p in pieces])
+    return folded
 
 
 def search_term(search: str | None) -> str | None:
@@ -60,13 +93,17 @@ def name_text(session_id: str, name: Any) -> str:
     return fold(shown) + SEPARATOR + fold(str(session_id))
 
 
-def run_text(run: Any) -> str:
-    """The folded text of one run: its id and what each message it added says."""
+def run_text(run: Any, messages: list[Mapping[str, Any]] | None = None) -> str:
+    """The folded text of one run: its id and what each message it added says.
+
+    ``messages``: the run's ``run_messages(run)`` when the caller has them already.
+    """
     pieces: list[str] = []
-    if isinstance(run, Mapping):
+    if isinstance(run, dict | Mapping):  # dict first: no ABC check for a dict
         if run.get("run_id") is not None:
             pieces.append(str(run["run_id"]))
-        messages = run_messages(run)
+        if messages is None:
+            messages = run_messages(run)
         for message in messages:
             if not message.get("from_history"):
                 pieces.append(content_text(message.get("content")))
@@ -76,7 +113,7 @@ def run_text(run: Any) -> str:
                 pieces.append(content_text(single.get("content")))
             if isinstance(run.get("content"), str):
                 pieces.append(run["content"])
-    return SEPARATOR.join(fold(p) for p in pieces if p)
+    return fold_joined([p for p in pieces if p]) if pieces else ""
 
 
 def session_text(session_id: str, name: Any, runs: Iterable[Any]) -> str:

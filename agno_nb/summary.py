@@ -39,10 +39,11 @@ def run_messages(run: Any) -> list[Mapping[str, Any]]:
 
 def new_message_count(run: Any) -> int:
     """How many messages the run added (history copies are not counted)."""
-    return _count_new(run_messages(run))
+    return count_new(run_messages(run))
 
 
-def _count_new(messages: list[Mapping[str, Any]]) -> int:
+def count_new(messages: list[Mapping[str, Any]]) -> int:
+    """How many of a run's ``run_messages()`` it added (not history copies)."""
     return len([m for m in messages if not m.get("from_history")])
 
 
@@ -70,7 +71,7 @@ def summarize_runs(runs: Iterable[Any]) -> RunsSummary:
     counts = summary.per_run_messages
     for run in runs:
         messages = run_messages(run)
-        counts.append(_count_new(messages))
+        counts.append(count_new(messages))
         if summary.preview is None:
             summary.preview = _first_question(run, messages)
     summary.message_count = sum(counts)

@@ -364,7 +364,16 @@ class RowsLayout(Agno1Layout):
         values["memory"] = rest
         return run_list
 
-    def run_row(self, session_id: str, index: int, run: Any, messages: int) -> dict[str, Any]:
+    def run_row(
+        self,
+        session_id: str,
+        index: int,
+        run: Any,
+        messages: int,
+        listed: list[Mapping[str, Any]] | None = None,
+    ) -> dict[str, Any]:
+        """A run row's INSERT parameters (``listed``: the run's ``run_messages()``
+        when the caller has them, so the search text need not list them again)."""
         is_dict = isinstance(run, (dict, Mapping))  # dict first: no ABC check for a dict
         row = {
             "session_id": session_id,
@@ -375,7 +384,7 @@ class RowsLayout(Agno1Layout):
             "run": run,
         }
         if self.searchable:
-            row["search_text"] = run_text(run)
+            row["search_text"] = run_text(run, listed)
         return row
 
     def row_values(self, session: Session, now_ms: int) -> dict[str, Any]:

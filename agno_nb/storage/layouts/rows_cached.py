@@ -27,7 +27,7 @@ from agno_nb.errors import CorruptSessionError
 from agno_nb.storage.contract import StorageCore
 from agno_nb.storage.lazy_runs import RunList
 from agno_nb.storage.versioned import CachedRuns, VersionedDb
-from agno_nb.summary import first_question, new_message_count
+from agno_nb.summary import count_new, first_question, run_messages
 
 if TYPE_CHECKING:
     from agno_nb.sessions import Session
@@ -186,8 +186,9 @@ def _write_tail(
             value, stored = item.decode(), item
         else:
             value, stored = item, StoredRun(encode_json(item), session_id)
-        count = new_message_count(value)
-        row = layout.run_row(session_id, keep + i, value, count)
+        listed = run_messages(value)  # listed once, for the count and the search text
+        count = count_new(listed)
+        row = layout.run_row(session_id, keep + i, value, count, listed)
         if own_encoder:  # bound as its text, encoded once (else as its value: an
             row["run"] = stored  # engine of the caller's knows nothing of stored runs)
         run_rows.append(row)
