@@ -23,6 +23,7 @@ from agno_nb.schema import (
     session_table,
     v2_index_specs,
 )
+from agno_nb.search import name_text, run_text, session_text
 from agno_nb.summary import summarize_runs
 
 Progress = Callable[[int, int], None]
@@ -143,16 +144,36 @@ def _examine(row: Any, source: str) -> tuple[Any, Any, str | None]:
     return holder, session_data, None
 
 
-def _v2_data(conn: Connection, ref: TableRef, progress: Progress | None) -> StepStats:
-    """Move every run out of the session JSON into the runs table, in batches."""
+def _held_text(row: Any, source: str) -> str:
+    """v4's ``search_name`` of a row v2 leaves as it was: its id and the text of
+    the runs in its runs holder when that still decodes to a list of runs."""
+    try:
+        holder = _decode(getattr(row, source))
+    except (ValueError, RecursionError):
+        holder = None
+    if source != "runs":
+        holder = holder.get("runs") if isinstance(holder, dict) else None
+    return session_text(row.session_id, None, holder if isinstance(holder, list) else [])
+
+
+def _v2_data(
+    conn: Connection, ref: TableRef, progress: Progress | None, *, search: bool = False
+) -> StepStats:
+    """Move every run out of the session JSON into the runs table, in batches.
+
+    ``search``: the table already has v4's columns (``migrations.fused``), and
+    each row gets its folded search text as it is moved, from the values this
+    pass decoded anyway, so that v4 has nothing left to fill.
+    """
+    at = 4 if search else 2
     md = sa.MetaData()
     old = session_table(
         md, ref.table, mode=ref.mode, version=1, backend=ref.backend, schema=ref.schema
     )
     new = session_table(
-        sa.MetaData(), ref.table, mode=ref.mode, version=2, backend=ref.backend, schema=ref.schema
+        sa.MetaData(), ref.table, mode=ref.mode, version=at, backend=ref.backend, schema=ref.schema
     )
-    runs = runs_table(md, ref.table, backend=ref.backend, schema=ref.schema)
+    runs = runs_table(md, ref.table, backend=ref.backend, schema=ref.schema, version=at)
     source = "runs" if ref.mode == "workflow_v2" else "memory"
     js = json_type(ref.backend)
     text_cols = [
@@ -170,13 +191,12 @@ def _v2_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Step
         "active_ms": sa.bindparam("b_active_ms"),
         source: sa.bindparam("b_source", type_=js),
     }
+    marks: dict[str, Any] = {"run_count": None, "message_count": None}
+    if search:
+        values["search_name"] = marks["search_name"] = sa.bindparam("b_search")
     update = new.update().where(new.c.session_id == sa.bindparam("b_sid")).values(**values)
     # a row left as it was: only marked, so reads take its runs from its JSON
-    leave = (
-        new.update()
-        .where(new.c.session_id == sa.bindparam("b_sid"))
-        .values(run_count=None, message_count=None)
-    )
+    leave = new.update().where(new.c.session_id == sa.bindparam("b_sid")).values(**marks)
     stats = StepStats()
     seen = 0
     last: str | None = None
@@ -195,6 +215,8 @@ def _v2_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Step
             if why is not None:
                 stats.unmoved.append((row.session_id, why))
                 left.append({"b_sid": row.session_id})
+                if search:  # as v4 gives it: no name, and the runs its JSON still reads
+                    left[-1]["b_search"] = _held_text(row, source)
                 continue
             kept: Any = holder
             run_list: list[Any] = []
@@ -217,6 +239,8 @@ def _v2_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Step
                         "run": run,
                     }
                 )
+                if search:
+                    run_rows[-1]["search_text"] = run_text(run)
             name = session_data.get("session_name") if isinstance(session_data, dict) else None
             updates.append(
                 {
@@ -231,6 +255,8 @@ def _v2_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Step
                     "b_source": kept,
                 }
             )
+            if search:  # a row kept as given has no runs list: its text is its name and id
+                updates[-1]["b_search"] = name_text(row.session_id, name)
         if run_rows:
             conn.execute(runs.insert(), run_rows)
         if updates:
@@ -244,6 +270,13 @@ def _v2_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Step
         if progress is not None:
             progress(min(seen, total), total)
     return stats
+
+
+def v2_data(
+    conn: Connection, ref: TableRef, progress: Progress | None, *, search: bool = False
+) -> StepStats:
+    """v2's data move, for ``migrations.fused`` (``search``: see ``_v2_data``)."""
+    return _v2_data(conn, ref, progress, search=search)
 
 
 # -- v2 -> v3: drop agno's single-column indexes ------------------------------------------

@@ -35,7 +35,8 @@ from agno_nb.errors import (
     StorageFullError,
     StorageLockedError,
 )
-from agno_nb.migrations import MIGRATIONS, UpgradePlan, plan
+from agno_nb.migrations import UpgradePlan, plan
+from agno_nb.migrations.fused import apply_step, steps_for
 from agno_nb.migrations.plan import describe_rows
 from agno_nb.migrations.steps import Progress
 from agno_nb.schema import LATEST_VERSION
@@ -77,13 +78,18 @@ def upgrade(
         return _finish_moves(storage, result)
     mark(storage, LATEST_VERSION)  # writers that time out name this upgrade
     try:
-        for migration in MIGRATIONS[start or 0 : LATEST_VERSION]:
-            with _step_errors(storage, migration.version), storage.write_conn(check=False) as conn:
+        # v2..v4 as one step when all are due: one decode of each session (fused.py)
+        for migration in steps_for(start or 0):
+            stays_at = getattr(migration, "first", migration.version) - 1
+            with (
+                _step_errors(storage, migration.version, stays_at),
+                storage.write_conn(check=False) as conn,
+            ):
                 storage.lock_table(conn)
                 now = _stamps.detect(storage, conn)
                 if now is None or now.version is None or now.version >= migration.version:
                     continue
-                stats = migration.apply(conn, storage.ref, progress)
+                stats = apply_step(migration, conn, storage.ref, progress, now.version)
                 if stats.unmoved and not skip_corrupt:
                     raise _cannot_move(storage, stats.unmoved, f"v{now.version}")
                 _stamps.stamp(storage, conn, migration.version)
@@ -99,10 +105,11 @@ def upgrade(
 
 
 @contextmanager
-def _step_errors(storage: StorageCore, version: int) -> Iterator[None]:
+def _step_errors(storage: StorageCore, version: int, stays_at: int | None = None) -> Iterator[None]:
     """Around one upgrade step's transaction: a step that failed for any reason
     but the database's availability (unreachable, locked, full: those errors
-    already say what to do) raises MigrationError, naming the table and step."""
+    already say what to do) raises MigrationError, naming the table and step
+    (``stays_at``: the layout the table keeps, ``version - 1`` by default)."""
     try:
         yield
     except (MigrationError, BackendUnavailableError, StorageLockedError, StorageFullError):
@@ -115,7 +122,8 @@ def _step_errors(storage: StorageCore, version: int) -> Iterator[None]:
             detail = f"{type(orig).__name__}: {detail}"
         raise MigrationError(
             f"upgrading {storage.ref.qualified} to layout v{version} failed ({detail}); "
-            f"nothing of this step was saved, the table stays at v{version - 1}: fix "
+            f"nothing of this step was saved, the table stays at "
+            f"v{version - 1 if stays_at is None else stays_at}: fix "
             "the cause and run upgrade_schema() again"
         ) from None
 
