@@ -121,17 +121,16 @@ class SourceTable:
     def _source_row(self, raw: dict[str, Any], run_texts: dict[str, list[str]] | None) -> SourceRow:
         session_id = str(raw["session_id"])
         held = raw.pop(_HELD, 0) is None  # not part of the fingerprint
-        digest = hashlib.blake2b(digest_size=16)
+        # one update of the joined text: the digest of the same bytes as before
+        # (hashing is streaming), without ~40 calls per session
+        parts: list[str] = []
         for key in sorted(raw):
             value = raw[key]
-            digest.update(key.encode())
-            digest.update(b"\x1f")
-            digest.update(value.encode() if type(value) is str else repr(value).encode())
-            digest.update(b"\x1e")
+            parts += (key, "\x1f", value if type(value) is str else repr(value), "\x1e")
         texts = run_texts.get(session_id, []) if run_texts is not None else None
         for text in texts or ():
-            digest.update(text.encode() if type(text) is str else repr(text).encode())
-            digest.update(b"\x1e")
+            parts += (text if type(text) is str else repr(text), "\x1e")
+        digest = hashlib.blake2b("".join(parts).encode(), digest_size=16)
         row = dict(raw)
         error = None
         try:
