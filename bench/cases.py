@@ -400,6 +400,7 @@ def _agno_cases() -> list[Callable[[Place, Sizes, bool], list[Figure]]]:
 
 
 from bench.cases_search import case_bulk, case_search  # noqa: E402 (uses the helpers above)
+from bench.cases_speed import case_write_speed  # noqa: E402 (uses Figure above)
 
 CASES: list[Callable[[Place, Sizes, bool], list[Figure]]] = [
     case_upsert,
@@ -411,6 +412,7 @@ CASES: list[Callable[[Place, Sizes, bool], list[Figure]]] = [
     case_migrate,
     case_search,
     case_bulk,
+    case_write_speed,
 ]
 
 #: Every figure key a complete run reports, in order.
@@ -436,4 +438,7 @@ FIGURE_KEYS = (
     "search_nothing_50",
     "bulk_all_sessions_peak_mb",
     "bulk_messages_df_peak_mb",
+    "upsert_alone_wall",
+    "upsert_alone_cpu",
+    "upgrade_alone_cpu",
 )

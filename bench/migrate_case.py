@@ -8,15 +8,14 @@ both migrate a copy of the same file, into that file (agno's default).
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
+from bench.cases_speed import timed
 from bench.peers import Place
 from bench.workload import session_values
 
@@ -105,10 +104,8 @@ def case_migrate(place: Place, sizes: Any, agno: bool) -> list[Any]:
     ours_file, agno_file = place.folder / "migrate_ours.db", place.folder / "migrate_agno.db"
     shutil.copyfile(source, ours_file)
     shutil.copyfile(source, agno_file)
-    gc.collect()
-    start, cpu = time.perf_counter(), time.process_time()
-    report = migrate(f"sqlite:///{ours_file}")
-    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+    timing, report = timed(lambda: migrate(f"sqlite:///{ours_file}"))
+    elapsed, cpu = timing.wall, timing.cpu
     table = report.tables[0]
     kept = (table.target_sessions, table.target_runs, table.target_messages)
     problems = []
@@ -117,7 +114,7 @@ def case_migrate(place: Place, sizes: Any, agno: bool) -> list[Any]:
     theirs = agno_side(agno_file) if agno else None
     detail = (
         f"source {total:,} sessions / {runs:,} runs / {messages:,} messages; agno_nb "
-        f"{elapsed:.1f} s ({cpu:.1f} s of CPU: {total / cpu:,.0f} sessions/s), kept "
+        f"{timing.split()} ({total / cpu:,.0f} sessions/s of CPU), kept "
         f"{kept[0]:,} / {kept[1]:,} / {kept[2]:,}, created_at kept"
     )
     if theirs is None:
@@ -144,6 +141,13 @@ def case_migrate(place: Place, sizes: Any, agno: bool) -> list[Any]:
             target=">= 2,000 sessions/s",
             note="; ".join(problems),
             detail=detail,
-            extra={"seconds": elapsed, "cpu_seconds": cpu, "kept": kept, "agno": theirs},
+            extra={
+                "seconds": elapsed,
+                "cpu_seconds": cpu,
+                "waiting_for_cpu_seconds": timing.waiting,
+                "blocked_seconds": timing.blocked,
+                "kept": kept,
+                "agno": theirs,
+            },
         )
     ]
