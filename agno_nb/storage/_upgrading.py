@@ -109,7 +109,10 @@ def _step_errors(storage: StorageCore, version: int, stays_at: int | None = None
     """Around one upgrade step's transaction: a step that failed for any reason
     but the database's availability (unreachable, locked, full: those errors
     already say what to do) raises MigrationError, naming the table and step
-    (``stays_at``: the layout the table keeps, ``version - 1`` by default)."""
+    (``stays_at``: the layout the table keeps, ``version - 1`` by default; the
+    step is named ``v<stays_at + 1>-v<version>`` when it spans several)."""
+    before = version - 1 if stays_at is None else stays_at
+    target = f"v{version}" if before == version - 1 else f"v{before + 1}-v{version}"
     try:
         yield
     except (MigrationError, BackendUnavailableError, StorageLockedError, StorageFullError):
@@ -121,9 +124,9 @@ def _step_errors(storage: StorageCore, version: int, stays_at: int | None = None
         if not isinstance(exc, AgnoNbError):
             detail = f"{type(orig).__name__}: {detail}"
         raise MigrationError(
-            f"upgrading {storage.ref.qualified} to layout v{version} failed ({detail}); "
+            f"upgrading {storage.ref.qualified} to layout {target} failed ({detail}); "
             f"nothing of this step was saved, the table stays at "
-            f"v{version - 1 if stays_at is None else stays_at}: fix "
+            f"v{before}: fix "
             "the cause and run upgrade_schema() again"
         ) from None
 
