@@ -50,7 +50,14 @@ class RowsParts(Protocol):
 
     def take_runs(self, values: dict[str, Any]) -> list[Any] | None: ...
 
-    def run_row(self, session_id: str, index: int, run: Any, messages: int) -> dict[str, Any]: ...
+    def run_row(
+        self,
+        session_id: str,
+        index: int,
+        run: Any,
+        messages: int,
+        listed: list[Mapping[str, Any]] | None = None,
+    ) -> dict[str, Any]: ...
 
     def row_values(self, session: Session, now_ms: int) -> dict[str, Any]: ...
 

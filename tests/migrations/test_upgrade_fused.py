@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from agno_nb.migrations import MIGRATIONS
 from agno_nb.migrations.fused import V1_TO_V4, steps_for
 from agno_nb.schema import LATEST_VERSION, RUNS_SUFFIX
-from tests.test_storage import make_run
+from tests.session_factory import make_run
 
 
 def _rows(storage: Any, suffix: str = "") -> list[tuple[str, ...]]:
@@ -54,7 +54,7 @@ def _v1_table(make_storage: Any, name: str) -> Any:
     storage = make_storage(name, schema_version=1)
     storage.create()
     with storage.db_engine.begin() as conn:
-        conn.execute(storage._table(1).insert(), _v1_rows())
+        conn.execute(storage.table_at(1).insert(), _v1_rows())
     return storage
 
 
@@ -95,7 +95,7 @@ def test_fused_upgrade_from_inside_its_span_applies_the_rest(make_storage: Any) 
     """A table another upgrader left at v2 or v3 gets the remaining steps."""
     storage = make_storage("partial", schema_version=2)
     storage.create()
-    from tests.test_storage import make_session
+    from tests.session_factory import make_session
 
     storage.upsert(make_session("p1", runs=2))
     assert storage.current_version == 2
@@ -116,7 +116,7 @@ def test_fused_upgrade_leaves_unreadable_rows_as_v4_would(
         storage = SqliteStorage(name, db_file=tmp_path / "c.db", schema_version=1)
         storage.create()
         with storage.db_engine.begin() as conn:
-            conn.execute(storage._table(1).insert(), _v1_rows()[:6])
+            conn.execute(storage.table_at(1).insert(), _v1_rows()[:6])
             conn.execute(sa.text(f"UPDATE {name} SET memory = '{{x' WHERE session_id = 'S-001'"))
             conn.execute(
                 sa.text(f"UPDATE {name} SET session_data = '{{x' WHERE session_id = 'S-002'")

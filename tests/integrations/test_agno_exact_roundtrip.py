@@ -21,7 +21,7 @@ from agno.storage.session.workflow import WorkflowSession as AgnoWorkflowSession
 
 from agno_nb.integrations.agno import AgnoMemory, as_agno_storage
 from agno_nb.sessions import AgentSession, WorkflowSession
-from tests.test_interop_agno import agno_agent
+from tests.integrations.test_interop_agno import agno_agent
 
 _RUN = {"run_id": "r1", "session_id": "s1", "content": "hi", "created_at": 1_700_000_000}
 
