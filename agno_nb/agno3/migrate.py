@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from sqlalchemy.engine import make_url
 
 from agno_nb.agno3.job import MigrateProgress, TableJob
+from agno_nb.agno3.labels import carry_labels
 from agno_nb.agno3.report import MigrationReport
 from agno_nb.agno3.source import SourceTable, open_source
 from agno_nb.agno3.target import (
@@ -153,6 +154,8 @@ def migrate(
                 key = source_key(source_url, source)
                 job = TableJob(source, key, target, dry_run=dry_run, skip_bad=skip_bad)
                 report.tables.append(job.run(batch_size=batch_size, progress=progress))
+                if not dry_run:  # run labels (agno_nb_labels) follow their sessions
+                    carry_labels(source, target, report.tables[-1])
             if memory_table is not None:
                 from agno_nb.agno3.memories import migrate_memories
 

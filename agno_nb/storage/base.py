@@ -47,6 +47,7 @@ from agno_nb.schema import (
 )
 from agno_nb.sessions import ENTITY_COLUMN, Session
 from agno_nb.storage import _stamps, _upgrading
+from agno_nb.storage import labels as run_labels
 from agno_nb.storage._checks import check_run, check_session
 from agno_nb.storage._dbapi import ForkAware, leave_parent_pool, track_fork
 from agno_nb.storage.contract import CAPABILITIES, Layout, LayoutChanged, StorageStats
@@ -396,6 +397,7 @@ class BaseStorage(ForkAware):
             AgnoNbError: the table's family refuses it (agno 2.x/3.x's tables).
         """
         _stamps.drop(self)
+        run_labels.forget_table(self)
 
     @consistent
     def read(self, session_id: str, user_id: str | None = None) -> Session | None:
@@ -547,6 +549,7 @@ class BaseStorage(ForkAware):
             return
         layout.refuse("delete_session")
         layout.delete_session(session_id)
+        run_labels.delete_session_labels(self, session_id)
 
     def upgrade_schema(
         self,
@@ -733,6 +736,53 @@ class BaseStorage(ForkAware):
         if session_id is not None:
             return messages_frame([self._require(session_id)])
         return messages_frame(self.iter_sessions(user_id, limit=limit))
+
+    # -- labels (storage/labels.py) ------------------------------------------------------
+
+    def label_run(
+        self,
+        session_id: str,
+        run_id: str,
+        rating: str | None = None,
+        *,
+        score: float | None = None,
+        correction: str | None = None,
+        note: str | None = None,
+        tags: Iterable[str] = (),
+    ) -> run_labels.Label:
+        """Label one run: ``rating`` ``"good"``/``"bad"``, a ``score``, a corrected
+        answer, a note, tags (who and when are recorded). A second call replaces
+        the label. Kept in agno_nb's side table ``agno_nb_labels``; the sessions
+        table is not changed.
+
+        Raises:
+            SessionNotFoundError: no such session.
+            InvalidArgumentError: no such run, a rating not good/bad, a score not a
+                number, or nothing to record.
+        """
+        return run_labels.label_run(
+            self,
+            session_id,
+            run_id,
+            rating,
+            score=score,
+            correction=correction,
+            note=note,
+            tags=tags,
+        )
+
+    def labels(self, session_id: str | None = None) -> list[run_labels.Label]:
+        """The labels of one session's runs, or of every session's."""
+        return run_labels.labels(self, session_id)
+
+    def labels_df(self, session_id: str | None = None) -> pd.DataFrame:
+        """The labels as a DataFrame, one row per labelled run (join to
+        :meth:`messages_df` on ``["session_id", "run_id"]``)."""
+        return run_labels.labels_df(self, session_id)
+
+    def delete_label(self, session_id: str, run_id: str) -> bool:
+        """Remove one run's label; returns whether it had one."""
+        return run_labels.delete_label(self, session_id, run_id)
 
     # -- helpers --------------------------------------------------------------------------
 
