@@ -21,10 +21,12 @@ from typing import IO, Any
 from agno_nb.sessions import Message, Run, content_text
 
 __all__ = [
+    "corrected_example",
     "export_jsonl",
     "few_shot_example",
     "few_shot_examples",
     "iter_examples",
+    "iter_labelled_examples",
     "write_jsonl",
 ]
 
@@ -153,6 +155,61 @@ def iter_examples(
                 yield example
 
 
+def corrected_example(
+    run: Run | Mapping[str, Any], correction: str, *, system: bool = True
+) -> dict[str, Any] | None:
+    """The run as a few-shot example whose final assistant message is ``correction``
+    (the run's own final answer is replaced; tool calls before it are kept)."""
+    example = few_shot_example(run, system=system)
+    if example is None:
+        r = run if isinstance(run, Run) else Run.from_dict(run)
+        user = r.user_message
+        if user is None:
+            return None
+        example = {"messages": [{"role": "user", "content": _content(user.content)}]}
+    messages = list(example["messages"])
+    last = messages[-1] if messages else None
+    if last is not None and last["role"] == "assistant" and not last.get("tool_calls"):
+        messages.pop()
+    messages.append({"role": "assistant", "content": correction})
+    return {"messages": messages}
+
+
+def iter_labelled_examples(
+    storage: Any,
+    *,
+    rating: str | None = None,
+    corrections: bool = False,
+    session_ids: Iterable[str] | None = None,
+    system: bool = True,
+) -> Iterator[dict[str, Any]]:
+    """Few-shot examples of labelled runs: those rated ``rating`` and, with
+    ``corrections``, every run that has a correction (the correction as the
+    final assistant message, whatever the rating). Each run is exported once,
+    sessions in id order and runs in order."""
+    from agno_nb.storage.labels import check_rating
+
+    rating = check_rating(rating)
+    wanted = None if session_ids is None else set(session_ids)
+    chosen: dict[str, dict[str, Any]] = {}
+    for label in storage.labels():
+        if wanted is not None and label.session_id not in wanted:
+            continue
+        if (corrections and label.correction) or (rating is not None and label.rating == rating):
+            chosen.setdefault(label.session_id, {})[label.run_id] = label
+    for session_id, by_run in chosen.items():
+        for run in _session_runs(storage, session_id):
+            label = by_run.get(run.get("run_id"))  # type: ignore[arg-type]
+            if label is None:
+                continue
+            if corrections and label.correction:
+                example = corrected_example(run, label.correction, system=system)
+            else:
+                example = few_shot_example(run, system=system)
+            if example is not None:
+                yield example
+
+
 def write_jsonl(examples: Iterable[Mapping[str, Any]], out: IO[str]) -> int:
     """Write one JSON object per line; returns how many lines were written."""
     count = 0
@@ -171,23 +228,51 @@ def export_jsonl(
     entity_id: str | None = None,
     search: str | None = None,
     system: bool = True,
+    rating: str | None = None,
+    corrections: bool = False,
 ) -> int:
     """Write the few-shot examples of some sessions to ``path`` (UTF-8 JSONL).
 
     The file is written whole or not at all. Returns the number of examples
-    written. See :func:`iter_examples` for the
-    selection rules.
+    written. See :func:`iter_examples` for the selection rules.
+
+    With ``rating`` (``"good"`` or ``"bad"``) or ``corrections=True`` only
+    labelled runs are exported (see :func:`iter_labelled_examples`):
+    ``rating="good"`` keeps the runs rated good; ``corrections=True`` adds
+    every run with a correction, its correction as the final assistant message.
+    ``session_ids`` still narrows the sessions.
+
+    Raises:
+        InvalidArgumentError: ``rating`` is not good/bad, or ``user_id``,
+            ``entity_id`` or ``search`` is combined with a label filter.
     """
     target = Path(path)
+    examples: Iterator[dict[str, Any]]
+    if rating is not None or corrections:
+        if user_id is not None or entity_id is not None or search is not None:
+            from agno_nb.errors import InvalidArgumentError
+
+            raise InvalidArgumentError(
+                "rating/corrections select labelled runs: narrow them with session_ids, "
+                "not user_id, entity_id or search"
+            )
+        examples = iter_labelled_examples(
+            storage,
+            rating=rating,
+            corrections=corrections,
+            session_ids=session_ids,
+            system=system,
+        )
+    else:
+        examples = iter_examples(
+            storage,
+            session_ids=session_ids,
+            user_id=user_id,
+            entity_id=entity_id,
+            search=search,
+            system=system,
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
-    examples = iter_examples(
-        storage,
-        session_ids=session_ids,
-        user_id=user_id,
-        entity_id=entity_id,
-        search=search,
-        system=system,
-    )
     partial = target.with_name(target.name + ".part")
     try:
         with partial.open("w", encoding="utf-8") as out:

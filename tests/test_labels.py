@@ -303,3 +303,68 @@ def test_labels_follow_the_migration_into_postgres(tmp_path: Path, pg_schema: st
         with engine.begin() as conn:
             conn.execute(sa.text(f'DROP SCHEMA IF EXISTS "{target_schema}" CASCADE'))
         engine.dispose()
+
+
+# -- datasets from labels -------------------------------------------------------------------
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    import json
+
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_export_good_and_corrected_runs(layout_storage: Any, tmp_path: Path) -> None:
+    from agno_nb.export import export_jsonl
+
+    storage = layout_storage
+    storage.label_run("s1", "s1-r0", "good")
+    storage.label_run("s1", "s1-r2", "bad", correction="the fixed answer")
+    storage.label_run("s2", "s2-r1", "bad")
+    storage.label_run("s2", "s2-r0", "good", correction="an even better answer")
+    good = tmp_path / "good.jsonl"
+    assert export_jsonl(storage, good, rating="good") == 2
+    assert [e["messages"] for e in _read_jsonl(good)] == [
+        [{"role": "user", "content": "question 0"}, {"role": "assistant", "content": "answer 0"}],
+        [{"role": "user", "content": "question 0"}, {"role": "assistant", "content": "answer 0"}],
+    ]
+    both = tmp_path / "both.jsonl"
+    assert export_jsonl(storage, both, rating="good", corrections=True) == 3
+    finals = [e["messages"][-1]["content"] for e in _read_jsonl(both)]
+    assert finals == ["answer 0", "the fixed answer", "an even better answer"]
+    assert [e["messages"][0]["content"] for e in _read_jsonl(both)] == [
+        "question 0",
+        "question 2",
+        "question 0",
+    ]
+    fixed = tmp_path / "fixed.jsonl"
+    assert export_jsonl(storage, fixed, corrections=True, session_ids=["s1"]) == 1
+    assert export_jsonl(storage, tmp_path / "bad.jsonl", rating="bad") == 2
+    with pytest.raises(InvalidArgumentError, match="not a rating"):
+        export_jsonl(storage, tmp_path / "x.jsonl", rating="great")
+    assert not (tmp_path / "x.jsonl").exists()
+    # without a label filter every run is exported, as before
+    assert export_jsonl(storage, tmp_path / "all.jsonl") == 5
+
+
+def test_corrected_example_keeps_tool_calls() -> None:
+    from agno_nb.export import corrected_example
+
+    run = {
+        "run_id": "r",
+        "messages": [
+            {"role": "user", "content": "2+2?"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [{"id": "c1", "function": {"name": "add", "arguments": "{}"}}],
+            },
+            {"role": "tool", "content": "5", "tool_call_id": "c1", "name": "add"},
+            {"role": "assistant", "content": "5"},
+        ],
+    }
+    example = corrected_example(run, "4")
+    assert example is not None
+    roles = [m["role"] for m in example["messages"]]
+    assert roles == ["user", "assistant", "tool", "assistant"]
+    assert example["messages"][-1] == {"role": "assistant", "content": "4"}
