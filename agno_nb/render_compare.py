@@ -1,0 +1,152 @@
+"""A comparison of agents (:class:`agno_nb.evaluate.Comparison`) as escaped HTML.
+
+Pure functions, no widgets and no I/O: the static view (``_repr_html_``, for
+nbconvert and GitHub), the cards the compare widget shows, the word-level
+difference between two answers, and the progress bar of a running comparison.
+Every answer, prompt and expected answer is escaped: model output is data.
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from agno_nb.render import CSS
+
+__all__ = [
+    "COMPARE_CSS",
+    "answer_cell_html",
+    "diff_html",
+    "prompt_cell_html",
+    "render_comparison",
+    "render_progress",
+    "row_html",
+]
+
+COMPARE_CSS = (
+    "<style>"
+    ".agno-nb-cmp{border-collapse:collapse;width:100%;table-layout:fixed}"
+    ".agno-nb-cmp th,.agno-nb-cmp td{border:1px solid #e2e2e2;padding:6px 8px;"
+    "vertical-align:top;text-align:left;word-break:break-word}"
+    ".agno-nb-cmp th{background:#f6f7f9;font-weight:600}"
+    ".agno-nb-cmp .agno-nb-answer-text{white-space:pre-wrap}"
+    ".agno-nb ins{background:#d5f5dc;text-decoration:none;border-radius:2px}"
+    ".agno-nb del{background:#fbd9d9;text-decoration:none;border-radius:2px}"
+    ".agno-nb-cmp .agno-nb-expected{color:#355;background:#f3f8f3;border-left:3px solid "
+    "#3c9a5f;padding:2px 6px;margin-top:6px;white-space:pre-wrap}"
+    ".agno-nb-cmp .agno-nb-picked{outline:2px solid #3c9a5f;background:#f4fbf6}"
+    ".agno-nb-cmp .agno-nb-stats{color:#666;font-size:11px;margin-top:4px}"
+    ".agno-nb-cmp .agno-nb-pick{color:#2d7a4a;font-weight:600;font-size:11px}"
+    ".agno-nb-progress{width:320px;height:10px;background:#eee;border-radius:5px;"
+    "overflow:hidden;display:inline-block;vertical-align:middle;margin-right:8px}"
+    ".agno-nb-progress>div{height:100%;background:#3b7dd8}"
+    "</style>"
+)
+
+_WORDS = re.compile(r"\s+|[^\s]+")
+
+
+def _esc(value: Any) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def diff_html(base: str | None, other: str | None) -> str:
+    """``other`` as escaped HTML, its words that are not in ``base`` in ``<ins>``
+    and the words of ``base`` it lacks in ``<del>`` (word-level, whitespace kept)."""
+    a = _WORDS.findall(base or "")
+    b = _WORDS.findall(other or "")
+    out: list[str] = []
+    matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
+    for op, a0, a1, b0, b1 in matcher.get_opcodes():
+        if op == "equal":
+            out.append(_esc("".join(b[b0:b1])))
+            continue
+        removed = "".join(a[a0:a1])
+        added = "".join(b[b0:b1])
+        if removed.strip():
+            out.append(f"<del>{_esc(removed)}</del>")
+        elif removed:
+            out.append(_esc(removed))
+        if added.strip():
+            out.append(f"<ins>{_esc(added)}</ins>")
+        elif added:
+            out.append(_esc(added))
+    return "".join(out)
+
+
+def _stats(answer: Any) -> str:
+    parts = []
+    if answer.total_tokens is not None:
+        parts.append(f"{answer.total_tokens} tokens")
+    parts.append(f"{answer.latency_s * 1000:.0f} ms")
+    if answer.tool_calls:
+        parts.append("tools: " + ", ".join(answer.tool_calls))
+    return " · ".join(_esc(p) for p in parts)
+
+
+def answer_cell_html(answer: Any, *, base: Any = None, picked: bool = False) -> str:
+    """One answer: its text (the difference from ``base``'s answer highlighted,
+    when given), then tokens, latency and tool calls."""
+    if answer.error:
+        body = f'<div class="agno-nb-error">{_esc(answer.error)}</div>'
+    elif base is not None and base is not answer and not base.error:
+        body = f'<div class="agno-nb-answer-text">{diff_html(base.content, answer.content)}</div>'
+    else:
+        body = f'<div class="agno-nb-answer-text">{_esc(answer.content)}</div>'
+    mark = '<div class="agno-nb-pick">✔ picked</div>' if picked else ""
+    return f'{mark}{body}<div class="agno-nb-stats">{_stats(answer)}</div>'
+
+
+def prompt_cell_html(row: Any) -> str:
+    """The prompt, and the expected answer beside it when the dataset has one."""
+    out = f'<div class="agno-nb-answer-text">{_esc(row.prompt.text)}</div>'
+    if row.prompt.expected is not None:
+        out += f'<div class="agno-nb-expected"><b>expected:</b> {_esc(row.prompt.expected)}</div>'
+    return out
+
+
+def row_html(row: Any, variants: Sequence[str]) -> str:
+    """One ``<tr>``: the prompt, then each variant's answer (differences from the first)."""
+    base = row.answers[variants[0]]
+    cells = [f"<td>{row.index + 1}</td>", f"<td>{prompt_cell_html(row)}</td>"]
+    for v in variants:
+        picked = row.picked == v
+        attr = ' class="agno-nb-picked"' if picked else ""
+        cells.append(f"<td{attr}>{answer_cell_html(row.answers[v], base=base, picked=picked)}</td>")
+    return "<tr>" + "".join(cells) + "</tr>"
+
+
+def header_html(variants: Sequence[str]) -> str:
+    """The table head: #, prompt, one column per variant."""
+    cols = "".join(f"<th>{_esc(v)}</th>" for v in variants)
+    return f'<tr><th style="width:2.5em">#</th><th>prompt</th>{cols}</tr>'
+
+
+def render_comparison(comparison: Any) -> str:
+    """The whole comparison as a static table (``Comparison._repr_html_``)."""
+    variants = comparison.variants
+    picked = sum(r.picked is not None for r in comparison.rows)
+    wins = {v: sum(r.picked == v for r in comparison.rows) for v in variants}
+    summary = ", ".join(f"{_esc(v)} {n}" for v, n in wins.items())
+    head = (
+        f'<div class="agno-nb-head"><b>Comparison</b> {_esc(" vs ".join(variants))} · '
+        f"{len(comparison.rows)} prompts · picked {picked} ({summary})"
+        f'<div class="agno-nb-muted">differences from {_esc(variants[0])}\'s answer: '
+        "<ins>added</ins> <del>missing</del></div></div>"
+    )
+    rows = "".join(row_html(r, variants) for r in comparison.rows)
+    table = f'<table class="agno-nb-cmp">{header_html(variants)}{rows}</table>'
+    return f'{CSS}{COMPARE_CSS}<div class="agno-nb">{head}{table}</div>'
+
+
+def render_progress(done: int, total: int) -> str:
+    """A progress bar: ``done`` of ``total`` answers."""
+    share = 0 if total <= 0 else min(100, round(100 * done / total))
+    return (
+        f'{COMPARE_CSS}<div class="agno-nb"><span class="agno-nb-progress">'
+        f'<div style="width:{share}%"></div></span>'
+        f"comparing: {done}/{total} answers</div>"
+    )
