@@ -384,6 +384,7 @@ class AgnoMagics(StorageHelpers, Magics):
         """List sessions, newest first, as a pandas DataFrame.
 
         %agno_sessions [--user U] [--agent A] [--search TEXT] [--limit N]
+                       [--label good|bad|unlabelled]
 
         The DataFrame has every summary column; it displays as one line per
         session (short id, name or first question, user, runs, last activity;
@@ -395,12 +396,19 @@ class AgnoMagics(StorageHelpers, Magics):
         p.add_argument("--agent")
         p.add_argument("--search")
         p.add_argument("--limit", type=_positive)
+        p.add_argument("--label", choices=("good", "bad", "unlabelled"))
         args = p.parse_line(line)
         storage = self.storage
         filters = {"user_id": args.user, "entity_id": args.agent, "search": args.search}
         with _usage_errors():
-            frame = storage.sessions_df(**filters, limit=args.limit or self.display_limit)
-            total = storage.count_sessions(**filters)
+            if args.label:  # sessions with a run labelled so (see agno_nb.magics_evaluate)
+                from agno_nb.magics_evaluate import sessions_by_label
+
+                limit = args.limit or self.display_limit
+                frame, total = sessions_by_label(storage, args.label, filters, limit)
+            else:
+                frame = storage.sessions_df(**filters, limit=args.limit or self.display_limit)
+                total = storage.count_sessions(**filters)
         from agno_nb.sessions import ENTITY_COLUMN
         from agno_nb.sessions_frame import SessionsFrame
 
@@ -557,6 +565,9 @@ def load_ipython_extension(ip: Any) -> None:
     """Register the magics, their ``%config`` options and the agent tracker."""
     magics = AgnoMagics(shell=ip, parent=ip)
     ip.register_magics(magics)
+    from agno_nb.magics_evaluate import EvaluateMagics
+
+    ip.register_magics(EvaluateMagics(shell=ip))
     if magics not in ip.configurables:
         ip.configurables.append(magics)
     ip.events.register("post_run_cell", magics._post_run_cell)

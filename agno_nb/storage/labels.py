@@ -21,7 +21,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -38,20 +38,26 @@ if TYPE_CHECKING:
 __all__ = [
     "LABELS_TABLE",
     "LABEL_COLUMNS",
+    "LABEL_FILTERS",
     "RATINGS",
     "Label",
+    "LabelCounts",
     "copy_labels",
     "delete_label",
     "delete_session_labels",
     "forget_table",
+    "label_counts",
     "label_run",
     "labels",
     "labels_df",
     "labels_table",
+    "select_sessions",
 ]
 
 LABELS_TABLE = "agno_nb_labels"
 RATINGS = ("good", "bad")
+#: What a listing can select sessions by: a good run, a bad run, or no label at all.
+LABEL_FILTERS = ("good", "bad", "unlabelled")
 #: Columns of :func:`labels_df`, in order.
 LABEL_COLUMNS = (
     "session_id",
@@ -416,3 +422,114 @@ def _name_is(engine: Engine, column: Any, name: str) -> Any:
     if engine.dialect.name in ("sqlite", "duckdb"):
         return sa.func.lower(column) == name.lower()
     return column == name
+
+
+# -- listings: counts per session, sessions selected by label -----------------------------
+
+
+@dataclass(frozen=True)
+class LabelCounts:
+    """How many of a session's runs are labelled, and how."""
+
+    good: int = 0
+    bad: int = 0
+    labelled: int = 0
+
+    def text(self) -> str:
+        """``👍2 👎1`` (runs labelled without a rating count as ``✎N``); "" for none."""
+        parts = [f"👍{self.good}" if self.good else "", f"👎{self.bad}" if self.bad else ""]
+        other = self.labelled - self.good - self.bad
+        parts.append(f"✎{other}" if other else "")
+        return " ".join(p for p in parts if p)
+
+
+def label_counts(
+    storage: BaseStorage, session_ids: Iterable[str] | None = None
+) -> dict[str, LabelCounts]:
+    """Labelled runs per session (one grouped query); sessions without labels are absent."""
+    if storage.layout_label is None:
+        return {}
+    table = _table(storage)
+    good = sa.func.sum(sa.case((table.c.rating == "good", 1), else_=0))
+    bad = sa.func.sum(sa.case((table.c.rating == "bad", 1), else_=0))
+    query = (
+        sa.select(table.c.session_id, good, bad, sa.func.count())
+        .where(_same_table(storage, table.c.table_name))
+        .group_by(table.c.session_id)
+    )
+    if session_ids is not None:
+        ids = list(session_ids)
+        if not ids:
+            return {}
+        query = query.where(table.c.session_id.in_(ids))
+    with storage._read(check=False) as conn:
+        if not _exists(conn, storage):
+            return {}
+        return {
+            sid: LabelCounts(int(g or 0), int(b or 0), int(n or 0))
+            for sid, g, b, n in storage._all(conn, query)
+        }
+
+
+def check_label_filter(label: object) -> str | None:
+    """``label`` if it is None or one of :data:`LABEL_FILTERS`, else a one-line error."""
+    if label is None or label == "":
+        return None
+    if isinstance(label, str) and label.strip().lower() in (*LABEL_FILTERS, "unlabeled"):
+        return label.strip().lower().replace("unlabeled", "unlabelled")
+    raise InvalidArgumentError(
+        f"label={label!r} is not a label filter: use good, bad or unlabelled"
+    )
+
+
+def select_sessions(
+    storage: BaseStorage,
+    *,
+    label: str | None = None,
+    keep: Callable[[Any], bool] | None = None,
+    user_id: str | None = None,
+    entity_id: str | None = None,
+    search: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> tuple[list[Any], int]:
+    """One page of the session summaries (newest first) that match the filters
+    and have a run labelled ``label`` (``good``/``bad``; ``unlabelled``: no label
+    at all) and pass ``keep``; returns the page and how many match in all.
+
+    The database pages the other filters; the label test runs on the summaries
+    (every matching summary is read once, not the runs), so it costs a pass
+    over the listing.
+
+    Raises:
+        InvalidArgumentError: an unknown label filter.
+    """
+    label = check_label_filter(label)
+    counts = label_counts(storage) if label is not None else {}
+
+    def wanted(summary: Any) -> bool:
+        if keep is not None and not keep(summary):
+            return False
+        if label is None:
+            return True
+        c = counts.get(summary.session_id)
+        if label == "unlabelled":
+            return c is None
+        return c is not None and (c.good if label == "good" else c.bad) > 0
+
+    matched: list[Any] = []
+    total = 0
+    chunk = 500
+    start = 0
+    while True:
+        page = storage.list_sessions(
+            user_id=user_id, entity_id=entity_id, search=search, limit=chunk, offset=start
+        )
+        for summary in page:
+            if wanted(summary):
+                if total >= offset and (limit is None or len(matched) < limit):
+                    matched.append(summary)
+                total += 1
+        if len(page) < chunk:
+            return matched, total
+        start += chunk

@@ -32,8 +32,15 @@ class SessionBrowser(widgets.VBox):
     decoded shows as an error line; the rest of the list works.
 
     Actions: rename, delete (after a confirmation), export the selected
-    session or every session matching the filters as JSONL few-shot examples,
-    refresh.
+    session or every session matching the filters as JSONL few-shot examples
+    (all runs, the good ones, good + corrected, or corrected only), refresh.
+
+    Labels: every run card has 👍 / 👎, "correct it" and a note (see
+    :mod:`agno_nb.widgets.run_labels`); the list shows each session's counts;
+    the label filter keeps sessions with a good run, a bad run, or none
+    labelled, and "hide evaluation" leaves out the sessions
+    :func:`agno_nb.evaluate.compare` made. Those two filters read the matching
+    summaries in one pass (the other filters are paged by the database).
 
     Args:
         storage: an agno_nb storage.
@@ -44,6 +51,8 @@ class SessionBrowser(widgets.VBox):
         history_page_size: runs per page in the transcript.
         session_id: the session to select first (default: the newest on the page).
         export_path: initial file name for exports.
+        label: initial label filter (``good``, ``bad``, ``unlabelled``).
+        hide_evaluation: leave out the evaluation sessions of ``compare()``.
     """
 
     def __init__(
@@ -57,6 +66,8 @@ class SessionBrowser(widgets.VBox):
         history_page_size: int = 50,
         session_id: str | None = None,
         export_path: str = "agno_sessions.jsonl",
+        label: str | None = None,
+        hide_evaluation: bool = False,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -77,6 +88,21 @@ class SessionBrowser(widgets.VBox):
             value=entity_id or "", description=self.entity_label, **text
         )
         self.search_box = widgets.Text(value=search or "", description="search", **text)
+        self.label_filter = widgets.Dropdown(
+            options=[
+                ("any label", ""),
+                ("👍 good", "good"),
+                ("👎 bad", "bad"),
+                ("unlabelled", "unlabelled"),
+            ],
+            value=label or "",
+            description="label",
+            layout=widgets.Layout(width="190px"),
+        )
+        self.hide_eval = widgets.Checkbox(
+            value=hide_evaluation, description="hide evaluation", indent=False
+        )
+        self.label_counts: dict[str, Any] = {}
         self.prev_button = widgets.Button(description="◀ Newer", tooltip="newer sessions")
         self.next_button = widgets.Button(description="Older ▶", tooltip="older sessions")
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh")
@@ -101,12 +127,28 @@ class SessionBrowser(widgets.VBox):
             continuous_update=False,
             layout=widgets.Layout(width="340px"),
         )
+        self.export_runs = widgets.Dropdown(
+            options=[
+                ("all runs", "all"),
+                ("👍 good runs", "good"),
+                ("good + corrected", "good+corrected"),
+                ("corrected only", "corrected"),
+            ],
+            value="all",
+            layout=widgets.Layout(width="170px"),
+        )
         self.export_session_button = widgets.Button(description="Export session")
         self.export_filtered_button = widgets.Button(description="Export filtered")
         self.status = widgets.HTML()
         self.detail = widgets.VBox()
 
-        for box in (self.user_filter, self.entity_filter, self.search_box):
+        for box in (
+            self.user_filter,
+            self.entity_filter,
+            self.search_box,
+            self.label_filter,
+            self.hide_eval,
+        ):
             box.observe(self._on_filter, names="value")
         self.session_list.observe(self._on_select, names="value")
         buttons = {
@@ -126,6 +168,7 @@ class SessionBrowser(widgets.VBox):
         super().__init__(
             children=[
                 widgets.HBox([self.user_filter, self.entity_filter, self.search_box]),
+                widgets.HBox([self.label_filter, self.hide_eval]),
                 widgets.HBox(
                     [self.prev_button, self.next_button, self.refresh_button, self.position],
                     layout=widgets.Layout(align_items="center"),
@@ -134,7 +177,12 @@ class SessionBrowser(widgets.VBox):
                 widgets.HBox([self.rename_text, self.rename_button, self.delete_button]),
                 self.confirm_box,
                 widgets.HBox(
-                    [self.export_path, self.export_session_button, self.export_filtered_button]
+                    [
+                        self.export_path,
+                        self.export_runs,
+                        self.export_session_button,
+                        self.export_filtered_button,
+                    ]
                 ),
                 self.status,
                 self.detail,
@@ -164,6 +212,9 @@ class SessionBrowser(widgets.VBox):
         """The page (0 = newest) that holds ``session_id`` under the current filters;
         0 when it does not match them."""
         f = self.filters
+        if self._by_label:
+            ids = [s.session_id for s in self._select(limit=None, offset=0)[0]]
+            return ids.index(session_id) // self.page_size if session_id in ids else 0
         if f["search"] is None:
             ids = self.storage.get_all_session_ids(user_id=f["user_id"], entity_id=f["entity_id"])
             return ids.index(session_id) // self.page_size if session_id in ids else 0
@@ -189,22 +240,77 @@ class SessionBrowser(widgets.VBox):
         open); with none selected, the newest readable session on the page is.
         """
         self.status.value = ""
-        self.total = self.storage.count_sessions(**self.filters)
-        self.page = min(self.page, self.page_count - 1)
-        self.summaries = self.storage.list_sessions(
-            **self.filters, limit=self.page_size, offset=self.page * self.page_size
-        )
+        if self._by_label:
+            self.summaries, self.total = self._select(
+                limit=self.page_size, offset=self.page * self.page_size
+            )
+            if self.page > self.page_count - 1:
+                self.page = self.page_count - 1
+                self.summaries, _ = self._select(
+                    limit=self.page_size, offset=self.page * self.page_size
+                )
+        else:
+            self.total = self.storage.count_sessions(**self.filters)
+            self.page = min(self.page, self.page_count - 1)
+            self.summaries = self.storage.list_sessions(
+                **self.filters, limit=self.page_size, offset=self.page * self.page_size
+            )
         ids = [s.session_id for s in self.summaries]
         if self.selected is None:
             self.selected = next((s.session_id for s in self.summaries if not s.error), None)
         self._updating = True
         try:
             self.session_list.show(self.summaries, now=time.time())
+            self._show_counts()
             self.session_list.value = self.selected if self.selected in ids else None
         finally:
             self._updating = False
         self._render_list()
         self._show_selected()
+
+    @property
+    def _by_label(self) -> bool:
+        return bool(self.label_filter.value) or bool(self.hide_eval.value)
+
+    def _select(self, *, limit: int | None, offset: int) -> tuple[list[Any], int]:
+        from agno_nb.evaluate import is_evaluation_session
+        from agno_nb.storage.labels import select_sessions
+
+        keep = (lambda s: not is_evaluation_session(s)) if self.hide_eval.value else None
+        return select_sessions(
+            self.storage,
+            label=self.label_filter.value or None,
+            keep=keep,
+            limit=limit,
+            offset=offset,
+            **self.filters,
+        )
+
+    def _show_counts(self) -> None:
+        """Each listed session's labelled runs (``👍2 👎1``) beside its run count."""
+        from agno_nb.storage.labels import label_counts
+
+        ids = [s.session_id for s in self.summaries if not s.error]
+        self.label_counts = label_counts(self.storage, ids)
+        if not self.label_counts:
+            return
+        rows = []
+        for row in self.session_list.rows:
+            counts = self.label_counts.get(row["id"])
+            rows.append({**row, "runs": f"{row['runs']} {counts.text()}"} if counts else row)
+        self.session_list.rows = rows
+
+    def on_label(self) -> None:
+        """A run's label changed in the transcript: update the list's counts."""
+        self._updating = True
+        try:
+            self.session_list.show(self.summaries, now=time.time())
+            self._show_counts()
+            self.session_list.value = (
+                self.selected if self.selected in self.session_list.ids else None
+            )
+        finally:
+            self._updating = False
 
     def go_to(self, page: int) -> None:
         """Show page ``page`` of the list (0 = the newest sessions)."""
@@ -255,7 +361,11 @@ class SessionBrowser(widgets.VBox):
             )
             return
         self.history = SessionHistory(
-            self.storage, self.selected, page_size=self.history_page_size, summary=summary
+            self.storage,
+            self.selected,
+            page_size=self.history_page_size,
+            summary=summary,
+            on_label=self.on_label,
         )
         self.detail.children = (self.history,)
 
@@ -312,7 +422,7 @@ class SessionBrowser(widgets.VBox):
         """Write the selected session's runs as JSONL few-shot examples; returns the count."""
         session_id = self._require_selection()
         path = self._export_target()
-        count = export_jsonl(self.storage, path, session_ids=[session_id])
+        count = export_jsonl(self.storage, path, session_ids=[session_id], **self._export_choice())
         self.status.value = status_html(f"wrote {count} examples of {session_id} to {path}")
         return count
 
@@ -320,13 +430,32 @@ class SessionBrowser(widgets.VBox):
         """Write every session matching the filters as JSONL few-shot examples."""
         path = self._export_target()
         f = self.filters
-        count = export_jsonl(
-            self.storage, path, user_id=f["user_id"], entity_id=f["entity_id"], search=f["search"]
-        )
+        choice = self._export_choice()
+        if choice or self._by_label:  # labelled runs: of the sessions the filters select
+            ids = [s.session_id for s in self._select(limit=None, offset=0)[0] if not s.error]
+            count = export_jsonl(self.storage, path, session_ids=ids, **choice)
+        else:
+            count = export_jsonl(
+                self.storage,
+                path,
+                user_id=f["user_id"],
+                entity_id=f["entity_id"],
+                search=f["search"],
+            )
         self.status.value = status_html(
             f"wrote {count} examples of {self.total} sessions to {path}"
         )
         return count
+
+    def _export_choice(self) -> dict[str, Any]:
+        """The export box's choice as ``export_jsonl`` arguments."""
+        choices: dict[str, dict[str, Any]] = {
+            "all": {},
+            "good": {"rating": "good"},
+            "good+corrected": {"rating": "good", "corrections": True},
+            "corrected": {"corrections": True},
+        }
+        return choices[self.export_runs.value]
 
     def _export_target(self) -> str:
         path = self.export_path.value.strip()
@@ -358,6 +487,10 @@ class SessionBrowser(widgets.VBox):
         """Deterministic HTML of the list and the selected transcript."""
         names = {"user_id": "user", "entity_id": self.entity_label, "search": "search"}
         active = [f"{names[k]} = {v}" for k, v in self.filters.items() if v]
+        if self.label_filter.value:
+            active.append(f"label = {self.label_filter.value}")
+        if self.hide_eval.value:
+            active.append("evaluation sessions hidden")
         lines = [status_html("filters: " + ", ".join(active))] if active else []
         lines += [self.position.value, self.list_html, self.status.value]
         if self.history is not None:

@@ -57,13 +57,23 @@ class SessionHistory(widgets.VBox):
         session_id: the session to show.
         page_size: runs per page.
         summary: the session's ``SessionSummary`` when the caller has it (saves a query).
+        labels: under each run card, 👍 / 👎, "correct it" and a note
+            (:class:`~agno_nb.widgets.run_labels.LabelBar`).
+        on_label: called after a run's label changed (the browser updates its counts).
 
     Raises:
         SessionNotFoundError: no such session.
     """
 
     def __init__(
-        self, storage: Any, session_id: str, *, page_size: int = 50, summary: Any = None
+        self,
+        storage: Any,
+        session_id: str,
+        *,
+        page_size: int = 50,
+        summary: Any = None,
+        labels: bool = True,
+        on_label: Callable[[], None] | None = None,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -81,6 +91,11 @@ class SessionHistory(widgets.VBox):
         self.position = widgets.HTML()
         self.status = widgets.HTML()
         self.transcript = widgets.HTML()
+        self.labelling = labels
+        self.on_label = on_label
+        #: the run cards with their label bars (when ``labels``)
+        self.cards = widgets.VBox()
+        self.label_bars: list[Any] = []
         self.older_button.on_click(lambda _: guarded(self, self.older))
         self.newer_button.on_click(lambda _: guarded(self, self.newer))
         self.refresh_button.on_click(lambda _: guarded(self, self.refresh))
@@ -88,7 +103,8 @@ class SessionHistory(widgets.VBox):
             [self.newer_button, self.older_button, self.refresh_button, self.position],
             layout=widgets.Layout(align_items="center"),
         )
-        super().__init__(children=[toolbar, self.status, self.transcript])
+        shown = self.cards if labels else self.transcript
+        super().__init__(children=[toolbar, self.status, shown])
         self.refresh()
 
     # -- state --------------------------------------------------------------------------
@@ -161,9 +177,20 @@ class SessionHistory(widgets.VBox):
         self.older_button.disabled = self.page >= self.page_count - 1
         self.newer_button.disabled = self.page == 0
         self.position.value = status_html(self.position_text())
-        self.transcript.value = runs_html(
-            self.runs, first_index=self.first_index, header=self._header()
-        )
+        header = self._header()
+        self.transcript.value = runs_html(self.runs, first_index=self.first_index, header=header)
+        if self.labelling:
+            from agno_nb.widgets.run_labels import labelled_cards
+
+            children, self.label_bars = labelled_cards(
+                self.storage,
+                self.session_id,
+                self.runs,
+                first_index=self.first_index,
+                header=header,
+                on_change=self.on_label,
+            )
+            self.cards.children = children
 
     def snapshot_html(self) -> str:
         """Deterministic HTML of what the widget shows (for nbconvert, GitHub, nbval)."""
