@@ -140,7 +140,8 @@ def test_browser_counts_filter_and_export(filled: Any, tmp_path: Path) -> None:
     browser.history.label_bars[2].save_button.click()
     browser.export_runs.value = "good+corrected"
     assert browser.export_session() == 2
-    finals = [json.loads(x)["messages"][-1]["content"] for x in open(tmp_path / "out.jsonl")]
+    lines = (tmp_path / "out.jsonl").read_text().splitlines()
+    finals = [json.loads(x)["messages"][-1]["content"] for x in lines]
     assert finals == ["answer 0 of s2", "fixed"]
     browser.label_filter.value = ""
     browser.export_runs.value = "all"
