@@ -360,22 +360,20 @@ class Comparison:
 
 
 def _notebook_progress(total: int) -> Progress | None:
-    """An HTML progress bar updated in place in a Jupyter kernel, else None."""
+    """In a Jupyter kernel, a text progress bar redrawn in place on stdout (a saved
+    notebook keeps its final state); None elsewhere."""
     import sys
 
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None else None
     if shell is None or getattr(shell, "kernel", None) is None:
         return None
-    from IPython.display import display
-
-    from agno_nb.render_compare import render_progress
-
-    handle = display({"text/html": render_progress(0, total)}, raw=True, display_id=True)
+    from agno_nb.render_compare import progress_text
 
     def update(done: int, total: int) -> None:
-        if handle is not None:
-            handle.update({"text/html": render_progress(done, total)}, raw=True)
+        end = "\n" if done >= total else ""
+        sys.stdout.write("\r" + progress_text(done, total) + end)
+        sys.stdout.flush()
 
     return update
 

@@ -2,7 +2,7 @@
 
 Pure functions, no widgets and no I/O: the static view (``_repr_html_``, for
 nbconvert and GitHub), the cards the compare widget shows, the word-level
-difference between two answers, and the progress bar of a running comparison.
+difference between two answers, and the text progress bar of a running comparison.
 Every answer, prompt and expected answer is escaped: model output is data.
 """
 
@@ -20,9 +20,9 @@ __all__ = [
     "COMPARE_CSS",
     "answer_cell_html",
     "diff_html",
+    "progress_text",
     "prompt_cell_html",
     "render_comparison",
-    "render_progress",
     "row_html",
 ]
 
@@ -40,9 +40,6 @@ COMPARE_CSS = (
     ".agno-nb-cmp .agno-nb-picked{outline:2px solid #3c9a5f;background:#f4fbf6}"
     ".agno-nb-cmp .agno-nb-stats{color:#666;font-size:11px;margin-top:4px}"
     ".agno-nb-cmp .agno-nb-pick{color:#2d7a4a;font-weight:600;font-size:11px}"
-    ".agno-nb-progress{width:320px;height:10px;background:#eee;border-radius:5px;"
-    "overflow:hidden;display:inline-block;vertical-align:middle;margin-right:8px}"
-    ".agno-nb-progress>div{height:100%;background:#3b7dd8}"
     "</style>"
 )
 
@@ -142,11 +139,7 @@ def render_comparison(comparison: Any) -> str:
     return f'{CSS}{COMPARE_CSS}<div class="agno-nb">{head}{table}</div>'
 
 
-def render_progress(done: int, total: int) -> str:
-    """A progress bar: ``done`` of ``total`` answers."""
-    share = 0 if total <= 0 else min(100, round(100 * done / total))
-    return (
-        f'{COMPARE_CSS}<div class="agno-nb"><span class="agno-nb-progress">'
-        f'<div style="width:{share}%"></div></span>'
-        f"comparing: {done}/{total} answers</div>"
-    )
+def progress_text(done: int, total: int, *, width: int = 24) -> str:
+    """A text progress bar: ``comparing ██████░░░░ 3/8 answers``."""
+    filled = 0 if total <= 0 else min(width, round(width * done / total))
+    return f"comparing {'█' * filled}{'░' * (width - filled)} {done}/{total} answers"

@@ -194,7 +194,10 @@ class SessionHistory(widgets.VBox):
 
     def snapshot_html(self) -> str:
         """Deterministic HTML of what the widget shows (for nbconvert, GitHub, nbval)."""
-        return combine(self.position.value, self.status.value, self.transcript.value)
+        shown = self.transcript.value
+        if any(bar.label is not None for bar in self.label_bars):  # the cards show labels
+            shown = combine(*(c.value for c in self.cards.children if hasattr(c, "value")))
+        return combine(self.position.value, self.status.value, shown)
 
     def __repr__(self) -> str:
         return (

@@ -33,6 +33,7 @@ EXPECTED = [
     "07_agno_interop.ipynb",
     "08_agno3_sessions.ipynb",
     "09_migrate_to_agno3.ipynb",
+    "11_evaluate.ipynb",
 ]
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
