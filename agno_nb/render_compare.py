@@ -34,7 +34,6 @@ COMPARE_CSS = (
     ".agno-nb-cmp th{background:#f6f7f9;font-weight:600}"
     ".agno-nb-cmp .agno-nb-answer-text{white-space:pre-wrap}"
     ".agno-nb ins{background:#d5f5dc;text-decoration:none;border-radius:2px}"
-    ".agno-nb del{background:#fbd9d9;text-decoration:none;border-radius:2px}"
     ".agno-nb-cmp .agno-nb-expected{color:#355;background:#f3f8f3;border-left:3px solid "
     "#3c9a5f;padding:2px 6px;margin-top:6px;white-space:pre-wrap}"
     ".agno-nb-cmp .agno-nb-picked{outline:2px solid #3c9a5f;background:#f4fbf6}"
@@ -51,27 +50,20 @@ def _esc(value: Any) -> str:
 
 
 def diff_html(base: str | None, other: str | None) -> str:
-    """``other`` as escaped HTML, its words that are not in ``base`` in ``<ins>``
-    and the words of ``base`` it lacks in ``<del>`` (word-level, whitespace kept)."""
+    """``other`` as escaped HTML, verbatim, its words that ``base`` does not have
+    at that place in ``<ins>`` (a word-level diff; whitespace kept, and left
+    unmarked, so the answer still reads as written)."""
     a = _WORDS.findall(base or "")
     b = _WORDS.findall(other or "")
     out: list[str] = []
     matcher = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
-    for op, a0, a1, b0, b1 in matcher.get_opcodes():
-        if op == "equal":
+    for op, _a0, _a1, b0, b1 in matcher.get_opcodes():
+        if op in ("equal", "delete"):
             out.append(_esc("".join(b[b0:b1])))
             continue
-        removed = "".join(a[a0:a1])
-        added = "".join(b[b0:b1])
-        if removed.strip():
-            out.append(f"<del>{_esc(removed)}</del>")
-        elif removed:
-            out.append(_esc(removed))
-        if added.strip():
-            out.append(f"<ins>{_esc(added)}</ins>")
-        elif added:
-            out.append(_esc(added))
-    return "".join(out)
+        for token in b[b0:b1]:  # each changed word marked, the spaces between not
+            out.append(f"<ins>{_esc(token)}</ins>" if token.strip() else _esc(token))
+    return "".join(out).replace("</ins><ins>", "")
 
 
 def _stats(answer: Any) -> str:
@@ -85,8 +77,8 @@ def _stats(answer: Any) -> str:
 
 
 def answer_cell_html(answer: Any, *, base: Any = None, picked: bool = False) -> str:
-    """One answer: its text (the difference from ``base``'s answer highlighted,
-    when given), then tokens, latency and tool calls."""
+    """One answer: its text (the words ``base``'s answer lacks highlighted, when
+    given), then tokens, latency and tool calls."""
     if answer.error:
         body = f'<div class="agno-nb-error">{_esc(answer.error)}</div>'
     elif base is not None and base is not answer and not base.error:
@@ -106,13 +98,17 @@ def prompt_cell_html(row: Any) -> str:
 
 
 def row_html(row: Any, variants: Sequence[str]) -> str:
-    """One ``<tr>``: the prompt, then each variant's answer (differences from the first)."""
-    base = row.answers[variants[0]]
+    """One ``<tr>``: the prompt, then each variant's answer, the words that differ
+    from the first variant's answer highlighted (in the first: from the second's)."""
+    first = row.answers[variants[0]]
+    second = row.answers[variants[1]] if len(variants) > 1 else None
     cells = [f"<td>{row.index + 1}</td>", f"<td>{prompt_cell_html(row)}</td>"]
     for v in variants:
         picked = row.picked == v
         attr = ' class="agno-nb-picked"' if picked else ""
-        cells.append(f"<td{attr}>{answer_cell_html(row.answers[v], base=base, picked=picked)}</td>")
+        answer = row.answers[v]
+        base = second if answer is first else first
+        cells.append(f"<td{attr}>{answer_cell_html(answer, base=base, picked=picked)}</td>")
     return "<tr>" + "".join(cells) + "</tr>"
 
 
@@ -131,8 +127,8 @@ def render_comparison(comparison: Any) -> str:
     head = (
         f'<div class="agno-nb-head"><b>Comparison</b> {_esc(" vs ".join(variants))} · '
         f"{len(comparison.rows)} prompts · picked {picked} ({summary})"
-        f'<div class="agno-nb-muted">differences from {_esc(variants[0])}\'s answer: '
-        "<ins>added</ins> <del>missing</del></div></div>"
+        f'<div class="agno-nb-muted"><ins>highlighted</ins>: words that differ from '
+        f"{_esc(variants[0])}'s answer (in {_esc(variants[0])}'s, from the next one's)</div></div>"
     )
     rows = "".join(row_html(r, variants) for r in comparison.rows)
     table = f'<table class="agno-nb-cmp">{header_html(variants)}{rows}</table>'

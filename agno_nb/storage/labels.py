@@ -436,11 +436,18 @@ class LabelCounts:
     labelled: int = 0
 
     def text(self) -> str:
-        """``👍2 👎1`` (runs labelled without a rating count as ``✎N``); "" for none."""
-        parts = [f"👍{self.good}" if self.good else "", f"👎{self.bad}" if self.bad else ""]
+        """``✓2 ✗1``: runs rated good, bad (and ``✎N`` labelled without a rating);
+        "" for none. Plain characters every font has (no emoji)."""
+        parts = [f"✓{self.good}" if self.good else "", f"✗{self.bad}" if self.bad else ""]
         other = self.labelled - self.good - self.bad
         parts.append(f"✎{other}" if other else "")
         return " ".join(p for p in parts if p)
+
+    def words(self) -> str:
+        """``2 good, 1 bad, 1 other`` (for a tooltip)."""
+        other = self.labelled - self.good - self.bad
+        parts = [(self.good, "good"), (self.bad, "bad"), (other, "labelled without a rating")]
+        return ", ".join(f"{n} {what}" for n, what in parts if n)
 
 
 def label_counts(

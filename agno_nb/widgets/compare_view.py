@@ -70,8 +70,9 @@ class CompareView(widgets.VBox):
             f'{CSS}{COMPARE_CSS}<div class="agno-nb"><b>Comparison</b> '
             f"{html.escape(' vs '.join(c.variants))} · {len(c.rows)} prompts · "
             f"{picked} picked"
-            f'<div class="agno-nb-muted">differences from {html.escape(c.variants[0])}\'s '
-            "answer: <ins>added</ins> <del>missing</del></div></div>"
+            f'<div class="agno-nb-muted"><ins>highlighted</ins>: words that differ from '
+            f"{html.escape(c.variants[0])}'s answer (in {html.escape(c.variants[0])}'s, from the "
+            "next one's)</div></div>"
         )
         for row, view, buttons in zip(c.rows, self.row_views, self.pick_buttons, strict=True):
             view.value = (

@@ -1,4 +1,4 @@
-"""LabelBar: 👍 / 👎, "correct it" and a note under one run card of a transcript.
+"""LabelBar: 👍 / 👎 (thumbs up/down), "correct it" and a note under one run card.
 
 Each bar labels one run through ``storage.label_run`` (a second label replaces
 the first) and shows the label on the card: a coloured edge and a line saying
@@ -29,7 +29,8 @@ LABEL_CSS = (
     ".agno-nb-card-bad .agno-nb-run{border-left:4px solid #c0392b}"
     ".agno-nb-card-labelled .agno-nb-run{border-left:4px solid #d89b3b}"
     ".agno-nb-label{font-size:12px;margin:2px 0 0 2px;color:#333}"
-    ".agno-nb-label b{font-weight:600}"
+    ".agno-nb-label b{font-weight:600}.agno-nb-label .agno-nb-good{color:#2d7a4a}"
+    ".agno-nb-label .agno-nb-bad{color:#b03a2e}"
     ".agno-nb-label .agno-nb-fix{white-space:pre-wrap;background:#f3f8f3;"
     "border-left:3px solid #3c9a5f;padding:1px 6px;margin-top:2px}"
     "</style>"
@@ -98,9 +99,9 @@ def label_html(label: Any) -> str:
         return ""
     parts = []
     if label.rating == "good":
-        parts.append("<b>👍 good</b>")
+        parts.append('<b class="agno-nb-good"><i class="fa fa-thumbs-up"></i> good</b>')
     elif label.rating == "bad":
-        parts.append("<b>👎 bad</b>")
+        parts.append('<b class="agno-nb-bad"><i class="fa fa-thumbs-down"></i> bad</b>')
     if label.score is not None:
         parts.append(f"score {label.score:g}")
     if label.note:
@@ -161,8 +162,12 @@ class LabelBar(widgets.VBox):
         self.card = card or widgets.HTML()
         self.on_change = on_change
         small = widgets.Layout(width="auto")
-        self.good_button = widgets.Button(description="👍", tooltip="good answer (g)", layout=small)
-        self.bad_button = widgets.Button(description="👎", tooltip="bad answer (b)", layout=small)
+        self.good_button = widgets.Button(
+            description="good", icon="thumbs-up", tooltip="good answer (g)", layout=small
+        )
+        self.bad_button = widgets.Button(
+            description="bad", icon="thumbs-down", tooltip="bad answer (b)", layout=small
+        )
         self.correct_button = widgets.Button(
             description="correct it", tooltip="write the right answer (c)", layout=small
         )

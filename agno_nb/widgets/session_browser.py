@@ -91,8 +91,8 @@ class SessionBrowser(widgets.VBox):
         self.label_filter = widgets.Dropdown(
             options=[
                 ("any label", ""),
-                ("👍 good", "good"),
-                ("👎 bad", "bad"),
+                ("a good run", "good"),
+                ("a bad run", "bad"),
                 ("unlabelled", "unlabelled"),
             ],
             value=label or "",
@@ -130,7 +130,7 @@ class SessionBrowser(widgets.VBox):
         self.export_runs = widgets.Dropdown(
             options=[
                 ("all runs", "all"),
-                ("👍 good runs", "good"),
+                ("good runs", "good"),
                 ("good + corrected", "good+corrected"),
                 ("corrected only", "corrected"),
             ],
@@ -287,7 +287,7 @@ class SessionBrowser(widgets.VBox):
         )
 
     def _show_counts(self) -> None:
-        """Each listed session's labelled runs (``👍2 👎1``) beside its run count."""
+        """Each listed session's labelled runs (``✓2 ✗1``) beside its run count."""
         from agno_nb.storage.labels import label_counts
 
         ids = [s.session_id for s in self.summaries if not s.error]
@@ -297,7 +297,11 @@ class SessionBrowser(widgets.VBox):
         rows = []
         for row in self.session_list.rows:
             counts = self.label_counts.get(row["id"])
-            rows.append({**row, "runs": f"{row['runs']} {counts.text()}"} if counts else row)
+            if counts is None:
+                rows.append(row)
+                continue
+            hover = f"{row['hover']}\nlabelled runs: {counts.words()}"
+            rows.append({**row, "runs": f"{row['runs']} {counts.text()}", "hover": hover})
         self.session_list.rows = rows
 
     def on_label(self) -> None:

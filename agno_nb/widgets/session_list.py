@@ -130,7 +130,7 @@ _CSS = """
   background:var(--jp-layout-color0,#fff);color:var(--jp-ui-font-color0,#1f1f1f)}
 .agno-nb-sl:focus-visible{box-shadow:0 0 0 2px #9bbcf3}
 .agno-nb-sl-head,.agno-nb-sl-row{display:grid;
-  grid-template-columns:minmax(0,1fr) 10em 4em 7.5em;column-gap:14px;padding:4px 12px;
+  grid-template-columns:minmax(0,1fr) 10em 7em 7.5em;column-gap:14px;padding:4px 12px;
   align-items:baseline}
 .agno-nb-sl-head{font-size:11.5px;color:#777;border-bottom:1px solid #e6e6e6;
   background:var(--jp-layout-color1,#fafafa)}
