@@ -20,6 +20,8 @@ __all__ = [
     "COMPARE_CSS",
     "answer_cell_html",
     "diff_html",
+    "header_html",
+    "legend_html",
     "progress_text",
     "prompt_cell_html",
     "render_comparison",
@@ -112,6 +114,16 @@ def row_html(row: Any, variants: Sequence[str]) -> str:
     return "<tr>" + "".join(cells) + "</tr>"
 
 
+def legend_html(variants: Sequence[str]) -> str:
+    """What the highlighting means, for this comparison's variants."""
+    first = _esc(variants[0])
+    own = f" ({first}'s own: words not in {_esc(variants[1])}'s)" if len(variants) > 1 else ""
+    return (
+        f'<div class="agno-nb-muted"><ins>highlighted</ins>: words not in {first}\'s '
+        f"answer{own}</div>"
+    )
+
+
 def header_html(variants: Sequence[str]) -> str:
     """The table head: #, prompt, one column per variant."""
     cols = "".join(f"<th>{_esc(v)}</th>" for v in variants)
@@ -127,8 +139,7 @@ def render_comparison(comparison: Any) -> str:
     head = (
         f'<div class="agno-nb-head"><b>Comparison</b> {_esc(" vs ".join(variants))} · '
         f"{len(comparison.rows)} prompts · picked {picked} ({summary})"
-        f'<div class="agno-nb-muted"><ins>highlighted</ins>: words that differ from '
-        f"{_esc(variants[0])}'s answer (in {_esc(variants[0])}'s, from the next one's)</div></div>"
+        f"{legend_html(variants)}</div>"
     )
     rows = "".join(row_html(r, variants) for r in comparison.rows)
     table = f'<table class="agno-nb-cmp">{header_html(variants)}{rows}</table>'

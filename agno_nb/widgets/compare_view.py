@@ -8,7 +8,13 @@ from typing import Any
 import ipywidgets as widgets
 
 from agno_nb.render import CSS
-from agno_nb.render_compare import COMPARE_CSS, header_html, render_comparison, row_html
+from agno_nb.render_compare import (
+    COMPARE_CSS,
+    header_html,
+    legend_html,
+    render_comparison,
+    row_html,
+)
 from agno_nb.widgets.session_history import guarded, snapshot_bundle, status_html
 
 __all__ = ["CompareView"]
@@ -70,9 +76,7 @@ class CompareView(widgets.VBox):
             f'{CSS}{COMPARE_CSS}<div class="agno-nb"><b>Comparison</b> '
             f"{html.escape(' vs '.join(c.variants))} · {len(c.rows)} prompts · "
             f"{picked} picked"
-            f'<div class="agno-nb-muted"><ins>highlighted</ins>: words that differ from '
-            f"{html.escape(c.variants[0])}'s answer (in {html.escape(c.variants[0])}'s, from the "
-            "next one's)</div></div>"
+            f"{legend_html(c.variants)}</div>"
         )
         for row, view, buttons in zip(c.rows, self.row_views, self.pick_buttons, strict=True):
             view.value = (

@@ -174,12 +174,9 @@ class LabelBar(widgets.VBox):
         self.clear_button = widgets.Button(
             description="clear", tooltip="remove the label (x)", layout=small
         )
-        self.note = widgets.Text(
-            placeholder="note (n)", continuous_update=False, layout=widgets.Layout(width="260px")
-        )
+        self.note = widgets.Text(placeholder="note (n)", layout=widgets.Layout(width="260px"))
         self.correction = widgets.Textarea(
             placeholder="the right answer (Ctrl+Enter saves)",
-            continuous_update=False,
             layout=widgets.Layout(width="98%", height="70px", display="none"),
         )
         self.save_button = widgets.Button(

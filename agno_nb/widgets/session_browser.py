@@ -260,8 +260,9 @@ class SessionBrowser(widgets.VBox):
             self.selected = next((s.session_id for s in self.summaries if not s.error), None)
         self._updating = True
         try:
-            self.session_list.show(self.summaries, now=time.time())
-            self._show_counts()
+            now = time.time()
+            self.session_list.show(self.summaries, now=now)
+            self._show_counts(now)
             self.session_list.value = self.selected if self.selected in ids else None
         finally:
             self._updating = False
@@ -286,16 +287,17 @@ class SessionBrowser(widgets.VBox):
             **self.filters,
         )
 
-    def _show_counts(self) -> None:
+    def _show_counts(self, now: float | None = None) -> None:
         """Each listed session's labelled runs (``✓2 ✗1``) beside its run count."""
         from agno_nb.storage.labels import label_counts
+        from agno_nb.widgets.session_list import list_rows
 
         ids = [s.session_id for s in self.summaries if not s.error]
         self.label_counts = label_counts(self.storage, ids)
         if not self.label_counts:
             return
-        rows = []
-        for row in self.session_list.rows:
+        rows = []  # built from the summaries, never from the synced trait (a frontend may echo it)
+        for row in list_rows(self.summaries, now=now):
             counts = self.label_counts.get(row["id"])
             if counts is None:
                 rows.append(row)
@@ -308,8 +310,9 @@ class SessionBrowser(widgets.VBox):
         """A run's label changed in the transcript: update the list's counts."""
         self._updating = True
         try:
-            self.session_list.show(self.summaries, now=time.time())
-            self._show_counts()
+            now = time.time()
+            self.session_list.show(self.summaries, now=now)
+            self._show_counts(now)
             self.session_list.value = (
                 self.selected if self.selected in self.session_list.ids else None
             )
