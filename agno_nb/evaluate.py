@@ -233,8 +233,10 @@ def _name_agno_session(agent: Any, session_id: str, name: str) -> None:
 
 
 def _agno_nb_storage(agent: Any) -> Any:
-    """The agno_nb storage an agent writes to (agno_nb's Agent, or agno 1.x's Agent
-    on :func:`~agno_nb.integrations.agno.as_agno_storage`), else None."""
+    """The agno_nb storage holding an agent's sessions, for labels: agno_nb's
+    Agent's, agno 1.x's Agent's on :func:`~agno_nb.integrations.agno.as_agno_storage`,
+    or one opened (on its own engine) on the table of agno 2.x/3.x's ``SqliteDb`` /
+    ``PostgresDb``; None for anything else."""
     from agno_nb.storage.base import BaseStorage
 
     for candidate in (getattr(agent, "storage", None), getattr(agent, "db", None)):
@@ -243,6 +245,24 @@ def _agno_nb_storage(agent: Any) -> Any:
         inner = getattr(candidate, "storage", None)
         if isinstance(inner, BaseStorage):
             return inner
+    return _on_agno_db(getattr(agent, "db", None))
+
+
+def _on_agno_db(db: Any) -> Any:
+    """agno_nb's storage on the sessions table of agno 2.x/3.x's SQL db, or None."""
+    import sqlalchemy as sa
+
+    engine = getattr(db, "db_engine", None)
+    table = getattr(db, "session_table_name", None)
+    if not isinstance(engine, sa.Engine) or not isinstance(table, str):
+        return None
+    from agno_nb.storage import PostgresStorage, SqliteStorage
+
+    url = engine.url.render_as_string(hide_password=False)
+    if engine.dialect.name == "sqlite":
+        return SqliteStorage(table, db_url=url)
+    if engine.dialect.name == "postgresql":
+        return PostgresStorage(table, db_url=url, schema=getattr(db, "db_schema", None))
     return None
 
 
