@@ -99,7 +99,12 @@ def _no_sessions_line(storage: Any, args: argparse.Namespace) -> str:
 
     filters = [
         f"--{flag} {value!r}"
-        for flag, value in (("user", args.user), ("agent", args.agent), ("search", args.search))
+        for flag, value in (
+            ("user", args.user),
+            ("agent", args.agent),
+            ("search", args.search),
+            ("label", getattr(args, "label", None)),
+        )
         if value is not None
     ]
     if not filters:

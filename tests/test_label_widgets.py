@@ -202,9 +202,13 @@ def test_agno_label_and_sessions_by_label(
     good = ip.run_line_magic("agno_sessions", "--label good")
     assert list(good["session_id"]) == ["s3", "s2"]
     assert list(ip.run_line_magic("agno_sessions", "--label bad")["session_id"]) == ["s1"]
+    ip.run_line_magic("agno_label", "s1 #2 --delete")
+    none = ip.run_line_magic("agno_sessions", "--label bad")
+    assert len(none) == 0
+    assert "no sessions match --label 'bad'; " in repr(none) + none._repr_html_()
     ip.run_line_magic("agno_label", "s3 #1 --delete")
     unlabelled = ip.run_line_magic("agno_sessions", "--label unlabelled")
-    assert list(unlabelled["session_id"]) == ["s3"]
+    assert list(unlabelled["session_id"]) == ["s3", "s1"]
     for line, says in [
         ("s1 s1-run-1 meh", "invalid choice: 'meh'"),
         ("s1 s1-run-1 good --score high", "'high' is not a number"),
