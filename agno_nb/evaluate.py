@@ -417,7 +417,7 @@ def compare(
     Returns:
         the :class:`Comparison` (an agent that raised on a prompt has that
         answer's ``error`` set; the others still ran). Each agent is back on the
-        session it had before.
+        session it had before (its id; agno 1.x's Agent reloads it on its next run).
 
     Raises:
         InvalidArgumentError: no agents, a name that is not a string, or bad prompts.
@@ -454,9 +454,13 @@ def compare(
                 if report is not None:
                     report(done, total)
             rows.append(Row(index, prompt, answers))
-    finally:
+    finally:  # every agent back on the session it had (agno's run() switched it)
         for name, agent in agents.items():
-            if before[name] is not None and _is_agno_nb_agent(agent):
-                agent.session_id = before[name]
+            if before[name] is None or getattr(agent, "session_id", None) == before[name]:
+                continue
+            agent.session_id = before[name]
+            reset = getattr(agent, "reset_session", None)  # agno 1.x: reload name and state
+            if not _is_agno_nb_agent(agent) and callable(reset):
+                reset()
     storages = {name: _agno_nb_storage(agent) for name, agent in agents.items()}
     return Comparison(comparison_id, variants, rows, storages)

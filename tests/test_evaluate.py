@@ -189,6 +189,9 @@ def test_agno_1x_agent(tmp_path: Path, make_storage: Any) -> None:
         assert len(session.runs) == 1
         assert is_evaluation_session(session)
         assert session.session_state[EVAL_STATE_KEY]["variant"] == "agno"
+    assert agno_agent.session_id == "home"  # back on its own session
+    agno_agent.run("hello again")
+    assert len(storage.read("home").runs) == 1  # the next run continues "home", not an eval
     stored = result.pick(0, "agno")
     assert [x.rating for x in stored] == ["good", "bad"]
     json.dumps(result.df.to_dict(orient="records"), default=str)

@@ -40,10 +40,15 @@ def test_compare_agno3_agent_and_pick(tmp_path: Path) -> None:
 
     path = tmp_path / "agno3.db"
     agno_agent = AgnoAgent(
-        model=_model_class()(), db=SqliteDb(db_file=str(path)), tools=[add], telemetry=False
+        model=_model_class()(),
+        db=SqliteDb(db_file=str(path)),
+        tools=[add],
+        telemetry=False,
+        session_id="home",
     )
     ours = Agent(storage=SqliteStorage("agent_sessions", db_file=path))
     result = compare({"agno3": agno_agent, "agno_nb": ours}, ["hello", "add 2 3"], progress=False)
+    assert agno_agent.session_id == "home"  # back on its own session
     frame = result.df
     assert list(frame["agno3_answer"]) == ["echo: hello", "The tool said: 5"]
     assert list(frame["agno3_tokens"]) == [15, 30]
