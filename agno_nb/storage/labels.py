@@ -23,17 +23,18 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from agno_nb.errors import InvalidArgumentError
+from agno_nb.storage.contract import StorageCore
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from agno_nb.storage.base import BaseStorage
+    from agno_nb.codec import SessionSummary
 
 __all__ = [
     "LABELS_TABLE",
@@ -53,6 +54,34 @@ __all__ = [
     "labels_table",
     "select_sessions",
 ]
+
+
+class LabelledStorage(StorageCore, Protocol):
+    """What labelling uses of a storage (the façade, :class:`BaseStorage`, fills it),
+    so this module need not import the façade that imports it."""
+
+    @property
+    def layout_label(self) -> str | None: ...
+
+    def get_runs(
+        self,
+        session_id: str,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+        newest_first: bool = False,
+    ) -> list[dict[str, Any]]: ...
+
+    def list_sessions(
+        self,
+        *,
+        user_id: str | None = None,
+        entity_id: str | None = None,
+        search: str | None = None,
+        limit: int | None = 50,
+        offset: int = 0,
+    ) -> list[SessionSummary]: ...
+
 
 LABELS_TABLE = "agno_nb_labels"
 RATINGS = ("good", "bad")
@@ -173,7 +202,7 @@ def _check_id(name: str, value: object) -> str:
     return value
 
 
-def _run_index(storage: BaseStorage, session_id: str, run_id: str) -> int:
+def _run_index(storage: LabelledStorage, session_id: str, run_id: str) -> int:
     """The index of run ``run_id`` in the session (SessionNotFoundError if no session)."""
     runs = storage.get_runs(session_id)
     for index, run in enumerate(runs):
@@ -188,23 +217,23 @@ def _run_index(storage: BaseStorage, session_id: str, run_id: str) -> int:
 # -- SQL ----------------------------------------------------------------------------------
 
 
-def _table(storage: BaseStorage) -> sa.Table:
+def _table(storage: LabelledStorage) -> sa.Table:
     return labels_table(sa.MetaData(), schema=storage.schema)
 
 
-def _same_table(storage: BaseStorage, column: Any, table_name: str | None = None) -> Any:
+def _same_table(storage: LabelledStorage, column: Any, table_name: str | None = None) -> Any:
     """The condition naming the storage's table the way its database compares names."""
     name = storage.table_name if table_name is None else table_name
     return _name_is(storage.db_engine, column, name)
 
 
-def _exists(conn: Connection, storage: BaseStorage) -> bool:
+def _exists(conn: Connection, storage: LabelledStorage) -> bool:
     storage.stats.queries += 1
     return bool(sa.inspect(conn).has_table(LABELS_TABLE, schema=storage.schema))
 
 
 def label_run(
-    storage: BaseStorage,
+    storage: LabelledStorage,
     session_id: str,
     run_id: str,
     rating: str | None = None,
@@ -247,19 +276,23 @@ def label_run(
         labelled_at=time.time(),
     )
     table = _table(storage)
-    with storage._write(check=False) as conn:
-        storage._create_schema(conn)
+    with storage.write_conn(check=False) as conn:
+        storage.create_schema(conn)
         table.create(conn, checkfirst=True)
         _put(storage, conn, table, storage.table_name, [label])
     return label
 
 
 def _put(
-    storage: BaseStorage, conn: Connection, table: sa.Table, table_name: str, rows: Sequence[Label]
+    storage: LabelledStorage,
+    conn: Connection,
+    table: sa.Table,
+    table_name: str,
+    rows: Sequence[Label],
 ) -> None:
     """Replace the labels of these runs (delete then insert: the same on every database)."""
     for label in rows:
-        storage._run(
+        storage.run_statement(
             conn,
             table.delete().where(
                 _same_table(storage, table.c.table_name, table_name),
@@ -268,7 +301,7 @@ def _put(
             ),
         )
     if rows:
-        storage._run(conn, table.insert(), [_row(table_name, label) for label in rows])
+        storage.run_statement(conn, table.insert(), [_row(table_name, label) for label in rows])
 
 
 def _row(table_name: str, label: Label) -> dict[str, Any]:
@@ -297,7 +330,7 @@ def _label(row: Any) -> Label:
     )
 
 
-def labels(storage: BaseStorage, session_id: str | None = None) -> list[Label]:
+def labels(storage: LabelledStorage, session_id: str | None = None) -> list[Label]:
     """The labels of one session's runs, or of every session (sessions newest
     label first, runs in order). Labels of sessions no longer in the table are left out."""
     if storage.layout_label is None:  # no sessions table: nothing to label
@@ -312,13 +345,13 @@ def labels(storage: BaseStorage, session_id: str | None = None) -> list[Label]:
     )
     if session_id is not None:
         query = query.where(table.c.session_id == session_id)
-    with storage._read(check=False) as conn:
+    with storage.read_conn(check=False) as conn:
         if not _exists(conn, storage):
             return []
-        return [_label(row) for row in storage._all(conn, query)]
+        return [_label(row) for row in storage.fetch_all(conn, query)]
 
 
-def labels_df(storage: BaseStorage, session_id: str | None = None) -> pd.DataFrame:
+def labels_df(storage: LabelledStorage, session_id: str | None = None) -> pd.DataFrame:
     """The labels as a DataFrame, one row per labelled run (``LABEL_COLUMNS``);
     ``labelled_at`` is a UTC timestamp. Join to ``messages_df()`` on
     ``["session_id", "run_id"]``."""
@@ -332,15 +365,15 @@ def labels_df(storage: BaseStorage, session_id: str | None = None) -> pd.DataFra
     return frame
 
 
-def delete_label(storage: BaseStorage, session_id: str, run_id: str) -> bool:
+def delete_label(storage: LabelledStorage, session_id: str, run_id: str) -> bool:
     """Remove one run's label; returns whether there was one."""
     session_id = _check_id("session_id", session_id)
     run_id = _check_id("run_id", run_id)
     table = _table(storage)
-    with storage._write(check=False) as conn:
+    with storage.write_conn(check=False) as conn:
         if not _exists(conn, storage):
             return False
-        result = storage._run(
+        result = storage.run_statement(
             conn,
             table.delete().where(
                 _same_table(storage, table.c.table_name),
@@ -351,12 +384,12 @@ def delete_label(storage: BaseStorage, session_id: str, run_id: str) -> bool:
         return bool(result.rowcount)
 
 
-def delete_session_labels(storage: BaseStorage, session_id: str) -> None:
+def delete_session_labels(storage: LabelledStorage, session_id: str) -> None:
     """Remove the labels of a deleted session."""
     table = _table(storage)
-    with storage._write(check=False) as conn:
+    with storage.write_conn(check=False) as conn:
         if _exists(conn, storage):
-            storage._run(
+            storage.run_statement(
                 conn,
                 table.delete().where(
                     _same_table(storage, table.c.table_name), table.c.session_id == session_id
@@ -364,12 +397,14 @@ def delete_session_labels(storage: BaseStorage, session_id: str) -> None:
             )
 
 
-def forget_table(storage: BaseStorage) -> None:
+def forget_table(storage: LabelledStorage) -> None:
     """Remove every label of the storage's table (after it was dropped)."""
     table = _table(storage)
-    with storage._write(check=False) as conn:
+    with storage.write_conn(check=False) as conn:
         if _exists(conn, storage):
-            storage._run(conn, table.delete().where(_same_table(storage, table.c.table_name)))
+            storage.run_statement(
+                conn, table.delete().where(_same_table(storage, table.c.table_name))
+            )
 
 
 def copy_labels(
@@ -451,7 +486,7 @@ class LabelCounts:
 
 
 def label_counts(
-    storage: BaseStorage, session_ids: Iterable[str] | None = None
+    storage: LabelledStorage, session_ids: Iterable[str] | None = None
 ) -> dict[str, LabelCounts]:
     """Labelled runs per session (one grouped query); sessions without labels are absent."""
     if storage.layout_label is None:
@@ -469,12 +504,12 @@ def label_counts(
         if not ids:
             return {}
         query = query.where(table.c.session_id.in_(ids))
-    with storage._read(check=False) as conn:
+    with storage.read_conn(check=False) as conn:
         if not _exists(conn, storage):
             return {}
         return {
             sid: LabelCounts(int(g or 0), int(b or 0), int(n or 0))
-            for sid, g, b, n in storage._all(conn, query)
+            for sid, g, b, n in storage.fetch_all(conn, query)
         }
 
 
@@ -490,7 +525,7 @@ def check_label_filter(label: object) -> str | None:
 
 
 def select_sessions(
-    storage: BaseStorage,
+    storage: LabelledStorage,
     *,
     label: str | None = None,
     keep: Callable[[Any], bool] | None = None,

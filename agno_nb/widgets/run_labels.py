@@ -19,7 +19,7 @@ import anywidget
 import ipywidgets as widgets
 
 from agno_nb.render import CSS, format_timestamp, run_html
-from agno_nb.widgets.session_history import guarded, status_html
+from agno_nb.widgets.feedback import guarded, status_html
 
 __all__ = ["LABEL_CSS", "KeyCatcher", "LabelBar", "card_html", "label_html", "labelled_cards"]
 

@@ -7,41 +7,18 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from agno_nb.connect import describe_error, is_expected_error
-from agno_nb.render import CSS, combine, runs_html, session_header_html
+from agno_nb.render import combine, runs_html, session_header_html
 from agno_nb.sessions import ENTITY_COLUMN
+from agno_nb.widgets.feedback import guarded, status_html
+from agno_nb.widgets.run_labels import labelled_cards
 
-__all__ = ["SessionHistory", "find_summary", "status_html"]
-
-
-def status_html(message: str, *, error: bool = False) -> str:
-    """A one-line status message (escaped; errors in red)."""
-    import html
-
-    if not message:
-        return ""
-    cls = "agno-nb-error" if error else "agno-nb-muted"
-    return f'{CSS}<div class="agno-nb"><div class="{cls}">{html.escape(message)}</div></div>'
+__all__ = ["SessionHistory", "find_summary", "guarded", "status_html"]
 
 
 def find_summary(storage: Any, session_id: str, *, user_id: str | None = None) -> Any:
     """The ``SessionSummary`` of one session (looked up by key), or None; with
     ``user_id``, None as well when the session is another user's."""
     return storage.get_summary(session_id, user_id=user_id)
-
-
-def guarded(widget: Any, action: Callable[[], Any]) -> None:
-    """Run a button action; a failure shows as a one-line error in ``widget.status``.
-
-    Errors a user can fix (bad input, database trouble) stop there; anything
-    else is a bug and is raised after being shown, so its traceback is kept.
-    """
-    try:
-        action()
-    except Exception as exc:
-        widget.status.value = status_html(describe_error(exc), error=True)
-        if not is_expected_error(exc):
-            raise
 
 
 class SessionHistory(widgets.VBox):
@@ -180,8 +157,6 @@ class SessionHistory(widgets.VBox):
         header = self._header()
         self.transcript.value = runs_html(self.runs, first_index=self.first_index, header=header)
         if self.labelling:
-            from agno_nb.widgets.run_labels import labelled_cards
-
             children, self.label_bars = labelled_cards(
                 self.storage,
                 self.session_id,

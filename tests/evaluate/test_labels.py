@@ -17,7 +17,7 @@ from agno_nb.errors import InvalidArgumentError, SessionNotFoundError
 from agno_nb.sessions import AgentSession
 from agno_nb.storage import SqliteStorage, open_storage
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "fixtures"
 AGNO3_DB = FIXTURES / "agno_3_1_10_sessions.db"
 
 
