@@ -89,6 +89,11 @@ def secrets_in(text: object) -> set[str]:
     return {s for s in found if s and MASK not in s}
 
 
+def _plain_word(piece: str) -> bool:
+    """A short lowercase word ("with", "space"): too common to mask on its own."""
+    return len(piece) < 12 and piece.isascii() and piece.isalpha() and piece.islower()
+
+
 def remember_secrets(*texts: object) -> None:
     """Mask, from now on, every secret in ``texts`` (URLs, argument lists, a magic's
     line) wherever it shows, with or without its URL around it."""
@@ -100,7 +105,9 @@ def remember_secrets(*texts: object) -> None:
             for secret in secrets_in(item):
                 forms = {secret, quote(secret, safe=""), quote_plus(secret), unquote(secret)}
                 forms.add(unquote_plus(secret))
-                forms.update(secret.split())  # the pieces of an unquoted, split argument
+                # the pieces of an unquoted, split argument, but not plain words: a
+                # password "Sx9 with space" must not mask every "with" from now on
+                forms.update(p for p in secret.split() if p != secret and not _plain_word(p))
                 new |= {f.strip() for f in forms if len(f.strip()) >= MIN_SECRET_LENGTH}
     with _lock:
         if new - _known:

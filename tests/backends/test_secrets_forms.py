@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from agno_nb.cli import main
 from agno_nb.connect import open_from_args
 from agno_nb.errors import AgnoNbError
-from agno_nb.urls import mask_url, secrets_in
+from agno_nb.urls import mask_url, remember_secrets, secrets_in
 from tests.conftest import require_postgres
 
 # {pw} is the secret; each form is one SQLAlchemy accepts (or a user types)
@@ -159,3 +159,14 @@ def test_duckdb_engine_repr_hides_secret_parameters(tmp_path: Any) -> None:
     shown.append(storage.display_url)
     assert not [s for s in shown if pw in s], shown
     storage.close()
+
+
+def test_a_spaced_secret_masks_its_secret_pieces_but_not_common_words() -> None:
+    """A password with spaces is masked whole and by its secret-looking pieces, yet
+    the words between them ("with", "space") keep showing in later, unrelated output
+    (a test's tmp path named test_status_with_... once came out as test_status_***_...)."""
+    pw = fresh()
+    remember_secrets(f"postgresql+psycopg://u:{pw} with space@h/db")
+    assert pw not in mask_url(f"split argument: {pw}")
+    later = "/tmp/test_status_with_no_agents/a.db: 1 session, no space left"
+    assert mask_url(later) == later
