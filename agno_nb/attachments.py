@@ -20,13 +20,18 @@ def _kinds() -> tuple[type, ...]:
 
     kinds: tuple[type, ...] = (Agent,)
     agno_agent = sys.modules.get("agno.agent")
-    if agno_agent is not None and isinstance(getattr(agno_agent, "Agent", None), type):
-        kinds = (*kinds, agno_agent.Agent)
+    from agno_nb.integrations.agno_db import agno_major
+
+    # agno >= 2's Agent takes agno's own db (agno_nb.integrations.agno_db), not a storage
+    agno_class = getattr(agno_agent, "Agent", None) if agno_agent is not None else None
+    if isinstance(agno_class, type) and (agno_major() or 1) < 2:
+        kinds = (*kinds, agno_class)
     return kinds
 
 
 def agents_in(namespace: Mapping[str, Any]) -> list[tuple[str, Any]]:
-    """(variable name, agent) for every agno_nb or agno 1.x Agent in ``namespace``."""
+    """(variable name, agent) for every agno_nb or agno 1.x Agent in ``namespace``
+    (agno 2.x/3.x objects: :func:`agno_nb.integrations.agno_db.entities_in`)."""
     kinds = _kinds()
     return [
         (name, value)

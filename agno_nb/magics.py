@@ -89,6 +89,7 @@ def _storage_parser() -> _Parser:
     p.add_argument("--list", action="store_true")
     p.add_argument("--close", metavar="NAME")
     p.add_argument("--attach", nargs="?", const="", metavar="AGENTS")
+    p.add_argument("--async", dest="use_async", action="store_true")
     return p
 
 
@@ -136,13 +137,6 @@ def _history_off_note(agent: Any, name: str) -> str | None:
     )
 
 
-def _read_in_place(storage: Any) -> bool:
-    """Whether the storage's table is one agno_nb reads but saves no runs to (an
-    unstamped family: agno 2.x/3.x's); agents are neither attached nor defaulted to it."""
-    with _usage_errors():
-        return storage.current_version is None and storage.layout_label is not None
-
-
 def _configured(table: str) -> str | None:
     """The configured default table, None for the stock one (which lets
     open_from_args pick agno's ``agno_sessions`` when the database has only that)."""
@@ -169,6 +163,9 @@ class AgnoMagics(StorageHelpers, Magics):
         self._drop_result: str | None = None  # a result already shown as a status
         self._cell: str | None = None  # the cell running now
         self._result_status: Any = None  # the status a returned storage displays as
+        self.agno_home: Any = None  # the storage whose agno db agno objects made later take
+        self.agno_async = False  # ... as AsyncSqliteDb / AsyncPostgresDb
+        self._seen_agno: set[int] = set()
 
     # -- storages -----------------------------------------------------------------------
 
@@ -207,20 +204,27 @@ class AgnoMagics(StorageHelpers, Magics):
             if self.current is None:
                 print(f"no agno_nb storage is open: {_HINT}")
                 return None
-            moved = self._move_here(self.storage, args.attach)
-            return self._show(self._status(self.current, self.storage, moved=moved), line)
+            storage = self.storage
+            moved = self._move_here(storage, args.attach)
+            agno: dict[str, Any] = {}
+            if args.attach is not None and self._for_agno(storage):
+                _, agno["moved"] = self._attach_agno(
+                    storage, args.attach, is_async=args.use_async, claim=True
+                )
+            return self._show(self._status(self.current, storage, moved=moved, agno=agno), line)
         name = args.name
         if name is not None and not name.isidentifier():
             raise UsageError(f"--as {name!r}: use a plain name such as prod or local")
+        table = args.table or _configured(self.default_table)
+        agno_table = self._agno_table(args.backend, table)
         with _usage_errors(url=args.backend):
-            storage = open_from_args(
-                args.backend,
-                args.target,
-                table=args.table or _configured(self.default_table),
-                mode=args.mode,
-                schema=args.schema,
-                auto_upgrade=args.auto_upgrade,
-                read_only=args.read_only,
+            storage = self._open(args, agno_table or table, agno=agno_table is not None)
+        if args.use_async and not self._for_agno(storage):
+            storage.close()
+            raise UsageError(
+                "--async gives agno 2.x/3.x agents agno's async db (AsyncSqliteDb, "
+                "AsyncPostgresDb) on agno's tables: it needs agno >= 2 and a sqlite or postgres "
+                "storage opened without --table (or on an agno table)"
             )
         name = name or storage.backend
         old = self.storages.get(name)
@@ -228,7 +232,15 @@ class AgnoMagics(StorageHelpers, Magics):
         self.storages[name] = storage
         self.current = name
         changes: dict[str, Any] = {}
-        if storage.mode == "agent" and not _read_in_place(storage):
+        agno = {}
+        if self._for_agno(storage):
+            agno["attached"], agno["moved"] = self._attach_agno(
+                storage,
+                args.attach,
+                is_async=args.use_async,
+                claim=args.attach is not None or self.agno_home is old,
+            )
+        if storage.mode == "agent" and not self._read_in_place(storage):
             from agno_nb.agent import get_default_storage, set_default_storage
             from agno_nb.attachments import attach
 
@@ -242,7 +254,7 @@ class AgnoMagics(StorageHelpers, Magics):
                     set_default_storage(storage)
             if changes.get("attached"):
                 self.last_agent = dict(self._agents())[changes["attached"][-1]]
-        elif args.attach is not None:
+        elif args.attach is not None and not self._for_agno(storage):
             storage.close()
             del self.storages[name]
             why = (
@@ -259,9 +271,33 @@ class AgnoMagics(StorageHelpers, Magics):
                 storage,
                 attached=reopened + changes.get("attached", []),
                 moved=changes.get("moved", {}),
-                note=storage.opened_note,  # inside the one status, not printed above it
+                note=storage.opened_note if agno_table is None else None,
+                agno=agno,
             ),
             line,
+        )
+
+    def _open(self, args: argparse.Namespace, table: str | None, *, agno: bool) -> Any:
+        """open_from_args for the parsed line; on agno's own table (agno >= 2 installed,
+        no --table), agno's session and runs tables are created first, with agno's DDL."""
+        storage = open_from_args(
+            args.backend,
+            args.target,
+            table=table,
+            mode=args.mode,
+            schema=args.schema,
+            auto_upgrade=args.auto_upgrade,
+            read_only=args.read_only,
+        )
+        if not agno or args.read_only:
+            return storage
+        from agno_nb.integrations.agno_db import ensure_tables
+
+        if storage.backend not in ("sqlite", "postgres") or not ensure_tables(storage):
+            return storage
+        storage.close()  # reopen, so the storage sees agno's tables
+        return open_from_args(
+            args.backend, args.target, table=table, mode=args.mode, schema=args.schema
         )
 
     def _list(self) -> None:
@@ -323,20 +359,31 @@ class AgnoMagics(StorageHelpers, Magics):
         self._result_status = None
 
     def _post_run_cell(self, result: Any = None) -> None:
-        """Remember the most recently created agent (for %%agno_chat's default)."""
+        """Remember the most recently created agent (for %%agno_chat's default), give
+        agno agents made in the cell the current agno db, and let open session
+        browsers show what the cell's runs wrote."""
         self._cell = None
         self._drop_result = None
         self._track_agents()
+        from agno_nb.errors import AgnoNbError
+
+        try:
+            self._agno_post_cell()
+        except AgnoNbError as exc:  # e.g. the async driver is missing: one line, not a trace
+            print(f"agno_nb: {exc}")
+        from agno_nb.widgets.session_browser import refresh_open_browsers
+
+        refresh_open_browsers()
 
     def _track_agents(self) -> None:
-        for _, agent in self._agents():
+        for _, agent in [*self._agents(), *self._agno_entities()]:
             if id(agent) not in self._seen_agents:
                 self._seen_agents.add(id(agent))
                 self.last_agent = agent
 
     def _resolve_agent(self, name: str | None) -> tuple[str, Any]:
         self._track_agents()
-        agents = self._agents()
+        agents = [*self._agents(), *self._agno_entities()]
         if name:
             found = dict(agents).get(name)
             if found is None:
@@ -355,8 +402,10 @@ class AgnoMagics(StorageHelpers, Magics):
         """Send the cell to an agent and show the answer.
 
         %%agno_chat [AGENT]
-        AGENT is the variable name of an agno_nb (or agno 1.x) Agent; default:
-        the one most recently created or attached.
+        AGENT is the variable name of an agno_nb Agent or an agno Agent/Team (1.x,
+        2.x or 3.x); default: the one most recently created or attached. The
+        answer shows inline as escaped HTML (agno's print_response prints
+        nothing in a notebook): tool calls, reasoning and metrics included.
         """
         p = _Parser("%%agno_chat")
         p.add_argument("agent", nargs="?")
@@ -370,9 +419,10 @@ class AgnoMagics(StorageHelpers, Magics):
         self.last_agent = agent
         from IPython.display import display
 
+        from agno_nb.integrations.agno_db import run_dict
         from agno_nb.render import runs_html
 
-        run = response.to_dict() if hasattr(response, "to_dict") else {"content": response}
+        run = run_dict(response)
         text = f"{name}: {getattr(response, 'content', response)}"
         html = runs_html([run], system=False)
         note = _history_off_note(agent, name)
@@ -435,7 +485,9 @@ class AgnoMagics(StorageHelpers, Magics):
         """Show the session browser, or with --static one session's HTML transcript.
 
         %agno_history [SESSION_ID] [--user U] [--static]
-        Default session: the newest (of user U).
+        Default session: the newest (of user U). The browser stays live: after
+        each cell it shows new runs and sessions (without SESSION_ID it moves
+        to a newer session until you click one).
         """
         p = _Parser("%agno_history")
         p.add_argument("session_id", nargs="?")
@@ -449,9 +501,11 @@ class AgnoMagics(StorageHelpers, Magics):
                 session = storage.read(session_id, user_id=args.user)
                 if session is None:
                     raise UsageError(self._unknown(session_id, args.user))
+                from agno_nb.integrations.agno_traces import spans_by_run
                 from agno_nb.render import session_html, transcript_text
 
-                return _Shown(session_html(session), transcript_text(session))
+                spans = spans_by_run(storage, (r.get("run_id") for r in session.run_dicts))
+                return _Shown(session_html(session, spans=spans), transcript_text(session))
             self._require_session(storage, session_id, args.user)
             from agno_nb.widgets import SessionBrowser
 
@@ -461,6 +515,7 @@ class AgnoMagics(StorageHelpers, Magics):
                 page_size=self.page_size,
                 history_page_size=self.history_page_size,
                 session_id=session_id,
+                follow_newest=args.session_id is None,
             )
 
     @staticmethod

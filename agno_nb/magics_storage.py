@@ -21,6 +21,15 @@ from agno_nb.urls import mask_url
 __all__ = ["StorageHelpers", "usage_errors"]
 
 
+def _split_names(wanted: str) -> list[str]:
+    """``a, b c`` -> ["a", "b", "c"]."""
+    return [n.strip() for n in wanted.replace(",", " ").split() if n.strip()]
+
+
+def _names_text(names: list[str]) -> str:
+    return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+
+
 @contextmanager
 def usage_errors(url: str | None = None) -> Iterator[None]:
     """Turn any failure of a core call into one masked UsageError line."""
@@ -43,10 +52,121 @@ class StorageHelpers:
     _drop_result: str | None
     _result_status: Any
 
+    agno_home: Any
+    agno_async: bool
+
     def _agents(self) -> list[tuple[str, Any]]:
         raise NotImplementedError
 
-    def _status(self, name: str, storage: Any, **changes: Any) -> Any:
+    # -- agno 2.x/3.x's own agents (agno_nb.integrations.agno_db) -------------------------
+
+    def _agno_entities(self) -> list[tuple[str, Any]]:
+        """(variable name, object) for every agno >= 2 Agent, Team and Workflow."""
+        from agno_nb.integrations.agno_db import entities_in
+
+        return entities_in(self.shell.user_ns if self.shell is not None else {})
+
+    def _agno_table(self, backend: str, table: str | None) -> str | None:
+        """The table to open for agno >= 2's agents: agno's ``agno_sessions`` when agno
+        >= 2 is installed and no table was named; None to keep agno_nb's default.
+
+        Raises UsageError for DuckDB while agno >= 2 objects are in the namespace.
+        """
+        from agno_nb.integrations.agno_db import AGNO_TABLE, agno_major
+
+        if table is not None or (agno_major() or 0) < 2:
+            return None
+        if backend.lower().startswith("duckdb"):
+            entities = self._agno_entities()
+            if entities:
+                names = _names_text([n for n, _ in entities])
+                raise UsageError(
+                    f"agno has no DuckDB db for {names}: use %agno_storage sqlite PATH or "
+                    "%agno_storage postgres URL for agno 2.x/3.x agents (DuckDB stays for "
+                    "agno_nb's own agents and for analysis)"
+                )
+            return None
+        return AGNO_TABLE
+
+    def _for_agno(self, storage: Any) -> bool:
+        """Whether agno's own db can be given to agno agents on this storage's table."""
+        from agno_nb.integrations.agno_db import agno_major
+
+        return (
+            (agno_major() or 0) >= 2
+            and storage.backend in ("sqlite", "postgres")
+            and storage.current_version is None
+            and storage.layout_label is not None
+        )
+
+    def _attach_agno(
+        self, storage: Any, wanted: str | None, *, is_async: bool, claim: bool
+    ) -> tuple[list[str], dict[str, str]]:
+        """Give agno's db on ``storage`` to agno objects: the ones without a db
+        (``wanted`` None) or, for ``--attach``, all / the named ones (moved).
+
+        ``claim`` makes it the db agno objects made later take. Returns
+        (attached names, {moved name: where it was}).
+        """
+        from agno_nb.integrations.agno_db import attach, db_label
+
+        entities = self._agno_entities()
+        if claim or self.agno_home is None:
+            self.agno_home, self.agno_async = storage, is_async
+        with usage_errors():
+            if wanted is None:
+                return attach(storage, entities, only_unattached=True, is_async=is_async), {}
+            names = _split_names(wanted)
+            chosen = [(n, e) for n, e in entities if not names or n in names]
+            before = {n: self._agno_home_name(e) or db_label(e) or "none" for n, e in chosen}
+            moved = attach(storage, chosen, only_unattached=False, is_async=is_async)
+        return [], {n: before[n] for n in moved}
+
+    def _agno_home_name(self, entity: Any) -> str | None:
+        from agno_nb.integrations.agno_db import uses
+
+        for name, storage in self.storages.items():
+            if uses(entity, storage):
+                return repr(name)
+        return None
+
+    def _agno_use(self, storage: Any, **changes: Any) -> Any:
+        """The agno part of the status card, or None when agno >= 2 is not in play."""
+        if not self._for_agno(storage):
+            return None
+        from agno_nb.integrations.agno_db import db_label, uses
+        from agno_nb.status import AgnoUse
+
+        users, elsewhere = {}, {}
+        for name, entity in self._agno_entities():
+            if uses(entity, storage):
+                users[name] = db_label(entity)
+            elif getattr(entity, "db", None) is not None:
+                elsewhere[name] = db_label(entity)
+        return AgnoUse(
+            users=users,
+            elsewhere=elsewhere,
+            default=self.agno_home is storage,
+            **changes,
+        )
+
+    def _agno_post_cell(self) -> list[str]:
+        """After a cell: agno objects made in it without a db get the current one."""
+        seen = self._seen_agno
+        fresh = [(n, e) for n, e in self._agno_entities() if id(e) not in seen]
+        seen.update(id(e) for _, e in fresh)
+        home = self.agno_home
+        if home is None or not fresh or home not in self.storages.values():
+            return []
+        from agno_nb.integrations.agno_db import attach
+
+        return attach(home, fresh, only_unattached=True, is_async=self.agno_async)
+
+    _seen_agno: set[int]
+
+    def _status(
+        self, name: str, storage: Any, *, agno: dict[str, Any] | None = None, **changes: Any
+    ) -> Any:
         """The storage's status (which agents use it) for display."""
         from agno_nb.agent import get_default_storage
         from agno_nb.attachments import same_table, storage_of, users_of
@@ -69,6 +189,7 @@ class StorageHelpers:
             users=users_of(storage, agents, same_data=True),
             default=storage.mode == "agent" and get_default_storage() is storage,
             elsewhere=elsewhere,
+            agno=self._agno_use(storage, **(agno or {})),
             **changes,
         )
 
@@ -186,20 +307,30 @@ class StorageHelpers:
         from agno_nb.agent import set_default_storage
         from agno_nb.attachments import attach, storage_of
 
+        if self._read_in_place(storage):
+            return {}  # agno_nb's own agents do not save to agno's tables
+
         agents = self._agents()
-        names = [n.strip() for n in wanted.replace(",", " ").split() if n.strip()]
+        names = _split_names(wanted)
         known = dict(agents)
-        missing = [n for n in names if n not in known]
+        agno = [n for n, _ in self._agno_entities()]
+        missing = [n for n in names if n not in known and n not in agno]
         if missing:
-            have = ", ".join(known) or "none defined"
+            have = ", ".join([*known, *agno]) or "none defined"
             raise UsageError(f"--attach: no agent named {missing[0]!r} (agents: {have})")
-        chosen = [(n, known[n]) for n in names] if names else agents
+        chosen = [(n, known[n]) for n in names if n in known] if names else agents
         before = {n: storage_of(a) for n, a in chosen}
         with usage_errors():
             moved = attach(storage, chosen, only_unattached=False)
         if storage.mode == "agent":
             set_default_storage(storage)
         return {n: self._name_of(before[n]) if before[n] is not None else "none" for n in moved}
+
+    @staticmethod
+    def _read_in_place(storage: Any) -> bool:
+        """Whether the table is one agno_nb reads but saves no runs to (agno 2.x/3.x's)."""
+        with usage_errors():
+            return storage.current_version is None and storage.layout_label is not None
 
     def _in_use(self, storage: Any) -> bool:
         from agno_nb.attachments import users_of

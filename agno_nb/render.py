@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any
 
+from agno_nb import render_agno
 from agno_nb.listing import sessions_table_html
 from agno_nb.markup import CSS, attr_text, format_timestamp, short_id
 from agno_nb.markup import esc as _esc
@@ -50,7 +51,7 @@ def _id_html(value: Any) -> str:
 
 
 def _wrap(body: str) -> str:
-    return f'{CSS}<div class="agno-nb">{body}</div>'
+    return f'{CSS}{render_agno.style_for(body)}<div class="agno-nb">{body}</div>'
 
 
 @lru_cache(maxsize=1)
@@ -89,7 +90,7 @@ def _run_metrics(run: Run) -> dict[str, float]:
     """Tokens and time of a run, from the run's metrics or, failing that, its messages."""
     out: dict[str, float] = {}
     metrics = run.metrics if isinstance(run.metrics, Mapping) else {}
-    for key in (*_TOKEN_KEYS, "time"):
+    for key in (*_TOKEN_KEYS, "time", "time_to_first_token"):
         value = _number(metrics.get(key))
         if value is not None:
             out[key] = value
@@ -104,10 +105,13 @@ def _run_metrics(run: Run) -> dict[str, float]:
 
 
 def metrics_text(metrics: Mapping[str, Any] | None) -> str:
-    """``in 12 · out 30 · total 42 tokens · 1.25 s`` from run metrics (lists are summed)."""
+    """``in 12 · out 30 · total 42 tokens · first token 0.20 s · 1.25 s`` from run
+    metrics (lists are summed; agno 2.x/3.x's ``duration`` is the time)."""
     if not metrics:
         return ""
-    values = {k: _number(metrics.get(k)) for k in (*_TOKEN_KEYS, "time")}
+    values = {k: _number(metrics.get(k)) for k in (*_TOKEN_KEYS, "time", "time_to_first_token")}
+    if values["time"] is None:
+        values["time"] = _number(metrics.get("duration"))
     parts = []
     for key, label in (("input_tokens", "in"), ("output_tokens", "out")):
         if values[key] is not None:
@@ -116,6 +120,8 @@ def metrics_text(metrics: Mapping[str, Any] | None) -> str:
         parts.append(f"total {int(values['total_tokens'] or 0)} tokens")
     elif parts:
         parts[-1] += " tokens"
+    if values["time_to_first_token"] is not None:
+        parts.append(f"first token {values['time_to_first_token']:.2f} s")
     if values["time"] is not None:
         parts.append(f"{values['time']:.2f} s")
     return " · ".join(parts)
@@ -165,7 +171,7 @@ def _pre(text: str) -> str:
     return f'<div class="agno-nb-pre">{_esc(text)}</div>'
 
 
-def _tool_call_html(call: Any, result: Message | None) -> str:
+def _tool_call_html(call: Any, result: Message | None, seconds: float | None = None) -> str:
     name, args, call_id = _tool_call_parts(call)
     body = ['<div class="agno-nb-muted">arguments</div>', _pre(_pretty(args) if args else "{}")]
     if result is not None:
@@ -179,6 +185,7 @@ def _tool_call_html(call: Any, result: Message | None) -> str:
     title = f"tool call: {_esc(name)}"
     if call_id:
         title += f' <span class="agno-nb-badge">{_esc(call_id)}</span>'
+    title += render_agno.duration_badge(seconds)
     return f'<details class="agno-nb-toolcall"><summary>{title}</summary>{"".join(body)}</details>'
 
 
@@ -187,6 +194,7 @@ def message_html(
     *,
     results: Mapping[str, Message] | None = None,
     markdown: bool = True,
+    durations: Mapping[str, float] | None = None,
 ) -> str:
     """One message as HTML: role, time, escaped content, tool calls in ``<details>``.
 
@@ -194,6 +202,7 @@ def message_html(
         msg: a :class:`~agno_nb.sessions.Message` or agno message dict.
         results: tool results by ``tool_call_id``, shown inside the matching call.
         markdown: render assistant content as (safe) Markdown.
+        durations: seconds each tool call took, by ``tool_call_id`` (agno 2.x/3.x).
     """
     m = _as_message(msg)
     role = m.role if m.role in ("user", "assistant", "system", "tool") else "other"
@@ -205,6 +214,7 @@ def message_html(
     if m.from_history:
         head.append('<span class="agno-nb-badge">from history</span>')
     parts = ["".join(head)]
+    parts.append(render_agno.reasoning_html(m.raw.get("reasoning_content")))
     text = _content_as_text(m.content)
     if m.role == "tool":
         name = m.name or m.raw.get("tool_name") or "tool"
@@ -217,15 +227,19 @@ def message_html(
             parts.append(f'<div class="agno-nb-md">{markdown_to_safe_html(text)}</div>')
         else:
             parts.append(_pre(text))
+    parts.append(render_agno.media_html(m.raw))
     for call in m.tool_calls or []:
         _, _, call_id = _tool_call_parts(call)
         result = (results or {}).get(call_id) if call_id else None
-        parts.append(_tool_call_html(call, result))
+        took = (durations or {}).get(call_id) if call_id else None
+        parts.append(_tool_call_html(call, result, took))
     history = " agno-nb-history" if m.from_history else ""
     return f'<div class="agno-nb-msg agno-nb-role-{role}{history}">{"".join(parts)}</div>'
 
 
-def _turns_html(messages: Sequence[Message], *, markdown: bool) -> str:
+def _turns_html(
+    messages: Sequence[Message], *, markdown: bool, durations: Mapping[str, float] | None = None
+) -> str:
     """Messages in order; tool results are shown inside the call they answer."""
     results = {m.tool_call_id: m for m in messages if m.role == "tool" and m.tool_call_id}
     paired = {
@@ -235,17 +249,38 @@ def _turns_html(messages: Sequence[Message], *, markdown: bool) -> str:
         if (cid := _tool_call_parts(call)[2]) in results
     }
     return "".join(
-        message_html(m, results=results, markdown=markdown)
+        message_html(m, results=results, markdown=markdown, durations=durations)
         for m in messages
         if not (m.role == "tool" and m.tool_call_id in paired)
     )
 
 
-def run_html(run: Run | Mapping[str, Any], *, system: bool = True, index: int | None = None) -> str:
-    """One run: header (index, run id, time, model, metrics), system message,
-    history messages collapsed and marked, then this run's turns."""
+def run_html(
+    run: Run | Mapping[str, Any],
+    *,
+    system: bool = True,
+    index: int | None = None,
+    members: Sequence[tuple[Any, Any]] = (),
+    spans: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+) -> str:
+    """One run: header (index, who, run id, time, model, metrics), system message,
+    history messages collapsed and marked, this run's turns (reasoning, tool calls
+    with arguments, results and time, media as references), workflow steps, its
+    trace spans as a timeline, then team member runs nested under it.
+
+    Args:
+        run: an agno run dict or :class:`~agno_nb.sessions.Run`.
+        system: show the system message (collapsed).
+        index: the run's position in its session, for the "run #N" label.
+        members: (member run, its members) pairs, from :func:`render_agno.nest_runs`.
+        spans: trace spans by run id (``agno_traces`` / ``agno_spans``).
+    """
     r = _as_run(run)
-    head = [f"run #{index + 1}" if index is not None else "run"]
+    label = "member run" if r.raw.get("parent_run_id") else "run"
+    head = [f"{label} #{index + 1}" if index is not None else label]
+    who = r.raw.get("team_name") or r.raw.get("agent_name") or r.raw.get("workflow_name")
+    if who:
+        head.append(f"<strong>{_esc(who)}</strong>")
     if r.run_id:
         head.append(_id_html(r.run_id))
     if r.created_at is not None:
@@ -274,19 +309,39 @@ def run_html(run: Run | Mapping[str, Any], *, system: bool = True, index: int | 
             f"{len(history)} message{'s' if len(history) != 1 else ''} from history "
             f"(earlier turns, not repeated)</summary>{inner}</details>"
         )
-    parts.append(_turns_html([m for m in new if m.role != "system"], markdown=True))
+    tools = r.raw.get("tools")
+    durations = render_agno.tool_durations(tools)
+    parts.append(render_agno.reasoning_html(r.raw.get("reasoning_content")))
+    turns = [m for m in new if m.role != "system"]
+    parts.append(_turns_html(turns, markdown=True, durations=durations))
+    if tools and not any(m.tool_calls for m in turns):
+        parts.append(render_agno.tools_html(tools))
     if not new and r.content is not None:
         parts.append(message_html({"role": "assistant", "content": r.content}))
+    parts.append(render_agno.media_html(r.raw))
+    parts.append(render_agno.steps_html(r.raw.get("step_results")))
+    if spans and r.run_id and spans.get(str(r.run_id)):
+        parts.append(render_agno.spans_html(spans[str(r.run_id)]))
+    for member, inner in members:
+        parts.append(
+            f'<div class="agno-nb-member">'
+            f"{run_html(member, system=False, members=inner, spans=spans)}</div>"
+        )
     return f'<div class="agno-nb-run">{"".join(parts)}</div>'
 
 
 def _runs_body(
-    run_dicts: Iterable[Run | Mapping[str, Any]], *, system: bool, first_index: int | None
+    run_dicts: Iterable[Run | Mapping[str, Any]],
+    *,
+    system: bool,
+    first_index: int | None,
+    spans: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> str:
+    runs = [r.raw if isinstance(r, Run) else r for r in run_dicts]
     out = []
-    for i, run in enumerate(run_dicts):
+    for i, run, members in render_agno.nest_runs(runs):
         index = None if first_index is None else first_index + i
-        out.append(run_html(run, system=system, index=index))
+        out.append(run_html(run, system=system, index=index, members=members, spans=spans))
     return "".join(out) or '<div class="agno-nb-muted">no runs</div>'
 
 
@@ -296,6 +351,7 @@ def runs_html(
     system: bool = True,
     first_index: int | None = None,
     header: str = "",
+    spans: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> str:
     """Runs (oldest first) as a standalone HTML fragment with the CSS.
 
@@ -305,8 +361,10 @@ def runs_html(
         first_index: position of the first run in its session, for "run #N" labels.
         header: HTML placed before the runs; must come from this module's
             functions (e.g. :func:`session_header_html`), never from raw data.
+        spans: trace spans by run id, shown as a timeline under their run.
     """
-    return _wrap(header + _runs_body(run_dicts, system=system, first_index=first_index))
+    body = _runs_body(run_dicts, system=system, first_index=first_index, spans=spans)
+    return _wrap(header + body)
 
 
 def session_header_html(
@@ -344,8 +402,14 @@ def session_header_html(
     )
 
 
-def session_html(session: Any, *, runs: Sequence[Mapping[str, Any]] | None = None) -> str:
-    """A session's transcript: header, then every run (or just ``runs``, oldest first)."""
+def session_html(
+    session: Any,
+    *,
+    runs: Sequence[Mapping[str, Any]] | None = None,
+    spans: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+) -> str:
+    """A session's transcript: header, then every run (or just ``runs``, oldest first);
+    ``spans`` (trace spans by run id) show as a timeline under their run."""
     run_dicts = list(session.run_dicts) if runs is None else list(runs)
     header = session_header_html(
         str(session.session_id),
@@ -358,7 +422,7 @@ def session_html(session: Any, *, runs: Sequence[Mapping[str, Any]] | None = Non
         entity_label=str(session.entity_field).removesuffix("_id"),
     )
     first = 0 if runs is None else None
-    return _wrap(header + _runs_body(run_dicts, system=True, first_index=first))
+    return _wrap(header + _runs_body(run_dicts, system=True, first_index=first, spans=spans))
 
 
 def muted_html(text: str) -> str:
@@ -369,8 +433,9 @@ def muted_html(text: str) -> str:
 
 def combine(*fragments: str) -> str:
     """Join HTML fragments of this module into one, with the CSS once."""
-    body = "".join(f.replace(CSS, "") for f in fragments)
-    return CSS + body if body else ""
+    style = render_agno.AGNO_STYLE
+    body = "".join(f.replace(CSS, "").replace(style, "") for f in fragments)
+    return CSS + render_agno.style_for(body) + body if body else ""
 
 
 def _field(obj: Any, name: str) -> Any:
@@ -448,6 +513,9 @@ def transcript_text(session: Any) -> str:
         head = [f"run #{i + 1}"]
         if run.run_id:
             head.append(str(run.run_id))
+        parent = run.raw.get("parent_run_id")
+        if parent:
+            head.append(f"member run of {parent}")
         if run.created_at is not None:
             head.append(format_timestamp(run.created_at))
         metrics = metrics_text(_run_metrics(run))

@@ -14,7 +14,7 @@ from typing import Any
 from agno_nb.render import CSS
 from agno_nb.urls import mask_url
 
-__all__ = ["StorageStatus", "layout_text"]
+__all__ = ["AgnoUse", "StorageStatus", "layout_text"]
 
 
 def layout_text(storage: Any) -> str:
@@ -33,6 +33,49 @@ def _names(names: list[str]) -> str:
 
 
 @dataclass
+class AgnoUse:
+    """Which agno 2.x/3.x Agents, Teams and Workflows use a storage's table through
+    agno's own db (``agno_nb.integrations.agno_db``).
+
+    Attributes:
+        users: names of the agno objects whose db is this table, with the db's class
+            (``{"agent": "SqliteDb"}``).
+        attached: the ones that got it just now (they had no db).
+        moved: the ones moved here just now (``--attach``), with where they came from.
+        elsewhere: agno objects whose db is somewhere else, with its class.
+        default: True when agno objects made later take it.
+    """
+
+    users: dict[str, str] = field(default_factory=dict)
+    attached: list[str] = field(default_factory=list)
+    moved: dict[str, str] = field(default_factory=dict)
+    elsewhere: dict[str, str] = field(default_factory=dict)
+    default: bool = False
+
+    def parts(self) -> list[str]:
+        """The agno facts, each a short phrase."""
+        parts = []
+        dbs = sorted(set(self.users.values()))
+        via = f" (agno {', '.join(dbs)})" if dbs else ""
+        if self.moved:
+            origins = list(dict.fromkeys(self.moved.values()))
+            parts.append(f"moved agno {_names(list(self.moved))} here (from {_names(origins)})")
+        if self.attached:
+            parts.append(f"agno db attached to {_names(self.attached)}{via}")
+        others = [n for n in self.users if n not in self.moved and n not in self.attached]
+        if others:
+            parts.append(f"used by agno {_names(others)}{via if not self.attached else ''}")
+        if not self.users:
+            parts.append("no agno agents use it")
+        if self.elsewhere:
+            stay = _names([f"{n} ({db})" for n, db in self.elsewhere.items()])
+            parts.append(f"{stay} keep their own db (--attach moves them)")
+        if self.default:
+            parts.append("agno agents made later get it when their cell ends")
+        return parts
+
+
+@dataclass
 class StorageStatus:
     """What ``%agno_storage`` says about one open storage.
 
@@ -47,6 +90,8 @@ class StorageStatus:
         elsewhere: agents left on another storage, with that storage's name.
         note: what opening it chose for the user (a table other than the one
             asked for, say), shown inside the status rather than above it.
+        agno: what agno 2.x/3.x's own agents do with it (None when agno >= 2 is
+            not in play): see :class:`AgnoUse`.
     """
 
     name: str
@@ -58,6 +103,7 @@ class StorageStatus:
     moved: dict[str, str] = field(default_factory=dict)
     elsewhere: dict[str, str] = field(default_factory=dict)
     note: str | None = None
+    agno: AgnoUse | None = None
 
     @property
     def table(self) -> str:
@@ -76,6 +122,8 @@ class StorageStatus:
 
     def agent_parts(self) -> list[str]:
         """The agent facts, each a short phrase."""
+        if self.agno is not None:  # agno's one table holds every session type
+            return self.agno.parts()
         if self.storage.mode != "agent":
             return [f"holds {self.storage.mode} sessions: agents are not attached to it"]
         if self.storage.current_version is None and getattr(self.storage, "layout_label", None):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import html
 import time
+import weakref
 from typing import Any
 
 import ipywidgets as widgets
 
+from agno_nb.connect import describe_error, is_expected_error
 from agno_nb.export import export_jsonl
 from agno_nb.listing import sessions_table_html
 from agno_nb.render import combine
@@ -15,7 +17,32 @@ from agno_nb.sessions import ENTITY_COLUMN
 from agno_nb.widgets.session_history import SessionHistory, guarded, snapshot_bundle, status_html
 from agno_nb.widgets.session_list import SessionList
 
-__all__ = ["SessionBrowser"]
+__all__ = ["SessionBrowser", "refresh_open_browsers"]
+
+#: Browsers shown and not closed: the notebook's post-cell hook asks them to catch up.
+_OPEN: weakref.WeakSet[SessionBrowser] = weakref.WeakSet()
+
+
+def refresh_open_browsers() -> list[SessionBrowser]:
+    """Let every open browser show what changed in its storage; returns those that did.
+
+    Called after each notebook cell (``%load_ext agno_nb`` registers it), so an
+    open browser shows the runs a cell's agent just wrote without a click. A
+    browser whose storage fails says so in its status line; the others go on.
+    """
+    changed = []
+    for browser in list(_OPEN):
+        if browser.comm is None or browser.storage is None:  # closed
+            _OPEN.discard(browser)
+            continue
+        try:
+            if browser.poll():
+                changed.append(browser)
+        except Exception as exc:
+            browser.status.value = status_html(describe_error(exc), error=True)
+            if not is_expected_error(exc):
+                raise
+    return changed
 
 
 class SessionBrowser(widgets.VBox):
@@ -53,6 +80,9 @@ class SessionBrowser(widgets.VBox):
         export_path: initial file name for exports.
         label: initial label filter (``good``, ``bad``, ``unlabelled``).
         hide_evaluation: leave out the evaluation sessions of ``compare()``.
+        follow_newest: when the storage gets a newer session (see :meth:`poll`),
+            select it; default: only when ``session_id`` is not given. A click
+            on a session turns it off.
     """
 
     def __init__(
@@ -68,6 +98,7 @@ class SessionBrowser(widgets.VBox):
         export_path: str = "agno_sessions.jsonl",
         label: str | None = None,
         hide_evaluation: bool = False,
+        follow_newest: bool | None = None,
     ) -> None:
         if page_size < 1:
             raise ValueError("page_size must be at least 1")
@@ -80,6 +111,10 @@ class SessionBrowser(widgets.VBox):
         self.selected: str | None = session_id
         self.history: SessionHistory | None = None
         self._updating = False
+        #: True while the selection is the automatic one (the newest): a poll that
+        #: finds a newer session then moves to it; a click pins the selection.
+        self.follow_newest = session_id is None if follow_newest is None else follow_newest
+        self._seen: tuple[Any, ...] = ()
 
         text = {"continuous_update": False, "layout": widgets.Layout(width="220px")}
         self.user_filter = widgets.Text(value=user_id or "", description="user", **text)
@@ -191,6 +226,7 @@ class SessionBrowser(widgets.VBox):
         if session_id is not None:
             self.page = self.page_of(session_id)
         self.refresh()
+        _OPEN.add(self)
 
     # -- filters and paging -------------------------------------------------------------
 
@@ -231,6 +267,7 @@ class SessionBrowser(widgets.VBox):
     def _on_filter(self, _change: Any) -> None:
         self.page = 0
         self.selected = None
+        self.follow_newest = True
         guarded(self, self.refresh)
 
     def refresh(self) -> None:
@@ -256,6 +293,7 @@ class SessionBrowser(widgets.VBox):
                 **self.filters, limit=self.page_size, offset=self.page * self.page_size
             )
         ids = [s.session_id for s in self.summaries]
+        self._seen = self._fingerprint(self.total, self.summaries)
         if self.selected is None:
             self.selected = next((s.session_id for s in self.summaries if not s.error), None)
         self._updating = True
@@ -319,6 +357,35 @@ class SessionBrowser(widgets.VBox):
         finally:
             self._updating = False
 
+    @staticmethod
+    def _fingerprint(total: int, summaries: list[Any]) -> tuple[Any, ...]:
+        rows = tuple(
+            (s.session_id, s.run_count, s.updated_at, s.session_name, s.error) for s in summaries
+        )
+        return (total, rows)
+
+    def poll(self) -> bool:
+        """Re-show the list and the selected transcript if the storage changed.
+
+        Cheap when nothing changed (one count and one page of summaries, the
+        transcript untouched). With the selection still automatic, a newer
+        session that appeared on the first page is selected. Returns True when
+        something was re-shown.
+        """
+        if self._by_label:
+            page, total = self._select(limit=self.page_size, offset=self.page * self.page_size)
+        else:
+            total = self.storage.count_sessions(**self.filters)
+            page = self.storage.list_sessions(
+                **self.filters, limit=self.page_size, offset=self.page * self.page_size
+            )
+        if self._fingerprint(total, page) == self._seen:
+            return False
+        if self.follow_newest and self.page == 0:
+            self.selected = None
+        self.refresh()  # the transcript opens on its newest runs again
+        return True
+
     def go_to(self, page: int) -> None:
         """Show page ``page`` of the list (0 = the newest sessions)."""
         self.page = max(0, min(page, self.page_count - 1))
@@ -340,8 +407,10 @@ class SessionBrowser(widgets.VBox):
         guarded(self, lambda: self.select(change["new"]))
 
     def select(self, session_id: str | None) -> None:
-        """Show the transcript of ``session_id`` (one of the listed sessions)."""
+        """Show the transcript of ``session_id`` (one of the listed sessions); the
+        selection then stays there when new sessions arrive."""
         self.selected = session_id
+        self.follow_newest = False
         self.cancel_delete()
         listed = [s.session_id for s in self.summaries]
         if self.session_list.value != session_id and session_id in listed:

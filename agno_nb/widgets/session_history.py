@@ -60,6 +60,7 @@ class SessionHistory(widgets.VBox):
         self.page = 0
         self.total_runs = 0
         self.runs: list[dict[str, Any]] = []
+        self.spans: dict[str, list[dict[str, Any]]] = {}  # agno's trace spans by run id
         self._summary = summary
         # Same arrows as the session list: newer to the left, older to the right.
         self.newer_button = widgets.Button(description="◀ Newer runs", tooltip="newer runs")
@@ -109,6 +110,9 @@ class SessionHistory(widgets.VBox):
             offset=self.page * self.page_size,
         )
         self.runs = list(reversed(page))
+        from agno_nb.integrations.agno_traces import spans_by_run
+
+        self.spans = spans_by_run(self.storage, (r.get("run_id") for r in self.runs))
         self.status.value = ""
         self._render()
 
@@ -155,7 +159,9 @@ class SessionHistory(widgets.VBox):
         self.newer_button.disabled = self.page == 0
         self.position.value = status_html(self.position_text())
         header = self._header()
-        self.transcript.value = runs_html(self.runs, first_index=self.first_index, header=header)
+        self.transcript.value = runs_html(
+            self.runs, first_index=self.first_index, header=header, spans=self.spans
+        )
         if self.labelling:
             children, self.label_bars = labelled_cards(
                 self.storage,

@@ -33,6 +33,7 @@ EXPECTED = [
     "07_agno_interop.ipynb",
     "08_agno3_sessions.ipynb",
     "09_migrate_to_agno3.ipynb",
+    "10_agno3_live.ipynb",
     "11_evaluate.ipynb",
 ]
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -141,11 +142,13 @@ def test_sanitize_masks_what_varies() -> None:
         " · in 5 · out 16 · total 21 tokens · 0.03 s | 2025-03-03 09:01:00+00:00"
         " | {'time': 4.5e-05} | created 1763716810 | sqlite:////home/u/agno_nb/notebooks/tmp/data.db"
         " | postgresql+psycopg://ai:***@db:5532/ai | /tmp/tmpa1b2c3d4/x | <object at 0x7f3a2b>"
+        " | tool call: add 0.4 ms"
     )
     assert _sanitize(varying) == (
         "run #1 · <code>UUID</code> · TIMESTAMP · in 5 · out 16 · total 21 tokens · DURATION s"
         " | TIMESTAMP | {'time': DURATION} | created EPOCH | sqlite:NOTEBOOK_DIR/tmp/data.db"
         " | POSTGRES_URL | TMPDIR/x | <object at 0xADDRESS>"
+        " | tool call: add DURATION ms"
     )
 
 

@@ -100,11 +100,17 @@ def _run_counts(
 
 
 def _first_runs(layout: AgnoDbParts, conn: Connection, ids: list[str]) -> dict[str, Any]:
-    """Each session's first run in the runs table, as JSON text (for its preview)."""
+    """Each session's first run in the runs table, as JSON text (for its preview).
+
+    A team member's run (``parent_run_id`` set; agno 3 stores it before the team's
+    run) is not the session's first question: top-level runs come first.
+    """
     if not ids or not layout.runs_present(conn):
         return {}
     r = layout.runs
-    number = sa.func.row_number().over(partition_by=r.c.session_id, order_by=layout.run_order())
+    parent = layout.json.text(layout.json.doc(r.c.run_data), "parent_run_id")
+    order = [sa.case((parent.is_(None), 0), else_=1), *layout.run_order()]
+    number = sa.func.row_number().over(partition_by=r.c.session_id, order_by=order)
     ranked = (
         sa.select(r.c.session_id, layout.as_text(r.c.run_data).label("run_data"), number.label("n"))
         .where(r.c.session_id.in_(ids))
