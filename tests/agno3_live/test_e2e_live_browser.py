@@ -27,7 +27,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.test_e2e_browser import CHROMIUM, RUN_ALL, _free_port, _playwright
+from tests.notebook.test_e2e_browser import CHROMIUM, RUN_ALL, _free_port, _playwright
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
