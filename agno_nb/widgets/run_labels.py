@@ -19,6 +19,7 @@ import anywidget
 import ipywidgets as widgets
 
 from agno_nb.render import CSS, format_timestamp, run_html
+from agno_nb.render_agno import nest_runs
 from agno_nb.widgets.feedback import guarded, status_html
 
 __all__ = ["LABEL_CSS", "KeyCatcher", "LabelBar", "card_html", "label_html", "labelled_cards"]
@@ -117,16 +118,22 @@ def label_html(label: Any) -> str:
     return f'<div class="agno-nb-label">{" · ".join(parts)}{fix}</div>'
 
 
-def card_html(run: Mapping[str, Any], index: int, label: Any) -> str:
-    """The run card (``render.run_html``) with its label: an edge coloured by the
-    rating and the label line under it."""
+def card_html(
+    run: Mapping[str, Any],
+    index: int,
+    label: Any,
+    *,
+    members: Sequence[Any] = (),
+    spans: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+) -> str:
+    """The run card (``render.run_html``, with a team run's member runs nested and
+    its trace spans) and its label: an edge coloured by the rating and the label
+    line under it."""
     kind = ""
     if label is not None:
         kind = f" agno-nb-card-{label.rating or 'labelled'}"
-    return (
-        f'{CSS}{LABEL_CSS}<div class="agno-nb{kind}">{run_html(run, index=index)}'
-        f"{label_html(label)}</div>"
-    )
+    card = run_html(run, index=index, members=members, spans=spans)
+    return f'{CSS}{LABEL_CSS}<div class="agno-nb{kind}">{card}{label_html(label)}</div>'
 
 
 class LabelBar(widgets.VBox):
@@ -152,8 +159,12 @@ class LabelBar(widgets.VBox):
         label: Any = None,
         card: widgets.HTML | None = None,
         on_change: Callable[[], None] | None = None,
+        members: Sequence[Any] = (),
+        spans: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     ) -> None:
         self.storage = storage
+        self.members = members
+        self.spans = spans
         self.session_id = session_id
         self.run = run
         self.run_id = str(run.get("run_id") or "")
@@ -302,7 +313,9 @@ class LabelBar(widgets.VBox):
         self.clear_button.disabled = self.label is None or not self.run_id
         if self.label is not None and not self.note.value:
             self.note.value = self.label.note or ""
-        self.card.value = card_html(self.run, self.index, self.label)
+        self.card.value = card_html(
+            self.run, self.index, self.label, members=self.members, spans=self.spans
+        )
 
     def __repr__(self) -> str:
         rating = getattr(self.label, "rating", None)
@@ -317,15 +330,17 @@ def labelled_cards(
     first_index: int,
     header: str,
     on_change: Callable[[], None] | None = None,
+    spans: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
 ) -> tuple[list[widgets.Widget], list[LabelBar]]:
-    """The transcript as widgets: the header, then each run card with its label bar.
-    Returns (children, bars)."""
+    """The transcript as widgets: the header, then each run card with its label bar
+    (a team's member runs nested in its card, as ``render.runs_html`` shows them;
+    ``spans``: trace spans by run id). Returns (children, bars)."""
     labels = {x.run_id: x for x in storage.labels(session_id)}
     children: list[widgets.Widget] = [widgets.HTML(f'{CSS}<div class="agno-nb">{header}</div>')]
     bars: list[LabelBar] = []
     if not runs:
         children.append(widgets.HTML(f'{CSS}<div class="agno-nb agno-nb-muted">no runs</div>'))
-    for offset, run in enumerate(runs):
+    for offset, run, members in nest_runs(runs):
         card = widgets.HTML()
         bar = LabelBar(
             storage,
@@ -335,6 +350,8 @@ def labelled_cards(
             label=labels.get(str(run.get("run_id"))),
             card=card,
             on_change=on_change,
+            members=members,
+            spans=spans,
         )
         bars.append(bar)
         children += [card, bar]

@@ -345,7 +345,10 @@ class SessionBrowser(widgets.VBox):
         self.session_list.rows = rows
 
     def on_label(self) -> None:
-        """A run's label changed in the transcript: update the list's counts."""
+        """A run's label changed in the transcript: update the list's counts. The
+        user is working on this session now, so the browser stops following newer
+        ones (as after a click on a session)."""
+        self.follow_newest = False
         self._updating = True
         try:
             now = time.time()
@@ -382,7 +385,11 @@ class SessionBrowser(widgets.VBox):
         if self._fingerprint(total, page) == self._seen:
             return False
         if self.follow_newest and self.page == 0:
-            self.selected = None
+            # the newest session a user would follow: not one compare() made
+            from agno_nb.evaluate import is_evaluation_session
+
+            followed = (s for s in page if not s.error and not is_evaluation_session(s))
+            self.selected = next(followed, None)
         self.refresh()  # the transcript opens on its newest runs again
         return True
 

@@ -170,6 +170,7 @@ class SessionHistory(widgets.VBox):
                 first_index=self.first_index,
                 header=header,
                 on_change=self.on_label,
+                spans=self.spans,
             )
             self.cards.children = children
 
