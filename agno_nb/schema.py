@@ -127,6 +127,15 @@ def _now() -> int:
     return int(time.time())
 
 
+def quiet_update(table: sa.Table) -> Any:
+    """``table.update()`` that fires no column's ``onupdate`` default: each such
+    column (``updated_at`` on SQLite and DuckDB) is set to itself. For writes that
+    are not the user's (upgrade steps, moving runs), which must change no value
+    the user wrote."""
+    keep = {c.name: c for c in table.columns if c.onupdate is not None}
+    return table.update().values(**keep)
+
+
 def session_table(
     metadata: sa.MetaData,
     name: str,

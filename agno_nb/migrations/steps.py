@@ -19,6 +19,7 @@ from agno_nb.schema import (
     V2_COLUMNS,
     json_text,
     json_type,
+    quiet_update,
     runs_table,
     session_table,
     v2_index_specs,
@@ -194,9 +195,10 @@ def _v2_data(
     marks: dict[str, Any] = {"run_count": None, "message_count": None}
     if search:
         values["search_name"] = marks["search_name"] = sa.bindparam("b_search")
-    update = new.update().where(new.c.session_id == sa.bindparam("b_sid")).values(**values)
+    # quiet: moving runs is not the user's write, updated_at stays as they left it
+    update = quiet_update(new).where(new.c.session_id == sa.bindparam("b_sid")).values(**values)
     # a row left as it was: only marked, so reads take its runs from its JSON
-    leave = new.update().where(new.c.session_id == sa.bindparam("b_sid")).values(**marks)
+    leave = quiet_update(new).where(new.c.session_id == sa.bindparam("b_sid")).values(**marks)
     stats = StepStats()
     seen = 0
     last: str | None = None

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Dialect
 
 from agno_nb.codec import loads_exact
 from agno_nb.migrations.sql import StepStats, TableRef, compile_type, quoted
-from agno_nb.schema import RUNS_SUFFIX, json_text, runs_table, session_table
+from agno_nb.schema import RUNS_SUFFIX, json_text, quiet_update, runs_table, session_table
 from agno_nb.search import name_text, run_text, session_text
 
 Progress = Callable[[int, int], None]
@@ -52,7 +52,7 @@ def v4_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Any:
     runs_done = 0
 
     set_name = (
-        table.update()
+        quiet_update(table)
         .where(table.c.session_id == sa.bindparam("b_sid"))
         .values(search_name=sa.bindparam("b_text"))
     )
@@ -82,7 +82,7 @@ def v4_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Any:
         conn.execute(set_name, held_names)
 
     set_text = (
-        runs.update()
+        quiet_update(runs)
         .where(runs.c.session_id == sa.bindparam("b_sid"), runs.c.run_index == sa.bindparam("b_i"))
         .values(search_text=sa.bindparam("b_text"))
     )

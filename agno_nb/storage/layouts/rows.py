@@ -33,7 +33,7 @@ from agno_nb.errors import CorruptSessionError
 from agno_nb.migrations import StepStats
 from agno_nb.migrations.sql import quoted
 from agno_nb.migrations.v5_json_runs import lz4_ddl
-from agno_nb.schema import RUNS_SUFFIX, json_text, runs_table
+from agno_nb.schema import RUNS_SUFFIX, json_text, quiet_update, runs_table
 from agno_nb.search import name_text, run_text, search_term, session_text
 from agno_nb.sessions import Session
 from agno_nb.storage.catalog import v2_columns_present
@@ -627,7 +627,7 @@ class RowsLayout(Agno1Layout):
         }
         if self.searchable:  # its runs' text now lives in their rows
             values["search_name"] = name_text(session_id, name)
-        s.run_statement(
-            conn, table.update().where(table.c.session_id == session_id).values(**values)
-        )
+        # quiet: moving runs is no user write (append_run sets updated_at itself)
+        update = quiet_update(table).where(table.c.session_id == session_id)
+        s.run_statement(conn, update.values(**values))
         return len(run_list)
