@@ -2,12 +2,14 @@
 
     agno-nb demo [--db tmp/data.db | URL]
     agno-nb sessions URL [--table T] [--schema S] [--user U] [--limit N] [--json]
-    agno-nb show URL SESSION_ID [--table T] [--schema S]
+                    [--read-only] [--immutable]
+    agno-nb show URL SESSION_ID [--table T] [--schema S] [--read-only] [--immutable]
     agno-nb upgrade URL [--table T] [--schema S] [--dry-run] [--skip-corrupt]
     agno-nb migrate SOURCE_URL [--table T]... [--schema S] [--target URL]
                     [--target-schema S] [--memory-table T] [--dry-run] [--skip-bad]
 
-Bad arguments and storage errors print one line and exit with code 2.
+Bad arguments and storage errors print one line and exit with code 2; a database
+file that does not exist prints one line and exits with code 1 (nothing is created).
 Passwords in URLs are masked everywhere; stored control characters print as escapes.
 """
 
@@ -24,6 +26,10 @@ from agno_nb.errors import AgnoNbError
 from agno_nb.terminal import VisibleStream, visible
 from agno_nb.urls import mask_url, remember_secrets
 from agno_nb.words import counted
+
+
+class MissingDatabaseError(AgnoNbError):
+    """A read command named a database file that does not exist (exit code 1)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,14 +63,30 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--mode", default="agent", help="agent, team, workflow or workflow_v2")
         p.add_argument("--schema", help="Postgres schema of the table (default ai)")
 
+    def read_args(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--read-only",
+            action="store_true",
+            help="open the database read-only (SQLite: mode=ro, immutable on a read-only "
+            "mount; DuckDB: read_only; Postgres: read-only transactions)",
+        )
+        p.add_argument(
+            "--immutable",
+            action="store_true",
+            help="SQLite: read the file as immutable (no lock, no -wal/-shm files); only "
+            "where no process writes it, e.g. a snapshot or read-only media",
+        )
+
     sessions = sub.add_parser("sessions", help="list sessions, newest first")
     storage_args(sessions)
+    read_args(sessions)
     sessions.add_argument("--user")
     sessions.add_argument("--limit", type=int, default=20)
     sessions.add_argument("--json", action="store_true", help="one JSON object per line")
 
     show = sub.add_parser("show", help="print one session's transcript")
     storage_args(show)
+    read_args(show)
     show.add_argument("session_id")
 
     upgrade = sub.add_parser("upgrade", help="upgrade the table to the latest layout")
@@ -89,11 +111,21 @@ def _open(args: argparse.Namespace) -> Any:
     """The same core call as ``%agno_storage``: a URL, or a bare path meaning SQLite."""
     from agno_nb.connect import open_from_args
 
-    kw = {"table": args.table, "mode": args.mode, "schema": args.schema}
+    kw = {
+        "table": args.table,
+        "mode": args.mode,
+        "schema": args.schema,
+        "read_only": getattr(args, "read_only", False),
+        "immutable": getattr(args, "immutable", False),
+    }
     if "://" in args.url:
         storage = open_from_args(args.url, **kw)
     else:
         storage = open_from_args("sqlite", args.url, **kw)
+    missing = getattr(storage, "pending_file", None)
+    if missing is not None:  # reading (or upgrading) a file that is not there
+        storage.close()
+        raise MissingDatabaseError(f"no database file at {missing}: check the path")
     if storage.opened_note:
         sys.stderr.write(f"agno-nb: {storage.opened_note}\n")
     return storage
@@ -188,7 +220,7 @@ def main(argv: Sequence[str] | None = None, *, out: TextIO | None = None) -> int
         return handler(args, stream)
     except AgnoNbError as exc:
         sys.stderr.write(f"agno-nb: error: {visible(mask_url(str(exc)), newlines=False)}\n")
-        return 2
+        return 1 if isinstance(exc, MissingDatabaseError) else 2
     except BrokenPipeError:  # output piped into `head` and closed early: not an error
         sys.stderr.close()
         return 0

@@ -89,18 +89,20 @@ def _construct(
     schema: str | None,
     auto_upgrade: bool,
     read_only: bool,
+    immutable: bool = False,
 ) -> Any:
     from agno_nb.storage import DuckDbStorage, PostgresStorage, SqliteStorage
 
     common: dict[str, Any] = {"mode": mode, "auto_upgrade_schema": auto_upgrade}
     if backend == "sqlite":
-        if read_only:
+        if read_only or immutable:
+            from agno_nb.storage.sqlite_files import open_read_only_url
+
             source = path if path is not None else _sqlite_path(url)
-            if source is None or not Path(source).exists():
-                raise BackendUnavailableError(
-                    f"--read-only needs an existing SQLite file, and {source} does not exist"
-                )
-            return SqliteStorage(table, db_url=_sqlite_ro_url(source), **common)
+            if source is None or source in (":memory:", "memory"):
+                raise BackendUnavailableError("--read-only needs a SQLite file, not memory")
+            ro_url = open_read_only_url(source, immutable=immutable)
+            return SqliteStorage(table, db_url=ro_url, **common)
         if url is not None:
             return SqliteStorage(table, db_url=url, **common)
         if path in (":memory:", "memory"):
@@ -143,10 +145,6 @@ def _sqlite_path(url: str | None) -> str | None:
     return rest[1:] if rest.startswith("/") else rest
 
 
-def _sqlite_ro_url(path: str) -> str:
-    return f"sqlite:///file:{Path(path).resolve()}?mode=ro&uri=true"
-
-
 def open_from_args(
     backend_or_url: str,
     target: str | None = None,
@@ -156,6 +154,7 @@ def open_from_args(
     schema: str | None = None,
     auto_upgrade: bool = False,
     read_only: bool = False,
+    immutable: bool = False,
 ) -> Any:
     """Open (and check) a storage from a backend name and target, or from a URL.
 
@@ -170,7 +169,14 @@ def open_from_args(
         schema: Postgres schema (default: the storage's, ``ai``).
         auto_upgrade: upgrade an older table layout automatically.
         read_only: open the database read-only (DuckDB natively, SQLite with
-            ``mode=ro``, Postgres with read-only transactions).
+            ``mode=ro``, or ``immutable`` on a read-only mount; Postgres with
+            read-only transactions).
+        immutable: SQLite: read the file as ``immutable`` (no lock, no ``-wal`` /
+            ``-shm`` file; works on read-only media). Only where no process
+            writes the file. Implies ``read_only``.
+
+    A SQLite or DuckDB file that does not exist is not created by opening: the
+    storage's ``opened_note`` says so, and its first write creates it.
 
     Returns:
         The storage, after one query proved the database is reachable.
@@ -230,6 +236,7 @@ def open_from_args(
             schema=schema,
             auto_upgrade=auto_upgrade,
             read_only=read_only,
+            immutable=immutable,
         )
     except AgnoNbError as exc:
         raise type(exc)(describe_error(exc, url=url)) from None
@@ -269,8 +276,14 @@ def open_from_args(
                 schema=schema,
                 auto_upgrade=auto_upgrade,
                 read_only=read_only,
+                immutable=immutable,
             )
             storage.opened_note = opened_note(storage, table)
+    missing = getattr(storage, "pending_file", None)
+    if missing is not None and storage.opened_note is None:
+        storage.opened_note = (
+            f"new database {missing}: nothing there yet, created at the first write"
+        )
     return storage
 
 

@@ -85,6 +85,7 @@ def _storage_parser() -> _Parser:
     p.add_argument("--schema")
     p.add_argument("--auto-upgrade", action="store_true")
     p.add_argument("--read-only", action="store_true")
+    p.add_argument("--immutable", action="store_true")  # SQLite: no lock, no side files
     p.add_argument("--as", dest="name")
     p.add_argument("--list", action="store_true")
     p.add_argument("--close", metavar="NAME")
@@ -181,7 +182,7 @@ class AgnoMagics(StorageHelpers, Magics):
         """Open a storage; attach it to the notebook's agents that have none.
 
         %agno_storage BACKEND TARGET [--table T] [--mode M] [--schema S]
-                      [--auto-upgrade] [--read-only] [--as NAME] [--attach [AGENTS]]
+                      [--auto-upgrade] [--read-only] [--immutable] [--as NAME] [--attach [AGENTS]]
         %agno_storage URL [options]      a bare SQLAlchemy URL
         %agno_storage [--attach [AGENTS]] show the current storage (and move agents to it)
         %agno_storage --list             list open storages and their agents
@@ -288,8 +289,9 @@ class AgnoMagics(StorageHelpers, Magics):
             schema=args.schema,
             auto_upgrade=args.auto_upgrade,
             read_only=args.read_only,
+            immutable=args.immutable,
         )
-        if not agno or args.read_only:
+        if not agno or args.read_only or args.immutable:
             return storage
         from agno_nb.integrations.agno_db import ensure_tables
 

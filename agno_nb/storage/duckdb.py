@@ -26,6 +26,7 @@ from agno_nb.errors import (
 from agno_nb.schema import check_page
 from agno_nb.storage._dbapi import leave_parent_pool, pool_holds_connections
 from agno_nb.storage.base import BaseStorage, consistent
+from agno_nb.storage.sqlite_files import PendingFile, pending_file
 from agno_nb.urls import remember_secrets, secret_keys
 
 if TYPE_CHECKING:
@@ -51,13 +52,13 @@ def duckdb_engine(db_file: str | Path | None, db_url: str | None, *, read_only: 
             args["config"] = {k: url.query[k] for k in hidden}
             url = url.difference_update_query(hidden)
     elif db_file is not None:
-        path = Path(db_file).expanduser().resolve()
-        if not read_only:
-            path.parent.mkdir(parents=True, exist_ok=True)
+        path = Path(db_file).expanduser().resolve()  # created by the first write
         url = f"duckdb:///{path}"
     else:
         url, args, extra = "duckdb:///:memory:", {}, {"poolclass": StaticPool}
-    return sa.create_engine(url, connect_args=args, json_serializer=encode_json, **extra)
+    engine = sa.create_engine(url, connect_args=args, json_serializer=encode_json, **extra)
+    pending = None if read_only else pending_file(db_file, db_url)
+    return engine if pending is None else pending.install(engine)
 
 
 #: One write transaction at a time per database in this process (DuckDB allows one
@@ -90,7 +91,8 @@ class DuckDbStorage(BaseStorage):
 
     Args:
         table_name: the sessions table.
-        db_file: a database file (missing parent folders are created).
+        db_file: a database file; opening creates nothing, the first write
+            creates the file and its missing folders.
         db_url: a ``duckdb:///...`` URL.
         db_engine: an engine to use as is.
         read_only: open the file read-only, to browse while another process writes.
@@ -162,8 +164,28 @@ class DuckDbStorage(BaseStorage):
         frame["error"] = None
         return to_utc(frame[list(SUMMARY_COLUMNS)])
 
+    @property
+    def pending_file(self) -> Path | None:
+        """The database file when it does not exist yet (the first write creates
+        it, with its folders); None once it exists, or for memory and engines."""
+        pending = self._pending
+        return pending.path if pending is not None and pending.pending else None
+
+    @property
+    def _pending(self) -> PendingFile | None:
+        return getattr(self.db_engine, "_agno_nb_pending", None)
+
+    @contextmanager
+    def read_conn(self, *, check: bool = True) -> Iterator[Connection]:
+        if self._pending is not None:
+            self._pending.before_read(lambda: None)
+        with super().read_conn(check=check) as conn:
+            yield conn
+
     @contextmanager
     def write_conn(self, *, check: bool = True) -> Iterator[Connection]:
+        if self._pending is not None:
+            self._pending.before_write(lambda: None)
         with _writer_lock(self.db_engine), super().write_conn(check=check) as conn:
             yield conn
 

@@ -35,6 +35,7 @@ from agno_nb.storage._dbapi import (
     compile_for_driver,
 )
 from agno_nb.storage.base import BaseStorage
+from agno_nb.storage.sqlite_files import PendingFile, display_sqlite_url, pending_file
 from agno_nb.storage.versioned import VersionedDb
 from agno_nb.urls import mask_url
 
@@ -98,21 +99,24 @@ def _tune(engine: Engine) -> Engine:
     return engine
 
 
-def sqlite_engine(db_file: str | Path | None, db_url: str | None) -> Engine:
-    """An engine for a file, a URL, or (neither) a private in-memory database."""
+def sqlite_engine(
+    db_file: str | Path | None, db_url: str | None, *, pending: PendingFile | None = None
+) -> Engine:
+    """An engine for a file, a URL, or (neither) a private in-memory database.
+    Nothing is created here: a ``pending`` file is created by the first write."""
     args: dict[str, Any] = {"timeout": BUSY_TIMEOUT_S}
     extra: dict[str, Any] = {}
     if db_url is not None:
         url = db_url
     elif db_file is not None:
         path = Path(db_file).expanduser().resolve()
-        path.parent.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{path}"
     else:
         url = "sqlite://"
         args["check_same_thread"] = False
         extra["poolclass"] = StaticPool
-    return sa.create_engine(url, connect_args=args, json_serializer=encode_json, **extra)
+    engine = sa.create_engine(url, connect_args=args, json_serializer=encode_json, **extra)
+    return engine if pending is None else pending.install(engine)
 
 
 def why_unopenable(database: str | None) -> str:
@@ -140,7 +144,8 @@ class SqliteStorage(BaseStorage):
 
     Args:
         table_name: the sessions table.
-        db_file: a database file (missing parent folders are created).
+        db_file: a database file; opening creates nothing, the first write
+            creates the file and its missing folders.
         db_url: a ``sqlite:///...`` URL.
         db_engine: an engine to use as is (it gets WAL and a busy timeout).
         mode: ``agent``, ``team``, ``workflow`` or ``workflow_v2``.
@@ -167,7 +172,11 @@ class SqliteStorage(BaseStorage):
         schema_version: int | None = None,
         auto_upgrade_schema: bool = False,
     ) -> None:
-        engine = self._check_engine(db_engine or sqlite_engine(db_file, db_url))
+        #: a file that does not exist yet: created by the first write, not by opening
+        self._pending = None if db_engine is not None else pending_file(db_file, db_url)
+        engine = self._check_engine(
+            db_engine or sqlite_engine(db_file, db_url, pending=self._pending)
+        )
         super().__init__(
             table_name,
             engine=_tune(engine),
@@ -183,6 +192,32 @@ class SqliteStorage(BaseStorage):
 
     def _begin_write(self, conn: Connection) -> Connection:
         return conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+
+    @property
+    def pending_file(self) -> Path | None:
+        """The database file when it does not exist yet (the first write creates
+        it, with its folders); None once it exists, or for memory and engines."""
+        pending = self._pending
+        return pending.path if pending is not None and pending.pending else None
+
+    @property
+    def display_url(self) -> str:
+        """The URL, a read-only URI shown as its file (and how it is opened)."""
+        return display_sqlite_url(self.db_engine.url)
+
+    @contextmanager
+    def read_conn(self, *, check: bool = True) -> Iterator[Connection]:
+        if self._pending is not None:
+            self._pending.before_read(self._held.release)
+        with super().read_conn(check=check) as conn:
+            yield conn
+
+    @contextmanager
+    def write_conn(self, *, check: bool = True) -> Iterator[Connection]:
+        if self._pending is not None:
+            self._pending.before_write(self._held.release)
+        with super().write_conn(check=check) as conn:
+            yield conn
 
     def write_steps(self, steps: Sequence[tuple[Any, list[dict[str, Any]]]]) -> None:
         """On the latest layout, run the statements on a held sqlite3 connection

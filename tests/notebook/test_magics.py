@@ -99,7 +99,10 @@ def test_storage_attaches_agents_and_sets_default(
     with capture_output() as cap:
         storage = ip.run_line_magic("agno_storage", target())
     line = status_of(cap)
-    assert cap.stdout == ""
+    if backend == "postgres":
+        assert cap.stdout == ""
+    else:  # a file not there yet: said once, created at the first write (issue 21)
+        assert cap.stdout.count("\n") == 1 and "created at the first write" in cap.stdout
     assert line.startswith(f"agno_nb storage '{backend}': {backend} ")
     assert storage.display_url in line and "table not created yet" in line
     assert "0 sessions" in line and "attached to bare, legacy" in line

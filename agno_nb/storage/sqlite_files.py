@@ -1,0 +1,195 @@
+"""Opening a SQLite (or DuckDB) file creates nothing: no file, no folder (issue 21, item 11).
+
+``sqlite3.connect(path)`` creates an empty file, and agno_nb used to create the
+missing folders too, so a read of a mistyped path left an empty database behind
+and answered "0 sessions". Here a file that does not exist yet is a
+:class:`PendingFile`: until the first write, connections go to a private empty
+in-memory database (every read sees no table), and the first write creates the
+folders and the file, as agno's own storage does when it first saves. A file
+another process creates meanwhile is read from then on.
+
+Read-only opens (issue 21, item 12) never write the file or create side files:
+:func:`read_only_url` builds the ``mode=ro`` URI, or ``immutable=1`` for media
+no process can write (a read-only mount, a snapshot), where SQLite then takes no
+lock and needs no ``-wal``/``-shm`` file.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+
+__all__ = [
+    "PendingFile",
+    "display_sqlite_url",
+    "file_of_url",
+    "no_writer_can_exist",
+    "open_read_only_url",
+    "pending_file",
+    "read_only_url",
+]
+
+
+class PendingFile:
+    """A SQLite database file that does not exist yet (created at the first write)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        #: whether connections go to the file (it exists, or a write created it)
+        self.real = False
+        self.engine: Engine | None = None
+
+    @property
+    def pending(self) -> bool:
+        """True while the file does not exist and nothing was written."""
+        return not self.real and not self.path.exists()
+
+    def install(self, engine: Engine) -> Engine:
+        """Make ``engine`` connect to an empty in-memory database while the file
+        does not exist (SQLite's and DuckDB's drivers would create it)."""
+        self.engine = engine
+        engine._agno_nb_pending = self  # type: ignore[attr-defined]
+
+        @event.listens_for(engine, "do_connect")
+        def _stand_in(
+            _dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]
+        ) -> None:
+            if self.real or self.path.exists():
+                self.real = True
+                return
+            if "database" in cparams:  # duckdb
+                cparams["database"] = ":memory:"
+            elif cargs:  # sqlite3
+                cargs[0] = ":memory:"
+
+        return engine
+
+    def before_read(self, release: Any) -> None:
+        """Switch to the file if another process created it since."""
+        if not self.real and self.path.exists():
+            self._switch(release)
+
+    def before_write(self, release: Any) -> None:
+        """Create the missing folders; the file follows at the next connect."""
+        if not self.real:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._switch(release)
+
+    def _switch(self, release: Any) -> None:
+        self.real = True
+        release()  # the held connection (an in-memory stand-in) goes back
+        if self.engine is not None:
+            self.engine.dispose()  # and the pooled stand-ins are closed
+
+
+def pending_file(db_file: str | Path | None, db_url: str | None) -> PendingFile | None:
+    """A :class:`PendingFile` for ``db_file`` (or a plain file URL) that does not
+    exist yet; None when it exists, or for memory."""
+    if db_file is not None:
+        if str(db_file) in ("", ":memory:"):
+            return None
+        path: Path | None = Path(db_file).expanduser().resolve()
+    else:
+        path = file_of_url(db_url) if db_url is not None else None
+    if path is None or path.exists():
+        return None
+    return PendingFile(path)
+
+
+def file_of_url(url: str) -> Path | None:
+    """The file of a plain ``sqlite:///path`` (or ``duckdb:///path``) URL; None
+    for memory, URIs and URLs with options (opened as given) or anything else."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() not in ("sqlite", "duckdb") or parsed.query:
+        return None
+    database = parsed.database
+    if database in (None, "", ":memory:") or str(database).startswith("file:"):
+        return None
+    return Path(str(database)).expanduser().resolve()
+
+
+def read_only_url(path: str | Path, *, immutable: bool = False) -> str:
+    """A SQLAlchemy URL opening ``path`` read-only as a SQLite URI.
+
+    ``mode=ro`` reads a file other processes may be writing (it still needs its
+    folder writable when the file is in WAL mode, for the ``-shm`` index).
+    ``immutable=True`` tells SQLite the file cannot change while open: no lock,
+    no side file, so it reads from a read-only mount; only use it where no
+    process writes the file, or reads may see a torn state.
+    """
+    resolved = Path(path).expanduser().resolve()
+    # quoted twice: SQLAlchemy decodes the URL's path once, SQLite the URI once
+    quoted = urllib.parse.quote(urllib.parse.quote(str(resolved), safe="/"), safe="/")
+    flags = "mode=ro&immutable=1" if immutable else "mode=ro"
+    return f"sqlite:///file:{quoted}?{flags}&uri=true"
+
+
+def display_sqlite_url(url: Any) -> str:
+    """How a SQLite URL is shown: a ``file:`` URI as ``sqlite:///<path>`` plus how
+    it is opened (``(read-only)``, ``(read-only, immutable)``), never percent-encoded."""
+    from agno_nb.urls import mask_url
+
+    parsed = make_url(str(url)) if not hasattr(url, "database") else url
+    database = str(parsed.database or "")
+    if not database.startswith("file:"):
+        return mask_url(parsed)
+    path = urllib.parse.unquote(database[len("file:") :])
+    query = parsed.query
+    how = []
+    if query.get("mode") == "ro":
+        how.append("read-only")
+    if query.get("immutable") == "1":
+        how.append("immutable")
+    return f"sqlite:///{path}" + (f" ({', '.join(how)})" if how else "")
+
+
+def no_writer_can_exist(path: str | Path) -> bool:
+    """Whether ``path`` is on a read-only mount: nobody can write it there, so
+    SQLite may read it as ``immutable`` (no lock, no side file)."""
+    try:
+        return bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows): not known
+        return False
+
+
+def _in_wal_mode(path: Path) -> bool:
+    """Whether the file's header says WAL (bytes 18-19 are 2 in a WAL database)."""
+    try:
+        with path.open("rb") as f:
+            header = f.read(20)
+    except OSError:
+        return False
+    return len(header) == 20 and header[18] == 2 and header[19] == 2
+
+
+def open_read_only_url(path: str | Path, *, immutable: bool = False) -> str:
+    """The URL that reads ``path`` read-only: ``immutable`` when asked or on a
+    read-only mount, else ``mode=ro``.
+
+    Raises:
+        BackendUnavailableError: the file is missing, or SQLite could only read it
+            by creating its ``-shm`` index in a folder this process cannot write
+            (a WAL file that no process has open): the message says to use immutable.
+    """
+    from agno_nb.errors import BackendUnavailableError
+
+    file = Path(path).expanduser().resolve()
+    if not file.is_file():
+        raise BackendUnavailableError(
+            f"SQLite file {file} does not exist: check the path (a read-only open creates nothing)"
+        )
+    if immutable or no_writer_can_exist(file):
+        return read_only_url(file, immutable=True)
+    shm = file.with_name(file.name + "-shm")
+    if _in_wal_mode(file) and not shm.exists() and not os.access(file.parent, os.W_OK):
+        raise BackendUnavailableError(
+            f"cannot read {file} read-only: it is in WAL mode and SQLite needs its -shm "
+            "file, which this folder does not let it create; if no process writes it, "
+            "open it immutable (--immutable, immutable=True)"
+        )
+    return read_only_url(file)
