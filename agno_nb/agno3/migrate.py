@@ -25,8 +25,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from sqlalchemy.engine import make_url
-
+from agno_nb.agno3.identity import source_identity, source_location
 from agno_nb.agno3.job import MigrateProgress, TableJob
 from agno_nb.agno3.labels import carry_labels
 from agno_nb.agno3.report import MigrationReport
@@ -54,13 +53,9 @@ class VerificationError(AgnoNbError):
 
 
 def source_key(url: str, source: SourceTable) -> str:
-    """How the bookkeeping names a source table (no password, absolute file path)."""
-    parsed = make_url(url)
-    if source.backend in ("sqlite", "duckdb"):
-        where = f"{source.backend}:{sqlite_file(url)}"
-    else:
-        where = mask_url(parsed.set(password=None, drivername=parsed.get_backend_name()))
-    return f"{where}#{source.qualified}"
+    """How the bookkeeping names a source table: by the table, its name folded as
+    its database folds names, however the URL or name was spelled (see ``identity.py``)."""
+    return source_identity(source)
 
 
 def migrate(
@@ -75,6 +70,7 @@ def migrate(
     batch_size: int = 1000,
     memory_table: str | None = None,
     progress: MigrateProgress | None = None,
+    resync_deleted: bool = False,
 ) -> MigrationReport:
     """Move agno 1.x session tables into agno 3.x's tables, losing nothing.
 
@@ -93,6 +89,8 @@ def migrate(
         memory_table: an agno 1.x memory table (``agno.memory.v2``) to move into
             ``agno_memories`` as well.
         progress: called after each committed batch with (done, total, table).
+        resync_deleted: re-create sessions this migration wrote and agno 3.x
+            deleted since (by default they are conflicts, listed and left deleted).
 
     Returns:
         the report (the plan, with ``dry_run``): print it, or show it in Jupyter.
@@ -145,14 +143,23 @@ def migrate(
             missing = missing_tables(target, memories=memory_table is not None)
             report.created = [t.name for t in missing]
             report.ddl = target.tables.ddl(missing, target.engine.dialect)
-            if not dry_run and missing:
+            if not dry_run and (missing or not target.bookkeeping_current):
                 with target.engine.begin() as conn:
                     target.tables.create(conn, memories=memory_table is not None)
+                    target.tables.add_bookkeeping_columns(conn)
                 target.exists = True
+                target.bookkeeping_current = True
                 target.present.update(report.created)
             for source in sources:
-                key = source_key(source_url, source)
-                job = TableJob(source, key, target, dry_run=dry_run, skip_bad=skip_bad)
+                job = TableJob(
+                    source,
+                    source_key(source_url, source),
+                    target,
+                    dry_run=dry_run,
+                    skip_bad=skip_bad,
+                    location=source_location(source_url, source),
+                    resync_deleted=resync_deleted,
+                )
                 report.tables.append(job.run(batch_size=batch_size, progress=progress))
                 if not dry_run:  # run labels (agno_nb_labels) follow their sessions
                     carry_labels(source, target, report.tables[-1])

@@ -41,6 +41,12 @@ def add_migrate_arguments(parser: argparse.ArgumentParser, *, url_required: bool
         "--dry-run", action="store_true", help="print the plan and the DDL; write nothing"
     )
     parser.add_argument(
+        "--resync-deleted",
+        action="store_true",
+        help="re-create sessions a previous migration wrote and agno 3.x deleted since "
+        "(by default they are listed and left deleted)",
+    )
+    parser.add_argument(
         "--skip-bad",
         action="store_true",
         help="list rows that cannot be converted in the report instead of stopping",
@@ -66,6 +72,7 @@ def run_migrate(
         "batch_size": args.batch_size,
         "memory_table": args.memory_table,
         "progress": progress,
+        "resync_deleted": args.resync_deleted,
     }
     options.update(overrides)
     return migrate(as_url(args.source_url), **options)

@@ -31,6 +31,14 @@ class TableReport:
     verified: bool | None = None
     mismatch: str | None = None
     resumed_after: str | None = None
+    #: the source's own count(*) at the end (verification compares it with what was read)
+    source_sessions: int | None = None
+    #: sessions this migration wrote that agno 3.x deleted since: left deleted
+    deleted_in_target: list[str] = field(default_factory=list)
+    #: where sessions of another source table (kept, not synced) came from
+    other_sources: set[str] = field(default_factory=set)
+    #: earlier locations of this same table (a moved or copied file, another host name)
+    moved_from: set[str] = field(default_factory=set)
 
     @property
     def to_move(self) -> int:
@@ -75,8 +83,33 @@ class MigrationReport:
             )
             if t.resumed_after:
                 rows.append(("  resumed", f"after session {t.resumed_after!r}"))
+            if t.moved_from:
+                rows.append(
+                    (
+                        "  same table, read elsewhere before",
+                        ", ".join(sorted(t.moved_from))
+                        + " (its sessions are synced as this table's)",
+                    )
+                )
             if t.conflicts:
                 rows.append(("  conflicts", _some(t.conflicts) + " (already in the target, kept)"))
+            if t.other_sources:
+                rows.append(
+                    (
+                        "  another source",
+                        "some conflicts were migrated from another table: "
+                        + ", ".join(sorted(t.other_sources))
+                        + " (kept; migrate that table to sync them)",
+                    )
+                )
+            if t.deleted_in_target:
+                rows.append(
+                    (
+                        "  deleted in agno 3.x",
+                        _some(t.deleted_in_target)
+                        + " (left deleted; --resync-deleted re-creates them)",
+                    )
+                )
             if t.bad:
                 rows.append(("  bad rows", _some(t.bad)))
             if t.gone_from_source:

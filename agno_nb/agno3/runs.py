@@ -25,6 +25,25 @@ def stable_id(*parts: object) -> str:
     return str(uuid.uuid5(_NAMESPACE, "\x1f".join(str(p) for p in parts)))
 
 
+def rename_run(run: dict[str, Any], session_id: str, index: int) -> None:
+    """Give an ``agno_runs`` row (and its ``run_data``) a run id derived from the
+    session and position, keeping the original under ``metadata["agno_v1"]["run_id"]``:
+    for a run whose id another session holds (a conversation copied to branch it)."""
+    original = run["run_id"]
+    new_id = stable_id(session_id, original, index)
+    run["run_id"] = new_id
+    data = dict(run["run_data"])
+    data["run_id"] = new_id
+    metadata = data.get("metadata")
+    metadata = dict(metadata) if isinstance(metadata, Mapping) else {}
+    leftovers = metadata.get(LEFTOVER_KEY)
+    leftovers = dict(leftovers) if isinstance(leftovers, Mapping) else {}
+    leftovers.setdefault("run_id", original)
+    metadata[LEFTOVER_KEY] = leftovers
+    data["metadata"] = metadata
+    run["run_data"] = data
+
+
 # -- messages and tools --------------------------------------------------------------------
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -173,8 +174,19 @@ def rows_table(md: sa.MetaData, *, schema: str | None = None) -> sa.Table:
         sa.Column("runs", sa.Integer, nullable=False),
         sa.Column("messages", sa.Integer, nullable=False),
         sa.Column("migrated_at", sa.BigInteger, nullable=False),
+        *bookkeeping_columns(),
         schema=schema,
     )
+
+
+def bookkeeping_columns() -> list[sa.Column[Any]]:
+    """Columns later versions added to ``agno_nb_migrate_rows`` (nullable: rows
+    an earlier version wrote have none): the fingerprint of the target rows as
+    written, and where the source table was read."""
+    return [
+        sa.Column("target_fingerprint", sa.String),
+        sa.Column("location", sa.String),
+    ]
 
 
 def progress_table(md: sa.MetaData, *, schema: str | None = None) -> sa.Table:
@@ -232,6 +244,25 @@ class TargetTables:
         inspector = sa.inspect(conn)
         wanted = [self.versions, *self.agno_tables(memories=memories), self.rows, self.progress]
         return [t for t in wanted if not inspector.has_table(t.name, schema=self.schema)]
+
+    def add_bookkeeping_columns(self, conn: Connection) -> list[str]:
+        """Add the columns this version's bookkeeping has and an earlier one's
+        lacks (inside the caller's transaction); returns their names."""
+        inspector = sa.inspect(conn)
+        if not inspector.has_table(self.rows.name, schema=self.schema):
+            return []
+        have = {c["name"] for c in inspector.get_columns(self.rows.name, schema=self.schema)}
+        added = []
+        preparer = conn.dialect.identifier_preparer
+        for column in bookkeeping_columns():
+            if column.name not in have:
+                kind = column.type.compile(dialect=conn.dialect)
+                conn.exec_driver_sql(
+                    f"ALTER TABLE {preparer.format_table(self.rows)} ADD COLUMN "
+                    f"{preparer.quote(column.name)} {kind}"
+                )
+                added.append(column.name)
+        return added
 
     def ddl(self, tables: list[sa.Table], dialect: sa.engine.Dialect) -> list[str]:
         """The CREATE statements for ``tables`` (and their indexes), as SQL text."""

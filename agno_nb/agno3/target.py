@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from agno_nb.agno3.tables import TargetTables
+from agno_nb.agno3.tables import TargetTables, bookkeeping_columns
 from agno_nb.errors import AgnoNbError, BackendUnavailableError
 from agno_nb.urls import mask_url
 
@@ -32,6 +32,8 @@ class Target:
     exists: bool
     #: names of the target tables that exist
     present: set[str] = dataclasses.field(default_factory=set)
+    #: whether the bookkeeping table has this version's columns (or is still to create)
+    bookkeeping_current: bool = True
 
     def has(self, table: sa.Table) -> bool:
         """Whether ``table`` exists in the target."""
@@ -113,5 +115,9 @@ def missing_tables(target: Target, *, memories: bool) -> list[sa.Table]:
         return wanted
     with target.engine.connect() as conn:
         missing = t.missing(conn, memories=memories)
+        if t.rows not in missing:
+            inspector = sa.inspect(conn)
+            have = {c["name"] for c in inspector.get_columns(t.rows.name, schema=t.schema)}
+            target.bookkeeping_current = all(c.name in have for c in bookkeeping_columns())
     target.present = {x.name for x in wanted if x not in missing}
     return missing

@@ -1,0 +1,91 @@
+"""What the target holds now, as a fingerprint, and what agno 3.x can store.
+
+A migrated session is agno 3.x's once written: a rerun must never overwrite an
+edit agno 3.x made. Times cannot tell (agno writes ``updated_at`` in seconds, and
+an edit in the same second as the source's looked unchanged), so each migrated
+session's target rows are fingerprinted as stored (the ``agno_sessions`` row and
+its ``agno_runs`` rows, every column), right after they are written, and again
+when a rerun checks them. On Postgres the check locks those rows (``FOR
+UPDATE``) until the batch commits, so an edit cannot slip in between the check
+and the write; SQLite's write lock is taken at ``BEGIN IMMEDIATE``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from agno_nb.agno3.tables import TargetTables
+
+#: ids per IN (...) list
+CHUNK = 500
+
+
+def _text(column: sa.Column[Any]) -> Any:
+    return sa.cast(column, sa.Text) if isinstance(column.type, sa.JSON) else column
+
+
+def target_fingerprints(
+    conn: Connection, t: TargetTables, ids: list[str], *, lock: bool = False
+) -> dict[str, str]:
+    """session_id -> ``<digest of its agno_sessions row>:<digest of that row and
+    its agno_runs rows>``, as stored now (sessions not in the target are absent). ``lock``: on
+    Postgres, the rows read stay locked until the transaction ends."""
+    digests: dict[str, Any] = {}
+    sessions, runs = t.sessions, t.runs
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        query = (
+            sa.select(*(_text(c).label(c.name) for c in sessions.columns))
+            .where(sessions.c.session_id.in_(chunk))
+            .order_by(sessions.c.session_id)
+        )
+        run_query = (
+            sa.select(*(_text(c).label(c.name) for c in runs.columns))
+            .where(runs.c.session_id.in_(chunk))
+            .order_by(runs.c.session_id, runs.c.run_id)
+        )
+        if lock and t.backend == "postgres":
+            query = query.with_for_update(of=sessions)
+            run_query = run_query.with_for_update(of=runs)
+        for row in conn.execute(query):
+            text = repr(tuple(row)).encode()
+            digest = hashlib.blake2b(text, digest_size=16)
+            digests[row.session_id] = (hashlib.blake2b(text, digest_size=8).hexdigest(), digest)
+        for row in conn.execute(run_query):
+            found = digests.get(row.session_id)
+            if found is not None:
+                found[1].update(b"\x1e" + repr(tuple(row)).encode())
+    return {sid: f"{head}:{d.hexdigest()}" for sid, (head, d) in digests.items()}
+
+
+def only_runs_lost(written: str, now: str) -> bool:
+    """Whether the target session's own row is as written but its runs are not:
+    runs deleted by hand (agno 3.x rewrites the session row whenever it changes a
+    session), which verification reports and the next rerun repairs."""
+    head, _, full = written.partition(":")
+    now_head, _, now_full = now.partition(":")
+    return head == now_head and full != now_full
+
+
+def unstorable(values: Any, backend: str) -> str | None:
+    """Why agno 3.x could not store ``values`` on ``backend`` (None if it can).
+
+    Postgres' ``jsonb`` refuses NaN and infinities and the ``\\u0000`` character;
+    SQLite stores what ``json.dumps`` writes (NaN included), as agno does.
+    """
+    if backend != "postgres":
+        return None
+    try:
+        text = json.dumps(values, allow_nan=False)
+    except ValueError:
+        return "it holds NaN or Infinity, which Postgres' jsonb cannot store"
+    except RecursionError:
+        return "its JSON nests too deep to encode"
+    if "\\u0000" in text:
+        return "it holds a NUL character (\\u0000), which Postgres cannot store"
+    return None

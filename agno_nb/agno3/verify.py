@@ -1,0 +1,56 @@
+"""Counting what the target holds, per migrated session, for verification."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from agno_nb.agno3.tables import TargetTables
+
+
+def run_counts(conn: Connection, t: TargetTables, owned: Any) -> dict[str, tuple[int, int]]:
+    """session_id -> (runs, messages) in the target, for the sessions ``owned``
+    selects. SQLite's JSON functions refuse what agno writes for NaN (``json.dumps``
+    output): those runs are counted in Python instead of failing the whole query."""
+    runs = t.runs
+    counts: dict[str, list[int]] = {}
+    if t.backend == "postgres":
+        messages: Any = sa.case(
+            (
+                sa.func.jsonb_typeof(runs.c.run_data["messages"]) == "array",
+                sa.func.jsonb_array_length(runs.c.run_data["messages"]),
+            ),
+            else_=0,
+        )
+        query = (
+            sa.select(runs.c.session_id, sa.func.count(), sa.func.sum(messages))
+            .where(runs.c.session_id.in_(owned))
+            .group_by(runs.c.session_id)
+        )
+        return {r[0]: (int(r[1]), int(r[2] or 0)) for r in conn.execute(query)}
+    valid = sa.func.json_valid(runs.c.run_data) == 1
+    messages = sa.case(
+        (valid, sa.func.coalesce(sa.func.json_array_length(runs.c.run_data, "$.messages"), 0)),
+        else_=0,
+    )
+    query = (
+        sa.select(runs.c.session_id, sa.func.count(), sa.func.sum(messages))
+        .where(runs.c.session_id.in_(owned))
+        .group_by(runs.c.session_id)
+    )
+    for sid, n, m in conn.execute(query):
+        counts[sid] = [int(n), int(m or 0)]
+    other = sa.select(runs.c.session_id, sa.cast(runs.c.run_data, sa.Text)).where(
+        runs.c.session_id.in_(owned), sa.not_(valid)
+    )
+    for sid, text in conn.execute(other):
+        try:
+            found = json.loads(text).get("messages")
+        except (ValueError, AttributeError, RecursionError):
+            found = None
+        if isinstance(found, list):
+            counts[sid][1] += len(found)
+    return {sid: (n, m) for sid, (n, m) in counts.items()}
