@@ -310,10 +310,9 @@ class TableJob:
             for start in range(0, len(gone), 900):
                 chunk = gone[start : start + 900]
                 conn.execute(t.runs.delete().where(t.runs.c.session_id.in_(chunk)))
-                conn.execute(t.sessions.delete().where(t.sessions.c.session_id.in_(chunk)))
                 conn.execute(t.rows.delete().where(t.rows.c.session_id.in_(chunk)))
         if convert:
-            self._insert(conn, t.sessions, [c.session for _, c in convert])
+            self._insert(conn, t.sessions, [c.session for _, c in convert], upsert=bool(replace))
             run_rows = [r for _, c in convert for r in c.runs]
             if run_rows:
                 self._insert(conn, t.runs, run_rows)
@@ -338,13 +337,32 @@ class TableJob:
             )
         self._progress(conn, last=last, started=started, finished=None)
 
-    def _insert(self, conn: Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+    def _insert(
+        self, conn: Connection, table: sa.Table, rows: list[dict[str, Any]], *, upsert: bool = False
+    ) -> None:
         """INSERT ``rows``. On SQLite the JSON is encoded here, as agno's engine does
         (``json.dumps`` with its default separators; a key given as None is JSON
         ``null``, a key left out is SQL NULL), and the rows go to the driver's
-        executemany in one call; elsewhere through SQLAlchemy's JSON types."""
+        executemany in one call; elsewhere through SQLAlchemy's JSON types.
+
+        ``upsert``: a row whose key exists is updated in place (every column), as
+        agno's own upsert does, so that an agno 3.x write waiting for that row's
+        lock applies to the synced row instead of to a deleted one."""
+        key = [c.name for c in table.primary_key.columns]
         if self.t.backend != "sqlite":
-            conn.execute(table.insert(), rows)
+            if not upsert:
+                conn.execute(table.insert(), rows)
+                return
+            from sqlalchemy.dialects.postgresql import insert
+
+            statement = insert(table)
+            statement = statement.on_conflict_do_update(
+                index_elements=key,
+                set_={
+                    c.name: statement.excluded[c.name] for c in table.columns if c.name not in key
+                },
+            )
+            conn.execute(statement, rows)
             return
         plain = [c.name for c in table.columns if not isinstance(c.type, sa.JSON)]
         json_columns = [c.name for c in table.columns if isinstance(c.type, sa.JSON)]
@@ -359,7 +377,12 @@ class TableJob:
         ]
         names = ", ".join(f'"{c}"' for c in columns)
         marks = ", ".join("?" for _ in columns)
-        conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})', params)
+        sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
+        if upsert:
+            keys = ", ".join(f'"{c}"' for c in key)
+            sets = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in key)
+            sql += f" ON CONFLICT ({keys}) DO UPDATE SET {sets}"
+        conn.exec_driver_sql(sql, params)
 
     def _progress(
         self, conn: Connection, *, last: str | None, started: int, finished: int | None

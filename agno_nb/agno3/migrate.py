@@ -120,6 +120,8 @@ def migrate(
             raise AgnoNbError("--target-schema is for Postgres targets; SQLite has no schemas")
         for table in tables:
             check_identifier(table)
+        if batch_size < 1:
+            raise AgnoNbError(f"--batch-size must be 1 or more (got {batch_size})")
         if source_backend in ("sqlite", "duckdb"):
             path = sqlite_file(source_url)
             if path is None or not path.is_file():
