@@ -68,6 +68,37 @@ def check_identifier(name: object, *, what: str = "table name") -> str:
     return name
 
 
+#: characters no table name of ours may hold, quoted or not: control and format
+#: characters (a line break in a message, invisible text) and those the drivers'
+#: SQL text treats specially (``"`` ends a quoted name, ``%`` starts a parameter).
+_UNSAFE_IN_NAME = re.compile(r'["%\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]')
+
+
+def check_table_name(name: object, *, what: str = "table name") -> str:
+    """Return ``name`` if a database takes it as a quoted name and it is safe to
+    pass around: any text of 1 to 63 bytes (Postgres' and DuckDB's limit; longer
+    names would be cut and name another table) without control characters, ``"``
+    or ``%``, and without spaces around it. For tables that exist already (the
+    sources of a migration): agno 1.x accepts ``agent-sessions`` and long names.
+
+    Raises:
+        InvalidNameError: the name is empty, too long or holds such a character.
+    """
+    if (
+        not isinstance(name, str)
+        or not name
+        or name != name.strip()
+        or len(name.encode()) > 63
+        or _UNSAFE_IN_NAME.search(name)
+    ):
+        shown = repr(name) if len(repr(name)) < 60 else repr(name)[:57] + "...'"
+        raise InvalidNameError(
+            f"invalid {what} {shown}: give the name as the database has it (1 to 63 "
+            'bytes, no control characters, no " or %, no spaces around it)'
+        )
+    return name
+
+
 def check_page(limit: object, offset: object = 0) -> None:
     """Check a page request: ``limit`` None (no limit) or a whole number 0 or more,
     ``offset`` a whole number 0 or more.

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
@@ -23,6 +25,8 @@ from agno_nb.agno3.tables import TargetTables
 
 #: ids per IN (...) list
 CHUNK = 500
+#: an escaped NUL in JSON text (not an escaped backslash followed by "u0000")
+_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
 
 
 def _text(column: sa.Column[Any]) -> Any:
@@ -76,16 +80,22 @@ def unstorable(values: Any, backend: str) -> str | None:
     """Why agno 3.x could not store ``values`` on ``backend`` (None if it can).
 
     Postgres' ``jsonb`` refuses NaN and infinities and the ``\\u0000`` character;
-    SQLite stores what ``json.dumps`` writes (NaN included), as agno does.
+    SQLite stores what ``json.dumps`` writes (NaN included), as agno does. JSON
+    nested deeper than Python's ``json`` can encode (agno 1.8.4 stores about 980
+    levels) fits nowhere: agno's own encoder would fail on it.
     """
     if backend != "postgres":
-        return None
+        try:
+            orjson.dumps(values, option=orjson.OPT_NON_STR_KEYS)  # fast: nests < 255 levels
+            return None
+        except (orjson.JSONEncodeError, TypeError):
+            pass  # deeper, or a value orjson refuses: ask json itself
     try:
-        text = json.dumps(values, allow_nan=False)
+        text = json.dumps(values, allow_nan=backend != "postgres")
     except ValueError:
         return "it holds NaN or Infinity, which Postgres' jsonb cannot store"
     except RecursionError:
-        return "its JSON nests too deep to encode"
-    if "\\u0000" in text:
+        return "its JSON nests too deep for agno 3.x to encode"
+    if backend == "postgres" and "\\u0000" in text and _NUL.search(text):
         return "it holds a NUL character (\\u0000), which Postgres cannot store"
     return None

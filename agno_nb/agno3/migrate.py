@@ -38,7 +38,7 @@ from agno_nb.agno3.target import (
     sqlite_file,
 )
 from agno_nb.errors import AgnoNbError, BackendUnavailableError
-from agno_nb.schema import check_identifier
+from agno_nb.schema import check_identifier, check_table_name
 from agno_nb.urls import mask_url
 
 DEFAULT_TARGET_SCHEMA = "ai"
@@ -111,7 +111,7 @@ def migrate(
                 "postgresql+psycopg://..."
             )
         if schema is not None:
-            check_identifier(schema, what="schema name")
+            check_table_name(schema, what="schema name")
         if target_backend == "postgres":
             target_schema = check_identifier(
                 target_schema or DEFAULT_TARGET_SCHEMA, what="target schema name"
@@ -119,7 +119,7 @@ def migrate(
         elif target_schema is not None:
             raise AgnoNbError("--target-schema is for Postgres targets; SQLite has no schemas")
         for table in tables:
-            check_identifier(table)
+            check_table_name(table)
         if batch_size < 1:
             raise AgnoNbError(f"--batch-size must be 1 or more (got {batch_size})")
         if source_backend in ("sqlite", "duckdb"):
@@ -168,7 +168,7 @@ def migrate(
             if memory_table is not None:
                 from agno_nb.agno3.memories import migrate_memories
 
-                check_identifier(memory_table)
+                check_table_name(memory_table)
                 report.memories = migrate_memories(
                     source_engine,
                     source_backend,

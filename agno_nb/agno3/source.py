@@ -152,6 +152,11 @@ class SourceTable:
                 f"session {session_id!r} has corrupt JSON ({exc.msg} at char {exc.pos}); fix or "
                 "delete that row, or rerun with skip_bad=True (--skip-bad) to list it"
             )
+        except RecursionError:
+            error = (
+                f"session {session_id!r} nests its JSON too deep to read; fix or delete that "
+                "row, or rerun with skip_bad=True (--skip-bad) to list it"
+            )
         updated = raw.get("updated_at")
         return SourceRow(
             session_id=session_id,
