@@ -154,8 +154,7 @@ def test_target_edit_in_the_same_second_is_a_conflict(tmp_path: Path, target: Ta
     summary = '{"summary": "written in agno 3"}'
     value = "CAST(:s AS jsonb)" if target.schema else ":s"
     target.execute(
-        f"UPDATE {target.table('agno_sessions')} SET summary = {value} "
-        "WHERE session_id='agno-s2'",
+        f"UPDATE {target.table('agno_sessions')} SET summary = {value} WHERE session_id='agno-s2'",
         s=summary,
     )
     assert (

@@ -82,7 +82,8 @@ def _summary(memory: dict[str, Any], session_id: str, user_id: Any) -> Any:
     if found is None:
         return None
     text = found.get("summary")
-    if not isinstance(text, str):
+    if not isinstance(text, str):  # no 3.x shape for it: kept whole, topics and all
+        memory["summary"] = found
         return None
     out: dict[str, Any] = {"summary": text}
     if found.get("topics") is not None:

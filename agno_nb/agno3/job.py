@@ -121,6 +121,10 @@ class TableJob:
                 self._plan(None, batch)
             return
         with write_transaction(self.target.engine) as conn:
+            if self.t.backend == "postgres":  # one batch at a time per target schema:
+                # concurrent migrations wait instead of racing on the same new rows
+                lock = f"agno_nb migrate {self.t.schema}"
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(lock))))
             convert, resync = self._plan(conn, batch)
             self._write_batch(conn, convert, resync, last=batch[-1].session_id, started=started)
 

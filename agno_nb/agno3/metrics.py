@@ -76,7 +76,7 @@ def convert_metrics(metrics: Any, *, leftovers: dict[str, Any]) -> Any:
                 kept[key] = value
             else:
                 out[name] = value
-        elif _meaningful(value):
+        elif value is not None:  # zeros and False are values too
             kept[key] = value
     if kept:
         leftovers["metrics"] = kept
@@ -97,10 +97,3 @@ def _from_list(
     if not value:
         return None
     return value[0] if name == "time_to_first_token" else sum(value)
-
-
-def _meaningful(value: Any) -> bool:
-    """Whether a dropped metric holds information (not None, 0 or all zeros)."""
-    if value in (None, 0, [], {}):
-        return False
-    return not (isinstance(value, list) and all(v in (0, None) for v in value))
