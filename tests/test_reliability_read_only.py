@@ -249,3 +249,19 @@ def test_read_only_mount_reads_immutable(shared_folder: Path) -> None:
         assert sorted(p.name for p in source.iterdir()) == ["wal.db"]
     finally:
         subprocess.run(["umount", str(mount)], check=False)
+
+
+@pytest.mark.parametrize(
+    "spelled",
+    [
+        "sqlite:///{p}?mode=ro",
+        "sqlite:///file:{p}?mode=ro&uri=true",
+        "sqlite:///file:{p}?uri=true",
+        "duckdb:///{p}",
+    ],
+)
+def test_urls_of_a_missing_file_create_nothing(tmp_path: Path, spelled: str) -> None:
+    target = tmp_path / "sub" / "m.db"
+    code, out, err = run_cli("sessions", spelled.format(p=target))
+    assert code == 1 and out == "" and "no database file at" in err
+    assert list(tmp_path.iterdir()) == []

@@ -102,15 +102,21 @@ def pending_file(db_file: str | Path | None, db_url: str | None) -> PendingFile 
 
 
 def file_of_url(url: str) -> Path | None:
-    """The file of a plain ``sqlite:///path`` (or ``duckdb:///path``) URL; None
-    for memory, URIs and URLs with options (opened as given) or anything else."""
+    """The file a ``sqlite:///`` (or ``duckdb:///``) URL opens, ``file:`` URIs
+    included; None for memory or anything else."""
     parsed = make_url(url)
-    if parsed.get_backend_name() not in ("sqlite", "duckdb") or parsed.query:
+    if parsed.get_backend_name() not in ("sqlite", "duckdb"):
         return None
-    database = parsed.database
-    if database in (None, "", ":memory:") or str(database).startswith("file:"):
+    database = str(parsed.database or "")
+    if database.startswith("file:"):
+        if parsed.query.get("uri") != "true":
+            return None  # not read as a URI: SQLite would open a file named "file:..."
+        database = urllib.parse.unquote(database[len("file:") :].split("?", 1)[0])
+        if parsed.query.get("mode") == "memory":
+            return None
+    if database in ("", ":memory:"):
         return None
-    return Path(str(database)).expanduser().resolve()
+    return Path(database).expanduser().resolve()
 
 
 def read_only_url(path: str | Path, *, immutable: bool = False) -> str:
