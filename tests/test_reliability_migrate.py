@@ -338,3 +338,28 @@ def test_rerun_repairs_what_verification_found_missing(tmp_path: Path, target: T
     assert repaired.ok and repaired.tables[0].resynced == 1
     assert len(target.read()["agno-s0"]["runs"]) == 2
     assert migrate(url_of(source), **target.kwargs).tables[0].unchanged == 3
+
+
+def test_bookkeeping_of_an_earlier_version_is_taken_over(tmp_path: Path) -> None:
+    """A target an earlier agno_nb migrated (URL-keyed bookkeeping, no fingerprint
+    columns): the rerun adds the columns, rekeys the rows and syncs as before."""
+    source = _source(tmp_path)
+    migrate(url_of(source))
+    with sqlite3.connect(source) as con:
+        for column in ("target_fingerprint", "location"):
+            con.execute(f"ALTER TABLE agno_nb_migrate_rows DROP COLUMN {column}")
+        old_key = f"sqlite:{source}#agent_sessions"
+        con.execute("UPDATE agno_nb_migrate_rows SET source = ?", (old_key,))
+        con.execute("UPDATE agno_nb_migrate_progress SET source = ?", (old_key,))
+    _change_source(source, "agno-s1", updated_at=1_800_000_000)
+    report = migrate(url_of(source))
+    table = report.tables[0]
+    assert report.ok and (table.resynced, table.unchanged, table.conflicts) == (1, 2, [])
+    again = migrate(url_of(source))
+    assert again.ok and again.tables[0].unchanged == 3
+    with sqlite3.connect(source) as con:
+        keys = {r[0] for r in con.execute("SELECT source FROM agno_nb_migrate_rows")}
+        assert keys == {"file#agent_sessions"}
+        (progress,) = con.execute("SELECT count(*) FROM agno_nb_migrate_progress").fetchone()
+        assert progress == 1
+    assert agno3_read(str(source))["agno-s1"]["runs"][-1]["content"] == "changed"

@@ -265,3 +265,23 @@ def test_urls_of_a_missing_file_create_nothing(tmp_path: Path, spelled: str) -> 
     code, out, err = run_cli("sessions", spelled.format(p=target))
     assert code == 1 and out == "" and "no database file at" in err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("cls", [SqliteStorage, DuckDbStorage])
+def test_engine_used_directly_writes_to_the_file(tmp_path: Path, cls: Any) -> None:
+    """Code that writes through ``storage.db_engine`` itself (agno 1.x exposes it)
+    reaches the file, never the stand-in of a read made before."""
+    import sqlalchemy as sa
+
+    target = tmp_path / "new" / "x.db"
+    storage = cls(db_file=str(target))
+    try:
+        assert storage.count_sessions() == 0  # a read: the stand-in
+        with storage.db_engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE direct (x INTEGER)"))
+        assert target.is_file()
+        with storage.db_engine.connect() as conn:
+            names = sa.inspect(conn).get_table_names()
+        assert "direct" in names
+    finally:
+        storage.close()

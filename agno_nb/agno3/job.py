@@ -83,6 +83,8 @@ class TableJob:
         with self.source.engine.connect() as conn:
             total = self.source.count(conn)
         started = int(time.time())
+        if not self.dry_run:
+            self._adopt_old_keys()
         if self.target.has(self.t.progress):
             with self.target.engine.connect() as conn:
                 row = conn.execute(
@@ -103,6 +105,42 @@ class TableJob:
             self._finish(started)
             self._verify()
         return self.report
+
+    def _adopt_old_keys(self) -> None:
+        """Bookkeeping an earlier version keyed by URL (``sqlite:/path#table``) is
+        rekeyed to this table's identity, so verification and resumes find it."""
+        t = self.t
+        if not (self.target.has(t.rows) and self.target.has(t.progress)):
+            return
+        with write_transaction(self.target.engine) as conn:
+            keys = {r[0] for r in conn.execute(sa.select(t.rows.c.source).distinct())}
+            keys |= {r[0] for r in conn.execute(sa.select(t.progress.c.source))}
+            old = [k for k in keys if k != self.key and same_identity(k, self.key)]
+            if not old:
+                return
+            conn.execute(t.rows.update().where(t.rows.c.source.in_(old)).values(source=self.key))
+            if conn.execute(
+                sa.select(sa.func.count()).where(t.progress.c.source == self.key)
+            ).scalar_one():
+                conn.execute(t.progress.delete().where(t.progress.c.source.in_(old)))
+            else:
+                newest = conn.execute(
+                    sa.select(t.progress.c.source)
+                    .where(t.progress.c.source.in_(old))
+                    .order_by(t.progress.c.updated_at.desc())
+                    .limit(1)
+                ).scalar()
+                conn.execute(
+                    t.progress.delete().where(
+                        t.progress.c.source.in_([k for k in old if k != newest])
+                    )
+                )
+                if newest is not None:
+                    conn.execute(
+                        t.progress.update()
+                        .where(t.progress.c.source == newest)
+                        .values(source=self.key)
+                    )
 
     def _owned(self, recorded: str) -> bool:
         return same_identity(recorded, self.key)

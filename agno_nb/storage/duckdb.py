@@ -177,9 +177,12 @@ class DuckDbStorage(BaseStorage):
 
     @contextmanager
     def read_conn(self, *, check: bool = True) -> Iterator[Connection]:
-        if self._pending is not None:
-            self._pending.before_read(lambda: None)
-        with super().read_conn(check=check) as conn:
+        pending = self._pending
+        if pending is None or not pending.pending:
+            with super().read_conn(check=check) as conn:
+                yield conn
+            return
+        with pending.reading(), super().read_conn(check=check) as conn:
             yield conn
 
     @contextmanager

@@ -17,10 +17,14 @@ lock and needs no ``-wal``/``-shm`` file.
 from __future__ import annotations
 
 import os
+import threading
 import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
@@ -36,55 +40,74 @@ __all__ = [
 
 
 class PendingFile:
-    """A SQLite database file that does not exist yet (created at the first write)."""
+    """A SQLite (or DuckDB) file that does not exist yet: the storage's reads see
+    an empty stand-in; anything else (its writes, or code using its ``db_engine``
+    directly) creates the folders and the file, as before."""
+
+    _INFO = "agno_nb_stand_in"
 
     def __init__(self, path: Path) -> None:
         self.path = path
         #: whether connections go to the file (it exists, or a write created it)
         self.real = False
         self.engine: Engine | None = None
+        self._local = threading.local()
 
     @property
     def pending(self) -> bool:
         """True while the file does not exist and nothing was written."""
         return not self.real and not self.path.exists()
 
+    def _stand_in_wanted(self) -> bool:
+        return bool(getattr(self._local, "reading", False)) and self.pending
+
     def install(self, engine: Engine) -> Engine:
-        """Make ``engine`` connect to an empty in-memory database while the file
-        does not exist (SQLite's and DuckDB's drivers would create it)."""
+        """Make ``engine`` connect to an empty in-memory database for the storage's
+        reads while the file does not exist (the drivers would create it)."""
         self.engine = engine
         engine._agno_nb_pending = self  # type: ignore[attr-defined]
 
         @event.listens_for(engine, "do_connect")
         def _stand_in(
-            _dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]
+            _dialect: Any, record: Any, cargs: list[Any], cparams: dict[str, Any]
         ) -> None:
-            if self.real or self.path.exists():
-                self.real = True
+            stand_in = self._stand_in_wanted()
+            record.info[self._INFO] = stand_in
+            if not stand_in:
+                if not self.real:  # a connection that may write: the file is due
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    self.real = True
                 return
             if "database" in cparams:  # duckdb
                 cparams["database"] = ":memory:"
             elif cargs:  # sqlite3
                 cargs[0] = ":memory:"
 
+        @event.listens_for(engine, "checkout")
+        def _no_stale_stand_in(_dbapi: Any, record: Any, _proxy: Any) -> None:
+            # a pooled stand-in serves only reads of a file still missing
+            if record.info.get(self._INFO) and not self._stand_in_wanted():
+                raise sa.exc.DisconnectionError("stand-in for a file that exists now")
+
         return engine
 
-    def before_read(self, release: Any) -> None:
-        """Switch to the file if another process created it since."""
-        if not self.real and self.path.exists():
-            self._switch(release)
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """Around one of the storage's reads: while the file is missing, its
+        connections go to the stand-in."""
+        before = getattr(self._local, "reading", False)
+        self._local.reading = True
+        try:
+            yield
+        finally:
+            self._local.reading = before
 
     def before_write(self, release: Any) -> None:
         """Create the missing folders; the file follows at the next connect."""
         if not self.real:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._switch(release)
-
-    def _switch(self, release: Any) -> None:
-        self.real = True
-        release()  # the held connection (an in-memory stand-in) goes back
-        if self.engine is not None:
-            self.engine.dispose()  # and the pooled stand-ins are closed
+            self.real = True
+            release()  # a held stand-in connection goes back (and is dropped at checkout)
 
 
 def pending_file(db_file: str | Path | None, db_url: str | None) -> PendingFile | None:
