@@ -104,8 +104,10 @@ def test_a_sqlite_url_whose_folder_is_missing(tmp_path: Path) -> None:
     from agno_nb.errors import BackendUnavailableError
 
     missing = tmp_path / "nowhere" / "a.db"  # db_url: agno_nb creates no folder for it
+    storage = SqliteStorage("agent_sessions", db_url=f"sqlite:///{missing}")
+    assert not storage.table_exists()  # reading a file not there creates nothing (issue 21)
     with pytest.raises(BackendUnavailableError) as info:
-        SqliteStorage("agent_sessions", db_url=f"sqlite:///{missing}").table_exists()
+        storage.create()  # the first write would create the file, not a folder
     assert str(info.value) == (
         f"cannot open SQLite database sqlite:///{missing}: the folder {missing.parent} does not "
         "exist; create it, or name a file in an existing one"
@@ -137,7 +139,8 @@ def test_status_with_no_agents_says_new_agents_will_use_it_once(
     data = the_output(cap)
     assert data["text/plain"] == (
         f"agno_nb storage 'sqlite': sqlite sqlite:///{db} table agent_sessions "
-        "(table not created yet), 0 sessions; no agents yet: new agents will use it"
+        "(table not created yet), 0 sessions; no agents yet: new agents will use it "
+        f"(note: new database {db}: nothing there yet, created at the first write)"
     )
     assert "no agents use it" not in data["text/html"]
     assert "<li>no agents yet: new agents will use it</li>" in data["text/html"]

@@ -46,8 +46,11 @@ class PendingFile:
 
     _INFO = "agno_nb_stand_in"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, make_folders: bool = True) -> None:
         self.path = path
+        #: whether the first write creates missing folders (for ``db_file``; a URL
+        #: naming a missing folder fails at the first write, saying so)
+        self.make_folders = make_folders
         #: whether connections go to the file (it exists, or a write created it)
         self.real = False
         self.engine: Engine | None = None
@@ -75,7 +78,8 @@ class PendingFile:
             record.info[self._INFO] = stand_in
             if not stand_in:
                 if not self.real:  # a connection that may write: the file is due
-                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                    if self.make_folders:
+                        self.path.parent.mkdir(parents=True, exist_ok=True)
                     self.real = True
                 return
             if "database" in cparams:  # duckdb
@@ -105,7 +109,8 @@ class PendingFile:
     def before_write(self, release: Any) -> None:
         """Create the missing folders; the file follows at the next connect."""
         if not self.real:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if self.make_folders:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             self.real = True
             release()  # a held stand-in connection goes back (and is dropped at checkout)
 
@@ -121,7 +126,7 @@ def pending_file(db_file: str | Path | None, db_url: str | None) -> PendingFile 
         path = file_of_url(db_url) if db_url is not None else None
     if path is None or path.exists():
         return None
-    return PendingFile(path)
+    return PendingFile(path, make_folders=db_file is not None)
 
 
 def file_of_url(url: str) -> Path | None:

@@ -249,13 +249,15 @@ def test_missing_driver_given_to_the_class() -> None:
 
 
 def test_duckdb_missing_folder_or_file(tmp_path: Path) -> None:
-    """A read of a file not there yet creates nothing (issue 21: the first write
-    creates it and its folders); read_only cannot create it: it says so."""
+    """A read of a file not there yet creates nothing (issue 21); the first write
+    names the missing folder (a URL's folders are not created); read_only cannot
+    create the file: it says so."""
     missing = tmp_path / "no" / "such" / "folder" / "x.duckdb"
     writer = open_storage(f"duckdb:///{missing}")
     assert writer.count_sessions() == 0 and not (tmp_path / "no").exists()
-    writer.create()
-    assert missing.is_file()
+    with pytest.raises(BackendUnavailableError) as info:
+        writer.create()
+    assert "folder" in one_line(info.value) and "read_only" not in str(info.value)
     writer.close()
     reader = DuckDbStorage("t", db_file=tmp_path / "absent.duckdb", read_only=True)
     with pytest.raises(BackendUnavailableError) as info:
