@@ -135,9 +135,9 @@ def test_cli_resync_deleted(tmp_path: Path) -> None:
     assert run_cli("migrate", str(source))[0] == 0
     run_agno3(DELETE, str(source), "", "agno-s0")
     code, out, _ = run_cli("migrate", str(source))
-    assert code == 0 and "moved: 0 new + 0 changed" in out and "deleted in agno 3.x" in out
+    assert code == 0 and "(0 new, 0 changed)" in out and "deleted in agno 3.x" in out
     code, out, _ = run_cli("migrate", str(source), "--resync-deleted")
-    assert code == 0 and "moved: 0 new + 1 changed" in out
+    assert code == 0 and "(0 new, 1 changed)" in out
     assert "agno-s0" in agno3_read(str(source))
 
 

@@ -100,9 +100,12 @@ def test_file_created_by_another_process_is_read(tmp_path: Path) -> None:
 def test_magic_opening_a_missing_file_says_so(
     magics: Any, ip: Any, tmp_path: Path, capsys: Any
 ) -> None:
+    from IPython.utils.capture import capture_output
+
     target = tmp_path / "no" / "such" / "x.db"
-    ip.run_line_magic("agno_storage", f"sqlite {target}")
-    printed = capsys.readouterr().out
+    with capture_output() as cap:
+        ip.run_line_magic("agno_storage", f"sqlite {target}")
+    printed = cap.stdout + "".join(str(o.data.get("text/plain", "")) for o in cap.outputs)
     assert "new database" in printed and "created at the first write" in printed
     assert not (tmp_path / "no").exists()
 

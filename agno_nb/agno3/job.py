@@ -113,6 +113,7 @@ class TableJob:
         if not (self.target.has(t.rows) and self.target.has(t.progress)):
             return
         with write_transaction(self.target.engine) as conn:
+            self._take_turn(conn)
             keys = {r[0] for r in conn.execute(sa.select(t.rows.c.source).distinct())}
             keys |= {r[0] for r in conn.execute(sa.select(t.progress.c.source))}
             old = [k for k in keys if k != self.key and same_identity(k, self.key)]
@@ -142,6 +143,13 @@ class TableJob:
                         .values(source=self.key)
                     )
 
+    def _take_turn(self, conn: Connection) -> None:
+        """Postgres: one bookkeeping transaction at a time per target schema, so
+        concurrent migrations wait instead of racing on the same new rows."""
+        if self.t.backend == "postgres":
+            lock = f"agno_nb migrate {self.t.schema}"
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(lock))))
+
     def _owned(self, recorded: str) -> bool:
         return same_identity(recorded, self.key)
 
@@ -159,10 +167,7 @@ class TableJob:
                 self._plan(None, batch)
             return
         with write_transaction(self.target.engine) as conn:
-            if self.t.backend == "postgres":  # one batch at a time per target schema:
-                # concurrent migrations wait instead of racing on the same new rows
-                lock = f"agno_nb migrate {self.t.schema}"
-                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(lock))))
+            self._take_turn(conn)
             convert, resync = self._plan(conn, batch)
             self._write_batch(conn, convert, resync, last=batch[-1].session_id, started=started)
 
@@ -444,7 +449,8 @@ class TableJob:
         )
 
     def _finish(self, started: int) -> None:
-        with self.target.engine.begin() as conn:
+        with write_transaction(self.target.engine) as conn:
+            self._take_turn(conn)
             self._progress(conn, last=None, started=started, finished=int(time.time()))
 
     # -- verification ---------------------------------------------------------------------
@@ -520,6 +526,7 @@ class TableJob:
         """The next rerun rewrites these sessions (their fingerprint becomes REPAIR)."""
         rows = self.t.rows
         with write_transaction(self.target.engine) as conn:
+            self._take_turn(conn)
             for start in range(0, len(ids), 900):
                 conn.execute(
                     rows.update()
