@@ -19,9 +19,9 @@ from agno_nb.errors import BackendUnavailableError
 from agno_nb.storage import DuckDbStorage, SqliteStorage
 from tests.agno_fixtures import PINNED_DB
 from tests.migrate_helpers import run_cli
-from tests.test_storage import make_session
+from tests.session_factory import make_session
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 # -- item 11: opening creates nothing ----------------------------------------------------

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from agno_nb.migrations import MIGRATIONS
 from agno_nb.schema import LATEST_VERSION
-from tests.test_storage import make_session
+from tests.session_factory import make_session
 
 #: columns a user (or agno) wrote in a v0 agent table
 USER_COLUMNS = (
