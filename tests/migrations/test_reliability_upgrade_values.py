@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from agno_nb.migrations import MIGRATIONS
+from agno_nb.migrations.fused import V1_TO_V4, Fused, apply_step, steps_for
 from agno_nb.schema import LATEST_VERSION
 from tests.session_factory import make_session
 
@@ -75,9 +76,27 @@ def test_every_step_keeps_every_user_value(make_storage: Any) -> None:
     assert sorted(v["updated_at"] for v in before.values())[0] == 1_700_000_030
     for migration in MIGRATIONS:
         with old.db_engine.begin() as conn:
-            migration.apply(conn, old._ref, None)
+            migration.apply(conn, old.ref, None)
         after = _user_values(old.db_engine, old.table_name, schema)
         assert after == before, f"step to v{migration.version} changed a user value"
+
+
+def test_fused_step_keeps_every_user_value(make_storage: Any) -> None:
+    """From v1 the upgrade applies v2..v4 as one step (``migrations.fused``): its
+    UPDATEs are as quiet as the single steps'."""
+    old = _v0_table(make_storage)
+    schema = old.schema if old.backend == "postgres" else None
+    before = _user_values(old.db_engine, old.table_name, schema)
+    steps = steps_for(0)
+    assert V1_TO_V4 in steps
+    at = 0
+    for step in steps:
+        with old.db_engine.begin() as conn:
+            apply_step(step, conn, old.ref, None, at)
+        at = step.version
+        after = _user_values(old.db_engine, old.table_name, schema)
+        name = "v2..v4 fused" if isinstance(step, Fused) else f"v{step.version}"
+        assert after == before, f"step to {name} changed a user value"
 
 
 def test_upgrade_schema_keeps_updated_at(make_storage: Any) -> None:
