@@ -293,6 +293,34 @@ def test_copied_conversation_arrives_whole(tmp_path: Path, target: Target, batch
     assert (again.new, again.resynced, again.unchanged) == (0, 0, 4)
 
 
+def test_copied_conversation_keeps_its_labels(tmp_path: Path, target: Target) -> None:
+    """A label on a run of the copy (#20's side table) follows it to its derived id."""
+    from agno_nb.storage import SqliteStorage, open_storage
+
+    source = _source(tmp_path)
+    with sqlite3.connect(source) as con:
+        con.execute(
+            f"INSERT INTO {TABLE} SELECT 'agno-s0-branch', user_id, memory, session_data, "
+            "extra_data, created_at, updated_at + 1, agent_id, agent_data, team_session_id "
+            f"FROM {TABLE} WHERE session_id = 'agno-s0'"
+        )
+    labelled = SqliteStorage(TABLE, db_file=source)
+    run_id = labelled.get_runs("agno-s0-branch")[1]["run_id"]
+    labelled.label_run("agno-s0", run_id, "good")
+    labelled.label_run("agno-s0-branch", run_id, "bad", correction="branch answer")
+    labelled.close()
+    for _ in range(2):  # a rerun keeps them where they are
+        assert migrate(url_of(source), **target.kwargs).ok
+        read = target.read()
+        branch_id = read["agno-s0-branch"]["runs"][1]["run_id"]
+        assert branch_id != run_id == read["agno-s0"]["runs"][1]["run_id"]
+        extra = {"schema": target.schema} if target.schema else {}
+        migrated = open_storage(target.kwargs["target_url"], table_name="agno_sessions", **extra)
+        got = sorted((x.session_id, x.run_id, x.rating) for x in migrated.labels())
+        migrated.close()
+        assert got == [("agno-s0", run_id, "good"), ("agno-s0-branch", branch_id, "bad")]
+
+
 # -- item 10 and the repair: verification against the source ------------------------------
 
 
