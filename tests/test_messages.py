@@ -131,9 +131,11 @@ def test_a_postgres_url_naming_a_missing_database_while_the_server_runs(
 
 
 def test_status_with_no_agents_says_new_agents_will_use_it_once(
-    ip: InteractiveShell, magics: Any, tmp_path: Path
+    ip: InteractiveShell, magics: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    db = tmp_path / "a.db"
+    # not tmp_path: its folder is named after the test, and "with" is a password that
+    # tests/backends/test_secrets_forms.py leaves remembered (masked in every line)
+    db = tmp_path_factory.mktemp("status") / "a.db"
     with capture_output() as cap:
         ip.run_line_magic("agno_storage", f"sqlite {db}")
     data = the_output(cap)
@@ -204,8 +206,10 @@ def test_migrate_dry_run_of_one_session(tmp_path: Path) -> None:
     assert "  source: 1 session, 1 run, 2 messages" in out.getvalue().splitlines()
 
 
-def test_cli_sessions_counts_without_s_in_parentheses(tmp_path: Path) -> None:
-    db = tmp_path / "c.db"
+def test_cli_sessions_counts_without_s_in_parentheses(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    db = tmp_path_factory.mktemp("counts") / "c.db"  # not tmp_path: see above
     storage = SqliteStorage("agent_sessions", db_file=db)
     one_session(storage)
     out = io.StringIO()
