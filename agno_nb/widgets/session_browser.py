@@ -388,7 +388,7 @@ class SessionBrowser(widgets.VBox):
             # the newest session a user would follow: not one compare() made
             from agno_nb.evaluate import is_evaluation_session
 
-            followed = (s for s in page if not s.error and not is_evaluation_session(s))
+            followed = (s.session_id for s in page if not s.error and not is_evaluation_session(s))
             self.selected = next(followed, None)
         self.refresh()  # the transcript opens on its newest runs again
         return True

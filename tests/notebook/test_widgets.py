@@ -523,3 +523,34 @@ def test_few_shot_example_keeps_tools_and_drops_history() -> None:
     )
     assert only_content is not None
     assert only_content["messages"][-1] == {"role": "assistant", "content": '{"k": 1}'}
+
+
+def test_a_live_browser_follows_a_newer_session_but_not_an_evaluation_one(
+    make_storage: Any,
+) -> None:
+    """poll() after a cell: a browser opened without a session id selects a newer
+    session that appeared, but not one of compare()'s evaluation sessions, and a
+    browser the user labelled in stays where it is."""
+    from tests.session_factory import make_session
+
+    storage = make_storage()
+    storage.upsert(make_session("first"))
+    browser = SessionBrowser(storage)
+    assert browser.selected == "first"
+    assert browser.poll() is False  # nothing changed: nothing re-shown
+
+    storage.upsert(make_session("second"))
+    assert browser.poll() is True
+    assert browser.selected == "second"
+
+    evaluation = make_session("eval-1")
+    evaluation.session_data = {**(evaluation.session_data or {}), "session_name": "[eval] v1 #1"}
+    storage.upsert(evaluation)
+    storage.rename_session("eval-1", "[eval] v1 #1: a prompt")
+    assert browser.poll() is True
+    assert browser.selected == "second"
+
+    browser.on_label()  # a run was labelled in this browser: it stops following
+    storage.upsert(make_session("third"))
+    browser.poll()
+    assert browser.selected == "second"
