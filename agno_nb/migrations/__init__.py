@@ -9,7 +9,7 @@ with its version stamp.
 
 from __future__ import annotations
 
-from agno_nb.migrations.plan import PlannedStep, UpgradePlan, plan
+from agno_nb.migrations.plan import PlannedStep, UpgradePlan, changes_nothing_from, plan
 from agno_nb.migrations.sql import StepStats, TableRef, dialect_for
 from agno_nb.migrations.steps import MIGRATIONS, Migration
 
@@ -20,6 +20,7 @@ __all__ = [
     "StepStats",
     "TableRef",
     "UpgradePlan",
+    "changes_nothing_from",
     "dialect_for",
     "plan",
 ]

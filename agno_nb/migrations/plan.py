@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from agno_nb.migrations.sql import TableRef, dialect_for
 from agno_nb.migrations.steps import MIGRATIONS
 from agno_nb.schema import LATEST_VERSION
 from agno_nb.words import counted
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Dialect
 
 #: Sessions per second each data-moving step processes while it holds the
 #: table's write lock, measured on SQLite on the 2-core CI machine (bench/: the
@@ -122,6 +126,12 @@ class UpgradePlan:
             lines.append(f"  step v{step.version}: {step.description}")
             lines.extend(f"    {stmt}" for stmt in step.sql)
         return "\n".join(lines)
+
+
+def changes_nothing_from(version: int, ref: TableRef, dialect: Dialect) -> bool:
+    """Whether every step after ``version`` leaves a table at ``version`` as it is
+    on ``dialect`` (such a table already has the latest layout's shape)."""
+    return all(m.changes_nothing(ref, dialect) for m in MIGRATIONS[version:])
 
 
 def describe_rows(rows: list[tuple[str, str]], *, most: int = 5) -> str:

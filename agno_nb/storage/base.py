@@ -35,7 +35,7 @@ from agno_nb.errors import (
     StorageConflictError,
     TableMissingError,
 )
-from agno_nb.migrations import TableRef, UpgradePlan
+from agno_nb.migrations import TableRef, UpgradePlan, changes_nothing_from
 from agno_nb.schema import (
     LATEST_VERSION,
     check_identifier,
@@ -51,6 +51,7 @@ from agno_nb.storage import labels as run_labels
 from agno_nb.storage._checks import check_run, check_session
 from agno_nb.storage._dbapi import ForkAware, leave_parent_pool, track_fork
 from agno_nb.storage.contract import CAPABILITIES, Layout, LayoutChanged, StorageStats
+from agno_nb.storage.dialects import Dialect
 from agno_nb.storage.versioned import RunCache, VersionedDb
 from agno_nb.urls import mask_url, remember_secrets
 
@@ -137,6 +138,8 @@ class BaseStorage(ForkAware):
     """
 
     backend: ClassVar[str] = ""
+    #: what differs per database, as one object (``storage/dialects.py``)
+    dialect: Dialect
     #: SQLAlchemy's name for the dialect of this backend's engines.
     dialect_name: ClassVar[str] = ""
     latest_version: ClassVar[int] = LATEST_VERSION
@@ -228,19 +231,14 @@ class BaseStorage(ForkAware):
 
     # -- backend hooks --------------------------------------------------------------------
 
-    #: The dialect's INSERT construct with ``on_conflict_do_update`` (set by each backend).
-    _insert: Callable[[sa.Table], Any]
-
     def _begin_write(self, conn: Connection) -> Connection:
         """Return ``conn`` prepared so its next transaction takes the write lock."""
         return conn
 
     def for_update(self, query: sa.Select[Any]) -> sa.Select[Any]:
         """``query`` made to lock the rows it reads until the write transaction
-        ends: every read-modify-write reads through this. The default suits
-        backends whose write transactions already exclude each other (SQLite's
-        ``BEGIN IMMEDIATE``; DuckDB's one writer per process and file)."""
-        return query
+        ends (as the dialect does it): every read-modify-write reads through this."""
+        return self.dialect.for_update(query)
 
     def lock_table(self, conn: Connection) -> None:
         """Serialise creators and upgraders of this table (inside a transaction)."""
@@ -333,6 +331,20 @@ class BaseStorage(ForkAware):
     def _version(self) -> int | None:
         """The cached layout's agno_nb version (None: unknown, missing or not agno_nb's)."""
         return None if self.cached_layout is None else self.cached_layout.version
+
+    def has_final_shape(self, version: int | None) -> bool:
+        """Whether a table at ``version`` already has the latest layout's shape on
+        this backend (the latest, or one whose remaining steps only record their
+        version here, as v4 -> v5 does on SQLite): no upgrade can change it."""
+        if version == LATEST_VERSION:
+            return True
+        if version is None or not 2 <= version < LATEST_VERSION:  # no runs table before v2
+            return False
+        known = self.statements.get(("final-shape", version))
+        if known is None:
+            known = changes_nothing_from(version, self.ref, self.db_engine.dialect)
+            self.statements[("final-shape", version)] = known
+        return bool(known)
 
     def has_table(self, conn: Connection, name: str) -> bool:
         """Whether table ``name`` exists, its name compared as the database compares
@@ -711,12 +723,51 @@ class BaseStorage(ForkAware):
         search: str | None = None,
         limit: int | None = None,
     ) -> pd.DataFrame:
-        """Session summaries as a pandas DataFrame (one row per session, newest first)."""
+        """Session summaries as a pandas DataFrame (one row per session, newest first).
+
+        Where the dialect builds frames itself (DuckDB) and the layout can say
+        its summaries as one SELECT, the database makes the frame; else it is
+        made from ``list_sessions``."""
         from agno_nb.storage.frames import summaries_frame
 
+        check_page(limit)
+        if type(self.dialect).summary_frame is not Dialect.summary_frame:
+            frame = self._frame_in_database(user_id, entity_id, search, limit)
+            if frame is not None:
+                return frame
         return summaries_frame(
             self.list_sessions(user_id=user_id, entity_id=entity_id, search=search, limit=limit)
         )
+
+    @consistent  # another process may upgrade the table under it
+    def _frame_in_database(
+        self,
+        user_id: str | None,
+        entity_id: str | None,
+        search: str | None,
+        limit: int | None,
+    ) -> pd.DataFrame | None:
+        """The summaries frame made by the database from the layout's summary
+        SELECT; None when the layout has none or a session is stored as given
+        (its summary is then computed in Python)."""
+        from agno_nb.storage.frames import SUMMARY_COLUMNS, to_utc
+
+        layout = self._current()
+        query = (
+            None if layout is None else layout.summary_select(user_id, entity_id, search, limit, 0)
+        )
+        if query is None:
+            return None
+        with self.read_conn() as conn:
+            frame = self.dialect.summary_frame(conn, query)
+        if frame is None:
+            return None
+        self.stats.queries += 1
+        self.stats.rows += len(frame)
+        if frame["run_count"].isna().any():
+            return None
+        frame["error"] = None
+        return to_utc(frame[list(SUMMARY_COLUMNS)])
 
     def messages_df(
         self,
@@ -788,7 +839,7 @@ class BaseStorage(ForkAware):
 
     def insert_into(self, table: sa.Table) -> Any:
         """The dialect's INSERT construct for ``table``, with ``on_conflict_do_update``."""
-        return self._insert(table)
+        return self.dialect.insert(table)
 
     def upsert_statement(self, table: sa.Table, keys: tuple[str, ...]) -> Any:
         """INSERT of rows with ``keys`` ... ON CONFLICT (session_id) DO UPDATE of
@@ -797,7 +848,7 @@ class BaseStorage(ForkAware):
         key = ("upsert", id(table), keys)
         statement = self.statements.get(key)
         if statement is None:
-            insert = self._insert(table)
+            insert = self.dialect.insert(table)
             kept = ("session_id", "created_at", "created_ms")
             statement = insert.on_conflict_do_update(
                 index_elements=["session_id"],

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from agno_nb.codec import SessionSummary
     from agno_nb.errors import SessionNotFoundError
     from agno_nb.sessions import Session
+    from agno_nb.storage.dialects import Dialect
     from agno_nb.storage.versioned import RunCache, VersionedDb
 
 #: Everything a family can let agno_nb do with its tables: ``read`` (every read),
@@ -95,6 +96,9 @@ class StorageCore(Protocol):
     run_table: sa.Table
     versions_table: sa.Table
     entity_column: str
+
+    #: what differs per database (upsert construct, row locks, JSON, search...)
+    dialect: Dialect
 
     @property
     def backend(self) -> str: ...

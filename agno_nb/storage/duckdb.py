@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
@@ -23,14 +22,14 @@ from agno_nb.errors import (
     StorageFullError,
     StorageLockedError,
 )
-from agno_nb.schema import check_page
 from agno_nb.storage._dbapi import leave_parent_pool, pool_holds_connections
-from agno_nb.storage.base import BaseStorage, consistent
+from agno_nb.storage.base import BaseStorage
+from agno_nb.storage.dialects import DUCKDB
 from agno_nb.storage.sqlite_files import PendingFile, pending_file
 from agno_nb.urls import remember_secrets, secret_keys
 
 if TYPE_CHECKING:
-    import pandas as pd
+    pass
 
 
 def duckdb_engine(db_file: str | Path | None, db_url: str | None, *, read_only: bool) -> Engine:
@@ -99,7 +98,7 @@ class DuckDbStorage(BaseStorage):
         mode, schema_version, auto_upgrade_schema: as for SqliteStorage.
     """
 
-    _insert = staticmethod(postgresql.insert)
+    dialect = DUCKDB
     backend = "duckdb"
     dialect_name = "duckdb"
 
@@ -128,41 +127,6 @@ class DuckDbStorage(BaseStorage):
         )
         self.db_file = None if db_file is None else str(db_file)
         self.read_only = read_only
-
-    @consistent  # another process may upgrade the table under it
-    def sessions_df(
-        self,
-        *,
-        user_id: str | None = None,
-        entity_id: str | None = None,
-        search: str | None = None,
-        limit: int | None = None,
-    ) -> pd.DataFrame:
-        """Session summaries as a DataFrame, made by DuckDB's own conversion."""
-        check_page(limit)
-        layout = self._current()
-        query = (
-            None if layout is None else layout.summary_select(user_id, entity_id, search, limit, 0)
-        )
-        if query is None:
-            return super().sessions_df(
-                user_id=user_id, entity_id=entity_id, search=search, limit=limit
-            )
-        from agno_nb.storage.frames import SUMMARY_COLUMNS, to_utc
-
-        sql = str(
-            query.compile(dialect=self.db_engine.dialect, compile_kwargs={"literal_binds": True})
-        )
-        with self.read_conn() as conn:
-            frame = conn.connection.driver_connection.execute(sql).df()  # type: ignore[union-attr]
-        self.stats.queries += 1
-        self.stats.rows += len(frame)
-        if frame["run_count"].isna().any():  # sessions stored as given: summarised in Python
-            return super().sessions_df(
-                user_id=user_id, entity_id=entity_id, search=search, limit=limit
-            )
-        frame["error"] = None
-        return to_utc(frame[list(SUMMARY_COLUMNS)])
 
     @property
     def pending_file(self) -> Path | None:

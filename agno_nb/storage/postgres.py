@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from agno_nb.codec import encode_json
@@ -23,6 +22,7 @@ from agno_nb.errors import (
 )
 from agno_nb.storage._dbapi import compile_select
 from agno_nb.storage.base import BaseStorage
+from agno_nb.storage.dialects import POSTGRES
 from agno_nb.storage.versioned import VersionedDb
 from agno_nb.urls import mask_url, remember_secrets, secret_keys
 
@@ -111,7 +111,7 @@ class PostgresStorage(BaseStorage):
         mode, schema_version, auto_upgrade_schema: as for SqliteStorage.
     """
 
-    _insert = staticmethod(postgresql.insert)
+    dialect = POSTGRES
     backend = "postgres"
     dialect_name = "postgresql"
 
@@ -149,9 +149,6 @@ class PostgresStorage(BaseStorage):
             quoted = conn.dialect.identifier_preparer.quote_schema(self.schema)
             self._lock(conn, "schema:" + self.schema)
             conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {quoted}")
-
-    def for_update(self, query: sa.Select[Any]) -> sa.Select[Any]:
-        return query.with_for_update()
 
     def lock_table(self, conn: Connection) -> None:
         # the schema first (as create() does): every table of a schema shares its

@@ -14,7 +14,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
@@ -26,8 +25,6 @@ from agno_nb.errors import (
     StorageFullError,
     StorageLockedError,
 )
-from agno_nb.migrations import MIGRATIONS
-from agno_nb.schema import LATEST_VERSION
 from agno_nb.storage._dbapi import (
     DriverStatement,
     HeldConnection,
@@ -35,6 +32,7 @@ from agno_nb.storage._dbapi import (
     compile_for_driver,
 )
 from agno_nb.storage.base import BaseStorage
+from agno_nb.storage.dialects import SQLITE
 from agno_nb.storage.sqlite_files import PendingFile, display_sqlite_url, pending_file
 from agno_nb.storage.versioned import VersionedDb
 from agno_nb.urls import mask_url
@@ -157,7 +155,7 @@ class SqliteStorage(BaseStorage):
     With no db_file, db_url or db_engine the database is in memory.
     """
 
-    _insert = staticmethod(sqlite.insert)
+    dialect = SQLITE
     backend = "sqlite"
     dialect_name = "sqlite"
 
@@ -264,24 +262,11 @@ class SqliteStorage(BaseStorage):
         cursor listeners."""
         engine = self.db_engine
         return not (
-            not self._final_shape(self._version)
+            not self.has_final_shape(self._version)
             or engine.echo
             or engine.dispatch.before_cursor_execute
             or engine.dispatch.after_cursor_execute
         )
-
-    def _final_shape(self, version: int | None) -> bool:
-        """Whether a table at ``version`` already has the latest layout's shape."""
-        if version == LATEST_VERSION:
-            return True
-        if version is None or not 2 <= version < LATEST_VERSION:  # no runs table before v2
-            return False
-        known = self.statements.get(("final-shape", version))
-        if known is None:
-            ref, dialect = self.ref, self.db_engine.dialect
-            known = all(m.changes_nothing(ref, dialect) for m in MIGRATIONS[version:])
-            self.statements[("final-shape", version)] = known
-        return bool(known)
 
     @contextmanager
     def versioned(self, *, write: bool) -> Iterator[VersionedDb | None]:

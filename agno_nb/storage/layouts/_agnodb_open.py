@@ -23,12 +23,12 @@ def default_table(storage: StorageCore) -> str | None:
     DuckDB, where agno keeps no sessions, is not asked) and never raises: a
     database that cannot be reached keeps the default and says so on first use.
     """
-    if storage.backend == "duckdb":
+    if not storage.dialect.holds_agno_tables:
         return None
     database = storage.db_engine.url.database or ""
     if database.startswith("file:"):  # a URI filename (read-only opens use one)
         database = database[5:].split("?", 1)[0]
-    if storage.backend == "sqlite" and (
+    if storage.dialect.file_based and (
         not database or database == ":memory:" or not Path(database).exists()
     ):
         return None

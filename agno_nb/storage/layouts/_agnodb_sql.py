@@ -19,6 +19,7 @@ from sqlalchemy.engine import Connection
 
 from agno_nb.errors import CorruptSessionError
 from agno_nb.storage.contract import StorageCore
+from agno_nb.storage.dialects import Dialect
 
 __all__ = ["JSON_COLUMNS", "decode_agno_json", "encode_agno_json", "merge_runs", "run_from_agno"]
 
@@ -124,8 +125,8 @@ class Json:
     """SQL over agno's JSON cells, per dialect: the decoded document (once- or
     twice-encoded), text at a path, and array elements."""
 
-    def __init__(self, backend: str) -> None:
-        self.pg = backend == "postgres"
+    def __init__(self, dialect: Dialect) -> None:
+        self.pg = dialect.native_json  # jsonb operators, else SQLite's json functions
 
     def doc(self, col: Any) -> Any:
         """The cell as one JSON document (NULL when SQLite holds no valid JSON)."""

@@ -106,7 +106,7 @@ def versions_table(schema: str | None) -> sa.Table:
 
 def _runs(layout: AgnoDbParts) -> sa.Table:
     s = layout.storage
-    return runs_table(layout.runs.name, s.table_name, s.schema, s.backend == "postgres")
+    return runs_table(layout.runs.name, s.table_name, s.schema, s.dialect.native_json)
 
 
 def ensure_runs_table(layout: AgnoDbParts, conn: Connection) -> None:
@@ -134,13 +134,13 @@ def ensure_runs_table(layout: AgnoDbParts, conn: Connection) -> None:
 
 def _depth(layout: AgnoDbParts, agno3: bool) -> int:
     """How many times JSON is encoded: once (agno 3, Postgres), twice (agno 2 on SQLite)."""
-    return 1 if agno3 or layout.storage.backend == "postgres" else 2
+    return 1 if agno3 or layout.storage.dialect.native_json else 2
 
 
 def _cell(layout: AgnoDbParts, value: Any, depth: int) -> Any:
     """A JSON column's bind value: jsonb takes the value; SQLite takes agno's text
     (Python None is the text ``null``, as agno's JSON type writes it)."""
-    if layout.storage.backend == "postgres":
+    if layout.storage.dialect.native_json:
         return value
     return "null" if value is None else encode_agno_json(value, depth)
 

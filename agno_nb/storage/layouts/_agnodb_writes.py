@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 from agno_nb.storage.layouts._agnodb_sql import (
     JSON_COLUMNS,
@@ -31,8 +30,7 @@ def rename_session(layout: AgnoDbParts, session_id: str, name: str) -> None:
     query = layout.filtered(
         sa.select(*(layout.as_text(t.c[c]).label(c) for c in json_cols)), None, None
     ).where(t.c.session_id == session_id)
-    if s.backend == "postgres":  # lock the row, as agno_nb's other read-modify-writes do
-        query = query.with_for_update()
+    query = s.for_update(query)  # lock the row, as agno_nb's other read-modify-writes do
     with s.write_conn() as conn:
         row = s.run_statement(conn, query).first()
         if row is None:
@@ -47,9 +45,7 @@ def rename_session(layout: AgnoDbParts, session_id: str, name: str) -> None:
             data = {}
         data["session_name"] = name
         text = encode_agno_json(data, depth)
-        value: Any = text
-        if s.backend == "postgres":
-            value = sa.cast(sa.literal(text, sa.Text), postgresql.JSONB)
+        value = s.dialect.json_value(data, text)
         update = (
             t.update()
             .where(t.c.session_id == session_id)

@@ -50,7 +50,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Inspector
 
 from agno_nb.codec import SessionSummary
@@ -119,7 +118,7 @@ class AgnoDbLayout(Layout):
         has_runs_table: bool = False,
     ) -> None:
         super().__init__(storage, None)
-        json_type: Any = postgresql.JSONB() if storage.backend == "postgres" else sa.Text()
+        json_type = storage.dialect.json_type()
         cols: list[sa.Column[Any]] = [sa.Column("session_id", sa.String, primary_key=True)]
         for name in ("session_type", *_IDS):
             cols.append(sa.Column(name, sa.String))
@@ -144,7 +143,7 @@ class AgnoDbLayout(Layout):
         self.type = SESSION_TYPE[storage.mode]
         if self.type == "agent":
             self.capabilities = self.capabilities | {"write"}
-        self.json = Json(storage.backend)
+        self.json = Json(storage.dialect)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.family} {self.storage.table_name}>"
@@ -201,7 +200,7 @@ class AgnoDbLayout(Layout):
     # -- SQL building blocks ----------------------------------------------------------------
 
     def as_text(self, col: Any) -> Any:
-        return sa.cast(col, sa.Text) if self.storage.backend == "postgres" else col
+        return self.storage.dialect.as_text(col)
 
     def runs_present(self, conn: Connection) -> bool:
         """Whether the runs table exists (agno 3.x creates it with the first run)."""

@@ -32,7 +32,6 @@ from agno_nb.codec import SessionSummary, decode_json
 from agno_nb.errors import CorruptSessionError
 from agno_nb.migrations import StepStats
 from agno_nb.migrations.sql import quoted
-from agno_nb.migrations.v5_json_runs import lz4_ddl
 from agno_nb.schema import RUNS_SUFFIX, json_text, quiet_update, runs_table
 from agno_nb.search import name_text, run_text, search_term, session_text
 from agno_nb.sessions import Session
@@ -51,10 +50,6 @@ def _creation_ms(created_at: int | None, now_ms: int) -> int:
     return int(created_at) * 1000
 
 
-#: Longest query (UTF-8 bytes) searched with LIKE on SQLite (its pattern limit is
-#: 50,000 bytes, escapes and wildcards included); longer ones use instr(), which
-#: is slower on long text but has no limit.
-LIKE_LIMIT = 20_000
 #: Newest sessions whose runs a search page probes one by one before matching
 #: all runs at once (see ``RowsLayout._newest_matches``).
 SEARCH_WINDOW = 2_000
@@ -93,10 +88,12 @@ class RowsLayout(Agno1Layout):
     def create(self, conn: Connection) -> None:
         self.table.create(conn)
         self.runs.create(conn, checkfirst=True)
-        if self.storage.backend == "postgres" and (self.version or 0) >= 5:
-            # as the v4 -> v5 step leaves it: runs' text compressed with lz4
+        if (self.version or 0) >= 5:
+            # as the v4 -> v5 step leaves it: runs' text compressed (lz4 on Postgres)
             runs = quoted(self.storage.ref, conn.dialect, self.runs.name)
-            conn.exec_driver_sql(lz4_ddl(runs, ["run", "search_text"]))
+            ddl = self.storage.dialect.compressed_runs_ddl(runs, ["run", "search_text"])
+            if ddl is not None:
+                conn.exec_driver_sql(ddl)
 
     # -- hooks of the agno 1.x table ------------------------------------------------------
 
@@ -143,15 +140,12 @@ class RowsLayout(Agno1Layout):
         if not self.searchable:
             return None
         table, runs = self.table, self.runs
-        if self.storage.backend == "sqlite" and len(term.encode()) > LIKE_LIMIT:
-            # SQLite refuses LIKE patterns over 50,000 bytes: instr() has no limit
-            def find(column: Any) -> Any:
-                return sa.func.instr(column, term) > 0
-        else:
-            # both sides are folded (lower case), so SQLite's ASCII-caseless LIKE
-            # matches exactly what Postgres' and DuckDB's LIKE match
-            def find(column: Any) -> Any:
-                return column.contains(term, autoescape=True)
+        # both sides are folded (lower case), so SQLite's ASCII-caseless LIKE
+        # matches exactly what Postgres' and DuckDB's LIKE match
+        dialect = self.storage.dialect
+
+        def find(column: Any) -> Any:
+            return dialect.contains(column, term)
 
         if per_row:
             in_runs = sa.exists().where(
@@ -198,10 +192,7 @@ class RowsLayout(Agno1Layout):
         with s.read_conn() as conn:
             edge = s.run_statement(conn, edge_query.offset(window - 1).limit(1)).scalar()
             if edge is not None:  # else fewer sessions than the window: search them all
-                inside = key >= edge
-                if s.backend == "postgres":  # descending order puts NULLs first there
-                    inside = sa.or_(inside, key.is_(None))
-                query = query.where(inside)
+                query = query.where(s.dialect.with_nulls(key >= edge, key))
             rows = s.fetch_all(conn, query)
             if edge is not None and len(rows) < limit:
                 return None
