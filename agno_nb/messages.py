@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from agno_nb.summary import content_text as content_text
+
 __all__ = ["Message", "Run", "content_text"]
 
 
@@ -91,20 +93,3 @@ class Run:
     def user_message(self) -> Message | None:
         """The first user message this run added, if any."""
         return next((m for m in self.new_messages() if m.role == "user"), None)
-
-
-def content_text(content: Any) -> str:
-    """Flatten message content (str, list of parts, None) to text."""
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for part in content:
-            if isinstance(part, Mapping):
-                parts.append(str(part.get("text", "")))
-            else:
-                parts.append(str(part))
-        return " ".join(p for p in parts if p)
-    return str(content)

@@ -7,7 +7,7 @@ holds one row per run; v3 drops agno's single-column indexes, which the
 listing indexes cover or nothing queries, so a new session updates three
 indexes instead of six; v4 adds the folded text that search matches
 (``search_name`` on the sessions table, ``search_text`` on each run row; see
-``agno_nb.search``); v5 stores each run on Postgres as ``json`` (the text as
+``agno_nb.summary``); v5 stores each run on Postgres as ``json`` (the text as
 written, only validated) instead of ``jsonb``, so reading runs back hands out
 that text instead of rebuilding it from jsonb's binary form (SQLite and DuckDB
 are unchanged). A version table records each storage table's layout.

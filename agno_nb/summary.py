@@ -1,12 +1,32 @@
-"""Summaries of runs (counts, preview) kept in the latest layout's columns."""
+"""What agno_nb derives from a session's runs and keeps beside them: message
+counts and the first question (the latest layout's summary columns), and the
+folded text that session search matches (``search_name``, ``search_text``).
+
+Session search: the text a person reads, folded the same way on every backend.
+
+``list_sessions(search=...)`` matches a query against what a person sees of a
+session: its name, its id, and the content (and run id) of every message a
+run added. It never matches the stored JSON (escapes, keys, ``null``).
+
+Matching is a substring test after *folding* both sides with :func:`fold`:
+Unicode NFKC normalisation and full case folding (``str.casefold``), so
+"ÉCOLE" finds "école", "STRASSE" finds "Straße" and full-width
+letters find their ASCII forms. Whitespace is kept as it is (a query with a newline matches a
+newline). The folding is done in Python, on write for agno_nb's layout v4
+(``search_name`` and ``<table>_runs.search_text`` columns) and on read for
+older layouts, so every backend and layout gives the same answers.
+
+Pieces of text (the name, the id, each message) are joined with
+:data:`SEPARATOR`, a control character that :func:`fold` never leaves in a
+piece or a query, so a match never spans two messages.
+"""
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-
-from agno_nb.sessions import content_text
 
 PREVIEW_CHARS = 120
 
@@ -18,6 +38,23 @@ class RunsSummary:
     message_count: int = 0
     preview: str | None = None
     per_run_messages: list[int] = field(default_factory=list)
+
+
+def content_text(content: Any) -> str:
+    """Flatten message content (str, list of parts, None) to text."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        parts = []
+        for part in content:
+            if isinstance(part, Mapping):
+                parts.append(str(part.get("text", "")))
+            else:
+                parts.append(str(part))
+        return " ".join(p for p in parts if p)
+    return str(content)
 
 
 _MAPPINGS = (dict, Mapping)  # dict first: a plain dict skips the ABC check
@@ -76,3 +113,88 @@ def summarize_runs(runs: Iterable[Any]) -> RunsSummary:
             summary.preview = _first_question(run, messages)
     summary.message_count = sum(counts)
     return summary
+
+
+#: Joins the folded pieces of a session's text (ASCII unit separator).
+SEPARATOR = "\x1f"
+_STRIP = {ord(SEPARATOR): " ", 0: " "}  # Postgres text cannot hold NUL
+
+
+def fold(text: str) -> str:
+    """``text`` normalised (NFKC) and case-folded, for caseless matching.
+
+    ASCII text is only lower-cased (which is what folding does to it).
+    """
+    folded = _fold(text)
+    return folded.translate(_STRIP) if SEPARATOR in folded or "\0" in folded else folded
+
+
+def _fold(text: str) -> str:
+    """:func:`fold` without the removal of separators and NULs."""
+    if text.isascii():
+        return text.lower()
+    nfkc = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    return nfkc.casefold()  # NFKC can make capitals again (double-struck C)
+
+
+def fold_joined(pieces: list[str]) -> str:
+    """``SEPARATOR.join(fold(p) for p in pieces)``, folded in one pass.
+
+    Folding is done character by character, and NFKC never composes or reorders
+    across the separator (a control character: a starter that composes with
+    nothing), so the joined text folds to the join of the folded pieces. A piece
+    that holds a separator or a NUL itself (which :func:`fold` replaces), or
+    whose folding makes one, takes the piece-by-piece way.
+    """
+    joined = SEPARATOR.join(pieces)
+    separators = len(pieces) - 1
+    if joined.count(SEPARATOR) != separators or "\0" in joined:
+        return SEPARATOR.join([fold(p) for p in pieces])
+    if joined.isascii():  # lower() makes no separator and no NUL
+        return joined.lower()
+    folded = _fold(joined)
+    if folded.count(SEPARATOR) != separators or "\0" in folded:
+        return SEPARATOR.join([fold(p) for p in pieces])
+    return folded
+
+
+def search_term(search: str | None) -> str | None:
+    """The folded query, or None when there is nothing to search for."""
+    if search is None:
+        return None
+    term = fold(str(search))
+    return term if term.strip() else None
+
+
+def name_text(session_id: str, name: Any) -> str:
+    """The folded text of a session's own fields: its name, then its id."""
+    shown = "" if name is None else str(name)
+    return fold(shown) + SEPARATOR + fold(str(session_id))
+
+
+def run_text(run: Any, messages: list[Mapping[str, Any]] | None = None) -> str:
+    """The folded text of one run: its id and what each message it added says.
+
+    ``messages``: the run's ``run_messages(run)`` when the caller has them already.
+    """
+    pieces: list[str] = []
+    if isinstance(run, dict | Mapping):  # dict first: no ABC check for a dict
+        if run.get("run_id") is not None:
+            pieces.append(str(run["run_id"]))
+        if messages is None:
+            messages = run_messages(run)
+        for message in messages:
+            if not message.get("from_history"):
+                pieces.append(content_text(message.get("content")))
+        if not messages:
+            single = run.get("message")
+            if isinstance(single, Mapping):
+                pieces.append(content_text(single.get("content")))
+            if isinstance(run.get("content"), str):
+                pieces.append(run["content"])
+    return fold_joined([p for p in pieces if p]) if pieces else ""
+
+
+def session_text(session_id: str, name: Any, runs: Iterable[Any]) -> str:
+    """The folded text of a whole session (what :func:`matches` searches)."""
+    return SEPARATOR.join([name_text(session_id, name), *(run_text(r) for r in runs)])

@@ -24,8 +24,7 @@ from agno_nb.schema import (
     session_table,
     v2_index_specs,
 )
-from agno_nb.search import name_text, run_text, session_text
-from agno_nb.summary import summarize_runs
+from agno_nb.summary import name_text, run_text, session_text, summarize_runs
 
 Progress = Callable[[int, int], None]
 BATCH_SIZE = 500

@@ -4,7 +4,7 @@ Adds ``search_name`` (the session's folded name and id) to the sessions table
 and ``search_text`` (the folded text of the run's messages) to each run row,
 and fills both for the rows already there, in batches by key. From v4 every
 write (upsert, append_run, rename_session) keeps them current; see
-``agno_nb.search`` for what is folded and how.
+``agno_nb.summary`` for what is folded and how.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Dialect
 from agno_nb.codec import loads_exact
 from agno_nb.migrations.sql import StepStats, TableRef, compile_type, quoted
 from agno_nb.schema import RUNS_SUFFIX, json_text, quiet_update, runs_table, session_table
-from agno_nb.search import name_text, run_text, session_text
+from agno_nb.summary import name_text, run_text, session_text
 
 Progress = Callable[[int, int], None]
 BATCH_SIZE = 500

@@ -615,7 +615,7 @@ class BaseStorage(ForkAware):
 
         ``search`` keeps the sessions whose name, id, run ids or message content
         hold it, compared caselessly (Unicode NFKC + casefold; see
-        ``agno_nb.search``). On the latest layout the database matches stored
+        ``agno_nb.summary``). On the latest layout the database matches stored
         folded text; on older layouts rows are decoded and matched in Python
         until the page is full, which reads the whole table for a rare term.
 

@@ -141,7 +141,7 @@ def test_search_filters_by_user(searchable: Any) -> None:
 
 
 def test_fold_is_the_same_everywhere() -> None:
-    from agno_nb.search import fold, run_text, session_text
+    from agno_nb.summary import fold, run_text, session_text
 
     assert fold("École STRASSE ﬁ") == fold("école straße fi") == "école strasse fi"
     assert "\x1f" not in fold("a\x1fb") and "\0" not in fold("a\0b")

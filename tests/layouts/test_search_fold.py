@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from agno_nb.search import SEPARATOR, fold, fold_joined, run_text
+from agno_nb.summary import SEPARATOR, fold, fold_joined, run_text
 
 #: characters whose folding or NFKC composition could reach across a separator
 #: if it were not a starter: combining marks, Hangul jamo, compatibility forms,

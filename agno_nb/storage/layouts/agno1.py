@@ -20,11 +20,10 @@ from sqlalchemy.engine import Connection, Inspector
 from agno_nb.codec import SessionSummary, decode_json, decode_row
 from agno_nb.errors import AgnoNbError, CorruptSessionError, CorruptSessionWarning
 from agno_nb.schema import JSON_COLUMNS, V2_COLUMNS, json_text, session_table
-from agno_nb.search import name_text, search_term, session_text
 from agno_nb.sessions import SESSION_CLASSES, Session
 from agno_nb.storage.catalog import unstamped_agno1_version
 from agno_nb.storage.contract import Layout, StorageCore, WriteSteps
-from agno_nb.summary import summarize_runs
+from agno_nb.summary import name_text, search_term, session_text, summarize_runs
 from agno_nb.words import counted
 
 #: Sessions decoded per query when searching in Python.

@@ -33,13 +33,20 @@ from agno_nb.errors import CorruptSessionError
 from agno_nb.migrations import StepStats
 from agno_nb.migrations.sql import quoted
 from agno_nb.schema import RUNS_SUFFIX, json_text, quiet_update, runs_table
-from agno_nb.search import name_text, run_text, search_term, session_text
 from agno_nb.sessions import Session
 from agno_nb.storage.catalog import v2_columns_present
 from agno_nb.storage.contract import Layout, StorageCore, WriteSteps
 from agno_nb.storage.layouts import rows_cached
 from agno_nb.storage.layouts.agno1 import Agno1Layout
-from agno_nb.summary import first_question, new_message_count, summarize_runs
+from agno_nb.summary import (
+    first_question,
+    name_text,
+    new_message_count,
+    run_text,
+    search_term,
+    session_text,
+    summarize_runs,
+)
 
 
 def _creation_ms(created_at: int | None, now_ms: int) -> int:
