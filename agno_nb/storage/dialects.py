@@ -1,6 +1,6 @@
 """What differs per database, as one small object per database.
 
-Layouts and the storage's plumbing ask ``storage.dialect`` instead of testing
+Layouts and the storage's plumbing ask ``storage.dialect`` instead of
 comparing ``storage.backend`` with a name: the upsert construct, row locks, how agno's JSON
 cells are typed and bound, substring search, where NULLs sort, and the
 database-only extras (compressed columns on Postgres, frames built by DuckDB).
