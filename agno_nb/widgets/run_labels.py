@@ -19,7 +19,7 @@ import anywidget
 import ipywidgets as widgets
 
 from agno_nb.render import CSS, format_timestamp, run_html
-from agno_nb.render_agno import nest_runs
+from agno_nb.render_agno import nest_runs, style_for
 from agno_nb.widgets.feedback import guarded, status_html
 
 __all__ = ["LABEL_CSS", "KeyCatcher", "LabelBar", "card_html", "label_html", "labelled_cards"]
@@ -133,7 +133,8 @@ def card_html(
     if label is not None:
         kind = f" agno-nb-card-{label.rating or 'labelled'}"
     card = run_html(run, index=index, members=members, spans=spans)
-    return f'{CSS}{LABEL_CSS}<div class="agno-nb{kind}">{card}{label_html(label)}</div>'
+    style = f"{CSS}{style_for(card)}{LABEL_CSS}"  # agno 3's parts (members, spans) styled too
+    return f'{style}<div class="agno-nb{kind}">{card}{label_html(label)}</div>'
 
 
 class LabelBar(widgets.VBox):

@@ -223,3 +223,16 @@ def test_agno_label_and_sessions_by_label(
         assert says in str(info.value) and "\n" not in str(info.value)
     with pytest.raises(UsageError, match="invalid choice: 'great'"):
         ip.run_line_magic("agno_sessions", "--label great")
+
+
+def test_a_label_card_styles_a_team_run_like_the_transcript() -> None:
+    """A labelled team run card nests its member run and carries the style block for
+    it (and for trace spans), as the transcript does; a plain run card does not."""
+    from agno_nb.render_agno import AGNO_STYLE
+    from agno_nb.widgets.run_labels import card_html
+
+    team = {"run_id": "t1", "messages": [{"role": "user", "content": "hi"}]}
+    member = {"run_id": "m1", "parent_run_id": "t1", "messages": []}
+    nested = card_html(team, 0, None, members=[(member, [])])
+    assert "agno-nb-member" in nested and AGNO_STYLE in nested
+    assert AGNO_STYLE not in card_html(team, 0, None)
