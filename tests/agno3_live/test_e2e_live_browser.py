@@ -14,32 +14,15 @@ Screenshots go to ``test-artifacts/agno3_live_*.png`` (ignored by git).
 
 from __future__ import annotations
 
-import os
-import secrets
-import signal
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from tests.notebook.test_e2e_browser import CHROMIUM, RUN_ALL, _free_port, _playwright
+from tests.jupyterlab import ARTIFACTS, chromium_page, open_and_run_all, running_lab
 
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 MARKER = "the live browser"
 
 CELLS = [
@@ -67,8 +50,6 @@ if importlib.util.find_spec("openinference"):  # agno's tracing, when installed
 @pytest.fixture
 def lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """JupyterLab (this interpreter, agno 3 beside agno_nb) on a folder with the notebook."""
-    import json
-
     workdir = tmp_path / "nb"
     workdir.mkdir()
     nb = nbformat.v4.new_notebook()
@@ -79,106 +60,41 @@ def lab(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         "language": "python",
     }
     nbformat.write(nb, workdir / "live.ipynb")
-    settings = {
-        "notebook-extension/tracker": {"windowingMode": "none"},
-        "apputils-extension/notification": {"fetchNews": "false"},
-    }
-    for name, values in settings.items():
-        path = tmp_path / "lab-settings" / "@jupyterlab" / f"{name}.jupyterlab-settings"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(values))
-    port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ)
-    for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
-        env[name] = str(tmp_path / name.lower())
-    log = tmp_path / "jupyter.log"
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [
-                sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
-                f"--port={port}", "--port-retries=0", f"--IdentityProvider.token={token}",
-                f"--ServerApp.root_dir={workdir}", "--LabApp.expose_app_in_browser=True",
-                f"--LabApp.user_settings_dir={tmp_path / 'lab-settings'}",
-                f"--LabApp.workspaces_dir={tmp_path / 'lab-workspaces'}",
-                "--LabApp.news_url=None",
-                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-                "--LabApp.extension_manager=readonly",
-                *(["--allow-root"] if os.geteuid() == 0 else []),
-            ],
-            cwd=workdir, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while True:
-            if server.poll() is not None:
-                pytest.fail(f"JupyterLab exited early:\n{log.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=5):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail("JupyterLab did not start in 90s")
-                time.sleep(0.5)
-        yield f"{base}/lab/tree/live.ipynb?token={token}", log
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)
+    with running_lab(tmp_path, workdir, "live.ipynb") as lab:
+        yield lab
 
 
 def test_live_browser_shows_a_team_run_as_it_happens(lab: tuple[str, Path]) -> None:
-    sync_playwright = _playwright()
-    from playwright.sync_api import expect
-
     url, log = lab
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=60_000)
-        page = browser.new_page(viewport={"width": 1280, "height": 1100})
-        try:
-            page.set_default_timeout(30_000)
-            page.goto(url, timeout=60_000)
-            page.wait_for_selector(".jp-NotebookPanel .jp-Notebook", timeout=60_000)
-            page.wait_for_function(
-                "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
-            )
-            cells = page.evaluate(RUN_ALL, 240_000)
-            failed = [c["source"][:80] for c in cells if "error" in c["types"]]
-            assert not failed, f"cells failed in JupyterLab: {failed}\n{log.read_text()[-2000:]}"
+    with chromium_page(1280, 1100, "agno3_live_failure.png") as page:
+        from playwright.sync_api import expect
 
-            cell = page.locator(".jp-CodeCell").filter(has_text=MARKER)
-            output = cell.locator(".jp-OutputArea-output")
-            expect(output.locator("button", has_text="Refresh").first).to_be_visible()
-            # the later cell's run arrived without a click: 4 runs (2 team + 2 member)
-            expect(output).to_contain_text("The tool said: The tool said: 42", timeout=30_000)
-            expect(output).to_contain_text("4 runs")
-            rows = output.get_by_role("listbox", name="sessions").get_by_role("option")
-            expect(rows).to_have_count(1)
-            expect(rows.first).to_contain_text("delegate: add 4 5")  # the team's, not the member's
-            members = output.locator(".agno-nb-member")
-            expect(members).to_have_count(2)
-            expect(members.first).to_contain_text("calculator")
-            expect(output).to_contain_text("total 30 tokens")
-            expect(output).to_contain_text("first token")
+        open_and_run_all(page, url, log)
 
-            # open the newest team run's delegation and the member's add call
-            newest = output.locator(".agno-nb-run").filter(has_text="add 20 22").first
-            newest.locator("summary", has_text="tool call: delegate_task_to_member").click()
-            member = newest.locator(".agno-nb-member")
-            member.locator("summary", has_text="tool call: add").click()
-            expect(member).to_contain_text('"a": 20')
-            # tall enough for the whole widget, so its screenshot is one clean image
-            height = int(output.evaluate("o => o.getBoundingClientRect().height")) + 400
-            page.set_viewport_size({"width": 1280, "height": max(1100, min(height, 8000))})
-            cell.scroll_into_view_if_needed()
-            output.screenshot(path=str(ARTIFACTS / "agno3_live_browser.png"))
-            newest.screenshot(path=str(ARTIFACTS / "agno3_live_team_run.png"))
-        except Exception:
-            page.screenshot(path=str(ARTIFACTS / "agno3_live_failure.png"), full_page=True)
-            raise
-        finally:
-            browser.close()
+        cell = page.locator(".jp-CodeCell").filter(has_text=MARKER)
+        output = cell.locator(".jp-OutputArea-output")
+        expect(output.locator("button", has_text="Refresh").first).to_be_visible()
+        # the later cell's run arrived without a click: 4 runs (2 team + 2 member)
+        expect(output).to_contain_text("The tool said: The tool said: 42", timeout=30_000)
+        expect(output).to_contain_text("4 runs")
+        rows = output.get_by_role("listbox", name="sessions").get_by_role("option")
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_contain_text("delegate: add 4 5")  # the team's, not the member's
+        members = output.locator(".agno-nb-member")
+        expect(members).to_have_count(2)
+        expect(members.first).to_contain_text("calculator")
+        expect(output).to_contain_text("total 30 tokens")
+        expect(output).to_contain_text("first token")
+
+        # open the newest team run's delegation and the member's add call
+        newest = output.locator(".agno-nb-run").filter(has_text="add 20 22").first
+        newest.locator("summary", has_text="tool call: delegate_task_to_member").click()
+        member = newest.locator(".agno-nb-member")
+        member.locator("summary", has_text="tool call: add").click()
+        expect(member).to_contain_text('"a": 20')
+        # tall enough for the whole widget, so its screenshot is one clean image
+        height = int(output.evaluate("o => o.getBoundingClientRect().height")) + 400
+        page.set_viewport_size({"width": 1280, "height": max(1100, min(height, 8000))})
+        cell.scroll_into_view_if_needed()
+        output.screenshot(path=str(ARTIFACTS / "agno3_live_browser.png"))
+        newest.screenshot(path=str(ARTIFACTS / "agno3_live_team_run.png"))
