@@ -25,7 +25,7 @@ from agno_nb.errors import (
 from agno_nb.storage._dbapi import leave_parent_pool, pool_holds_connections
 from agno_nb.storage.base import BaseStorage
 from agno_nb.storage.dialects import DUCKDB
-from agno_nb.storage.sqlite_files import PendingFile, pending_file
+from agno_nb.storage.sqlite_files import PendingFile, pending_file, reading_through
 from agno_nb.urls import remember_secrets, secret_keys
 
 if TYPE_CHECKING:
@@ -141,12 +141,7 @@ class DuckDbStorage(BaseStorage):
 
     @contextmanager
     def read_conn(self, *, check: bool = True) -> Iterator[Connection]:
-        pending = self._pending
-        if pending is None or not pending.pending:
-            with super().read_conn(check=check) as conn:
-                yield conn
-            return
-        with pending.reading(), super().read_conn(check=check) as conn:
+        with reading_through(self._pending), super().read_conn(check=check) as conn:
             yield conn
 
     @contextmanager

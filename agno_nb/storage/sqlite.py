@@ -33,7 +33,12 @@ from agno_nb.storage._dbapi import (
 )
 from agno_nb.storage.base import BaseStorage
 from agno_nb.storage.dialects import SQLITE
-from agno_nb.storage.sqlite_files import PendingFile, display_sqlite_url, pending_file
+from agno_nb.storage.sqlite_files import (
+    PendingFile,
+    display_sqlite_url,
+    pending_file,
+    reading_through,
+)
 from agno_nb.storage.versioned import VersionedDb
 from agno_nb.urls import mask_url
 
@@ -205,12 +210,7 @@ class SqliteStorage(BaseStorage):
 
     @contextmanager
     def read_conn(self, *, check: bool = True) -> Iterator[Connection]:
-        pending = self._pending
-        if pending is None or not pending.pending:
-            with super().read_conn(check=check) as conn:
-                yield conn
-            return
-        with pending.reading(), super().read_conn(check=check) as conn:
+        with reading_through(self._pending), super().read_conn(check=check) as conn:
             yield conn
 
     @contextmanager

@@ -36,6 +36,7 @@ __all__ = [
     "open_read_only_url",
     "pending_file",
     "read_only_url",
+    "reading_through",
 ]
 
 
@@ -227,3 +228,15 @@ def open_read_only_url(path: str | Path, *, immutable: bool = False) -> str:
             "open it immutable (--immutable, immutable=True)"
         )
     return read_only_url(file)
+
+
+@contextmanager
+def reading_through(pending: PendingFile | None) -> Iterator[None]:
+    """Around a storage's read: through the stand-in while ``pending``'s file is
+    still missing, straight to the file otherwise (the one read path of the SQLite
+    and DuckDB storages)."""
+    if pending is None or not pending.pending:
+        yield
+        return
+    with pending.reading():
+        yield
