@@ -8,6 +8,7 @@ one line, says what to do and never contains a password.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,8 @@ __all__ = ["BACKENDS", "backend_of_url", "describe_error", "is_expected_error", 
 _DRIVER_MODULES = ("sqlalchemy", "psycopg", "duckdb", "_duckdb", "sqlite3", "pandas")
 
 BACKENDS = ("sqlite", "duckdb", "postgres")
+#: other names a user may give a backend by
+_ALIASES = {"postgresql": "postgres", "pg": "postgres"}
 
 _SCHEMES = {
     "sqlite": "sqlite",
@@ -91,33 +94,75 @@ def _construct(
     read_only: bool,
     immutable: bool = False,
 ) -> Any:
-    from agno_nb.storage import DuckDbStorage, PostgresStorage, SqliteStorage
-
     common: dict[str, Any] = {"mode": mode, "auto_upgrade_schema": auto_upgrade}
-    if backend == "sqlite":
-        if read_only or immutable:
-            from agno_nb.storage.sqlite_files import open_read_only_url
+    opener = _OPENERS[backend]
+    return opener(
+        table, url=url, path=path, schema=schema, read_only=read_only, immutable=immutable, **common
+    )
 
-            source = path if path is not None else _sqlite_path(url)
-            if source is None or source in (":memory:", "memory"):
-                raise BackendUnavailableError("--read-only needs a SQLite file, not memory")
-            ro_url = open_read_only_url(source, immutable=immutable)
-            return SqliteStorage(table, db_url=ro_url, **common)
-        if url is not None:
-            return SqliteStorage(table, db_url=url, **common)
-        if path in (":memory:", "memory"):
-            return SqliteStorage(table, **common)
-        return SqliteStorage(table, db_file=path, **common)
-    if backend == "duckdb":
-        if read_only and path not in (None, ":memory:", "memory") and not Path(path).exists():
-            raise BackendUnavailableError(
-                f"--read-only needs an existing DuckDB file, and {path} does not exist"
-            )
-        if url is not None:
-            return DuckDbStorage(table, db_url=url, read_only=read_only, **common)
-        if path in (":memory:", "memory"):
-            return DuckDbStorage(table, read_only=read_only, **common)
-        return DuckDbStorage(table, db_file=path, read_only=read_only, **common)
+
+def _open_sqlite(
+    table: str,
+    *,
+    url: str | None,
+    path: str | None,
+    schema: str | None,
+    read_only: bool,
+    immutable: bool,
+    **common: Any,
+) -> Any:
+    from agno_nb.storage import SqliteStorage
+
+    if read_only or immutable:
+        from agno_nb.storage.sqlite_files import open_read_only_url
+
+        source = path if path is not None else _sqlite_path(url)
+        if source is None or source in (":memory:", "memory"):
+            raise BackendUnavailableError("--read-only needs a SQLite file, not memory")
+        ro_url = open_read_only_url(source, immutable=immutable)
+        return SqliteStorage(table, db_url=ro_url, **common)
+    if url is not None:
+        return SqliteStorage(table, db_url=url, **common)
+    if path in (":memory:", "memory"):
+        return SqliteStorage(table, **common)
+    return SqliteStorage(table, db_file=path, **common)
+
+
+def _open_duckdb(
+    table: str,
+    *,
+    url: str | None,
+    path: str | None,
+    schema: str | None,
+    read_only: bool,
+    immutable: bool,
+    **common: Any,
+) -> Any:
+    from agno_nb.storage import DuckDbStorage
+
+    if read_only and path not in (None, ":memory:", "memory") and not Path(path).exists():
+        raise BackendUnavailableError(
+            f"--read-only needs an existing DuckDB file, and {path} does not exist"
+        )
+    if url is not None:
+        return DuckDbStorage(table, db_url=url, read_only=read_only, **common)
+    if path in (":memory:", "memory"):
+        return DuckDbStorage(table, read_only=read_only, **common)
+    return DuckDbStorage(table, db_file=path, read_only=read_only, **common)
+
+
+def _open_postgres(
+    table: str,
+    *,
+    url: str | None,
+    path: str | None,
+    schema: str | None,
+    read_only: bool,
+    immutable: bool,
+    **common: Any,
+) -> Any:
+    from agno_nb.storage import PostgresStorage
+
     pg_url = _postgres_url(url or "")
     kw: dict[str, Any] = dict(common)
     if schema is not None:
@@ -125,6 +170,14 @@ def _construct(
     if read_only:
         pg_url = _read_only_pg_url(pg_url)
     return PostgresStorage(table, db_url=pg_url, **kw)
+
+
+#: how each backend's storage is constructed from the parsed arguments
+_OPENERS: dict[str, Callable[..., Any]] = {
+    "sqlite": _open_sqlite,
+    "duckdb": _open_duckdb,
+    "postgres": _open_postgres,
+}
 
 
 def _read_only_pg_url(url: str) -> str:
@@ -186,6 +239,7 @@ def open_from_args(
         BackendUnavailableError: unknown backend, missing target, missing
             driver, unreachable database. Messages never contain a password.
     """
+    from agno_nb.dialects import dialect_of
     from agno_nb.schema import check_identifier, check_mode
 
     remember_secrets(backend_or_url, target)
@@ -199,9 +253,7 @@ def open_from_args(
             )
         backend, url = backend_of_url(spec), spec
     else:
-        backend = spec.lower()
-        if backend in ("postgresql", "pg"):
-            backend = "postgres"
+        backend = _ALIASES.get(spec.lower(), spec.lower())
         if backend not in BACKENDS:
             shown = mask_url(spec) or "(none)"
             raise BackendUnavailableError(f"unknown backend {shown!r}: {_USAGE}")
@@ -213,7 +265,7 @@ def open_from_args(
                     f"{mask_url(target)!r} is not a {backend} URL: {_USAGE}"
                 )
             url = target
-        elif backend == "postgres":
+        elif not dialect_of(backend).file_based:
             raise BackendUnavailableError(
                 "postgres needs a URL TARGET, e.g. postgresql+psycopg://user:pass@host:5432/db"
             )
@@ -223,7 +275,7 @@ def open_from_args(
     table = check_identifier(table if named else "agent_sessions")
     check_mode(mode)
     if schema is not None:
-        if backend != "postgres":
+        if not dialect_of(backend).has_schemas:
             raise InvalidNameError(f"--schema only applies to postgres, not {backend}")
         check_identifier(schema, what="schema name")
     try:

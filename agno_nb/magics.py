@@ -295,7 +295,7 @@ class AgnoMagics(StorageHelpers, Magics):
             return storage
         from agno_nb.integrations.agno_db import ensure_tables
 
-        if storage.backend not in ("sqlite", "postgres") or not ensure_tables(storage):
+        if not storage.dialect.holds_agno_tables or not ensure_tables(storage):
             return storage
         storage.close()  # reopen, so the storage sees agno's tables
         return open_from_args(

@@ -94,7 +94,7 @@ class StorageHelpers:
 
         return (
             (agno_major() or 0) >= 2
-            and storage.backend in ("sqlite", "postgres")
+            and storage.dialect.holds_agno_tables
             and storage.current_version is None
             and storage.layout_label is not None
         )

@@ -20,9 +20,9 @@ import time
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.types import TypeEngine
 
+from agno_nb.dialects import dialect_of
 from agno_nb.errors import InvalidArgumentError, InvalidNameError
 from agno_nb.sessions import ENTITY_COLUMN, MODES
 
@@ -124,34 +124,27 @@ def check_mode(mode: object) -> str:
 
 def json_type(backend: str) -> TypeEngine[object]:
     """The JSON column type agno 1.x uses on each backend (ours for DuckDB)."""
-    if backend == "sqlite":
-        return sqlite.JSON()
-    if backend == "postgres":
-        return postgresql.JSONB()
-    return sa.JSON()
+    return dialect_of(backend).json_column_type()
 
 
 def run_json_type(backend: str, version: int) -> TypeEngine[object]:
     """The type of the runs table's ``run`` column at layout ``version``: from v5,
-    Postgres' ``json``, which keeps the text as written (``run::text`` costs the
-    server nothing), where earlier layouts use ``jsonb``; other backends keep
-    :func:`json_type` at every version."""
-    if backend == "postgres" and version >= 5:
-        return postgresql.JSON()
-    return json_type(backend)
+    a JSON type that keeps the text as written where the database has one beside
+    :func:`json_type` (Postgres' ``json``, whose ``run::text`` costs the server
+    nothing, where earlier layouts use ``jsonb``); elsewhere :func:`json_type` at
+    every version."""
+    keeps_text = dialect_of(backend).text_json_type() if version >= 5 else None
+    return keeps_text if keeps_text is not None else json_type(backend)
 
 
 def json_text(column: Any, backend: str) -> Any:
-    """``column``'s stored JSON as text, for our own decoding. SQLite keeps it as
-    stored: ``CAST(... AS TEXT)`` of a BLOB holding bytes that are not UTF-8 would
-    fail the whole query, while the bytes themselves fail only that row's decode."""
-    if backend == "sqlite":
-        return sa.type_coerce(column, sa.Text)
-    return sa.cast(column, sa.Text)
+    """``column``'s stored JSON as text, for our own decoding (SQLite keeps it as
+    stored, see ``Dialect.json_as_text``)."""
+    return dialect_of(backend).json_as_text(column)
 
 
 def _epoch_type(backend: str) -> TypeEngine[int]:
-    return sqlite.INTEGER() if backend == "sqlite" else sa.BigInteger()
+    return dialect_of(backend).epoch_type()
 
 
 def _now() -> int:
@@ -181,7 +174,7 @@ def session_table(
     js = json_type(backend)
     ix = version < 3  # agno's single-column indexes, dropped by v3
     epoch = _epoch_type(backend)
-    if backend == "postgres":
+    if dialect_of(backend).epoch_default_on_server:
         now_sql = sa.text("(extract(epoch from now()))::bigint")
         created = sa.Column("created_at", epoch, server_default=now_sql)
         updated = sa.Column("updated_at", epoch)

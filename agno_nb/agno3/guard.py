@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from agno_nb.agno3.tables import TargetTables
+from agno_nb.dialects import dialect_of
 
 #: ids per IN (...) list
 CHUNK = 500
@@ -53,9 +54,9 @@ def target_fingerprints(
             .where(runs.c.session_id.in_(chunk))
             .order_by(runs.c.session_id, runs.c.run_id)
         )
-        if lock and t.backend == "postgres":
-            query = query.with_for_update(of=sessions)
-            run_query = run_query.with_for_update(of=runs)
+        if lock:
+            query = t.dialect.for_update(query, of=sessions)
+            run_query = t.dialect.for_update(run_query, of=runs)
         for row in conn.execute(query):
             text = repr(tuple(row)).encode()
             digest = hashlib.blake2b(text, digest_size=16)
@@ -84,18 +85,19 @@ def unstorable(values: Any, backend: str) -> str | None:
     nested deeper than Python's ``json`` can encode (agno 1.8.4 stores about 980
     levels) fits nowhere: agno's own encoder would fail on it.
     """
-    if backend != "postgres":
+    dialect = dialect_of(backend)
+    if dialect.json_allows_nan and dialect.json_allows_nul:
         try:
             orjson.dumps(values, option=orjson.OPT_NON_STR_KEYS)  # fast: nests < 255 levels
             return None
         except (orjson.JSONEncodeError, TypeError):
             pass  # deeper, or a value orjson refuses: ask json itself
     try:
-        text = json.dumps(values, allow_nan=backend != "postgres")
+        text = json.dumps(values, allow_nan=dialect.json_allows_nan)
     except ValueError:
         return "it holds NaN or Infinity, which Postgres' jsonb cannot store"
     except RecursionError:
         return "its JSON nests too deep for agno 3.x to encode"
-    if backend == "postgres" and "\\u0000" in text and _NUL.search(text):
+    if not dialect.json_allows_nul and "\\u0000" in text and _NUL.search(text):
         return "it holds a NUL character (\\u0000), which Postgres cannot store"
     return None

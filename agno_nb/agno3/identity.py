@@ -16,20 +16,21 @@ from sqlalchemy.engine import make_url
 
 from agno_nb.agno3.source import SourceTable
 from agno_nb.agno3.target import sqlite_file
+from agno_nb.dialects import dialect_named, dialect_of
 from agno_nb.urls import mask_url
 
 __all__ = ["same_identity", "source_identity", "source_location"]
 
-_CASELESS = ("sqlite", "duckdb")
 _LOCAL = {"localhost", "127.0.0.1", "::1", "[::1]", ""}
 
 
 def source_identity(source: SourceTable) -> str:
     """The bookkeeping key of a source table: ``<kind>#<schema.table>`` with the
     name folded as the database folds it."""
-    kind = "file" if source.backend in _CASELESS else "postgres"
+    dialect = dialect_of(source.backend)
+    kind = "file" if dialect.file_based else "postgres"
     name = source.qualified
-    if source.backend in _CASELESS:
+    if dialect.folds_names:
         name = name.lower()
     return f"{kind}#{name}"
 
@@ -41,8 +42,9 @@ def same_identity(recorded: str, identity: str) -> bool:
     if recorded == identity:
         return True
     head, _, table = recorded.rpartition("#")
-    kind = "file" if head.split(":", 1)[0] in _CASELESS else "postgres"
-    if kind == "file":
+    dialect = dialect_named(head.split(":", 1)[0])
+    kind = "file" if dialect is not None and dialect.file_based else "postgres"
+    if dialect is not None and dialect.folds_names:
         table = table.lower()
     return f"{kind}#{table}" == identity
 
@@ -50,7 +52,7 @@ def same_identity(recorded: str, identity: str) -> bool:
 def source_location(url: str, source: SourceTable) -> str:
     """Where the table was read, for the report: the file's real path, or the
     server (local host names as ``localhost``, the default port, no password)."""
-    if source.backend in _CASELESS:
+    if dialect_of(source.backend).file_based:
         path = sqlite_file(url)
         return f"{source.backend}:{path.resolve() if path is not None else ':memory:'}"
     parsed = make_url(url)

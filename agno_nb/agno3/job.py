@@ -146,9 +146,9 @@ class TableJob:
     def _take_turn(self, conn: Connection) -> None:
         """Postgres: one bookkeeping transaction at a time per target schema, so
         concurrent migrations wait instead of racing on the same new rows."""
-        if self.t.backend == "postgres":
-            lock = f"agno_nb migrate {self.t.schema}"
-            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(lock))))
+        turn = self.t.dialect.named_lock(f"agno_nb migrate {self.t.schema}")
+        if turn is not None:
+            conn.execute(turn)
 
     def _owned(self, recorded: str) -> bool:
         return same_identity(recorded, self.key)
@@ -292,8 +292,8 @@ class TableJob:
             if has_new:
                 columns += [t.rows.c.target_fingerprint, t.rows.c.location]
             query = sa.select(*columns).where(t.rows.c.session_id.in_(ids))
-            if lock and t.backend == "postgres":
-                query = query.with_for_update()
+            if lock:
+                query = t.dialect.for_update(query)
             for r in conn.execute(query):
                 owned[r[0]] = Owned(
                     source=r[1],
@@ -396,13 +396,11 @@ class TableJob:
         agno's own upsert does, so that an agno 3.x write waiting for that row's
         lock applies to the synced row instead of to a deleted one."""
         key = [c.name for c in table.primary_key.columns]
-        if self.t.backend != "sqlite":
+        if self.t.dialect.native_json:
             if not upsert:
                 conn.execute(table.insert(), rows)
                 return
-            from sqlalchemy.dialects.postgresql import insert
-
-            statement = insert(table)
+            statement = self.t.dialect.insert(table)
             statement = statement.on_conflict_do_update(
                 index_elements=key,
                 set_={

@@ -47,7 +47,7 @@ def _follow_derived_run_ids(target: Target) -> None:
     column = labels.c.table_name
     same = (
         sa.func.lower(column) == name.lower()
-        if folds_names(target.engine.dialect.name)
+        if folds_names(target.tables.backend)
         else column == name
     )
     with target.engine.begin() as conn:

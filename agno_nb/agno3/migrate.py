@@ -37,6 +37,7 @@ from agno_nb.agno3.target import (
     open_target,
     sqlite_file,
 )
+from agno_nb.dialects import dialect_of
 from agno_nb.errors import AgnoNbError, BackendUnavailableError
 from agno_nb.schema import check_identifier, check_table_name
 from agno_nb.urls import mask_url
@@ -105,14 +106,15 @@ def migrate(
         source_backend = backend_of(source_url)
         target_url = target_url or source_url
         target_backend = backend_of(target_url)
-        if target_backend not in ("sqlite", "postgres"):
+        target_dialect = dialect_of(target_backend)
+        if not target_dialect.holds_agno_tables:
             raise BackendUnavailableError(
                 f"agno 3.x has no {target_backend} database: pass --target sqlite:///... or "
                 "postgresql+psycopg://..."
             )
         if schema is not None:
             check_table_name(schema, what="schema name")
-        if target_backend == "postgres":
+        if target_dialect.has_schemas:
             target_schema = check_identifier(
                 target_schema or DEFAULT_TARGET_SCHEMA, what="target schema name"
             )
@@ -122,7 +124,7 @@ def migrate(
             check_table_name(table)
         if batch_size < 1:
             raise AgnoNbError(f"--batch-size must be 1 or more (got {batch_size})")
-        if source_backend in ("sqlite", "duckdb"):
+        if dialect_of(source_backend).file_based:
             path = sqlite_file(source_url)
             if path is None or not path.is_file():
                 raise AgnoNbError(

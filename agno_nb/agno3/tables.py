@@ -23,9 +23,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeEngine
+
+from agno_nb.dialects import Dialect, dialect_of
 
 #: What agno 3.1.10 stamps on a table it creates (``MigrationManager.latest_schema_version``).
 AGNO_SCHEMA_VERSION = "3.0.0"
@@ -38,7 +39,7 @@ PROGRESS = "agno_nb_migrate_progress"
 
 
 def _json(backend: str) -> TypeEngine[object]:
-    return postgresql.JSONB() if backend == "postgres" else sa.JSON()
+    return dialect_of(backend).json_column_type()
 
 
 def _index(table: sa.Table, *columns: str) -> None:
@@ -133,13 +134,14 @@ def memories_table(
     md: sa.MetaData, *, backend: str, schema: str | None = None, name: str = MEMORIES
 ) -> sa.Table:
     """agno 3.1.10's user-memories table."""
-    text = sa.Text if backend == "postgres" else sa.String
+    dialect = dialect_of(backend)
+    text = dialect.agno_text_type()
     js = _json(backend)
     columns: list[sa.Column[object]] = [
         sa.Column("memory_id", sa.String, primary_key=True, nullable=False),
         sa.Column("memory", js, nullable=False),
     ]
-    if backend == "postgres":
+    if dialect.agno_memory_feedback_early:
         columns.append(sa.Column("feedback", text, nullable=True))
     columns += [
         sa.Column("input", text, nullable=True),
@@ -148,7 +150,7 @@ def memories_table(
         sa.Column("user_id", sa.String, nullable=True),
         sa.Column("topics", js, nullable=True),
     ]
-    if backend != "postgres":
+    if not dialect.agno_memory_feedback_early:
         columns.append(sa.Column("feedback", text, nullable=True))
     columns += [
         sa.Column("created_at", sa.BigInteger, nullable=False),
@@ -218,6 +220,11 @@ class TargetTables:
     rows: sa.Table
     progress: sa.Table
 
+    @property
+    def dialect(self) -> Dialect:
+        """What differs on the target's database."""
+        return dialect_of(self.backend)
+
     @classmethod
     def build(cls, backend: str, schema: str | None = None) -> TargetTables:
         """The tables for ``backend`` (``sqlite`` or ``postgres``) in ``schema``."""
@@ -276,7 +283,7 @@ class TargetTables:
     def create(self, conn: Connection, *, memories: bool = False) -> list[str]:
         """Create what is missing, inside the caller's transaction; agno's tables
         created here are stamped in ``agno_schema_versions``. Returns the names."""
-        if self.schema is not None and self.backend == "postgres":
+        if self.schema is not None and self.dialect.has_schemas:
             conn.execute(sa.schema.CreateSchema(self.schema, if_not_exists=True))
         created = self.missing(conn, memories=memories)
         for table in created:

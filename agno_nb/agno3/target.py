@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from agno_nb.agno3.tables import TargetTables, bookkeeping_columns
+from agno_nb.dialects import dialect_named, dialect_of
 from agno_nb.errors import AgnoNbError, BackendUnavailableError
 from agno_nb.urls import mask_url
 
@@ -64,7 +64,8 @@ BEGIN_OPTION = "agno_nb_begin"
 def write_transaction(engine: Engine) -> Any:
     """A transaction that takes SQLite's write lock at BEGIN, so what it reads
     cannot change before it writes (elsewhere a plain transaction)."""
-    if engine.dialect.name == "sqlite":
+    dialect = dialect_named(engine.dialect.name)
+    if dialect is not None and dialect.explicit_begin:
         return engine.execution_options(**{BEGIN_OPTION: "IMMEDIATE"}).begin()
     return engine.begin()
 
@@ -72,9 +73,9 @@ def write_transaction(engine: Engine) -> Any:
 def engine_for(url: str, backend: str) -> Engine:
     """An engine that encodes JSON as agno's does (``json.dumps``); on SQLite its
     transactions BEGIN themselves, so DDL is transactional too."""
-    if backend == "sqlite":
-        engine = sa.create_engine(url, json_serializer=json.dumps, connect_args={"timeout": 30})
-
+    dialect = dialect_of(backend)
+    engine = sa.create_engine(url, **dialect.agno_engine_options())
+    if dialect.explicit_begin:
         # pysqlite opens transactions only before DML; DDL would commit on its own.
         # BEGIN ourselves, so creating the tables and stamping them is one transaction.
         @sa.event.listens_for(engine, "connect")
@@ -85,10 +86,7 @@ def engine_for(url: str, backend: str) -> Engine:
         def _begin(conn: Connection) -> None:
             conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get(BEGIN_OPTION, '')}")
 
-        return engine
-    if backend == "postgres":
-        return sa.create_engine(url, json_serializer=json.dumps, pool_pre_ping=True)
-    return sa.create_engine(url)
+    return engine
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -100,7 +98,7 @@ def sqlite_file(url: str) -> Path | None:
 def open_target(url: str, backend: str, schema: str | None, engine: Engine | None) -> Target:
     """The target of a migration (a SQLite file that does not exist is not created)."""
     tables = TargetTables.build(backend, schema)
-    if backend == "sqlite":
+    if tables.dialect.file_based:
         path = sqlite_file(url)
         if path is not None and not path.exists():  # a dry run must not create the file
             return Target(engine or engine_for(url, backend), tables, exists=False)

@@ -17,7 +17,7 @@ def run_counts(conn: Connection, t: TargetTables, owned: Any) -> dict[str, tuple
     output): those runs are counted in Python instead of failing the whole query."""
     runs = t.runs
     counts: dict[str, list[int]] = {}
-    if t.backend == "postgres":
+    if t.dialect.native_json:  # jsonb: its own functions, and no invalid JSON
         messages: Any = sa.case(
             (
                 sa.func.jsonb_typeof(runs.c.run_data["messages"]) == "array",

@@ -144,8 +144,14 @@ def db_for(storage: Any, *, is_async: bool = False) -> Any:
         "runs_table": runs_table_for(storage.table_name),
     }
     db: Any
+    dialect = storage.dialect
     try:
-        if storage.backend == "sqlite":
+        if not dialect.holds_agno_tables:
+            raise AgnoNbError(
+                f"agno has no {storage.backend} db: for agno agents use %agno_storage "
+                "sqlite PATH or %agno_storage postgres URL"
+            )
+        if dialect.file_based:  # agno's SqliteDb on the same file
             path = _sqlite_file(storage)
             if is_async:
                 from agno.db.sqlite import AsyncSqliteDb
@@ -155,7 +161,7 @@ def db_for(storage: Any, *, is_async: bool = False) -> Any:
                 from agno.db.sqlite import SqliteDb
 
                 db = SqliteDb(db_file=path, **tables)
-        elif storage.backend == "postgres":
+        else:  # agno's PostgresDb on the same server, schema and table
             url = _postgres_url(storage, is_async=is_async)
             schema = storage.schema or "public"
             if is_async:
@@ -166,13 +172,8 @@ def db_for(storage: Any, *, is_async: bool = False) -> Any:
                 from agno.db.postgres import PostgresDb
 
                 db = PostgresDb(db_url=url, db_schema=schema, **tables)
-        else:
-            raise AgnoNbError(
-                f"agno has no {storage.backend} db: for agno agents use %agno_storage "
-                "sqlite PATH or %agno_storage postgres URL"
-            )
     except ImportError as exc:
-        missing = "aiosqlite" if storage.backend == "sqlite" else "psycopg[binary]"
+        missing = "aiosqlite" if dialect.file_based else "psycopg[binary]"
         raise AgnoNbError(
             f"agno's {'async ' if is_async else ''}{storage.backend} db cannot be made "
             f"({exc.name or exc}): pip install {missing}"
@@ -202,27 +203,30 @@ def _place(db: Any) -> tuple[Any, ...] | None:
     url = getattr(engine, "url", None)
     if table is None or url is None:
         return None
-    backend = url.get_backend_name()
-    if backend == "sqlite":
-        return ("sqlite", os.path.realpath(url.database or ""), None, table)
-    if backend.startswith("postgres"):
-        where = (url.host, url.port, url.database)
-        return ("postgres", where, getattr(db, "db_schema", None), table)
-    return None
+    from agno_nb.dialects import dialect_named
+
+    dialect = dialect_named(url.get_backend_name())
+    if dialect is None or not dialect.holds_agno_tables:
+        return None
+    if dialect.file_based:
+        return (dialect.name, os.path.realpath(url.database or ""), None, table)
+    where = (url.host, url.port, url.database)
+    return (dialect.name, where, getattr(db, "db_schema", None), table)
 
 
 def _storage_place(storage: Any) -> tuple[Any, ...] | None:
     url = storage.db_engine.url
-    if storage.backend == "sqlite":
+    dialect = storage.dialect
+    if not dialect.holds_agno_tables:
+        return None
+    if dialect.file_based:
         try:
             path = _sqlite_file(storage)
         except AgnoNbError:
             return None
-        return ("sqlite", os.path.realpath(path), None, storage.table_name)
-    if storage.backend == "postgres":
-        where = (url.host, url.port, url.database)
-        return ("postgres", where, storage.schema or "public", storage.table_name)
-    return None
+        return (dialect.name, os.path.realpath(path), None, storage.table_name)
+    where = (url.host, url.port, url.database)
+    return (dialect.name, where, storage.schema or "public", storage.table_name)
 
 
 def uses(entity: Any, storage: Any) -> bool:

@@ -44,11 +44,11 @@ def spans_by_run(storage: Any, run_ids: Iterable[Any]) -> dict[str, list[dict[st
         the storage is not on agno 2.x/3.x's tables, or the backend is DuckDB.
     """
     ids = sorted({str(r) for r in run_ids if r})
-    if not ids or storage.backend not in ("sqlite", "postgres"):
+    if not ids or not storage.dialect.holds_agno_tables:
         return {}
     if storage.current_version is not None or storage.layout_label is None:
         return {}  # agno_nb's or agno 1.x's own table: agno 2.x/3.x writes no traces beside it
-    schema = storage.schema if storage.backend == "postgres" else None
+    schema = storage.schema if storage.dialect.has_schemas else None
     with storage.db_engine.connect() as conn:
         inspector = sa.inspect(conn)
         if not (

@@ -1,7 +1,7 @@
 """What every migration step is written with: the table a step works on
 (:class:`TableRef`), the SQL helpers that compile for a backend offline, and
 what a step did to the data (:class:`StepStats`). The bottom of ``migrations/``:
-it imports nothing of agno_nb."""
+of agno_nb it imports only the dialects."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
+
+from agno_nb.dialects import dialect_of
 
 
 @dataclass(frozen=True)
@@ -40,17 +42,7 @@ class StepStats:
 
 def dialect_for(backend: str) -> Dialect:
     """A SQLAlchemy dialect to compile a backend's SQL offline."""
-    if backend == "sqlite":
-        from sqlalchemy.dialects import sqlite
-
-        return sqlite.dialect()
-    if backend == "postgres":
-        from sqlalchemy.dialects.postgresql import psycopg
-
-        return psycopg.dialect()
-    import duckdb_engine
-
-    return duckdb_engine.Dialect()
+    return dialect_of(backend).offline()
 
 
 def quoted(ref: TableRef, dialect: Dialect, name: str | None = None) -> str:

@@ -21,9 +21,9 @@ step changes no data: it only records v5.
 
 from __future__ import annotations
 
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
+from agno_nb.dialects import dialect_of
 from agno_nb.migrations.sql import TableRef, compile_type, quoted
 from agno_nb.schema import RUNS_SUFFIX
 
@@ -32,45 +32,23 @@ SUMMARY = "store each run as json (its text as written) instead of jsonb (Postgr
 
 def v5_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
     """Postgres: the ``run`` column to ``json`` (a rewrite of the runs table);
-    nothing elsewhere."""
-    if ref.backend != "postgres":
+    nothing where JSON is kept as text already."""
+    facts = dialect_of(ref.backend)
+    keeps_text = facts.text_json_type()
+    if keeps_text is None:
         return []
     runs = quoted(ref, dialect, ref.table + RUNS_SUFFIX)
-    json = compile_type(postgresql.JSON(), dialect)
+    json = compile_type(keeps_text, dialect)
+    change = f"ALTER COLUMN run TYPE {json} USING run::text::{json}"
     # one statement: a column's type change resets its compression, and the
     # table's rewrite then compresses with the setting the statement ends with
-    return [
-        lz4_ddl(
-            runs, ["run", "search_text"], f"ALTER COLUMN run TYPE {json} USING run::text::{json}"
-        )
-    ]
-
-
-def lz4_ddl(table: str, columns: list[str], change: str | None = None) -> str:
-    """``ALTER TABLE table change`` (if any) that also makes ``columns`` compress
-    new values with lz4 when the server has it (Postgres 14+ built with lz4),
-    as one statement; without lz4 the change alone (or nothing)."""
-    compress = [f"ALTER COLUMN {c} SET COMPRESSION lz4" for c in columns]
-    with_lz4 = _execute(
-        f"ALTER TABLE {table} " + ", ".join([change, *compress] if change else compress)
-    )
-    otherwise = f"ELSE {_execute(f'ALTER TABLE {table} {change}')} " if change else ""
-    return (
-        "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_settings WHERE name = "
-        f"'default_toast_compression' AND 'lz4' = ANY(enumvals)) THEN {with_lz4} "
-        f"{otherwise}END IF; END $$"
-    )
-
-
-def _execute(statement: str) -> str:
-    """PL/pgSQL that runs ``statement`` (quoted as a string literal)."""
-    quoted_statement = statement.replace("'", "''")
-    return f"EXECUTE '{quoted_statement}';"
+    ddl = facts.compressed_runs_ddl(runs, ["run", "search_text"], change)
+    return [ddl if ddl is not None else f"ALTER TABLE {runs} {change}"]
 
 
 def v5_describe(ref: TableRef) -> str:
     """What the step does on ``ref``'s backend, for the dry run."""
-    if ref.backend != "postgres":
+    if dialect_of(ref.backend).text_json_type() is None:
         return (
             f"record layout v5 only: {ref.backend} already stores each run as the text "
             "written (no data changes)"

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from agno_nb.codec import SessionSummary
+from agno_nb.dialects import Dialect, ErrorPlace
 from agno_nb.errors import (
     AgnoNbError,
     BackendUnavailableError,
@@ -51,7 +52,6 @@ from agno_nb.storage import labels as run_labels
 from agno_nb.storage._checks import check_run, check_session
 from agno_nb.storage._dbapi import ForkAware, leave_parent_pool, track_fork
 from agno_nb.storage.contract import CAPABILITIES, Layout, LayoutChanged, StorageStats
-from agno_nb.storage.dialects import Dialect
 from agno_nb.storage.versioned import RunCache, VersionedDb
 from agno_nb.urls import mask_url, remember_secrets
 
@@ -138,7 +138,7 @@ class BaseStorage(ForkAware):
     """
 
     backend: ClassVar[str] = ""
-    #: what differs per database, as one object (``storage/dialects.py``)
+    #: what differs per database, as one object (``agno_nb/dialects/``)
     dialect: Dialect
     #: SQLAlchemy's name for the dialect of this backend's engines.
     dialect_name: ClassVar[str] = ""
@@ -250,18 +250,21 @@ class BaseStorage(ForkAware):
         """Create the namespace the table lives in, where the backend has one."""
 
     def _translate(self, exc: Exception) -> Exception | None:
-        """Turn a driver error into an AgnoNbError, or None to let it through."""
-        return None
+        """Turn a driver error into an AgnoNbError (as the dialect reads it), or
+        None to let it through. A table found gone makes the next call look the
+        table up again (and a write create it)."""
+        translated = self.dialect.translate(exc, self.error_place(exc))
+        if isinstance(translated, TableMissingError):
+            self.forget_layout()
+        return translated
 
-    def _table_gone(self, exc: Exception) -> TableMissingError:
-        """The error for a table dropped under this open storage; the next call
-        looks the table up again (and a write creates it)."""
-        self.forget_layout()
-        first = str(getattr(exc, "orig", exc)).strip().splitlines()
-        detail = mask_url(first[0] if first else type(exc).__name__)
-        return TableMissingError(
-            f"a table of {self.ref.qualified} is gone ({detail}): another process dropped "
-            "it; retry the call (reads find no sessions, a write creates the table again)"
+    def error_place(self, exc: Exception) -> ErrorPlace:
+        """What a message about the driver error ``exc`` names (asked only when
+        one is raised); backends add what only their live storage knows."""
+        return ErrorPlace(
+            where=self.display_url,
+            table=self.ref.qualified,
+            database=self.db_engine.url.database,
         )
 
     def versioned(self, *, write: bool) -> AbstractContextManager[VersionedDb | None]:

@@ -18,6 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from agno_nb.dialects import dialect_of
 from agno_nb.schema import LATEST_VERSION, V2_COLUMNS, version_table
 
 __all__ = [
@@ -37,7 +38,7 @@ KNOWN_VERSIONS = range(LATEST_VERSION + 1)
 
 def folds_names(backend: str) -> bool:
     """Whether ``backend`` takes table names that differ only in case for one table."""
-    return backend in ("sqlite", "duckdb")
+    return dialect_of(backend).folds_names
 
 
 def same_table(versions: sa.Table, table_name: str, backend: str) -> Any:

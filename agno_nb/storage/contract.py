@@ -28,9 +28,9 @@ from agno_nb.schema import LATEST_VERSION
 
 if TYPE_CHECKING:
     from agno_nb.codec import SessionSummary
+    from agno_nb.dialects import Dialect
     from agno_nb.errors import SessionNotFoundError
     from agno_nb.sessions import Session
-    from agno_nb.storage.dialects import Dialect
     from agno_nb.storage.versioned import RunCache, VersionedDb
 
 #: Everything a family can let agno_nb do with its tables: ``read`` (every read),

@@ -7,6 +7,7 @@ import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,16 +16,13 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
 from agno_nb.codec import encode_json
+from agno_nb.dialects import DUCKDB, ErrorPlace
 from agno_nb.errors import (
-    AgnoNbError,
     BackendUnavailableError,
-    StorageConflictError,
-    StorageFullError,
     StorageLockedError,
 )
 from agno_nb.storage._dbapi import leave_parent_pool, pool_holds_connections
 from agno_nb.storage.base import BaseStorage
-from agno_nb.storage.dialects import DUCKDB
 from agno_nb.storage.sqlite_files import PendingFile, pending_file, reading_through
 from agno_nb.urls import remember_secrets, secret_keys
 
@@ -177,53 +175,5 @@ class DuckDbStorage(BaseStorage):
         )
         return bool(conn.execute(query, {"name": name, "schema": self.schema}).scalar())
 
-    def _translate(self, exc: Exception) -> Exception | None:
-        text = str(getattr(exc, "orig", exc))
-        if ("Could not set lock" in text or "Conflicting lock" in text) and self.read_only:
-            return StorageLockedError(
-                f"DuckDB file {self.display_url} is open for writing in another process, and "
-                "DuckDB lets read-only connections in only while no process writes: close it "
-                "there first"
-            )
-        if "Could not set lock" in text or "Conflicting lock" in text:
-            return StorageLockedError(
-                f"DuckDB file {self.display_url} is open for writing in another process "
-                "(DuckDB allows one writer per file): close it there, or open it here with "
-                "read_only=True to browse"
-            )
-        if "Conflict on" in text or "write-write conflict" in text:
-            return StorageConflictError(
-                f"DuckDB database {self.display_url} rolled this call back ({text.strip()[:200]}): "
-                "a concurrent transaction changed the same rows first; nothing of it was saved"
-            )
-        missing = "database does not exist" in text or "No such file" in text
-        if not missing and (
-            "read-only mode" in text or ("read only" in text.lower() and "write" in text.lower())
-        ):
-            return AgnoNbError(
-                f"DuckDB file {self.display_url} is open read-only: reopen it without "
-                "read_only=True to write"
-            )
-        if missing and not self.read_only:
-            return BackendUnavailableError(
-                f"cannot create DuckDB file {self.display_url}: its folder does not exist; "
-                "create it, or pass db_file= (which creates missing folders)"
-            )
-        if missing:
-            return BackendUnavailableError(
-                f"DuckDB file {self.display_url} does not exist: check the path, or open it "
-                "without read_only=True to create it"
-            )
-        if "Catalog Error: Table with name" in text and "does not exist" in text:
-            return self._table_gone(exc)
-        if "No space left on device" in text or "disk is full" in text.lower():
-            return StorageFullError(
-                f"DuckDB database {self.display_url}: its disk is full; free space and "
-                "retry (nothing of this call was saved)"
-            )
-        if isinstance(exc, sa.exc.OperationalError):
-            first = text.strip().splitlines()
-            return AgnoNbError(
-                f"DuckDB database {self.display_url} failed: {first[0] if first else text}"
-            )
-        return None
+    def error_place(self, exc: Exception) -> ErrorPlace:
+        return replace(super().error_place(exc), read_only=self.read_only)

@@ -4,7 +4,6 @@ creation and upgrades. Constructing a storage never connects."""
 
 from __future__ import annotations
 
-import re
 import zlib
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
@@ -14,45 +13,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from agno_nb.codec import encode_json
-from agno_nb.errors import (
-    AgnoNbError,
-    BackendUnavailableError,
-    InvalidSessionError,
-    StorageConflictError,
-)
+from agno_nb.dialects import POSTGRES
+from agno_nb.errors import AgnoNbError, BackendUnavailableError
 from agno_nb.storage._dbapi import compile_select
 from agno_nb.storage.base import BaseStorage
-from agno_nb.storage.dialects import POSTGRES
 from agno_nb.storage.versioned import VersionedDb
 from agno_nb.urls import mask_url, remember_secrets, secret_keys
-
-#: SQLSTATEs of a transaction rolled back for a conflict with a concurrent one
-#: (retried by the storage, see ``StorageConflictError``)
-_CONFLICTS = {
-    "40P01": "it deadlocked with a concurrent transaction",
-    "40001": "it conflicted with a concurrent transaction (serialization failure)",
-}
-#: SQLSTATEs (or their class) saying the server ended the session
-_GONE = ("57P01", "57P02", "57P03")
-_CONNECT_FAILURE = re.compile(
-    r"connection (?:failed|refused)|could not (?:connect|translate host)|timeout expired|"
-    r"Name or service not known",
-    re.I,
-)
-_MISSING_DATABASE = re.compile(r'database "([^"]+)" does not exist')
-#: what to do about other operational errors, by SQLSTATE or SQLSTATE class
-_HINTS = {
-    "53100": "the server's disk is full: free space there, then retry (nothing was saved)",
-    "53200": "the server ran out of memory: retry later, or page the call (limit=)",
-    "53300": "the server (or this role) has too many connections: close other clients, "
-    "or raise max_connections (or the role's CONNECTION LIMIT)",
-    "57014": "the statement was canceled (statement_timeout or a cancel request); "
-    "nothing was saved",
-    "55P03": "a lock was not available in time (lock_timeout): retry",
-    "54": "a server limit was exceeded: make the call smaller (fewer sessions, limit=)",
-    "58": "the server had a system error (see its log); nothing was saved",
-    "XX": "the server had an internal error (see its log); nothing was saved",
-}
 
 
 def postgres_engine(db_url: str) -> Engine:
@@ -173,65 +139,6 @@ class PostgresStorage(BaseStorage):
             yield tx
         for callback in tx.committed:
             callback()
-
-    def _translate(self, exc: Exception) -> Exception | None:
-        orig = getattr(exc, "orig", exc)
-        sqlstate = getattr(orig, "sqlstate", None)
-        first = str(orig).strip().splitlines()
-        detail = mask_url(first[0] if first else type(exc).__name__)
-        where = self.display_url
-        if sqlstate == "25006" or "read-only transaction" in str(orig):
-            return AgnoNbError(
-                f"Postgres storage at {where} is read-only: open it without "
-                "read-only to create or change sessions"
-            )
-        if sqlstate == "42P01":  # undefined_table
-            return self._table_gone(exc)
-        if "cannot contain NUL (0x00) bytes" in str(orig):  # psycopg refuses it itself
-            return InvalidSessionError(
-                f"Postgres at {where} cannot store this session: its text holds a NUL "
-                "character (\\x00), which Postgres text cannot hold; nothing was saved: "
-                "remove it and write again"
-            )
-        if sqlstate in ("22P02", "22P05") and "json" in str(orig).lower():
-            # jsonb and json refuse NaN and infinities (which Python's json
-            # writes), jsonb also \u0000: name the value, not the SQL
-            token = re.search(r"Token \"([^\"]*)\" is invalid", str(orig))
-            what = f"the token {token.group(1)}" if token else detail
-            return InvalidSessionError(
-                f"Postgres at {where} cannot store this session's JSON ({what}): Postgres "
-                "JSON holds no NaN, Infinity or \\u0000; nothing was saved: replace such "
-                "values (with None or a string) and write again"
-            )
-        if sqlstate in _CONFLICTS:
-            return StorageConflictError(
-                f"Postgres at {where} rolled this call back ({detail}): {_CONFLICTS[sqlstate]}; "
-                "nothing of it was saved"
-            )
-        if not isinstance(exc, sa.exc.OperationalError | sa.exc.InterfaceError):
-            return None
-        if re.search(r"too many (?:clients|connections)|remaining connection slots", str(orig)):
-            sqlstate = "53300"  # at connect time psycopg gives no SQLSTATE; the server is up
-        elif missing := _MISSING_DATABASE.search(str(orig)):  # the server runs
-            return BackendUnavailableError(
-                f"Postgres at {where} runs but has no database {missing.group(1)!r}: create it "
-                f"(createdb {missing.group(1)}) or name an existing database in the URL"
-            )
-        elif _CONNECT_FAILURE.search(str(orig)):
-            return BackendUnavailableError(
-                f"cannot reach Postgres at {where} ({detail}): start the server or check the URL"
-            )
-        lost = getattr(exc, "connection_invalidated", False)
-        if lost or (sqlstate or "").startswith("08") or sqlstate in _GONE:
-            return BackendUnavailableError(
-                f"lost the connection to Postgres at {where} ({detail}): the call's "
-                "transaction was rolled back, unless the connection broke while it "
-                "committed; check before retrying a write"
-            )
-        if sqlstate is None:
-            return AgnoNbError(f"Postgres at {where} failed ({detail})")
-        hint = _HINTS.get(sqlstate, _HINTS.get(sqlstate[:2], "its transaction was rolled back"))
-        return AgnoNbError(f"Postgres at {where} failed ({detail}, SQLSTATE {sqlstate}): {hint}")
 
 
 def _select_sql_of(storage: PostgresStorage, statement: Any) -> str | None:

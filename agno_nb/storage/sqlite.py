@@ -4,11 +4,11 @@ instead of failing with "database is locked"."""
 
 from __future__ import annotations
 
-import re
 import sqlite3
 import time
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
 from agno_nb.codec import encode_json
-from agno_nb.errors import (
-    AgnoNbError,
-    BackendUnavailableError,
-    CorruptSessionError,
-    StorageFullError,
-    StorageLockedError,
-)
+from agno_nb.dialects import SQLITE, ErrorPlace
 from agno_nb.storage._dbapi import (
     DriverStatement,
     HeldConnection,
@@ -32,7 +26,6 @@ from agno_nb.storage._dbapi import (
     compile_for_driver,
 )
 from agno_nb.storage.base import BaseStorage
-from agno_nb.storage.dialects import SQLITE
 from agno_nb.storage.sqlite_files import (
     PendingFile,
     display_sqlite_url,
@@ -40,7 +33,6 @@ from agno_nb.storage.sqlite_files import (
     reading_through,
 )
 from agno_nb.storage.versioned import VersionedDb
-from agno_nb.urls import mask_url
 
 BUSY_TIMEOUT_S = 30
 #: Page size of the database files agno_nb creates (existing files keep theirs).
@@ -120,26 +112,6 @@ def sqlite_engine(
         extra["poolclass"] = StaticPool
     engine = sa.create_engine(url, connect_args=args, json_serializer=encode_json, **extra)
     return engine if pending is None else pending.install(engine)
-
-
-def why_unopenable(database: str | None) -> str:
-    """What SQLite's "unable to open database file" means for this path, and what to do.
-
-    The path is looked at on disk: a folder, a missing folder, a folder without write
-    permission; anything else gets the general hint."""
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return "check the path in the URL"
-    path = Path(database)
-    if path.is_dir():
-        return f"{path} is a folder; name a file in it, e.g. {path / 'data.db'}"
-    parent = path.parent
-    if not parent.is_dir():
-        return f"the folder {parent} does not exist; create it, or name a file in an existing one"
-    import os
-
-    if not os.access(parent, os.W_OK):
-        return f"the folder {parent} is not writable by this user; pick a writable folder"
-    return "check that this user may read and write the file"
 
 
 class SqliteStorage(BaseStorage):
@@ -312,61 +284,10 @@ class SqliteStorage(BaseStorage):
             self._compiled[key] = compiled
         return compiled
 
-    def _translate(self, exc: Exception) -> Exception | None:
-        text = str(getattr(exc, "orig", exc))
-        if "database is locked" in text or "database table is locked" in text:
-            upgrade = self._running_upgrade()
-            if upgrade is not None:
-                return StorageLockedError(
-                    f"SQLite database {self.display_url} stayed locked for over "
-                    f"{BUSY_TIMEOUT_S} s: {upgrade}; retry when it is done (an upgrade's "
-                    "dry run states how long it holds the lock)"
-                )
-            return StorageLockedError(
-                f"SQLite database {self.display_url} stayed locked by another writer for "
-                f"over {BUSY_TIMEOUT_S} s: retry, or close the other writer"
-            )
-        if "readonly database" in text:
-            return AgnoNbError(
-                f"SQLite database {self.display_url} is read-only here: open it writable "
-                "(check the file's permissions, or drop mode=ro from the URL) to change it"
-            )
-        if "unable to open database file" in text:
-            return BackendUnavailableError(
-                f"cannot open SQLite database {self.display_url}: "
-                + why_unopenable(self.db_engine.url.database)
-            )
-        if "Could not decode to UTF-8" in text:  # a text column holding other bytes
-            found = re.search(r"column '([^']*)'", text)
-            column = found.group(1) if found else "?"
-            return CorruptSessionError(
-                f"a row of {self.ref.qualified} holds bytes that are not UTF-8 text in column "
-                f"{column!r} (written outside agno_nb): find it with WHERE typeof({column}) = "
-                "'blob', then fix or delete that row"
-            )
-        if "file is not a database" in text:
-            return BackendUnavailableError(
-                f"{mask_url(self.display_url)} is not a SQLite database: point db_file at "
-                "a SQLite file or a new path"
-            )
-        if "database or disk is full" in text:  # SQLITE_FULL
-            return StorageFullError(
-                f"SQLite database {self.display_url} is full (its disk, or the file's "
-                "max_page_count): free space and retry; nothing of this call was saved"
-            )
-        if "disk I/O error" in text:
-            return AgnoNbError(
-                f"SQLite database {self.display_url} hit a disk I/O error: check the disk "
-                "and the file's folder; nothing of this call was saved"
-            )
-        if "no such table" in text:
-            return self._table_gone(exc)
-        # the fast write path (see _write_steps) raises sqlite3's own errors
-        if isinstance(exc, sa.exc.OperationalError | sqlite3.OperationalError):
-            first = text.strip().splitlines()
-            detail = mask_url(first[0] if first else type(exc).__name__)
-            return AgnoNbError(f"SQLite database {self.display_url} failed: {detail}")
-        return None
+    def error_place(self, exc: Exception) -> ErrorPlace:
+        """Adds how long a writer waits, and an upgrade holding the lock now."""
+        upgrade = self._running_upgrade() if SQLITE.is_lock_timeout(exc) else None
+        return replace(super().error_place(exc), waited_s=BUSY_TIMEOUT_S, upgrade=upgrade)
 
 
 class _DriverTransaction:

@@ -17,9 +17,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
+from agno_nb.dialects import Dialect
 from agno_nb.errors import CorruptSessionError
 from agno_nb.storage.contract import StorageCore
-from agno_nb.storage.dialects import Dialect
 
 __all__ = ["JSON_COLUMNS", "decode_agno_json", "encode_agno_json", "merge_runs", "run_from_agno"]
 

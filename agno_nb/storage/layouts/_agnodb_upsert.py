@@ -242,7 +242,7 @@ def _upsert_runs(
         return
     s, r = layout.storage, _runs(layout)
     params = [{**row, "run_data": _cell(layout, row["run_data"], 1)} for row in rows]
-    if s.backend != "postgres":
+    if not s.dialect.native_json:
         for row in params:  # the JSON type would encode agno's text again
             row["run_data"] = sa.literal(row["run_data"], sa.Text)
     insert = s.insert_into(r)

@@ -1,0 +1,135 @@
+"""SQLite: JSON as text, one writer at a time (``BEGIN IMMEDIATE``), LIKE
+patterns of limited size, and what its driver errors mean."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
+
+from agno_nb.dialects.base import Dialect, ErrorPlace
+from agno_nb.errors import (
+    AgnoNbError,
+    BackendUnavailableError,
+    CorruptSessionError,
+    StorageFullError,
+    StorageLockedError,
+)
+from agno_nb.urls import mask_url
+
+#: Longest term (UTF-8 bytes) SQLite searches with LIKE (its pattern limit is
+#: 50,000 bytes, escapes and wildcards included); longer ones use instr(), which
+#: is slower on long text but has no limit.
+LIKE_LIMIT = 20_000
+
+
+def why_unopenable(database: str | None) -> str:
+    """What SQLite's "unable to open database file" means for this path, and what to do.
+
+    The path is looked at on disk: a folder, a missing folder, a folder without write
+    permission; anything else gets the general hint."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return "check the path in the URL"
+    path = Path(database)
+    if path.is_dir():
+        return f"{path} is a folder; name a file in it, e.g. {path / 'data.db'}"
+    parent = path.parent
+    if not parent.is_dir():
+        return f"the folder {parent} does not exist; create it, or name a file in an existing one"
+    if not os.access(parent, os.W_OK):
+        return f"the folder {parent} is not writable by this user; pick a writable folder"
+    return "check that this user may read and write the file"
+
+
+class SqliteDialect(Dialect):
+    """SQLite: JSON as text, one writer at a time, LIKE patterns of limited size."""
+
+    name = "sqlite"
+    sqlalchemy_name = "sqlite"
+    explicit_begin = True
+
+    def contains(self, column: Any, term: str) -> Any:
+        if len(term.encode()) > LIKE_LIMIT:
+            return sa.func.instr(column, term) > 0
+        return super().contains(column, term)
+
+    def json_column_type(self) -> sa.types.TypeEngine[Any]:
+        return sqlite.JSON()
+
+    def epoch_type(self) -> sa.types.TypeEngine[int]:
+        return sqlite.INTEGER()
+
+    def json_as_text(self, column: Any) -> Any:
+        # as stored: CAST(... AS TEXT) of a BLOB holding bytes that are not UTF-8
+        # would fail the whole query, while the bytes themselves fail only that
+        # row's decode
+        return sa.type_coerce(column, sa.Text)
+
+    def agno_engine_options(self) -> dict[str, Any]:
+        import json
+
+        return {"json_serializer": json.dumps, "connect_args": {"timeout": 30}}
+
+    def is_lock_timeout(self, exc: Exception) -> bool:
+        text = str(getattr(exc, "orig", exc))
+        return "database is locked" in text or "database table is locked" in text
+
+    def translate(self, exc: Exception, place: ErrorPlace) -> Exception | None:
+        text = str(getattr(exc, "orig", exc))
+        where = place.where
+        if self.is_lock_timeout(exc):
+            if place.upgrade is not None:
+                return StorageLockedError(
+                    f"SQLite database {where} stayed locked for over {place.waited_s} s: "
+                    f"{place.upgrade}; retry when it is done (an upgrade's dry run states "
+                    "how long it holds the lock)"
+                )
+            return StorageLockedError(
+                f"SQLite database {where} stayed locked by another writer for over "
+                f"{place.waited_s} s: retry, or close the other writer"
+            )
+        if "readonly database" in text:
+            return AgnoNbError(
+                f"SQLite database {where} is read-only here: open it writable "
+                "(check the file's permissions, or drop mode=ro from the URL) to change it"
+            )
+        if "unable to open database file" in text:
+            return BackendUnavailableError(
+                f"cannot open SQLite database {where}: " + why_unopenable(place.database)
+            )
+        if "Could not decode to UTF-8" in text:  # a text column holding other bytes
+            found = re.search(r"column '([^']*)'", text)
+            column = found.group(1) if found else "?"
+            return CorruptSessionError(
+                f"a row of {place.table} holds bytes that are not UTF-8 text in column "
+                f"{column!r} (written outside agno_nb): find it with WHERE typeof({column}) = "
+                "'blob', then fix or delete that row"
+            )
+        if "file is not a database" in text:
+            return BackendUnavailableError(
+                f"{mask_url(where)} is not a SQLite database: point db_file at "
+                "a SQLite file or a new path"
+            )
+        if "database or disk is full" in text:  # SQLITE_FULL
+            return StorageFullError(
+                f"SQLite database {where} is full (its disk, or the file's "
+                "max_page_count): free space and retry; nothing of this call was saved"
+            )
+        if "disk I/O error" in text:
+            return AgnoNbError(
+                f"SQLite database {where} hit a disk I/O error: check the disk "
+                "and the file's folder; nothing of this call was saved"
+            )
+        if "no such table" in text:
+            return self.table_gone(exc, place)
+        # the storage's fast write path raises sqlite3's own errors
+        if isinstance(exc, sa.exc.OperationalError | sqlite3.OperationalError):
+            first = text.strip().splitlines()
+            detail = mask_url(first[0] if first else type(exc).__name__)
+            return AgnoNbError(f"SQLite database {where} failed: {detail}")
+        return None
