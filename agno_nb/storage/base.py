@@ -2,13 +2,14 @@
 
 Two small axes fill it in. A backend module (``storage/<db>.py``) says what
 differs per database: how to build its engine, its upsert statement, how a
-write transaction begins and how its driver errors read. A layout family
+write transaction begins; its Dialect (``agno_nb/dialects/``) says how its SQL
+differs and how its driver errors read. A layout family
 (``storage/layouts/``) says what differs per table layout: how sessions and
 runs are read, listed and written. Here: the public API, the backend hooks,
 connections, the statement cache, error translation and calls redone after a
-layout change or a conflict (:func:`consistent`). Beside it, private modules
-the public methods delegate to: ``_stamps.py`` (the table's layout, version
-stamps, creating and dropping) and ``_upgrading.py`` (``upgrade_schema``);
+layout change or a conflict (:func:`consistent`). Beside it, the modules the
+public methods delegate to: ``stamps.py`` (the table's layout, version
+stamps, creating and dropping) and ``upgrade.py`` (``upgrade_schema``);
 ``contract.py`` says what layouts may call (``StorageCore``). See
 ``docs/architecture.md``.
 """
@@ -47,8 +48,8 @@ from agno_nb.schema import (
     version_table,
 )
 from agno_nb.sessions import ENTITY_COLUMN, Session
-from agno_nb.storage import _stamps, _upgrading
 from agno_nb.storage import labels as run_labels
+from agno_nb.storage import stamps, upgrade
 from agno_nb.storage._checks import check_run, check_session
 from agno_nb.storage._dbapi import ForkAware, leave_parent_pool, track_fork
 from agno_nb.storage.contract import CAPABILITIES, Layout, LayoutChanged, StorageStats
@@ -289,7 +290,7 @@ class BaseStorage(ForkAware):
     def read_conn(self, *, check: bool = True) -> Iterator[Connection]:
         with self._errors(), self.db_engine.connect() as conn:
             if check:
-                _stamps.recheck(self, conn)
+                stamps.recheck(self, conn)
             yield conn
 
     @contextmanager
@@ -298,7 +299,7 @@ class BaseStorage(ForkAware):
             conn = self._begin_write(raw)
             with conn.begin():
                 if check:
-                    _stamps.recheck(self, conn)
+                    stamps.recheck(self, conn)
                 yield conn
 
     def fetch_all(self, conn: Connection, statement: sa.Executable) -> list[Any]:
@@ -371,13 +372,13 @@ class BaseStorage(ForkAware):
         upgrades it first with ``auto_upgrade_schema``."""
         layout = self.cached_layout
         if self.layout_known and not self.auto_upgrade_schema:
-            return layout  # the warm path: no call into _stamps
-        return _stamps.current(self)
+            return layout  # the warm path: no call into stamps
+        return stamps.current(self)
 
     @property
     def current_version(self) -> int | None:
         """The table's layout version now (None when the table does not exist)."""
-        return _stamps.version_now(self)
+        return stamps.version_now(self)
 
     @property
     def capabilities(self) -> frozenset[str]:
@@ -403,7 +404,7 @@ class BaseStorage(ForkAware):
 
     def create(self) -> None:
         """Create the table (at ``schema_version``, default latest) if it is missing."""
-        _stamps.create(self)
+        stamps.create(self)
 
     def drop(self) -> None:
         """Drop the table, its runs table and its version record.
@@ -411,7 +412,7 @@ class BaseStorage(ForkAware):
         Raises:
             AgnoNbError: the table's family refuses it (agno 2.x/3.x's tables).
         """
-        _stamps.drop(self)
+        stamps.drop(self)
         run_labels.forget_table(self)
 
     @consistent
@@ -459,7 +460,7 @@ class BaseStorage(ForkAware):
 
     @consistent
     def _upsert_sorted(self, batch: list[Session]) -> int:
-        layout = _stamps.writable(self, "upsert")
+        layout = stamps.writable(self, "upsert")
         if not batch:
             return 0
         now_ms = int(time.time() * 1000)
@@ -593,13 +594,11 @@ class BaseStorage(ForkAware):
             SchemaTooNewError: the table is newer than this agno_nb.
             AgnoNbError: the table's family is not upgraded by agno_nb.
         """
-        return _upgrading.upgrade(
-            self, dry_run=dry_run, progress=progress, skip_corrupt=skip_corrupt
-        )
+        return upgrade.upgrade(self, dry_run=dry_run, progress=progress, skip_corrupt=skip_corrupt)
 
     def _running_upgrade(self) -> str | None:
         """A clause naming an upgrade of this table under way, or None."""
-        return _upgrading.running(self)
+        return upgrade.running(self)
 
     # -- listing without payloads ---------------------------------------------------------
 
@@ -705,7 +704,7 @@ class BaseStorage(ForkAware):
                 f"session {session_id!r}: session_data is a {type(session_data).__name__}, "
                 "not a dict or None; nothing was written: pass a dict"
             )
-        layout = _stamps.writable(self, "append_run")
+        layout = stamps.writable(self, "append_run")
         return layout.append_run(session_id, dict(run), session_data)
 
     @consistent
@@ -715,7 +714,7 @@ class BaseStorage(ForkAware):
         Raises:
             SessionNotFoundError: no such session.
         """
-        layout = _stamps.writable(self, "rename_session")
+        layout = stamps.writable(self, "rename_session")
         layout.rename_session(session_id, name)
 
     def sessions_df(

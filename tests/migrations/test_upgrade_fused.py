@@ -73,7 +73,7 @@ def test_fused_upgrade_writes_what_the_steps_one_by_one_write(
     assert result.applied and fused.current_version == LATEST_VERSION
     assert result.sessions_migrated == 30
 
-    import agno_nb.storage._upgrading as upgrading
+    import agno_nb.storage.upgrade as upgrading
 
     monkeypatch.setattr(upgrading, "steps_for", lambda start: list(MIGRATIONS[start:]))
     stepwise = _v1_table(make_storage, "stepwise")
@@ -109,7 +109,7 @@ def test_fused_upgrade_leaves_unreadable_rows_as_v4_would(
 ) -> None:
     """Only SQLite stores invalid JSON. A row left as it was gets the search name
     the v4 step gives it: its id, and its runs' text when its memory still reads."""
-    import agno_nb.storage._upgrading as upgrading
+    import agno_nb.storage.upgrade as upgrading
     from agno_nb.storage import SqliteStorage
 
     def corrupt_v1(name: str) -> Any:

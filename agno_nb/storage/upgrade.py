@@ -40,7 +40,7 @@ from agno_nb.migrations.fused import apply_step, steps_for
 from agno_nb.migrations.plan import describe_rows
 from agno_nb.migrations.steps import Progress
 from agno_nb.schema import LATEST_VERSION
-from agno_nb.storage import _stamps
+from agno_nb.storage import stamps
 from agno_nb.storage.contract import StorageCore
 from agno_nb.storage.layouts import layout_for_version
 from agno_nb.urls import mask_url
@@ -64,7 +64,7 @@ def upgrade(
         AgnoNbError: the table's family is not upgraded by agno_nb.
     """
     with storage.read_conn(check=False) as conn:
-        layout = _stamps.detect(storage, conn)
+        layout = stamps.detect(storage, conn)
     if layout is not None:
         layout.refuse("upgrade_schema")
     start = None if layout is None else layout.version
@@ -86,13 +86,13 @@ def upgrade(
                 storage.write_conn(check=False) as conn,
             ):
                 storage.lock_table(conn)
-                now = _stamps.detect(storage, conn)
+                now = stamps.detect(storage, conn)
                 if now is None or now.version is None or now.version >= migration.version:
                     continue
                 stats = apply_step(migration, conn, storage.ref, progress, now.version)
                 if stats.unmoved and not skip_corrupt:
                     raise _cannot_move(storage, stats.unmoved, f"v{now.version}")
-                _stamps.stamp(storage, conn, migration.version)
+                stamps.stamp(storage, conn, migration.version)
             result.sessions_migrated += stats.sessions
             result.runs_moved += stats.runs
             result.skipped.extend(stats.unmoved)
@@ -146,7 +146,7 @@ def _finish_moves(storage: StorageCore, result: UpgradePlan) -> UpgradePlan:
     ``result.skipped`` (they were skipped on purpose: no error)."""
     with storage.write_conn(check=False) as conn:
         storage.lock_table(conn)
-        layout = _stamps.detect(storage, conn)
+        layout = stamps.detect(storage, conn)
         if layout is None:
             return result
         stats = layout.move_held(conn)
