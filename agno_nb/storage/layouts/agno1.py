@@ -47,7 +47,9 @@ class Agno1Layout(Layout):
 
     @classmethod
     def expected_columns(cls, storage: StorageCore) -> tuple[str, ...]:
-        table = session_table(sa.MetaData(), "t", mode=storage.mode, version=0, backend="")
+        table = session_table(
+            sa.MetaData(), "t", mode=storage.mode, version=0, backend=storage.backend
+        )
         return tuple(c.name for c in table.columns)
 
     @classmethod
