@@ -17,6 +17,11 @@ v4 such a session has no run rows to hold its runs' search text, so its
 v5 Postgres keeps each run as ``json`` (the text as written) instead of
 ``jsonb``; runs are read as text on every version (``json_text``), so the
 same statements serve both.
+
+The session row is agno 1.x's plus the summary columns: its columns, values,
+runs holder, listing queries and Python search are the functions of
+``agno1_rows.py``, shared with agno 1.x's own family; this family is a
+``contract.Layout`` of its own that uses them.
 """
 
 from __future__ import annotations
@@ -28,16 +33,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Inspector
 
-from agno_nb.codec import SessionSummary, decode_json
+from agno_nb.codec import SessionSummary, decode_json, decode_row
 from agno_nb.errors import CorruptSessionError
 from agno_nb.migrations import StepStats
 from agno_nb.migrations.sql import quoted
 from agno_nb.schema import RUNS_SUFFIX, json_text, quiet_update, runs_table
-from agno_nb.sessions import Session
+from agno_nb.sessions import SESSION_CLASSES, Session
 from agno_nb.storage.catalog import v2_columns_present
 from agno_nb.storage.contract import Layout, StorageCore, WriteSteps
-from agno_nb.storage.layouts import rows_cached
-from agno_nb.storage.layouts.agno1 import Agno1Layout
+from agno_nb.storage.layouts import agno1_rows, rows_cached
 from agno_nb.summary import (
     first_question,
     name_text,
@@ -62,7 +66,7 @@ def _creation_ms(created_at: int | None, now_ms: int) -> int:
 SEARCH_WINDOW = 2_000
 
 
-class RowsLayout(Agno1Layout):
+class RowsLayout(Layout):
     """agno 1.x's columns + summary columns + a runs table (one row per run)."""
 
     family = "rows"
@@ -72,6 +76,11 @@ class RowsLayout(Agno1Layout):
     def __init__(self, storage: StorageCore, version: int | None) -> None:
         super().__init__(storage, version)
         assert version is not None
+        self.table = storage.table_at(version)
+        #: where agno 1.x keeps a session's runs: ``memory["runs"]``, or ``runs`` (workflow_v2)
+        self.source = agno1_rows.runs_source(storage.mode)
+        #: agno 1.x's JSON columns, decoded from a row
+        self.json_columns = agno1_rows.json_columns(storage.table_at(1))
         #: v4 keeps each session's and each run's folded text for search
         self.searchable = version >= 4
         self.runs = runs_table(
@@ -102,12 +111,23 @@ class RowsLayout(Agno1Layout):
             if ddl is not None:
                 conn.exec_driver_sql(ddl)
 
-    # -- hooks of the agno 1.x table ------------------------------------------------------
+    # -- what agno1_rows asks of this family (Agno1Parts) -----------------------------------
 
     def row_columns(self) -> list[Any]:
-        return [*super().row_columns(), self.table.c.run_count]
+        return [
+            *agno1_rows.row_columns(self.table, self.storage.backend),
+            self.table.c.run_count,
+        ]
+
+    def session_from_row(self, row: Mapping[Any, Any], runs: dict[str, Any] | None) -> Session:
+        data = decode_row(row, self.json_columns)
+        if runs is not None:
+            self._put_runs(data, runs.get(data["session_id"], []))
+        session: Session = SESSION_CLASSES[self.storage.mode].from_dict(data)
+        return session
 
     def _put_runs(self, data: dict[str, Any], run_list: Any) -> None:
+        """Put the runs kept apart from the row back into its decoded ``data``."""
         if data.get("run_count", 0) is None:  # stored as given: its runs are inside
             return
         if isinstance(run_list, CorruptSessionError):
@@ -120,7 +140,7 @@ class RowsLayout(Agno1Layout):
             dict(memory, runs=run_list) if isinstance(memory, dict) else {"runs": run_list}
         )
 
-    def _runs_of(self, conn: Connection, session_ids: list[str]) -> dict[str, Any] | None:
+    def runs_of(self, conn: Connection, session_ids: list[str]) -> dict[str, Any] | None:
         runs = self.runs
         query = (
             sa.select(runs.c.session_id, json_text(runs.c.run, self.storage.backend))
@@ -138,7 +158,7 @@ class RowsLayout(Agno1Layout):
                     out[sid] = exc  # this session cannot be read; the others can
         return out
 
-    def _search_clause(self, term: str, *, per_row: bool = False) -> Any:
+    def search_clause(self, term: str, *, per_row: bool = False) -> Any:
         """v4: the session's folded name and id, or any of its runs' folded text,
         holds ``term`` (a substring test in the database). Older layouts search in
         Python. ``per_row``: probe each session's runs as the sessions are walked
@@ -166,6 +186,25 @@ class RowsLayout(Agno1Layout):
         matched = sa.select(runs.c.session_id).where(find(runs.c.search_text))
         return table.c.session_id.in_(sa.union_all(matched, named))
 
+    # -- reads shared with agno 1.x's table ----------------------------------------------
+
+    def sessions(
+        self, user_id: str | None, entity_id: str | None, limit: int | None
+    ) -> list[Session]:
+        return agno1_rows.sessions(self, user_id, entity_id, limit)
+
+    def sessions_by_ids(self, session_ids: Sequence[str]) -> list[Session]:
+        return agno1_rows.sessions_by_ids(self, session_ids)
+
+    def session_ids(self, user_id: str | None, entity_id: str | None) -> list[str]:
+        return agno1_rows.session_ids(self, user_id, entity_id)
+
+    def get_summary(self, session_id: str, user_id: str | None) -> SessionSummary | None:
+        return agno1_rows.get_summary(self, session_id, user_id)
+
+    def count_sessions(self, user_id: str | None, entity_id: str | None, search: str | None) -> int:
+        return agno1_rows.count_sessions(self, user_id, entity_id, search)
+
     def list_sessions(
         self,
         user_id: str | None,
@@ -179,7 +218,7 @@ class RowsLayout(Agno1Layout):
             page = self._newest_matches(user_id, entity_id, term, limit, offset)
             if page is not None:
                 return page
-        return super().list_sessions(user_id, entity_id, search, limit, offset)
+        return agno1_rows.list_sessions(self, user_id, entity_id, search, limit, offset)
 
     def _newest_matches(
         self, user_id: str | None, entity_id: str | None, term: str, limit: int, offset: int
@@ -191,11 +230,13 @@ class RowsLayout(Agno1Layout):
         the caller matches all runs at once). The window is a prefix of the
         listing order, so a page filled inside it is the page.
         """
-        s, key = self.storage, self._creation_key()
+        s, key = self.storage, self.creation_key()
         window = SEARCH_WINDOW + offset + limit
-        edge_query = self.newest_first(self.filtered(sa.select(key), user_id, entity_id))
-        query = self._summary_query(user_id, entity_id, None, limit, offset)
-        query = query.where(self._search_clause(term, per_row=True))
+        edge_query = agno1_rows.newest_first(
+            self, agno1_rows.filtered(self, sa.select(key), user_id, entity_id)
+        )
+        query = self.summary_query(user_id, entity_id, None, limit, offset)
+        query = query.where(self.search_clause(term, per_row=True))
         with s.read_conn() as conn:
             edge = s.run_statement(conn, edge_query.offset(window - 1).limit(1)).scalar()
             if edge is not None:  # else fewer sessions than the window: search them all
@@ -203,9 +244,9 @@ class RowsLayout(Agno1Layout):
             rows = s.fetch_all(conn, query)
             if edge is not None and len(rows) < limit:
                 return None
-            return self._page_summaries(conn, rows)
+            return self.page_summaries(conn, rows)
 
-    def _creation_key(self) -> Any:
+    def creation_key(self) -> Any:
         return self.table.c.created_ms
 
     def _rename_values(self, conn: Connection, session_id: str, name: str) -> dict[str, Any]:
@@ -237,11 +278,11 @@ class RowsLayout(Agno1Layout):
         limit: int | None,
         offset: int,
     ) -> sa.Select[Any] | None:
-        if self._searches_in_python(search) is not None:
+        if agno1_rows.searches_in_python(self, search) is not None:
             return None
-        return self._summary_query(user_id, entity_id, search, limit, offset)
+        return self.summary_query(user_id, entity_id, search, limit, offset)
 
-    def _summary_query(
+    def summary_query(
         self,
         user_id: str | None,
         entity_id: str | None,
@@ -251,9 +292,9 @@ class RowsLayout(Agno1Layout):
     ) -> sa.Select[Any]:
         table = self.table
         extra = [table.c.session_name, table.c.run_count, table.c.message_count, table.c.preview]
-        return self._listing(extra, user_id, entity_id, search, limit, offset)
+        return agno1_rows.listing(self, extra, user_id, entity_id, search, limit, offset)
 
-    def _page_summaries(self, conn: Connection, rows: Sequence[Any]) -> list[SessionSummary]:
+    def page_summaries(self, conn: Connection, rows: Sequence[Any]) -> list[SessionSummary]:
         """Summaries from the summary columns; a session stored as given (its
         ``run_count`` NULL) is summarised from its JSON instead."""
         held = [row.session_id for row in rows if row.run_count is None]
@@ -263,17 +304,18 @@ class RowsLayout(Agno1Layout):
     def _held_summaries(self, conn: Connection, ids: list[str]) -> dict[str, SessionSummary]:
         """Summaries of sessions stored as given (runs, if any, in their JSON),
         computed from that JSON as on agno's layout; a corrupt one is an error row."""
-        table, backend = self.table, self.storage.backend
+        table = self.table
         query = sa.select(
             table.c.session_id,
             table.c.user_id,
             table.c[self.storage.entity_column].label("entity_id"),
             table.c.created_at,
             table.c.updated_at,
-            *(json_text(table.c[c], backend).label(c) for c in (self.source, "session_data")),
+            *agno1_rows.json_listing_columns(self),
         ).where(table.c.session_id.in_(ids))
         rows = self.storage.fetch_all(conn, query)
-        return {row.session_id: Agno1Layout._summary(self, row._mapping) for row in rows}
+        source = self.source
+        return {row.session_id: agno1_rows.json_summary(source, row._mapping) for row in rows}
 
     def _summary(self, row: Mapping[Any, Any]) -> SessionSummary:
         return SessionSummary(
@@ -341,7 +383,8 @@ class RowsLayout(Agno1Layout):
             raise s.not_found(session_id)
         if row[0] is not None:
             return None
-        return self._held_runs(decode_json(row[1], session_id=session_id, column=self.source))
+        holder = decode_json(row[1], session_id=session_id, column=self.source)
+        return agno1_rows.held_runs(self.source, holder)
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -387,7 +430,7 @@ class RowsLayout(Agno1Layout):
 
     def row_values(self, session: Session, now_ms: int) -> dict[str, Any]:
         """agno 1.x's columns of the session row (runs still inside)."""
-        return super()._session_values(session, now_ms, [])
+        return agno1_rows.session_values(self.storage, self.table, session, now_ms)
 
     def add_summary(
         self,
@@ -450,26 +493,31 @@ class RowsLayout(Agno1Layout):
     def read(self, session_id: str, user_id: str | None) -> Session | None:
         found = rows_cached.read(self, session_id, user_id)
         if found is rows_cached.UNSUPPORTED:
-            return super().read(session_id, user_id)
+            return agno1_rows.read(self, session_id, user_id)
         return found
 
     def write_sessions(self, batch: Sequence[Session], now_ms: int) -> None:
         if len(batch) == 1 and rows_cached.write(self, batch[0], now_ms):
             return
         try:
-            super().write_sessions(batch, now_ms)
+            self.storage.write_steps(self.upsert_steps(batch, now_ms))
         finally:  # written on a connection whose own commits move no token
             self.storage.run_cache.discard([s.session_id for s in batch])
 
     def rename_session(self, session_id: str, name: str) -> None:
+        def more(conn: Connection) -> dict[str, Any]:
+            return self._rename_values(conn, session_id, name)
+
         try:
-            super().rename_session(session_id, name)
+            agno1_rows.rename_session(self, session_id, name, more)
         finally:
             self.storage.run_cache.discard([session_id])
 
     def delete_session(self, session_id: str) -> None:
         try:
-            super().delete_session(session_id)
+            with self.storage.write_conn() as conn:
+                agno1_rows.delete_row(self, conn, session_id)
+                self._delete_runs(conn, session_id)
         finally:
             self.storage.run_cache.discard([session_id])
 
@@ -580,7 +628,7 @@ class RowsLayout(Agno1Layout):
         for session_id, text in s.fetch_all(conn, query):
             try:
                 holder = decode_json(text, session_id=session_id, column=source)
-                if not self._held_runs(holder):
+                if not agno1_rows.held_runs(source, holder):
                     continue  # stored as given, no runs inside: nothing to move
                 stats.runs += self._move_held(conn, session_id, [])
             except CorruptSessionError as exc:
@@ -605,7 +653,8 @@ class RowsLayout(Agno1Layout):
         )
         text, name = s.run_statement(conn, query).one()
         holder = decode_json(text, session_id=session_id, column=source)
-        new_holder, run_list = self._appended(session_id, holder, None)  # checks its shape
+        # checks its shape
+        new_holder, run_list = agno1_rows.appended(source, session_id, holder, None)
         run_list = [*run_list[:-1], *more]  # without the None that checked it
         rest: Any = None
         if source != "runs":
