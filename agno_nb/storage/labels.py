@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from agno_nb.dialects import dialect_named
 from agno_nb.errors import InvalidArgumentError
 from agno_nb.storage.contract import StorageCore
 
@@ -454,7 +455,8 @@ def copy_labels(
 def _name_is(engine: Engine, column: Any, name: str) -> Any:
     """``column == name`` as the database compares table names: SQLite and DuckDB
     take ``Agent_Sessions`` and ``agent_sessions`` for one table, Postgres does not."""
-    if engine.dialect.name in ("sqlite", "duckdb"):
+    dialect = dialect_named(engine.dialect.name)
+    if dialect is not None and dialect.folds_names:
         return sa.func.lower(column) == name.lower()
     return column == name
 

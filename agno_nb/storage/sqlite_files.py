@@ -28,6 +28,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
+from agno_nb.dialects import dialect_named
+
 __all__ = [
     "PendingFile",
     "display_sqlite_url",
@@ -134,7 +136,8 @@ def file_of_url(url: str) -> Path | None:
     """The file a ``sqlite:///`` (or ``duckdb:///``) URL opens, ``file:`` URIs
     included; None for memory or anything else."""
     parsed = make_url(url)
-    if parsed.get_backend_name() not in ("sqlite", "duckdb"):
+    dialect = dialect_named(parsed.get_backend_name())
+    if dialect is None or not dialect.file_based:
         return None
     database = str(parsed.database or "")
     if database.startswith("file:"):
