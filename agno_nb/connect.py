@@ -9,6 +9,7 @@ one line, says what to do and never contains a password.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,20 @@ def _check_target(backend: str, target: str | None) -> None:
         raise BackendUnavailableError(f"missing TARGET for {backend}: e.g. {backend} {example}")
 
 
+@dataclass(frozen=True)
+class _Opening:
+    """What the user asked to open, once parsed."""
+
+    table: str
+    url: str | None
+    path: str | None
+    schema: str | None
+    read_only: bool
+    immutable: bool
+    #: keyword arguments every storage class takes (mode, auto_upgrade_schema)
+    common: dict[str, Any]
+
+
 def _construct(
     backend: str,
     *,
@@ -95,85 +110,56 @@ def _construct(
     immutable: bool = False,
 ) -> Any:
     common: dict[str, Any] = {"mode": mode, "auto_upgrade_schema": auto_upgrade}
-    opener = _OPENERS[backend]
-    return opener(
-        table, url=url, path=path, schema=schema, read_only=read_only, immutable=immutable, **common
-    )
+    return _OPENERS[backend](_Opening(table, url, path, schema, read_only, immutable, common))
 
 
-def _open_sqlite(
-    table: str,
-    *,
-    url: str | None,
-    path: str | None,
-    schema: str | None,
-    read_only: bool,
-    immutable: bool,
-    **common: Any,
-) -> Any:
+def _open_sqlite(o: _Opening) -> Any:
     from agno_nb.storage import SqliteStorage
 
-    if read_only or immutable:
+    if o.read_only or o.immutable:
         from agno_nb.storage.sqlite_files import open_read_only_url
 
-        source = path if path is not None else _sqlite_path(url)
+        source = o.path if o.path is not None else _sqlite_path(o.url)
         if source is None or source in (":memory:", "memory"):
             raise BackendUnavailableError("--read-only needs a SQLite file, not memory")
-        ro_url = open_read_only_url(source, immutable=immutable)
-        return SqliteStorage(table, db_url=ro_url, **common)
-    if url is not None:
-        return SqliteStorage(table, db_url=url, **common)
-    if path in (":memory:", "memory"):
-        return SqliteStorage(table, **common)
-    return SqliteStorage(table, db_file=path, **common)
+        ro_url = open_read_only_url(source, immutable=o.immutable)
+        return SqliteStorage(o.table, db_url=ro_url, **o.common)
+    if o.url is not None:
+        return SqliteStorage(o.table, db_url=o.url, **o.common)
+    if o.path in (":memory:", "memory"):
+        return SqliteStorage(o.table, **o.common)
+    return SqliteStorage(o.table, db_file=o.path, **o.common)
 
 
-def _open_duckdb(
-    table: str,
-    *,
-    url: str | None,
-    path: str | None,
-    schema: str | None,
-    read_only: bool,
-    immutable: bool,
-    **common: Any,
-) -> Any:
+def _open_duckdb(o: _Opening) -> Any:
     from agno_nb.storage import DuckDbStorage
 
+    path, read_only = o.path, o.read_only
     if read_only and path not in (None, ":memory:", "memory") and not Path(path).exists():
         raise BackendUnavailableError(
             f"--read-only needs an existing DuckDB file, and {path} does not exist"
         )
-    if url is not None:
-        return DuckDbStorage(table, db_url=url, read_only=read_only, **common)
+    if o.url is not None:
+        return DuckDbStorage(o.table, db_url=o.url, read_only=read_only, **o.common)
     if path in (":memory:", "memory"):
-        return DuckDbStorage(table, read_only=read_only, **common)
-    return DuckDbStorage(table, db_file=path, read_only=read_only, **common)
+        return DuckDbStorage(o.table, read_only=read_only, **o.common)
+    return DuckDbStorage(o.table, db_file=path, read_only=read_only, **o.common)
 
 
-def _open_postgres(
-    table: str,
-    *,
-    url: str | None,
-    path: str | None,
-    schema: str | None,
-    read_only: bool,
-    immutable: bool,
-    **common: Any,
-) -> Any:
+def _open_postgres(o: _Opening) -> Any:
     from agno_nb.storage import PostgresStorage
 
-    pg_url = _postgres_url(url or "")
-    kw: dict[str, Any] = dict(common)
-    if schema is not None:
-        kw["schema"] = schema
-    if read_only:
+    pg_url = _postgres_url(o.url or "")
+    kw: dict[str, Any] = dict(o.common)
+    if o.schema is not None:
+        kw["schema"] = o.schema
+    if o.read_only:
         pg_url = _read_only_pg_url(pg_url)
-    return PostgresStorage(table, db_url=pg_url, **kw)
+    return PostgresStorage(o.table, db_url=pg_url, **kw)
 
 
 #: how each backend's storage is constructed from the parsed arguments
-_OPENERS: dict[str, Callable[..., Any]] = {
+_OPENERS: dict[str, Callable[[_Opening], Any]] = {
     "sqlite": _open_sqlite,
     "duckdb": _open_duckdb,
     "postgres": _open_postgres,
