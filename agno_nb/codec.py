@@ -1,5 +1,11 @@
-"""JSON in and out of stored rows: encoding for the engines agno_nb creates, and
-decoding with errors that name the session."""
+"""JSON in and out of stored rows: encoding for the engines agno_nb creates,
+decoding with errors that name the session, and what a session must look like
+to be written.
+
+The shape checks (:func:`check_session`, :func:`check_run`) refuse, before any
+SQL runs, a session that no layout would read back as given (a dict of runs
+stored as its keys, a string as its characters), with one line naming the
+session and the field."""
 
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ import orjson
 import ujson
 
 from agno_nb.errors import CorruptSessionError, InvalidSessionError
+from agno_nb.schema import DICT_FIELDS
 
 #: Deepest nesting of JSON arrays and objects agno_nb writes. ``json.loads`` (agno
 #: 1.x's reader, and ours) recurses once per level and fails near Python's
@@ -311,3 +318,58 @@ class StoredRun(Mapping[str, Any]):
 
 def _decoded_run(text: str | bytes | None, session_id: str) -> Any:
     return decode_json(text, session_id=session_id, column="run")
+
+
+# -- what a session must look like to be written -------------------------------------
+
+
+def check_session(session: Any) -> None:
+    """Refuse a session whose JSON fields would not read back as given.
+
+    ``memory``, ``session_data``, ``extra_data`` and the entity's data must each
+    be a dict or None; ``memory["runs"]`` (when the key is there) and a workflow
+    session's ``runs`` must be a list or None; ``created_at`` and ``updated_at``
+    whole seconds (an int) or None.
+
+    Raises:
+        InvalidSessionError: the first field that breaks these rules.
+    """
+    sid = getattr(session, "session_id", None)
+    if not isinstance(sid, str) or not sid:
+        raise InvalidSessionError(
+            f"a session needs a non-empty string session_id, got {sid!r}: set session_id"
+        )
+    fields = session.__dict__
+    for name in DICT_FIELDS:
+        value = fields.get(name)
+        if value is not None and not isinstance(value, dict):
+            raise _refused(sid, name, value, "a dict or None")
+    memory = fields.get("memory")
+    if memory is not None and "runs" in memory:
+        runs = memory["runs"]
+        if runs is not None and not isinstance(runs, list):
+            raise _refused(sid, "memory['runs']", runs, "a list of runs or None")
+    for name in ("created_at", "updated_at"):
+        value = fields.get(name)
+        if value is not None and (type(value) is bool or not isinstance(value, int)):
+            raise _refused(sid, name, value, "whole seconds since 1970 (an int) or None")
+    runs_v2 = fields.get("runs_v2")
+    if runs_v2 is not None and not isinstance(runs_v2, list):
+        raise _refused(sid, "runs", runs_v2, "a list of runs or None")
+
+
+def check_run(session_id: str, run: Any) -> None:
+    """Refuse a run given to ``append_run`` that is not a mapping.
+
+    Raises:
+        InvalidSessionError: ``run`` is not a mapping.
+    """
+    if not isinstance(run, Mapping):
+        raise _refused(session_id, "the run", run, "a dict")
+
+
+def _refused(session_id: str, field: str, value: Any, wanted: str) -> InvalidSessionError:
+    return InvalidSessionError(
+        f"session {session_id!r}: {field} is a {type(value).__name__}, not {wanted}, so it "
+        f"would not read back as given; nothing was written: make it {wanted}"
+    )

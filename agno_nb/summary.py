@@ -84,9 +84,10 @@ def count_new(messages: list[Mapping[str, Any]]) -> int:
     return len([m for m in messages if not m.get("from_history")])
 
 
-def first_question(run: Any) -> str | None:
-    """The first user message the run added, shortened for a preview."""
-    return _first_question(run, run_messages(run))
+def first_question(run: Any, messages: list[Mapping[str, Any]] | None = None) -> str | None:
+    """The first user message the run added, shortened for a preview
+    (``messages``: the run's ``run_messages()`` when the caller has them)."""
+    return _first_question(run, run_messages(run) if messages is None else messages)
 
 
 def _first_question(run: Any, messages: list[Mapping[str, Any]]) -> str | None:

@@ -18,7 +18,10 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Dialect, Engine
+
+from agno_nb.codec import encode_json
 
 
 class NotDriverReady(Exception):
@@ -72,10 +75,25 @@ def compile_for_driver(statement: Any, dialect: Dialect, keys: Sequence[str]) ->
         or not set(names) <= set(keys)
     ):
         raise NotDriverReady(compiled.string)
-    processors = tuple(
-        compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect) for name in names
-    )
+    processors = tuple(_processor(compiled.binds[name].type, dialect) for name in names)
     return DriverStatement(compiled.string, tuple(names), processors)
+
+
+def _processor(type_: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """The bind processor of ``type_``; for a JSON column of an engine that
+    encodes with :func:`~agno_nb.codec.encode_json`, that function itself: what
+    SQLAlchemy's JSON processor calls for every value but its NULL markers (which
+    agno_nb never binds), without a wrapper call per value."""
+    impl = type_.dialect_impl(dialect)
+    if (
+        isinstance(impl, sa.JSON)
+        and type(impl).bind_processor is sa.JSON.bind_processor  # not a driver's own
+        and not impl.none_as_null
+        and getattr(dialect, "_json_serializer", None) is encode_json
+        and impl._str_impl.bind_processor(dialect) is None
+    ):
+        return encode_json
+    return impl.bind_processor(dialect)
 
 
 def compile_select(statement: Any, dialect: Dialect) -> str | None:

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, ParamSpec, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from agno_nb.codec import SessionSummary
+from agno_nb.codec import SessionSummary, check_run, check_session, encode_json
 from agno_nb.dialects import Dialect, ErrorPlace
 from agno_nb.errors import (
     AgnoNbError,
@@ -50,7 +50,6 @@ from agno_nb.schema import (
 from agno_nb.sessions import ENTITY_COLUMN, Session
 from agno_nb.storage import labels as run_labels
 from agno_nb.storage import stamps, upgrade
-from agno_nb.storage._checks import check_run, check_session
 from agno_nb.storage._dbapi import ForkAware, leave_parent_pool, track_fork
 from agno_nb.storage.contract import CAPABILITIES, Layout, LayoutChanged, StorageStats
 from agno_nb.storage.versioned import RunCache, VersionedDb
@@ -168,6 +167,7 @@ class BaseStorage(ForkAware):
         self.auto_upgrade_schema = auto_upgrade_schema
         remember_secrets(engine.url)
         self.db_engine = engine
+        self.encodes_json = getattr(engine.dialect, "_json_serializer", None) is encode_json
         self._owns_engine = owns_engine
         #: set in a forked child that must not use this storage (see _after_fork_in_child)
         self._unusable: AgnoNbError | None = None
@@ -177,6 +177,8 @@ class BaseStorage(ForkAware):
         self.opened_note: str | None = None
         self.cached_layout: Layout | None = None
         self.layout_known = False
+        #: operation -> (layout, schema_version) that passed ``stamps.writable`` for it
+        self._writes_checked: dict[str, tuple[Layout, int | None]] = {}
         self.tables_by_version: dict[int, sa.Table] = {}
         #: statements and column lists built once per table layout (cleared with it)
         self.statements: dict[tuple[Any, ...], Any] = {}
@@ -367,6 +369,19 @@ class BaseStorage(ForkAware):
         """Take ``layout`` as the table's (None: the table is missing; look again next call)."""
         self.cached_layout, self.layout_known = layout, layout is not None
 
+    def _writable(self, operation: str) -> Layout:
+        """The layout to do ``operation`` in (``stamps.writable``): on the warm
+        path, the cached layout once it has passed those checks for ``operation``
+        with this ``schema_version``."""
+        layout = self.cached_layout
+        if self.layout_known and not self.auto_upgrade_schema and layout is not None:
+            checked = self._writes_checked.get(operation)
+            if checked is not None and checked[0] is layout and checked[1] == self.schema_version:
+                return layout
+        layout = stamps.writable(self, operation)
+        self._writes_checked[operation] = (layout, self.schema_version)
+        return layout
+
     def _current(self) -> Layout | None:
         """The cached layout (None: table missing), detected on first use;
         upgrades it first with ``auto_upgrade_schema``."""
@@ -425,7 +440,8 @@ class BaseStorage(ForkAware):
 
     def upsert(self, session: Session) -> Session:
         """Insert or replace ``session``; returns the same object (no re-read)."""
-        self.upsert_many([session])
+        check_session(session)
+        self._upsert_sorted([session])  # upsert_many of one, without the batch work
         return session
 
     def upsert_many(self, sessions: Iterable[Session]) -> int:
@@ -460,7 +476,7 @@ class BaseStorage(ForkAware):
 
     @consistent
     def _upsert_sorted(self, batch: list[Session]) -> int:
-        layout = stamps.writable(self, "upsert")
+        layout = self._writable("upsert")
         if not batch:
             return 0
         now_ms = int(time.time() * 1000)
@@ -704,7 +720,7 @@ class BaseStorage(ForkAware):
                 f"session {session_id!r}: session_data is a {type(session_data).__name__}, "
                 "not a dict or None; nothing was written: pass a dict"
             )
-        layout = stamps.writable(self, "append_run")
+        layout = self._writable("append_run")
         return layout.append_run(session_id, dict(run), session_data)
 
     @consistent
@@ -714,7 +730,7 @@ class BaseStorage(ForkAware):
         Raises:
             SessionNotFoundError: no such session.
         """
-        layout = stamps.writable(self, "rename_session")
+        layout = self._writable("rename_session")
         layout.rename_session(session_id, name)
 
     def sessions_df(

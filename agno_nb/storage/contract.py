@@ -90,6 +90,9 @@ class StorageCore(Protocol):
     #: SQLAlchemy tables of this storage's table, by layout version
     tables_by_version: dict[int, sa.Table]
     run_cache: RunCache
+    #: whether the engine encodes JSON with ``codec.encode_json`` (which writes a
+    #: ``StoredRun`` as its stored text)
+    encodes_json: bool
     #: the layout found (None: not looked up yet, or the table is missing)
     cached_layout: Layout | None
     layout_known: bool

@@ -145,7 +145,12 @@ class Agno1Layout(Layout):
 
     def upsert_steps(self, batch: Sequence[Session], now_ms: int) -> WriteSteps:
         s, table = self.storage, self.table
-        rows = [agno1_rows.session_values(s, table, session, now_ms) for session in batch]
+        rows = [
+            agno1_rows.session_values(
+                agno1_rows.field_reader(s, table, type(session)), session, now_ms
+            )
+            for session in batch
+        ]
         return [(s.upsert_statement(table, tuple(rows[0])), rows)]
 
     def append_run(

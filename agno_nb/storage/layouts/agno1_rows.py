@@ -14,6 +14,7 @@ how its summaries are read).
 from __future__ import annotations
 
 import dataclasses
+import operator
 import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -122,11 +123,29 @@ def field_columns(storage: StorageCore, table: sa.Table, kind: type) -> tuple[tu
     return pairs
 
 
+def field_reader(
+    storage: StorageCore, table: sa.Table, kind: type
+) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
+    """:func:`field_columns` as (column names, a C-level getter of the matching
+    attributes' values): ``dict(zip(names, get(session)))`` are the fields' values."""
+    pairs = field_columns(storage, table, kind)
+    names = tuple(c for c, _ in pairs)
+    get = operator.attrgetter(*(a for _, a in pairs))
+    if len(pairs) == 1:  # attrgetter of one name gives the value, not a tuple
+        one = get
+        return names, lambda session: (one(session),)
+    return names, get
+
+
 def session_values(
-    storage: StorageCore, table: sa.Table, session: Session, now_ms: int
+    reader: tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]],
+    session: Session,
+    now_ms: int,
 ) -> dict[str, Any]:
-    """agno 1.x's columns of the session row (runs still inside), as INSERT parameters."""
-    values = {c: getattr(session, a) for c, a in field_columns(storage, table, type(session))}
+    """agno 1.x's columns of the session row (runs still inside), as INSERT
+    parameters; ``reader``: :func:`field_reader` for the session's type."""
+    names, get = reader
+    values = dict(zip(names, get(session), strict=True))
     now = now_ms // 1000
     values["updated_at"] = now
     values["created_at"] = session.created_at or now

@@ -83,6 +83,8 @@ class RowsLayout(Layout):
         self.json_columns = agno1_rows.json_columns(storage.table_at(1))
         #: v4 keeps each session's and each run's folded text for search
         self.searchable = version >= 4
+        #: session type -> ``agno1_rows.field_reader`` (its columns and getter)
+        self._field_readers: dict[type, Any] = {}
         self.runs = runs_table(
             sa.MetaData(),
             storage.table_name,
@@ -429,8 +431,20 @@ class RowsLayout(Layout):
         return row
 
     def row_values(self, session: Session, now_ms: int) -> dict[str, Any]:
-        """agno 1.x's columns of the session row (runs still inside)."""
-        return agno1_rows.session_values(self.storage, self.table, session, now_ms)
+        """agno 1.x's columns of the session row (runs still inside): what
+        ``agno1_rows.session_values`` gives, with the field reader kept on this
+        layout so a write does not call into that module."""
+        kind = type(session)
+        reader = self._field_readers.get(kind)
+        if reader is None:
+            reader = agno1_rows.field_reader(self.storage, self.table, kind)
+            self._field_readers[kind] = reader
+        names, get = reader
+        values = dict(zip(names, get(session), strict=True))
+        now = now_ms // 1000
+        values["updated_at"] = now
+        values["created_at"] = session.created_at or now
+        return values
 
     def add_summary(
         self,

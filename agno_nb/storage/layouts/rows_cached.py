@@ -143,7 +143,12 @@ def _columns(rows: Sequence[Sequence[Any]]) -> tuple[list[Any], list[Any]]:
 
 def write(layout: RowsParts, session: Session, now_ms: int) -> bool:
     """Upsert one session, writing only the runs that differ from the stored
-    ones when the cache proves what is stored; False without tokens."""
+    ones when the cache proves what is stored; False without tokens.
+
+    A session this storage holds no entry for (a new one, or one nobody read
+    here) is written whole and not cached: the cache is filled by reads, and a
+    write whose runs nobody reads again (an import, an app creating sessions)
+    pays nothing for it."""
     s = layout.storage
     session_id = session.session_id
     values = layout.row_values(session, now_ms)
@@ -151,19 +156,21 @@ def write(layout: RowsParts, session: Session, now_ms: int) -> bool:
     if runs is None:  # no list of runs: stored as given, by the family's general path
         return False
     items = list.copy(runs)  # as the list holds them: runs nobody took still stored
+    cache = s.run_cache
     with s.versioned(write=True) as db:
         if db is None:
             return False
-        entry = None
-        if session_id in s.run_cache:  # else nothing to compare with: skip the token
-            token = db.token(layout.table, session_id, lock=True)
-            entry = s.run_cache.get(session_id, token)
+        if session_id not in cache:
+            _write_tail(layout, db, None, 0, values, items, now_ms, cached=False)
+            return True
+        token = db.token(layout.table, session_id, lock=True)
+        entry = cache.get(session_id, token)
         keep = 0 if entry is None else entry.unchanged_prefix(items)
         new_entry = _write_tail(layout, db, entry, keep, values, items[keep:], now_ms)
         if new_entry.token is None:
             new_entry.token = db.token(layout.table, session_id)
         if new_entry.token is not None:
-            db.on_commit(lambda: s.run_cache.put(session_id, new_entry))
+            db.on_commit(lambda: cache.put(session_id, new_entry))
     return True
 
 
@@ -175,34 +182,47 @@ def _write_tail(
     values: dict[str, Any],
     added: list[Any],
     now_ms: int,
+    *,
+    cached: bool = True,
 ) -> CachedRuns:
     """Write the session row and replace its runs from index ``keep`` on with
     ``added`` (the ``keep`` first stored runs stay); returns what is stored
-    now (its token None when the write did not return it)."""
+    now (its token None when the write did not return it; its runs and sizes
+    left empty when not ``cached``)."""
     session_id = values["session_id"]
     if entry is not None:
         _refuse_dropping_unread(entry, keep, session_id)
-    kept = entry.stored[:keep] if entry is not None else []
+        kept, counts = entry.stored[:keep], entry.counts[:keep]
+    else:
+        kept, counts = [], []
     new_stored: list[StoredRun] = []
-    new_values: list[Any] = []
     run_rows: list[dict[str, Any]] = []
-    counts = entry.counts[:keep] if entry is not None else []
-    own_encoder = getattr(layout.storage.db_engine.dialect, "_json_serializer", None) is encode_json
-    for i, item in enumerate(added):
+    # a StoredRun is bound as its text where the engine encodes with encode_json
+    # (which writes one as its text, so a run is encoded once); an engine of the
+    # caller's knows nothing of stored runs and gets the value
+    own_encoder = layout.storage.encodes_json
+    preview, looking = _kept_preview(entry, keep)
+    run_row = layout.run_row
+    for index, item in enumerate(added, keep):
+        stored: StoredRun | None = None
         if type(item) is StoredRun:  # taken from another read, unchanged
             value, stored = item.decode(), item
-        else:
+        elif cached:
             value, stored = item, StoredRun(encode_json(item), session_id)
-        listed = run_messages(value)  # listed once, for the count and the search text
+        else:  # encoded by the engine, on binding
+            value = item
+        listed = run_messages(value)  # listed once: count, search text, question
         count = count_new(listed)
-        row = layout.run_row(session_id, keep + i, value, count, listed)
-        if own_encoder:  # bound as its text, encoded once (else as its value: an
-            row["run"] = stored  # engine of the caller's knows nothing of stored runs)
+        row = run_row(session_id, index, value, count, listed)
+        if own_encoder and stored is not None:
+            row["run"] = stored
         run_rows.append(row)
-        new_stored.append(stored)
-        new_values.append(value)
+        if stored is not None:
+            new_stored.append(stored)
         counts.append(count)
-    preview = _preview(entry, keep, new_values)
+        if looking:
+            preview = first_question(value, listed)
+            looking = preview is None
     layout.add_summary(values, now_ms, keep + len(added), sum(counts), preview)
     upsert = layout.storage.upsert_statement(layout.table, tuple(values))
     column = db.token_column(layout.table)
@@ -215,6 +235,8 @@ def _write_tail(
     if entry is None or keep < len(entry.stored):
         db.execute(clear_from, [{"sid": session_id, "start": keep}])
     db.execute(insert, run_rows)
+    if not cached:
+        return CachedRuns(token, [], counts, preview)
     size = (entry.size if entry is not None and keep == len(entry.stored) else _size(kept)) + _size(
         new_stored
     )
@@ -238,22 +260,18 @@ def _refuse_dropping_unread(entry: CachedRuns, keep: int, session_id: str) -> No
             )
 
 
-def _preview(entry: CachedRuns | None, keep: int, added: Sequence[Any]) -> str | None:
-    """The first question among the kept stored runs, then the added runs' values."""
-    if entry is not None and keep:
-        if keep == len(entry.stored):  # all kept: the stored preview is theirs
-            if entry.preview is not None:
-                return entry.preview
-        else:
-            for stored in entry.stored[:keep]:
-                question = first_question(stored.decode())
-                if question is not None:
-                    return question
-    for value in added:
-        question = first_question(value)
+def _kept_preview(entry: CachedRuns | None, keep: int) -> tuple[str | None, bool]:
+    """The first question among the ``keep`` kept stored runs, and whether the
+    added runs must still be searched for one."""
+    if entry is None or not keep:
+        return None, True
+    if keep == len(entry.stored):  # all kept: the stored preview is theirs
+        return entry.preview, entry.preview is None
+    for stored in entry.stored[:keep]:
+        question = first_question(stored.decode())
         if question is not None:
-            return question
-    return None
+            return question, False
+    return None, True
 
 
 def _size(stored: Sequence[StoredRun]) -> int:
