@@ -14,7 +14,11 @@ Unicode NFKC normalisation and full case folding (``str.casefold``), so
 letters find their ASCII forms. Whitespace is kept as it is (a query with a newline matches a
 newline). The folding is done in Python, on write for agno_nb's layout v4
 (``search_name`` and ``<table>_runs.search_text`` columns) and on read for
-older layouts, so every backend and layout gives the same answers.
+older layouts, so every backend and layout gives the same answers. On SQLite,
+whose ``LIKE`` ignores the case of ASCII letters, a write stores text that is all
+ASCII as written (folding would only lower-case it, and lower-casing every run's
+text was a tenth of a new session's write); the stored text is still matched
+against the folded query, with the same answers.
 
 Pieces of text (the name, the id, each message) are joined with
 :data:`SEPARATOR`, a control character that :func:`fold` never leaves in a
@@ -138,7 +142,7 @@ def _fold(text: str) -> str:
     return nfkc.casefold()  # NFKC can make capitals again (double-struck C)
 
 
-def fold_joined(pieces: list[str]) -> str:
+def fold_joined(pieces: list[str], *, ascii_as_is: bool = False) -> str:
     """``SEPARATOR.join(fold(p) for p in pieces)``, folded in one pass.
 
     Folding is done character by character, and NFKC never composes or reorders
@@ -146,13 +150,16 @@ def fold_joined(pieces: list[str]) -> str:
     nothing), so the joined text folds to the join of the folded pieces. A piece
     that holds a separator or a NUL itself (which :func:`fold` replaces), or
     whose folding makes one, takes the piece-by-piece way.
+
+    ``ascii_as_is``: text that is all ASCII is returned as written, for a
+    database whose ``LIKE`` ignores ASCII case (folding would only lower-case it).
     """
     joined = SEPARATOR.join(pieces)
     separators = len(pieces) - 1
     if joined.count(SEPARATOR) != separators or "\0" in joined:
         return SEPARATOR.join([fold(p) for p in pieces])
     if joined.isascii():  # lower() makes no separator and no NUL
-        return joined.lower()
+        return joined if ascii_as_is else joined.lower()
     folded = _fold(joined)
     if folded.count(SEPARATOR) != separators or "\0" in folded:
         return SEPARATOR.join([fold(p) for p in pieces])
@@ -167,33 +174,71 @@ def search_term(search: str | None) -> str | None:
     return term if term.strip() else None
 
 
-def name_text(session_id: str, name: Any) -> str:
-    """The folded text of a session's own fields: its name, then its id."""
+def name_text(session_id: str, name: Any, *, ascii_as_is: bool = False) -> str:
+    """The folded text of a session's own fields: its name, then its id
+    (``ascii_as_is``: see :func:`fold_joined`)."""
     shown = "" if name is None else str(name)
+    joined = shown + SEPARATOR + str(session_id)
+    if joined.isascii() and joined.count(SEPARATOR) == 1 and "\0" not in joined:
+        # what folding each side gives, in one pass
+        return joined if ascii_as_is else joined.lower()
     return fold(shown) + SEPARATOR + fold(str(session_id))
 
 
-def run_text(run: Any, messages: list[Mapping[str, Any]] | None = None) -> str:
+def run_text(
+    run: Any, messages: list[Mapping[str, Any]] | None = None, *, ascii_as_is: bool = False
+) -> str:
     """The folded text of one run: its id and what each message it added says.
 
-    ``messages``: the run's ``run_messages(run)`` when the caller has them already.
+    ``messages``: the run's ``run_messages(run)`` when the caller has them already;
+    ``ascii_as_is``: see :func:`fold_joined`.
     """
+    if messages is None:
+        messages = run_messages(run)
+    said = [content_text(m.get("content")) for m in messages if not m.get("from_history")]
+    return _folded_text(run, messages, said, ascii_as_is)
+
+
+def run_facts(
+    run: Any, *, search: bool, question: bool, ascii_as_is: bool = False
+) -> tuple[int, str | None, str | None]:
+    """What a write keeps of one run, in one pass over its messages: how many
+    messages it added (``count_new``), its folded text (``run_text``; None when
+    not ``search``) and its first question (``first_question``; None when not
+    ``question`` or it asked none)."""
+    messages = run_messages(run)
+    said: list[str] = []
+    asked: str | None = None
+    for message in messages:
+        if message.get("from_history"):
+            continue
+        content = message.get("content")
+        text = content if type(content) is str else content_text(content)
+        said.append(text)
+        if question and asked is None and message.get("role") == "user":
+            asked = shorten(text)
+    if question and asked is None:
+        asked = _first_question(run, [])  # no user message: agno's single ``message``
+    folded = _folded_text(run, messages, said, ascii_as_is) if search else None
+    return len(said), folded, asked
+
+
+def _folded_text(
+    run: Any, messages: list[Mapping[str, Any]], said: list[str], ascii_as_is: bool
+) -> str:
+    """``run_text`` of ``run``, given its messages and what the new ones say."""
     pieces: list[str] = []
     if isinstance(run, dict | Mapping):  # dict first: no ABC check for a dict
         if run.get("run_id") is not None:
             pieces.append(str(run["run_id"]))
-        if messages is None:
-            messages = run_messages(run)
-        for message in messages:
-            if not message.get("from_history"):
-                pieces.append(content_text(message.get("content")))
+        pieces += said
         if not messages:
             single = run.get("message")
             if isinstance(single, Mapping):
                 pieces.append(content_text(single.get("content")))
             if isinstance(run.get("content"), str):
                 pieces.append(run["content"])
-    return fold_joined([p for p in pieces if p]) if pieces else ""
+    return fold_joined([p for p in pieces if p], ascii_as_is=ascii_as_is) if pieces else ""
 
 
 def session_text(session_id: str, name: Any, runs: Iterable[Any]) -> str:

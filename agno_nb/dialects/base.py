@@ -71,6 +71,10 @@ class Dialect:
     file_based: ClassVar[bool] = True
     #: table names that differ only in case name one table
     folds_names: ClassVar[bool] = True
+    #: ``LIKE`` ignores the case of ASCII letters (and only theirs), so search
+    #: text that is all ASCII may be stored as written: folding would only
+    #: lower-case it
+    like_ignores_ascii_case: ClassVar[bool] = True
     #: tables live in named schemas (``schema=`` means something)
     has_schemas: ClassVar[bool] = False
     #: JSON columns take NaN and infinities (as ``json.dumps`` writes them)

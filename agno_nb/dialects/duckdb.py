@@ -28,6 +28,7 @@ class DuckDbDialect(Dialect):
     name = "duckdb"
     sqlalchemy_name = "duckdb"
     holds_agno_tables = False
+    like_ignores_ascii_case = False
 
     def insert(self, table: sa.Table) -> Any:
         return postgresql.insert(table)

@@ -54,8 +54,8 @@ class SqliteDialect(Dialect):
     explicit_begin = True
 
     def contains(self, column: Any, term: str) -> Any:
-        if len(term.encode()) > LIKE_LIMIT:
-            return sa.func.instr(column, term) > 0
+        if len(term.encode()) > LIKE_LIMIT:  # lower(): ASCII text may be stored unfolded
+            return sa.func.instr(sa.func.lower(column), term) > 0
         return super().contains(column, term)
 
     def json_column_type(self) -> sa.types.TypeEngine[Any]:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from agno_nb.errors import InvalidArgumentError
 from agno_nb.schema import LATEST_VERSION
@@ -214,3 +215,29 @@ def test_messages_df_builds_the_frame_page_by_page(make_storage: Any) -> None:
     assert frame.equals(storage.messages_df())
     assert str(frame["input_tokens"].dtype) == "Int64"
     assert list(storage.messages_df(limit=1)["session_id"].unique()) == ["m4"]
+
+
+def test_ascii_text_in_any_case_is_found_in_any_case(make_storage: Any, backend: str) -> None:
+    """SQLite keeps all-ASCII search text as written (its LIKE ignores ASCII case);
+    the others keep it lower-cased. Every write path and a query longer than
+    SQLite's LIKE limit find it either way."""
+    storage = make_storage()
+    long = "Ab" * 15_000  # 30,000 bytes: SQLite compares with instr(), not LIKE
+    storage.upsert(chat("one", f"Quarterly REVENUE {long}"))
+    storage.upsert_many([chat("two", "MiXeD Case"), chat("three", "x")])
+    storage.append_run("three", make_run(4, question="Appended TEXT"))
+    storage.rename_session("two", "Board MEETING")
+    for term in ("revenue", "REVENUE", "Revenue", long, long.lower(), long.upper()):
+        assert found(storage, term) == ["one"], term[:20]
+    assert found(storage, "mixed case") == ["two"] and found(storage, "MEETING") == ["two"]
+    assert found(storage, "appended text") == ["three"]
+    assert found(storage, "ONE") == ["one"]  # the session id
+    runs = storage.run_table
+    text = sa.table(
+        runs.name, sa.column("search_text"), sa.column("session_id"), schema=runs.schema
+    )
+    with storage.db_engine.connect() as conn:
+        query = sa.select(text.c.search_text).where(text.c.session_id == "two")
+        stored = conn.execute(query).scalar_one()
+    assert ("MiXeD Case" in stored) == (backend == "sqlite")
+    assert ("mixed case" in stored) == (backend != "sqlite")

@@ -7,7 +7,17 @@ import random
 
 import pytest
 
-from agno_nb.summary import SEPARATOR, fold, fold_joined, run_text
+from agno_nb.summary import (
+    SEPARATOR,
+    count_new,
+    first_question,
+    fold,
+    fold_joined,
+    name_text,
+    run_facts,
+    run_messages,
+    run_text,
+)
 
 #: characters whose folding or NFKC composition could reach across a separator
 #: if it were not a starter: combining marks, Hangul jamo, compatibility forms,
@@ -57,3 +67,40 @@ def test_run_text_with_messages_given_is_the_same() -> None:
         fold(p) for p in ["R-1", "Grüße AUS Köln", "\uff2f\uff2b"]
     )
     assert run_text({}) == "" and run_text(None) == ""
+
+
+def _name_by_piece(session_id: str, name: object) -> str:
+    return fold("" if name is None else str(name)) + SEPARATOR + fold(session_id)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_name_text_is_each_side_folded(seed: int) -> None:
+    rng = random.Random(seed)
+    for _ in range(3000):
+        sid = "".join(rng.choice(TRICKY) for _ in range(rng.randint(1, 5)))
+        name = rng.choice([None, 7, "".join(rng.choice(TRICKY) for _ in range(rng.randint(0, 5)))])
+        assert name_text(sid, name) == _name_by_piece(sid, name), (sid, name)
+
+
+#: run shapes agno 1.x and agno_nb store: history copies, parts, no messages...
+RUN_SHAPES: list[object] = [
+    {"run_id": "R1", "messages": [{"role": "user", "content": "Hello  there"}]},
+    {"run_id": 7, "messages": [{"role": "system", "content": "Be brief"},
+                               {"role": "user", "content": "old", "from_history": True},
+                               {"role": "user", "content": [{"text": "Part A"}, "b"]},
+                               {"role": "assistant", "content": None}]},
+    {"messages": [{"role": "assistant", "content": "none"}], "message": {"content": "Single"}},
+    {"message": {"role": "user", "content": "ÉCOLE " * 30}, "content": "Answer"},
+    {"response": {"messages": [{"role": "user", "content": "from response"}]}},
+    {"messages": ["not a dict", {"role": "user", "content": 42, "from_history": 0}]},
+    {"run_id": None, "messages": []},
+    "not a run",
+    None,
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("run", RUN_SHAPES, ids=range(len(RUN_SHAPES)))
+def test_run_facts_is_what_the_separate_functions_give(run: object) -> None:
+    expected = (count_new(run_messages(run)), run_text(run), first_question(run))
+    assert run_facts(run, search=True, question=True) == expected
+    assert run_facts(run, search=False, question=False) == (expected[0], None, None)

@@ -83,6 +83,8 @@ class RowsLayout(Layout):
         self.json_columns = agno1_rows.json_columns(storage.table_at(1))
         #: v4 keeps each session's and each run's folded text for search
         self.searchable = version >= 4
+        #: the database's LIKE ignores ASCII case: all-ASCII search text is stored as written
+        self.ascii_as_is = storage.dialect.like_ignores_ascii_case
         #: session type -> ``agno1_rows.field_reader`` (its columns and getter)
         self._field_readers: dict[type, Any] = {}
         self.runs = runs_table(
@@ -413,11 +415,11 @@ class RowsLayout(Layout):
         index: int,
         run: Any,
         messages: int,
-        listed: list[Mapping[str, Any]] | None = None,
+        text: str | None = None,
     ) -> dict[str, Any]:
-        """A run row's INSERT parameters (``listed``: the run's ``run_messages()``
-        when the caller has them, so the search text need not list them again)."""
-        is_dict = isinstance(run, (dict, Mapping))  # dict first: no ABC check for a dict
+        """A run row's INSERT parameters (``text``: the run's ``run_text()`` when
+        the caller has it, so it is not folded again)."""
+        is_dict = type(run) is dict or isinstance(run, Mapping)
         row = {
             "session_id": session_id,
             "run_index": index,
@@ -427,7 +429,9 @@ class RowsLayout(Layout):
             "run": run,
         }
         if self.searchable:
-            row["search_text"] = run_text(run, listed)
+            row["search_text"] = (
+                run_text(run, ascii_as_is=self.ascii_as_is) if text is None else text
+            )
         return row
 
     def row_values(self, session: Session, now_ms: int) -> dict[str, Any]:
@@ -458,7 +462,9 @@ class RowsLayout(Layout):
         data = values.get("session_data")
         values["session_name"] = data.get("session_name") if isinstance(data, dict) else None
         if self.searchable:
-            values["search_name"] = name_text(values["session_id"], values["session_name"])
+            values["search_name"] = name_text(
+                values["session_id"], values["session_name"], ascii_as_is=self.ascii_as_is
+            )
         values["run_count"] = run_count
         values["message_count"] = message_count
         values["preview"] = preview
@@ -581,7 +587,9 @@ class RowsLayout(Layout):
             params["b_data"] = session_data
             params["b_name"] = session_data.get("session_name")
             if self.searchable:
-                params["b_search"] = name_text(session_id, params["b_name"])
+                params["b_search"] = name_text(
+                    session_id, params["b_name"], ascii_as_is=self.ascii_as_is
+                )
         with s.versioned(write=True) as db:
             if db is not None:
                 try:
@@ -614,7 +622,9 @@ class RowsLayout(Layout):
             values["session_data"] = session_data
             values["session_name"] = session_data.get("session_name")
             if self.searchable:
-                values["search_name"] = name_text(session_id, values["session_name"])
+                values["search_name"] = name_text(
+                    session_id, values["session_name"], ascii_as_is=self.ascii_as_is
+                )
         statement = (
             table.update()
             .where(table.c.session_id == session_id)
@@ -687,7 +697,7 @@ class RowsLayout(Layout):
             "preview": summary.preview,
         }
         if self.searchable:  # its runs' text now lives in their rows
-            values["search_name"] = name_text(session_id, name)
+            values["search_name"] = name_text(session_id, name, ascii_as_is=self.ascii_as_is)
         # quiet: moving runs is no user write (append_run sets updated_at itself)
         update = quiet_update(table).where(table.c.session_id == session_id)
         s.run_statement(conn, update.values(**values))

@@ -27,7 +27,7 @@ from agno_nb.errors import CorruptSessionError
 from agno_nb.storage.contract import StorageCore
 from agno_nb.storage.lazy_runs import RunList
 from agno_nb.storage.versioned import CachedRuns, VersionedDb
-from agno_nb.summary import count_new, first_question, run_messages
+from agno_nb.summary import first_question, run_facts
 
 if TYPE_CHECKING:
     from agno_nb.sessions import Session
@@ -43,6 +43,10 @@ class RowsParts(Protocol):
     storage: StorageCore
     table: sa.Table
     runs: sa.Table
+    #: whether run rows keep their folded text (layout v4 on)
+    searchable: bool
+    #: all-ASCII search text is stored as written (the database's LIKE ignores ASCII case)
+    ascii_as_is: bool
 
     def row_columns(self) -> list[Any]: ...
 
@@ -56,7 +60,7 @@ class RowsParts(Protocol):
         index: int,
         run: Any,
         messages: int,
-        listed: list[Mapping[str, Any]] | None = None,
+        text: str | None = None,
     ) -> dict[str, Any]: ...
 
     def row_values(self, session: Session, now_ms: int) -> dict[str, Any]: ...
@@ -202,7 +206,7 @@ def _write_tail(
     # caller's knows nothing of stored runs and gets the value
     own_encoder = layout.storage.encodes_json
     preview, looking = _kept_preview(entry, keep)
-    run_row = layout.run_row
+    run_row, searchable, as_is = layout.run_row, layout.searchable, layout.ascii_as_is
     for index, item in enumerate(added, keep):
         stored: StoredRun | None = None
         if type(item) is StoredRun:  # taken from another read, unchanged
@@ -211,9 +215,10 @@ def _write_tail(
             value, stored = item, StoredRun(encode_json(item), session_id)
         else:  # encoded by the engine, on binding
             value = item
-        listed = run_messages(value)  # listed once: count, search text, question
-        count = count_new(listed)
-        row = run_row(session_id, index, value, count, listed)
+        count, text, asked = run_facts(
+            value, search=searchable, question=looking, ascii_as_is=as_is
+        )
+        row = run_row(session_id, index, value, count, text)
         if own_encoder and stored is not None:
             row["run"] = stored
         run_rows.append(row)
@@ -221,8 +226,8 @@ def _write_tail(
             new_stored.append(stored)
         counts.append(count)
         if looking:
-            preview = first_question(value, listed)
-            looking = preview is None
+            preview = asked
+            looking = asked is None
     layout.add_summary(values, now_ms, keep + len(added), sum(counts), preview)
     upsert = layout.storage.upsert_statement(layout.table, tuple(values))
     column = db.token_column(layout.table)
