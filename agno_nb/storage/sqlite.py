@@ -240,37 +240,12 @@ class SqliteStorage(BaseStorage):
             or engine.dispatch.after_cursor_execute
         )
 
-    @contextmanager
-    def versioned(self, *, write: bool) -> Iterator[VersionedDb | None]:
+    def versioned(self, *, write: bool) -> _Versioned:
         """A transaction on the held sqlite3 connection (``BEGIN IMMEDIATE`` to
         write); its change token is ``PRAGMA data_version``, which moves whenever
         another connection commits. None when the held connection is busy in
         another thread or the general path is needed."""
-        if not self._driver_ready():
-            yield None
-            return
-        with self._errors():
-            driver, proxy = self._held.take()
-            if proxy is not None:  # another thread holds it: a pooled connection has no
-                self._held.give_back(proxy)  # token this storage's cache knows
-                yield None
-                return
-            broken = False
-            try:
-                driver.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-                tx = _DriverTransaction(self, driver, self._held.generation)
-                yield tx
-                driver.execute("COMMIT")
-                for callback in tx.committed:  # still ours: nobody wrote in between
-                    callback()
-            except BaseException:
-                try:
-                    driver.rollback()
-                except BaseException:
-                    broken = True
-                raise
-            finally:
-                self._held.give_back(None, broken=broken)
+        return _Versioned(self, write)
 
     def close(self) -> None:
         self._held.release()
@@ -288,6 +263,69 @@ class SqliteStorage(BaseStorage):
         """Adds how long a writer waits, and an upgrade holding the lock now."""
         upgrade = self._running_upgrade() if SQLITE.is_lock_timeout(exc) else None
         return replace(super().error_place(exc), waited_s=BUSY_TIMEOUT_S, upgrade=upgrade)
+
+
+class _Versioned:
+    """The context of :meth:`SqliteStorage.versioned` (a class, not a generator:
+    it is entered on every read and write of the row layouts). Driver errors
+    inside it, the caller's included, leave translated, as in ``_errors()``."""
+
+    __slots__ = ("_broken", "_driver", "_storage", "_tx", "_write")
+
+    def __init__(self, storage: SqliteStorage, write: bool) -> None:
+        self._storage = storage
+        self._write = write
+        self._tx: _DriverTransaction | None = None
+
+    def __enter__(self) -> VersionedDb | None:
+        s = self._storage
+        if not s._driver_ready():
+            return None
+        with s._errors():
+            driver, proxy = s._held.take()
+            if proxy is not None:  # another thread holds it: a pooled connection has no
+                s._held.give_back(proxy)  # token this storage's cache knows
+                return None
+            try:
+                driver.execute("BEGIN IMMEDIATE" if self._write else "BEGIN")
+            except BaseException:
+                s._held.give_back(None)
+                raise
+        self._driver = driver
+        self._tx = _DriverTransaction(s, driver, s._held.generation)
+        return self._tx
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: Any
+    ) -> bool:
+        tx = self._tx
+        if tx is None:
+            return False
+        s, driver = self._storage, self._driver
+        errors = s._errors()
+        broken = False
+        try:
+            if exc is None:
+                try:
+                    driver.execute("COMMIT")
+                except BaseException as failed:
+                    exc = failed
+            if exc is not None:
+                try:
+                    driver.rollback()
+                except BaseException:
+                    broken = True
+        finally:
+            s._held.give_back(None, broken=broken)
+        if exc is None:
+            for callback in tx.committed:  # still ours: nobody wrote in between
+                callback()
+            return False
+        if errors.__exit__(type(exc), exc, exc.__traceback__):
+            return True  # (Translating never swallows: it raises or returns False)
+        if kind is None:  # the COMMIT failed: raise what it raised
+            raise exc
+        return False
 
 
 class _DriverTransaction:

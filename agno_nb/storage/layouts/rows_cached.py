@@ -171,6 +171,7 @@ def write(layout: RowsParts, session: Session, now_ms: int) -> bool:
         entry = cache.get(session_id, token)
         keep = 0 if entry is None else entry.unchanged_prefix(items)
         new_entry = _write_tail(layout, db, entry, keep, values, items[keep:], now_ms)
+        assert new_entry is not None
         if new_entry.token is None:
             new_entry.token = db.token(layout.table, session_id)
         if new_entry.token is not None:
@@ -188,11 +189,11 @@ def _write_tail(
     now_ms: int,
     *,
     cached: bool = True,
-) -> CachedRuns:
+) -> CachedRuns | None:
     """Write the session row and replace its runs from index ``keep`` on with
     ``added`` (the ``keep`` first stored runs stay); returns what is stored
-    now (its token None when the write did not return it; its runs and sizes
-    left empty when not ``cached``)."""
+    now (its token None when the write did not return it), or None when not
+    ``cached``."""
     session_id = values["session_id"]
     if entry is not None:
         _refuse_dropping_unread(entry, keep, session_id)
@@ -241,7 +242,7 @@ def _write_tail(
         db.execute(clear_from, [{"sid": session_id, "start": keep}])
     db.execute(insert, run_rows)
     if not cached:
-        return CachedRuns(token, [], counts, preview)
+        return None
     size = (entry.size if entry is not None and keep == len(entry.stored) else _size(kept)) + _size(
         new_stored
     )
