@@ -1,29 +1,42 @@
 """Steps applied together, so that one pass over the sessions does their work.
 
-v1 -> v4 is three steps: v2 moves each session's runs out of its JSON into the
-runs table (decoding every session), v3 drops indexes, and v4 adds the folded
-search text, which on its own means reading every run row back, decoding each
-run again and rewriting the row. Applied as one step (:data:`V1_TO_V4`), their
-schema changes run first and the move writes each run row and session row with
-its search text from the values it has just decoded: every session's JSON is
-decoded once and every row written once, in one transaction, stamped v4. A
-failure saves nothing (the table stays at v1), as for any step.
+v1 -> v5 is four steps: v2 moves each session's runs out of its JSON into the
+runs table (decoding every session) and adds the listing indexes, v3 drops
+indexes, v4 adds the folded search text, which on its own means reading every
+run row back, decoding each run again and rewriting the row, and v5 (Postgres
+only) rewrites every run row as ``json``. Applied as one step
+(:data:`V1_TO_V5`), their schema changes run first, on a runs table still
+empty, then the move writes each run row and session row with its search text
+from the values it has just decoded, and the runs in v5's form; v2's listing
+indexes are built last, once, from the filled columns (the move would
+otherwise update three indexes per session as it fills them; DuckDB builds
+them first, as it refuses an index on a table updated in the same
+transaction). Every session's JSON is decoded once and every row written
+once, in one transaction, stamped v5. A failure saves nothing (the table stays
+at v1), as for any step.
 
-The dry-run plan still lists v2, v3 and v4 with their SQL: those statements
-are what runs, in that order.
+The rows are those of the steps one by one (``tests/migrations/test_upgrade_fused.py``),
+but on Postgres the stored text of each run: the steps one by one store jsonb's
+rewriting of it (spaces added, keys reordered) and convert that to ``json``;
+the fused step stores the text as agno_nb writes it, as every later write
+does. The values are the same.
+
+The dry-run plan still lists v2, v3, v4 and v5 with their SQL: those
+statements are what runs, v2's ``CREATE INDEX`` after the data move
+(:meth:`Fused.statements` gives the order).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Dialect
 
-from agno_nb.migrations.plan import TableRef
-from agno_nb.migrations.steps import MIGRATIONS, Migration, Progress, StepStats, v2_data
+from agno_nb.migrations.sql import StepStats, TableRef
+from agno_nb.migrations.steps import MIGRATIONS, Migration, Progress, v2_data, v2_index_ddl
 from agno_nb.schema import LATEST_VERSION
 
-__all__ = ["V1_TO_V4", "Fused", "apply_step", "steps_for"]
+__all__ = ["V1_TO_V5", "Fused", "apply_step", "steps_for"]
 
 
 @dataclass(frozen=True)
@@ -33,25 +46,40 @@ class Fused:
     first: int
     version: int
 
+    def statements(self, ref: TableRef, dialect: Dialect) -> tuple[list[str], list[str]]:
+        """The span's schema changes in the order they run: those before the data
+        move, and those after it (v2's listing indexes; none on DuckDB, which
+        refuses ``CREATE INDEX`` in a transaction that has updated the table)."""
+        after = [] if ref.backend == "duckdb" else v2_index_ddl(ref, dialect)
+        before = [
+            statement
+            for migration in MIGRATIONS[self.first - 1 : self.version]
+            for statement in migration.ddl(ref, dialect)
+            if statement not in after
+        ]
+        return before, after
+
     def apply_from(
         self, conn: Connection, ref: TableRef, progress: Progress | None, at: int
     ) -> StepStats:
         """Take the table from layout ``at`` to :attr:`version` on ``conn``.
 
-        From ``first - 1``: every step's schema change, then one data pass. From
-        a layout inside the span (another upgrader stopped there): the remaining
-        steps one after the other, in this same transaction.
+        From ``first - 1``: the schema changes, one data pass, then the listing
+        indexes. From a layout inside the span (another upgrader stopped there):
+        the remaining steps one after the other, in this same transaction.
         """
-        steps = MIGRATIONS[at : self.version]
         if at != self.first - 1:
             total = StepStats()
-            for migration in steps:
+            for migration in MIGRATIONS[at : self.version]:
                 _add(total, migration.apply(conn, ref, progress))
             return total
-        for migration in steps:
-            for statement in migration.ddl(ref, conn.dialect):
-                conn.exec_driver_sql(statement)
-        return v2_data(conn, ref, progress, search=True)
+        before, after = self.statements(ref, conn.dialect)
+        for statement in before:
+            conn.exec_driver_sql(statement)
+        stats = v2_data(conn, ref, progress, at=self.version)
+        for statement in after:
+            conn.exec_driver_sql(statement)
+        return stats
 
 
 def _add(total: StepStats, stats: StepStats) -> None:
@@ -60,19 +88,20 @@ def _add(total: StepStats, stats: StepStats) -> None:
     total.unmoved.extend(stats.unmoved)
 
 
-#: v2 (move the runs), v3 (drop indexes) and v4 (search text) as one step
-V1_TO_V4 = Fused(first=2, version=4)
+#: v2 (move the runs), v3 (drop indexes), v4 (search text) and v5 (runs as json
+#: on Postgres) as one step
+V1_TO_V5 = Fused(first=2, version=5)
 
 
 def steps_for(start: int, target: int = LATEST_VERSION) -> list[Migration | Fused]:
     """What to apply, in order, to take a table from layout ``start`` to ``target``:
-    :data:`MIGRATIONS` with v2..v4 as :data:`V1_TO_V4` when all three are due."""
+    :data:`MIGRATIONS` with v2..v5 as :data:`V1_TO_V5` when all of them are due."""
     steps: list[Migration | Fused] = []
     version = start
     while version < target:
-        if version == V1_TO_V4.first - 1 and target >= V1_TO_V4.version:
-            steps.append(V1_TO_V4)
-            version = V1_TO_V4.version
+        if version == V1_TO_V5.first - 1 and target >= V1_TO_V5.version:
+            steps.append(V1_TO_V5)
+            version = V1_TO_V5.version
         else:
             steps.append(MIGRATIONS[version])
             version += 1

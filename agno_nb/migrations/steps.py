@@ -86,6 +86,11 @@ def _v1_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
 
 
 def _v2_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
+    return [*v2_table_ddl(ref, dialect), *v2_index_ddl(ref, dialect)]
+
+
+def v2_table_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
+    """v2's summary columns and runs table (its statements but the listing indexes)."""
     table = quoted(ref, dialect)
     types: dict[str, sa.types.TypeEngine[Any]] = {
         "string": sa.String(),
@@ -98,17 +103,25 @@ def _v2_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
         statements.append(
             f"ALTER TABLE {table} ADD COLUMN {name} {compile_type(types[kind], dialect)}{default}"
         )
-    backend = ref.backend
-    runs = runs_table(sa.MetaData(), ref.table, backend=backend, schema=ref.schema)
+    runs = runs_table(sa.MetaData(), ref.table, backend=ref.backend, schema=ref.schema)
     statements.append(str(CreateTable(runs).compile(dialect=dialect)).strip())
+    return statements
+
+
+def v2_index_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
+    """v2's listing indexes on the sessions table (newest first per user, per
+    entity, overall): the statements of v2 that ``migrations.fused`` runs after
+    its data move, so each index is built once from the filled columns instead
+    of updated row by row as the move fills them."""
     target = session_table(
-        sa.MetaData(), ref.table, mode=ref.mode, version=2, backend=backend, schema=ref.schema
+        sa.MetaData(), ref.table, mode=ref.mode, version=2, backend=ref.backend, schema=ref.schema
     )
     wanted = {name for name, _ in v2_index_specs(ref.table, ref.mode)}
-    for index in sorted(target.indexes, key=lambda i: str(i.name)):
-        if index.name in wanted:
-            statements.append(str(CreateIndex(index).compile(dialect=dialect)).strip())
-    return statements
+    return [
+        str(CreateIndex(index).compile(dialect=dialect)).strip()
+        for index in sorted(target.indexes, key=lambda i: str(i.name))
+        if index.name in wanted
+    ]
 
 
 def _decode(text: str | bytes | None) -> Any:
@@ -157,15 +170,17 @@ def _held_text(row: Any, source: str) -> str:
 
 
 def _v2_data(
-    conn: Connection, ref: TableRef, progress: Progress | None, *, search: bool = False
+    conn: Connection, ref: TableRef, progress: Progress | None, *, at: int = 2
 ) -> StepStats:
     """Move every run out of the session JSON into the runs table, in batches.
 
-    ``search``: the table already has v4's columns (``migrations.fused``), and
-    each row gets its folded search text as it is moved, from the values this
-    pass decoded anyway, so that v4 has nothing left to fill.
+    ``at``: the layout whose columns the table already has (``migrations.fused``
+    applies the later steps' schema changes first). From 4 each row gets its
+    folded search text as it is moved, from the values this pass decoded anyway,
+    so that v4 has nothing left to fill; at 5 the runs go in as v5 stores them
+    (Postgres: ``json``, the text as written), so v5 has nothing to rewrite.
     """
-    at = 4 if search else 2
+    search = at >= 4
     md = sa.MetaData()
     old = session_table(
         md, ref.table, mode=ref.mode, version=1, backend=ref.backend, schema=ref.schema
@@ -273,11 +288,10 @@ def _v2_data(
     return stats
 
 
-def v2_data(
-    conn: Connection, ref: TableRef, progress: Progress | None, *, search: bool = False
-) -> StepStats:
-    """v2's data move, for ``migrations.fused`` (``search``: see ``_v2_data``)."""
-    return _v2_data(conn, ref, progress, search=search)
+def v2_data(conn: Connection, ref: TableRef, progress: Progress | None, *, at: int) -> StepStats:
+    """v2's data move into a table that has layout ``at``'s columns, for
+    ``migrations.fused`` (see ``_v2_data``)."""
+    return _v2_data(conn, ref, progress, at=at)
 
 
 # -- v2 -> v3: drop agno's single-column indexes ------------------------------------------

@@ -78,7 +78,7 @@ def upgrade(
         return _finish_moves(storage, result)
     mark(storage, LATEST_VERSION)  # writers that time out name this upgrade
     try:
-        # v2..v4 as one step when all are due: one decode of each session (fused.py)
+        # v2..v5 as one step when all are due: one decode of each session (fused.py)
         for migration in steps_for(start or 0):
             stays_at = getattr(migration, "first", migration.version) - 1
             with (

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from agno_nb.migrations import MIGRATIONS
-from agno_nb.migrations.fused import V1_TO_V4, Fused, apply_step, steps_for
+from agno_nb.migrations.fused import V1_TO_V5, Fused, apply_step, steps_for
 from agno_nb.schema import LATEST_VERSION
 from tests.session_factory import make_session
 
@@ -82,20 +82,20 @@ def test_every_step_keeps_every_user_value(make_storage: Any) -> None:
 
 
 def test_fused_step_keeps_every_user_value(make_storage: Any) -> None:
-    """From v1 the upgrade applies v2..v4 as one step (``migrations.fused``): its
+    """From v1 the upgrade applies v2..v5 as one step (``migrations.fused``): its
     UPDATEs are as quiet as the single steps'."""
     old = _v0_table(make_storage)
     schema = old.schema if old.backend == "postgres" else None
     before = _user_values(old.db_engine, old.table_name, schema)
     steps = steps_for(0)
-    assert V1_TO_V4 in steps
+    assert V1_TO_V5 in steps
     at = 0
     for step in steps:
         with old.db_engine.begin() as conn:
             apply_step(step, conn, old.ref, None, at)
         at = step.version
         after = _user_values(old.db_engine, old.table_name, schema)
-        name = "v2..v4 fused" if isinstance(step, Fused) else f"v{step.version}"
+        name = "v2..v5 fused" if isinstance(step, Fused) else f"v{step.version}"
         assert after == before, f"step to {name} changed a user value"
 
 

@@ -1,4 +1,4 @@
-"""The v1 -> latest upgrade applies v2..v4 as one step (``migrations.fused``):
+"""The v1 -> latest upgrade applies v2..v5 as one step (``migrations.fused``):
 one decode of each session, the same rows as applying the steps one by one."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from agno_nb.migrations import MIGRATIONS
-from agno_nb.migrations.fused import V1_TO_V4, steps_for
+from agno_nb.migrations.fused import V1_TO_V5, steps_for
 from agno_nb.schema import LATEST_VERSION, RUNS_SUFFIX
 from tests.session_factory import make_run
 
@@ -59,8 +59,8 @@ def _v1_table(make_storage: Any, name: str) -> Any:
 
 
 def test_steps_for_fuses_v2_to_v4_only_when_all_are_due() -> None:
-    assert steps_for(1) == [V1_TO_V4, *MIGRATIONS[4:LATEST_VERSION]]
-    assert steps_for(0) == [MIGRATIONS[0], V1_TO_V4, *MIGRATIONS[4:LATEST_VERSION]]
+    assert steps_for(1) == [V1_TO_V5]
+    assert steps_for(0) == [MIGRATIONS[0], V1_TO_V5]
     assert steps_for(2) == list(MIGRATIONS[2:LATEST_VERSION])
     assert steps_for(1, 3) == list(MIGRATIONS[1:3])
 
