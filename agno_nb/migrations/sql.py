@@ -5,11 +5,12 @@ of agno_nb it imports only the dialects."""
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 
 from agno_nb.dialects import dialect_of
 
@@ -55,3 +56,50 @@ def quoted(ref: TableRef, dialect: Dialect, name: str | None = None) -> str:
 def compile_type(type_: sa.types.TypeEngine[Any], dialect: Dialect) -> str:
     """``type_`` as ``dialect`` spells it in DDL."""
     return type_.compile(dialect=dialect)
+
+
+class ManyRows:
+    """One statement run with many rows of parameters, as ``conn.execute(statement,
+    rows)`` runs it, but on SQLite handed to the driver directly.
+
+    SQLAlchemy builds each row's parameters in Python (a few microseconds a row,
+    about a tenth of an upgrade's CPU time); on SQLite (positional parameters,
+    no casts) the statement is compiled once and each row becomes a tuple by one
+    C-level ``itemgetter``, after the bind processors of the columns that have
+    one (JSON: the engine's encoder, as SQLAlchemy would call it). Elsewhere
+    ``conn.execute`` does it all as usual.
+    """
+
+    def __init__(self, conn: Connection, statement: Any, keys: list[str]) -> None:
+        self.conn = conn
+        self.statement = statement
+        dialect = conn.dialect
+        self.sql: str | None = None
+        if dialect.name != "sqlite":
+            return
+        compiled = statement.compile(dialect=dialect, column_keys=keys)
+        names = list(compiled.positiontup or ())
+        if not names or sorted(names) != sorted(keys):  # a parameter bound twice, or one not given
+            return
+        self.sql = compiled.string
+        one = names[0] if len(names) == 1 else None
+        #: a row's values as the statement's tuple (itemgetter of one name gives no tuple)
+        self.take: Any = operator.itemgetter(*names) if one is None else lambda row: (row[one],)
+        self.processors = []
+        for name in names:
+            processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self.processors.append((name, processor))
+
+    def run(self, rows: list[dict[str, Any]]) -> None:
+        """Run the statement once per row (each row: a value for every key; on
+        SQLite its JSON values are replaced by their text as they are bound)."""
+        if not rows:
+            return
+        if self.sql is None:
+            self.conn.execute(self.statement, rows)
+            return
+        for name, processor in self.processors:
+            for row in rows:
+                row[name] = processor(row[name])
+        self.conn.exec_driver_sql(self.sql, list(map(self.take, rows)))

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.schema import CreateIndex, CreateTable, DropIndex
 
 from agno_nb.codec import loads_exact
-from agno_nb.migrations.sql import StepStats, TableRef, compile_type, quoted
+from agno_nb.migrations.sql import ManyRows, StepStats, TableRef, compile_type, quoted
 from agno_nb.migrations.v4_search import v4_data, v4_ddl
 from agno_nb.migrations.v5_json_runs import SUMMARY as V5_SUMMARY
 from agno_nb.migrations.v5_json_runs import v5_ddl, v5_describe
@@ -213,6 +213,11 @@ def _v2_data(
     update = quiet_update(new).where(new.c.session_id == sa.bindparam("b_sid")).values(**values)
     # a row left as it was: only marked, so reads take its runs from its JSON
     leave = quiet_update(new).where(new.c.session_id == sa.bindparam("b_sid")).values(**marks)
+    run_keys = ["session_id", "run_index", "run_id", "created_at", "message_count", "run"]
+    search_key = ["b_search"] if search else []
+    insert_runs = ManyRows(conn, runs.insert(), run_keys + (["search_text"] if search else []))
+    update_rows = ManyRows(conn, update, [*(v.key for v in values.values()), "b_sid"])
+    leave_rows = ManyRows(conn, leave, ["b_sid", *search_key])
     stats = StepStats()
     seen = 0
     last: str | None = None
@@ -273,12 +278,9 @@ def _v2_data(
             )
             if search:  # a row kept as given has no runs list: its text is its name and id
                 updates[-1]["b_search"] = name_text(row.session_id, name)
-        if run_rows:
-            conn.execute(runs.insert(), run_rows)
-        if updates:
-            conn.execute(update, updates)
-        if left:
-            conn.execute(leave, left)
+        insert_runs.run(run_rows)
+        update_rows.run(updates)
+        leave_rows.run(left)
         stats.sessions += len(updates)
         stats.runs += len(run_rows)
         seen += len(rows)

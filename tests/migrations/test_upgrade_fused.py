@@ -58,7 +58,7 @@ def _v1_table(make_storage: Any, name: str) -> Any:
     return storage
 
 
-def test_steps_for_fuses_v2_to_v4_only_when_all_are_due() -> None:
+def test_steps_for_fuses_v2_to_v5_only_when_all_are_due() -> None:
     assert steps_for(1) == [V1_TO_V5]
     assert steps_for(0) == [MIGRATIONS[0], V1_TO_V5]
     assert steps_for(2) == list(MIGRATIONS[2:LATEST_VERSION])
@@ -137,3 +137,155 @@ def test_fused_upgrade_leaves_unreadable_rows_as_v4_would(
     assert "question 1" in names["S-002"]  # its memory reads: its runs' text is there
     fused.close()
     stepwise.close()
+
+
+def _indexes(storage: Any) -> list[tuple[str, tuple[str, ...]]]:
+    found = []
+    if storage.backend == "duckdb":  # duckdb_engine does not reflect indexes
+        query = sa.text("SELECT index_name, sql FROM duckdb_indexes() WHERE table_name = :t")
+        with storage.db_engine.connect() as conn:
+            for name, sql in conn.execute(query, {"t": storage.table_name}):
+                columns = sql[sql.rindex("(") + 1 : sql.rindex(")")].split(", ")
+                found.append((name.replace(storage.table_name, "<t>"), tuple(columns)))
+        return sorted(found)
+    inspector = sa.inspect(storage.db_engine)
+    for suffix in ("", RUNS_SUFFIX):
+        for index in inspector.get_indexes(storage.table_name + suffix, schema=storage.schema):
+            name = str(index["name"]).replace(storage.table_name, "<t>")
+            found.append((name, tuple(str(c) for c in index["column_names"])))
+    return sorted(found)
+
+
+def test_fused_upgrade_builds_the_same_indexes_and_columns(
+    make_storage: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The listing indexes, built after the move (before it on DuckDB), are those of
+    the steps one by one; on Postgres the runs are json, compressed alike."""
+    import agno_nb.storage._upgrading as upgrading
+
+    fused = _v1_table(make_storage, "fused_ix")
+    fused.upgrade_schema()
+    monkeypatch.setattr(upgrading, "steps_for", lambda start: list(MIGRATIONS[start:]))
+    stepwise = _v1_table(make_storage, "step_ix")
+    stepwise.upgrade_schema()
+    assert _indexes(fused) == _indexes(stepwise)
+    assert any(name == "ix_<t>_user_created" for name, _ in _indexes(fused))
+    if fused.backend != "postgres":
+        return
+    query = sa.text(
+        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attcompression "
+        "FROM pg_attribute a WHERE a.attrelid = CAST(:t AS regclass) AND a.attnum > 0 "
+        "ORDER BY a.attnum"
+    )
+    columns = []
+    for storage in (fused, stepwise):
+        with storage.db_engine.connect() as conn:
+            name = f'"{storage.schema}"."{storage.table_name}{RUNS_SUFFIX}"'
+            columns.append(conn.execute(query, {"t": name}).all())
+    assert columns[0] == columns[1]
+    assert ("run", "json") in [(c[0], c[1]) for c in columns[0]]
+
+
+def test_fused_upgrade_on_postgres_stores_each_run_as_written(make_storage: Any) -> None:
+    """The fused step inserts the runs as json, the text agno_nb writes (no
+    rewrite by jsonb and back), with the values the steps one by one give."""
+    import json
+
+    from agno_nb.codec import encode_json
+
+    storage = _v1_table(make_storage, "as_written")
+    storage.upgrade_schema()
+    table = sa.table(storage.table_name + RUNS_SUFFIX, schema=storage.schema)
+    run_text = (
+        sa.cast(sa.column("run"), sa.Text) if storage.backend != "sqlite" else sa.column("run")
+    )
+    with storage.db_engine.connect() as conn:
+        texts = conn.execute(sa.select(run_text).select_from(table)).scalars().all()
+    assert texts
+    for text in texts:
+        assert text == encode_json(json.loads(text))
+    assert [r["run_id"] for r in storage.read("S-002").memory["runs"]] == ["run-0", "run-1"]
+
+
+def test_sqlite_move_hands_rows_to_the_driver_with_sqlalchemys_values(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On SQLite the move's statements go to the driver as tuples
+    (``migrations.sql.ManyRows``): the rows are byte for byte those that
+    SQLAlchemy's own executemany writes."""
+    from agno_nb.migrations import sql
+    from agno_nb.storage import SqliteStorage
+
+    taken: list[bool] = []
+    run = sql.ManyRows.run
+
+    def watched(self: Any, rows: list[dict[str, Any]]) -> None:
+        taken.append(self.sql is not None)
+        run(self, rows)
+
+    def through_sqlalchemy(self: Any, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(self.statement, rows)
+
+    def v1(name: str) -> Any:
+        storage = SqliteStorage(name, db_file=tmp_path / "m.db", schema_version=1)
+        storage.create()
+        with storage.db_engine.begin() as conn:
+            conn.execute(storage.table_at(1).insert(), _v1_rows())
+        return storage
+
+    monkeypatch.setattr(sql.ManyRows, "run", watched)
+    direct = v1("direct")
+    direct.upgrade_schema()
+    assert taken.count(True) >= 2  # the runs' insert and the sessions' update
+    monkeypatch.setattr(sql.ManyRows, "run", through_sqlalchemy)
+    general = v1("general")
+    general.upgrade_schema()
+    assert _rows(direct) == _rows(general)
+    assert _rows(direct, RUNS_SUFFIX) == _rows(general, RUNS_SUFFIX)
+    direct.close()
+    general.close()
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_sqlite_page_cache_is_given_back_after_the_move(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, fails: bool
+) -> None:
+    """The move runs with a bigger page cache; every connection goes back to the
+    pool with its own again, whether the step succeeded or failed."""
+    from agno_nb.errors import MigrationError
+    from agno_nb.migrations import fused, steps
+    from agno_nb.storage import SqliteStorage
+
+    storage = SqliteStorage("cache", db_file=tmp_path / "c.db", schema_version=1)
+    storage.create()
+    with storage.db_engine.begin() as conn:
+        conn.execute(storage.table_at(1).insert(), _v1_rows())
+        default = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    seen: list[int] = []
+    during: list[int] = []
+
+    def checkin(dbapi_conn: Any, _record: Any) -> None:
+        seen.append(dbapi_conn.execute("PRAGMA cache_size").fetchone()[0])
+
+    sa.event.listen(storage.db_engine, "checkin", checkin)
+    summarize = steps.summarize_runs
+
+    def summarize_and_look(runs: Any) -> Any:
+        if not during:
+            during.append(1)
+            if fails:
+                raise RuntimeError("disk on fire")
+        return summarize(runs)
+
+    monkeypatch.setattr(steps, "summarize_runs", summarize_and_look)
+    if fails:
+        with pytest.raises(MigrationError, match="disk on fire"):
+            storage.upgrade_schema()
+        assert storage.current_version == 1
+    else:
+        storage.upgrade_schema()
+        assert storage.current_version == LATEST_VERSION
+    assert during and seen and set(seen) == {default}
+    assert fused.MOVE_CACHE_KIB * 1024 > 2_000 * 1024
+    storage.close()
