@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from agno_nb.migrations.fused import Fused, steps_for
 from agno_nb.migrations.sql import TableRef, dialect_for
 from agno_nb.migrations.steps import MIGRATIONS
 from agno_nb.schema import LATEST_VERSION
@@ -24,6 +25,12 @@ SESSIONS_PER_S: dict[int, float] = {2: 7_000.0, 4: 9_000.0}
 #: runs table on Postgres (12,000-17,000 sessions of 3 runs of ~2 KB a second on
 #: the CI machine, 20,000 sessions; it only stamps elsewhere).
 BACKEND_SESSIONS_PER_S: dict[tuple[int, str], float] = {(5, "postgres"): 12_000.0}
+#: The same for v2..v5 applied as one step from v1 (``migrations.fused``, what
+#: ``upgrade_schema()`` does from v1 or v0): one pass that moves the runs and
+#: fills the search text, measured on SQLite at the rate ``85e69d9``'s v1 -> v3
+#: upgrade had (bench/README.md, issue 23); on Postgres it also saves v5's
+#: rewrite of the runs table.
+FUSED_SESSIONS_PER_S = 7_000.0
 
 
 def sessions_per_s(version: int, backend: str) -> float:
@@ -64,10 +71,19 @@ class UpgradePlan:
     def expected_lock_s(self) -> float | None:
         """About how long applying the plan holds the table's write lock (each
         step holds it while it runs): the session count over each data step's
-        measured rate. None when the sessions were not counted."""
+        measured rate, v2..v5 from v1 counted as the one step they are applied as.
+        None when the sessions were not counted."""
         if self.sessions is None:
             return None
-        return sum(self.sessions / sessions_per_s(s.version, self.backend) for s in self.steps)
+        if self.from_version is None or not self.steps:
+            return 0.0
+        total = 0.0
+        for step in steps_for(self.from_version, self.to_version):
+            if isinstance(step, Fused):
+                total += self.sessions / FUSED_SESSIONS_PER_S
+            else:
+                total += self.sessions / sessions_per_s(step.version, self.backend)
+        return total
 
     @property
     def state(self) -> str:

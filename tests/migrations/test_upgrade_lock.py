@@ -58,3 +58,23 @@ def test_writer_that_times_out_names_the_running_upgrade(
     assert writer.count_sessions() == 601
     old.close()
     writer.close()
+
+
+def test_lock_estimate_counts_the_fused_step_once() -> None:
+    """From v1 the plan's lock estimate is one pass at the fused step's rate, not
+    v2's and v4's (and Postgres' v5) passes added up; from v2 the steps' own."""
+    from agno_nb.migrations import plan
+    from agno_nb.migrations.plan import FUSED_SESSIONS_PER_S, sessions_per_s
+    from agno_nb.migrations.sql import TableRef
+
+    for backend in ("sqlite", "postgres", "duckdb"):
+        ref = TableRef(backend=backend, table="t")
+        from_v1 = plan(ref, 1)
+        from_v1.sessions = 14_000
+        assert from_v1.expected_lock_s == pytest.approx(14_000 / FUSED_SESSIONS_PER_S)
+        from_v2 = plan(ref, 2)
+        from_v2.sessions = 14_000
+        steps = [4, 5]
+        assert from_v2.expected_lock_s == pytest.approx(
+            sum(14_000 / sessions_per_s(v, backend) for v in steps)
+        )
