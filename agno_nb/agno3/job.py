@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -16,7 +15,7 @@ from agno_nb.agno3.identity import same_identity
 from agno_nb.agno3.report import TableReport
 from agno_nb.agno3.runs import rename_run
 from agno_nb.agno3.source import SourceRow, SourceTable, count_source
-from agno_nb.agno3.target import Target, write_transaction
+from agno_nb.agno3.target import Target, agno_json, write_transaction
 from agno_nb.agno3.verify import run_counts
 from agno_nb.errors import AgnoNbError
 
@@ -388,8 +387,8 @@ class TableJob:
         self, conn: Connection, table: sa.Table, rows: list[dict[str, Any]], *, upsert: bool = False
     ) -> None:
         """INSERT ``rows``. On SQLite the JSON is encoded here, as agno's engine does
-        (``json.dumps`` with its default separators; a key given as None is JSON
-        ``null``, a key left out is SQL NULL), and the rows go to the driver's
+        (``json.dumps`` with its default separators, by ``target.agno_json``; a key
+        given as None is JSON ``null``, a key left out is SQL NULL), and the rows go to the driver's
         executemany in one call; elsewhere through SQLAlchemy's JSON types.
 
         ``upsert``: a row whose key exists is updated in place (every column), as
@@ -412,7 +411,7 @@ class TableJob:
         plain = [c.name for c in table.columns if not isinstance(c.type, sa.JSON)]
         json_columns = [c.name for c in table.columns if isinstance(c.type, sa.JSON)]
         columns = plain + json_columns
-        dumps = json.dumps
+        dumps = agno_json
         params = [
             (
                 *[row.get(c) for c in plain],

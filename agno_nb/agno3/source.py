@@ -96,7 +96,7 @@ class SourceTable:
             if last is not None:
                 query = query.where(table.c.session_id > last)
             with self.engine.connect() as conn:
-                rows = [dict(r._mapping) for r in conn.execute(query)]
+                rows = [dict(r) for r in conn.execute(query).mappings().all()]
                 if not rows:
                     return
                 run_texts: dict[str, list[str]] | None = None
@@ -114,7 +114,7 @@ class SourceTable:
             .order_by(runs.c.session_id, runs.c.run_index)
         )
         out: dict[str, list[str]] = {}
-        for sid, text in conn.execute(query):
+        for sid, text in conn.execute(query).all():
             out.setdefault(sid, []).append(text)
         return out
 

@@ -13,8 +13,12 @@ from agno_nb.agno3.tables import TargetTables
 
 def run_counts(conn: Connection, t: TargetTables, owned: Any) -> dict[str, tuple[int, int]]:
     """session_id -> (runs, messages) in the target, for the sessions ``owned``
-    selects. SQLite's JSON functions refuse what agno writes for NaN (``json.dumps``
-    output): those runs are counted in Python instead of failing the whole query."""
+    selects. SQLite's JSON functions refuse what agno writes for NaN and infinities
+    (``json.dumps`` output): those runs are counted in Python instead of failing
+    the whole query. Only a run holding ``NaN`` or ``Infinity`` can be one that
+    ``json.loads`` reads and SQLite refuses, so only those are parsed a third
+    time to find out (any other run SQLite refuses, Python's reader refuses too,
+    and it counts no messages either way)."""
     runs = t.runs
     counts: dict[str, list[int]] = {}
     if t.dialect.native_json:  # jsonb: its own functions, and no invalid JSON
@@ -41,10 +45,12 @@ def run_counts(conn: Connection, t: TargetTables, owned: Any) -> dict[str, tuple
         .where(runs.c.session_id.in_(owned))
         .group_by(runs.c.session_id)
     )
-    for sid, n, m in conn.execute(query):
+    for sid, n, m in conn.execute(query).all():
         counts[sid] = [int(n), int(m or 0)]
+    stored = sa.type_coerce(runs.c.run_data, sa.Text)  # no CAST: no copy to search it
+    special = sa.or_(sa.func.instr(stored, "NaN") > 0, sa.func.instr(stored, "Infinity") > 0)
     other = sa.select(runs.c.session_id, sa.cast(runs.c.run_data, sa.Text)).where(
-        runs.c.session_id.in_(owned), sa.not_(valid)
+        runs.c.session_id.in_(owned), special, sa.not_(valid)
     )
     for sid, text in conn.execute(other):
         try:
