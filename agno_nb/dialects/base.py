@@ -13,6 +13,8 @@ imports nothing of agno_nb but its errors and URL masking, so every layer
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -71,6 +73,12 @@ class Dialect:
     file_based: ClassVar[bool] = True
     #: table names that differ only in case name one table
     folds_names: ClassVar[bool] = True
+    #: ``CREATE INDEX`` may follow updates of the same table in one transaction
+    #: (DuckDB refuses it)
+    indexes_after_updates: ClassVar[bool] = True
+    #: the driver takes each row's parameters as a plain tuple in statement order
+    #: (sqlite3: positional, no casts), so a bulk write may hand rows to it directly
+    binds_tuples: ClassVar[bool] = True
     #: ``LIKE`` ignores the case of ASCII letters (and only theirs), so search
     #: text that is all ASCII may be stored as written: folding would only
     #: lower-case it
@@ -90,6 +98,13 @@ class Dialect:
     #: agno 3.1.10's memories table has ``feedback`` right after ``memory`` here
     #: (elsewhere after ``topics``)
     agno_memory_feedback_early: ClassVar[bool] = False
+
+    @contextmanager
+    def bulk_cache(self, conn: Connection, kib: int) -> Iterator[None]:
+        """At least ``kib`` KiB of page cache on ``conn`` while a bulk move runs,
+        then the connection's own setting again. Nothing where the server sizes
+        its own cache (Postgres, DuckDB)."""
+        yield
 
     # -- statements -------------------------------------------------------------------------
 

@@ -28,6 +28,8 @@ class DuckDbDialect(Dialect):
     name = "duckdb"
     sqlalchemy_name = "duckdb"
     holds_agno_tables = False
+    indexes_after_updates = False
+    binds_tuples = False
     like_ignores_ascii_case = False
 
     def insert(self, table: sa.Table) -> Any:

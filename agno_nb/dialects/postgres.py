@@ -77,6 +77,7 @@ class PostgresDialect(Dialect):
     nulls_first_descending = True
     file_based = False
     folds_names = False
+    binds_tuples = False
     like_ignores_ascii_case = False
     has_schemas = True
     json_allows_nan = False

@@ -6,11 +6,14 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import Connection
 
 from agno_nb.dialects.base import Dialect, ErrorPlace
 from agno_nb.errors import (
@@ -52,6 +55,25 @@ class SqliteDialect(Dialect):
     name = "sqlite"
     sqlalchemy_name = "sqlite"
     explicit_begin = True
+
+    @contextmanager
+    def bulk_cache(self, conn: Connection, kib: int) -> Iterator[None]:
+        """With SQLite's default 2 MB cache, a big move writes changed pages to
+        the WAL before its commit to make room, and again when it changes them
+        again (the b-tree's last pages, the free-page list): about 6% more WAL for
+        5,000 sessions, and more CPU. The pages live in the process' memory only
+        until the transaction ends."""
+        driver: Any = conn.connection.driver_connection
+        own = driver.execute("PRAGMA cache_size").fetchone()[0]
+        page = driver.execute("PRAGMA page_size").fetchone()[0]
+        if (-own if own < 0 else own * page // 1024) >= kib:
+            yield
+            return
+        driver.execute(f"PRAGMA cache_size = -{int(kib)}")
+        try:
+            yield
+        finally:  # on the driver: it works in a transaction that failed too
+            driver.execute(f"PRAGMA cache_size = {int(own)}")
 
     def contains(self, column: Any, term: str) -> Any:
         if len(term.encode()) > LIKE_LIMIT:  # lower(): ASCII text may be stored unfolded

@@ -28,13 +28,11 @@ statements are what runs, v2's ``CREATE INDEX`` after the data move
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
 
+from agno_nb.dialects import dialect_of
 from agno_nb.migrations.sql import StepStats, TableRef
 from agno_nb.migrations.steps import MIGRATIONS, Migration, Progress, v2_data, v2_index_ddl
 from agno_nb.schema import LATEST_VERSION
@@ -53,7 +51,7 @@ class Fused:
         """The span's schema changes in the order they run: those before the data
         move, and those after it (v2's listing indexes; none on DuckDB, which
         refuses ``CREATE INDEX`` in a transaction that has updated the table)."""
-        after = [] if ref.backend == "duckdb" else v2_index_ddl(ref, dialect)
+        after = v2_index_ddl(ref, dialect) if dialect_of(ref.backend).indexes_after_updates else []
         before = [
             statement
             for migration in MIGRATIONS[self.first - 1 : self.version]
@@ -79,7 +77,7 @@ class Fused:
         before, after = self.statements(ref, conn.dialect)
         for statement in before:
             conn.exec_driver_sql(statement)
-        with _page_cache(conn, ref):
+        with dialect_of(ref.backend).bulk_cache(conn, MOVE_CACHE_KIB):
             stats = v2_data(conn, ref, progress, at=self.version)
         for statement in after:
             conn.exec_driver_sql(statement)
@@ -88,31 +86,6 @@ class Fused:
 
 #: SQLite's page cache during the data move, in KiB (its default is 2,000 KiB)
 MOVE_CACHE_KIB = 32_768
-
-
-@contextmanager
-def _page_cache(conn: Connection, ref: TableRef) -> Iterator[None]:
-    """On SQLite, a page cache of :data:`MOVE_CACHE_KIB` for the data move, then
-    the connection's own again. With the default 2 MB, SQLite writes changed
-    pages to the WAL before the commit to make room, and writes them again when
-    the move changes them again (the b-tree's last pages, the free-page list):
-    about 6% more WAL for 5,000 sessions, and more CPU. The pages live in the
-    process' memory only until the transaction ends."""
-    if ref.backend != "sqlite":
-        yield
-        return
-    driver: Any = conn.connection.driver_connection
-    own = driver.execute("PRAGMA cache_size").fetchone()[0]
-    page = driver.execute("PRAGMA page_size").fetchone()[0]
-    kib = -own if own < 0 else own * page // 1024
-    if kib >= MOVE_CACHE_KIB:
-        yield
-        return
-    driver.execute(f"PRAGMA cache_size = -{MOVE_CACHE_KIB}")
-    try:
-        yield
-    finally:  # on the driver: it works in a transaction that failed too
-        driver.execute(f"PRAGMA cache_size = {int(own)}")
 
 
 def _add(total: StepStats, stats: StepStats) -> None:

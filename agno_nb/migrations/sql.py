@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
-from agno_nb.dialects import dialect_of
+from agno_nb.dialects import dialect_named, dialect_of
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,8 @@ class ManyRows:
         self.statement = statement
         dialect = conn.dialect
         self.sql: str | None = None
-        if dialect.name != "sqlite":
+        facts = dialect_named(dialect.name)
+        if facts is None or not facts.binds_tuples:
             return
         compiled = statement.compile(dialect=dialect, column_keys=keys)
         names = list(compiled.positiontup or ())

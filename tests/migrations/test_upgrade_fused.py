@@ -161,7 +161,7 @@ def test_fused_upgrade_builds_the_same_indexes_and_columns(
 ) -> None:
     """The listing indexes, built after the move (before it on DuckDB), are those of
     the steps one by one; on Postgres the runs are json, compressed alike."""
-    import agno_nb.storage._upgrading as upgrading
+    import agno_nb.storage.upgrade as upgrading
 
     fused = _v1_table(make_storage, "fused_ix")
     fused.upgrade_schema()
