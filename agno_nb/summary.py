@@ -241,6 +241,14 @@ def _folded_text(
     return fold_joined([p for p in pieces if p], ascii_as_is=ascii_as_is) if pieces else ""
 
 
-def session_text(session_id: str, name: Any, runs: Iterable[Any]) -> str:
-    """The folded text of a whole session (what :func:`matches` searches)."""
-    return SEPARATOR.join([name_text(session_id, name), *(run_text(r) for r in runs)])
+def session_text(
+    session_id: str, name: Any, runs: Iterable[Any], *, ascii_as_is: bool = False
+) -> str:
+    """The folded text of a whole session (what :func:`matches` searches;
+    ``ascii_as_is``: see :func:`fold_joined`, decided for each piece)."""
+    return SEPARATOR.join(
+        [
+            name_text(session_id, name, ascii_as_is=ascii_as_is),
+            *(run_text(r, ascii_as_is=ascii_as_is) for r in runs),
+        ]
+    )

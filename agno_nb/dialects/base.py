@@ -79,6 +79,9 @@ class Dialect:
     #: the driver takes each row's parameters as a plain tuple in statement order
     #: (sqlite3: positional, no casts), so a bulk write may hand rows to it directly
     binds_tuples: ClassVar[bool] = True
+    #: a CAST to BLOB hands a text's stored bytes over as they are (SQLite), so
+    #: run texts are read as bytes, with no str to decode and encode again
+    blob_is_stored_bytes: ClassVar[bool] = True
     #: ``LIKE`` ignores the case of ASCII letters (and only theirs), so search
     #: text that is all ASCII may be stored as written: folding would only
     #: lower-case it

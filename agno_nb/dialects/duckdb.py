@@ -30,6 +30,7 @@ class DuckDbDialect(Dialect):
     holds_agno_tables = False
     indexes_after_updates = False
     binds_tuples = False
+    blob_is_stored_bytes = False
     like_ignores_ascii_case = False
 
     def insert(self, table: sa.Table) -> Any:

@@ -78,6 +78,7 @@ class PostgresDialect(Dialect):
     file_based = False
     folds_names = False
     binds_tuples = False
+    blob_is_stored_bytes = False
     like_ignores_ascii_case = False
     has_schemas = True
     json_allows_nan = False

@@ -11,6 +11,7 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.schema import CreateIndex, CreateTable, DropIndex
 
 from agno_nb.codec import loads_exact
+from agno_nb.dialects import dialect_of
 from agno_nb.migrations.sql import ManyRows, StepStats, TableRef, compile_type, quoted
 from agno_nb.migrations.v4_search import v4_data, v4_ddl
 from agno_nb.migrations.v5_json_runs import SUMMARY as V5_SUMMARY
@@ -24,7 +25,7 @@ from agno_nb.schema import (
     session_table,
     v2_index_specs,
 )
-from agno_nb.summary import name_text, run_text, session_text, summarize_runs
+from agno_nb.summary import name_text, run_facts, session_text
 
 Progress = Callable[[int, int], None]
 BATCH_SIZE = 500
@@ -157,7 +158,7 @@ def _examine(row: Any, source: str) -> tuple[Any, Any, str | None]:
     return holder, session_data, None
 
 
-def _held_text(row: Any, source: str) -> str:
+def _held_text(row: Any, source: str, as_is: bool) -> str:
     """v4's ``search_name`` of a row v2 leaves as it was: its id and the text of
     the runs in its runs holder when that still decodes to a list of runs."""
     try:
@@ -166,7 +167,8 @@ def _held_text(row: Any, source: str) -> str:
         holder = None
     if source != "runs":
         holder = holder.get("runs") if isinstance(holder, dict) else None
-    return session_text(row.session_id, None, holder if isinstance(holder, list) else [])
+    runs = holder if isinstance(holder, list) else []
+    return session_text(row.session_id, None, runs, ascii_as_is=as_is)
 
 
 def _v2_data(
@@ -181,6 +183,8 @@ def _v2_data(
     (Postgres: ``json``, the text as written), so v5 has nothing to rewrite.
     """
     search = at >= 4
+    # search text that is all ASCII as written where LIKE ignores ASCII case, as writes keep it
+    as_is = dialect_of(ref.backend).like_ignores_ascii_case
     md = sa.MetaData()
     old = session_table(
         md, ref.table, mode=ref.mode, version=1, backend=ref.backend, schema=ref.schema
@@ -237,7 +241,7 @@ def _v2_data(
                 stats.unmoved.append((row.session_id, why))
                 left.append({"b_sid": row.session_id})
                 if search:  # as v4 gives it: no name, and the runs its JSON still reads
-                    left[-1]["b_search"] = _held_text(row, source)
+                    left[-1]["b_search"] = _held_text(row, source, as_is)
                 continue
             kept: Any = holder
             run_list: list[Any] = []
@@ -247,21 +251,26 @@ def _v2_data(
             elif isinstance(holder, dict) and isinstance(holder.get("runs"), list):
                 kept = dict(holder)
                 run_list, moved = kept.pop("runs"), True
-            summary = summarize_runs(run_list)
             created = int(row.created_at or row.updated_at or 0)
+            messages, preview = 0, None
             for index, run in enumerate(run_list):
+                count, text, asked = run_facts(
+                    run, search=search, question=preview is None, ascii_as_is=as_is
+                )
+                messages += count
+                preview = preview if preview is not None else asked
                 run_rows.append(
                     {
                         "session_id": row.session_id,
                         "run_index": index,
                         "run_id": run.get("run_id") if isinstance(run, dict) else None,
                         "created_at": run.get("created_at") if isinstance(run, dict) else None,
-                        "message_count": summary.per_run_messages[index],
+                        "message_count": count,
                         "run": run,
                     }
                 )
                 if search:
-                    run_rows[-1]["search_text"] = run_text(run)
+                    run_rows[-1]["search_text"] = text
             name = session_data.get("session_name") if isinstance(session_data, dict) else None
             updates.append(
                 {
@@ -269,15 +278,15 @@ def _v2_data(
                     "b_name": name,
                     # no list of runs: kept as it was, marked (run_count NULL)
                     "b_runs": len(run_list) if moved else None,
-                    "b_messages": summary.message_count if moved else None,
-                    "b_preview": summary.preview,
+                    "b_messages": messages if moved else None,
+                    "b_preview": preview,
                     "b_created_ms": int(created) * 1000,
                     "b_active_ms": int(row.updated_at or created) * 1000,
                     "b_source": kept,
                 }
             )
             if search:  # a row kept as given has no runs list: its text is its name and id
-                updates[-1]["b_search"] = name_text(row.session_id, name)
+                updates[-1]["b_search"] = name_text(row.session_id, name, ascii_as_is=as_is)
         insert_runs.run(run_rows)
         update_rows.run(updates)
         leave_rows.run(left)

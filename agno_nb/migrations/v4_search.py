@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
 from agno_nb.codec import loads_exact
+from agno_nb.dialects import dialect_of
 from agno_nb.migrations.sql import StepStats, TableRef, compile_type, quoted
 from agno_nb.schema import RUNS_SUFFIX, json_text, quiet_update, runs_table, session_table
 from agno_nb.summary import name_text, run_text, session_text
@@ -51,6 +52,8 @@ def v4_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Any:
     stats = StepStats()
     runs_done = 0
 
+    # text that is all ASCII as written where LIKE ignores ASCII case, as writes keep it
+    as_is = dialect_of(ref.backend).like_ignores_ascii_case
     set_name = (
         quiet_update(table)
         .where(table.c.session_id == sa.bindparam("b_sid"))
@@ -64,7 +67,10 @@ def v4_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Any:
         rows = conn.execute(query.order_by(table.c.session_id).limit(BATCH_SIZE)).all()
         if not rows:
             break
-        conn.execute(set_name, [{"b_sid": r[0], "b_text": name_text(r[0], r[1])} for r in rows])
+        conn.execute(
+            set_name,
+            [{"b_sid": r[0], "b_text": name_text(r[0], r[1], ascii_as_is=as_is)} for r in rows],
+        )
         last = rows[-1][0]
 
     # a session stored as given (run_count NULL: no list of runs, or runs an
@@ -75,7 +81,10 @@ def v4_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Any:
         table.c.session_id, table.c.session_name, json_text(source, ref.backend)
     ).where(table.c.run_count.is_(None))
     held_names = [
-        {"b_sid": sid, "b_text": session_text(sid, name, _held_runs(text, ref.mode))}
+        {
+            "b_sid": sid,
+            "b_text": session_text(sid, name, _held_runs(text, ref.mode), ascii_as_is=as_is),
+        }
         for sid, name, text in conn.execute(held)
     ]
     if held_names:
@@ -107,7 +116,7 @@ def v4_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Any:
                 run = None if text is None else loads_exact(text)
             except ValueError:
                 run = None
-            updates.append({"b_sid": sid, "b_i": index, "b_text": run_text(run)})
+            updates.append({"b_sid": sid, "b_i": index, "b_text": run_text(run, ascii_as_is=as_is)})
         conn.execute(set_text, updates)
         runs_done += len(run_rows)
         key = (run_rows[-1][0], int(run_rows[-1][1]))

@@ -91,7 +91,7 @@ def _statements(layout: RowsParts, token: Any | None) -> tuple[Any, Any, Any, li
         by_id = sa.select(*columns).where(table.c.session_id == sa.bindparam("sid"))
         by_user = by_id.where(table.c.user_id == sa.bindparam("uid"))
         # SQLite hands a BLOB over as it is stored: no str per run to decode and re-encode
-        as_bytes = layout.storage.db_engine.dialect.name == "sqlite"
+        as_bytes = layout.storage.dialect.blob_is_stored_bytes
         run_texts = (
             sa.select(
                 sa.cast(runs.c.run, sa.LargeBinary if as_bytes else sa.Text), runs.c.message_count
