@@ -10,11 +10,21 @@ indexes instead of six; v4 adds the folded text that search matches
 ``agno_nb.summary``); v5 stores each run on Postgres as ``json`` (the text as
 written, only validated) instead of ``jsonb``, so reading runs back hands out
 that text instead of rebuilding it from jsonb's binary form (SQLite and DuckDB
-are unchanged). A version table records each storage table's layout.
+are unchanged); v6 breaks ties in the newest-first order by insertion order:
+on Postgres and DuckDB an ``insert_seq`` column the database numbers (an
+identity column, a sequence), which the listing indexes end with on Postgres;
+SQLite's tables already have that order in their ``rowid``, so its v6 is v5. A
+version table records each storage table's layout.
+
+Names: a storage table may have any name the database takes quoted (see
+:func:`check_table_name`); names derived from it (``<table>_runs``, the
+listing indexes, DuckDB's sequence) that would pass the 63-byte identifier
+limit are cut short and end with a hash of the whole name (:func:`derived_name`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import time
 from typing import Any
@@ -26,9 +36,13 @@ from agno_nb.dialects import dialect_of
 from agno_nb.errors import InvalidArgumentError, InvalidNameError
 from agno_nb.sessions import ENTITY_COLUMN, MODES
 
-LATEST_VERSION = 5
+LATEST_VERSION = 6
 VERSION_TABLE = "agno_nb_schema_versions"
 RUNS_SUFFIX = "_runs"
+#: v6: the insertion number that breaks ties in the newest-first order (Postgres, DuckDB)
+INSERT_SEQ = "insert_seq"
+#: Postgres' identifier limit (NAMEDATALEN - 1): a longer name is cut, naming another object
+MAX_NAME_BYTES = 63
 
 #: agno 1.x's session fields that hold a JSON object (or nothing), every mode's.
 DICT_FIELDS: tuple[str, ...] = (
@@ -52,8 +66,14 @@ V2_COLUMNS: tuple[tuple[str, str], ...] = (
     ("active_ms", "bigint"),
 )
 
-#: 45 characters leave room for the derived names (``ix_<table>_entity_created``,
-#: ``<table>_runs``) within Postgres' and DuckDB's 63-character identifiers.
+#: Every column agno_nb adds to agno 1.x's session table (v2's summary columns,
+#: v4's search text, v6's insertion number): none of them is a session field.
+OWN_COLUMNS: frozenset[str] = frozenset(
+    {*(name for name, _ in V2_COLUMNS), "search_name", INSERT_SEQ}
+)
+
+#: A plain SQL identifier of at most 45 characters (names of agno 3.x's schema in a
+#: migration target; storage tables take any safe name, see :func:`check_table_name`).
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,44}")  # used with fullmatch: no "\n"
 
 
@@ -76,10 +96,10 @@ _UNSAFE_IN_NAME = re.compile(r'["%\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u
 
 def check_table_name(name: object, *, what: str = "table name") -> str:
     """Return ``name`` if a database takes it as a quoted name and it is safe to
-    pass around: any text of 1 to 63 bytes (Postgres' and DuckDB's limit; longer
-    names would be cut and name another table) without control characters, ``"``
-    or ``%``, and without spaces around it. For tables that exist already (the
-    sources of a migration): agno 1.x accepts ``agent-sessions`` and long names.
+    pass around: any text of 1 to 63 bytes (Postgres' limit; a longer name would
+    be cut and name another table) without control characters, ``"`` or ``%``,
+    and without spaces around it. agno 1.x accepts ``agent-sessions`` and long
+    names; agno_nb quotes every name in the SQL it writes.
 
     Raises:
         InvalidNameError: the name is empty, too long or holds such a character.
@@ -88,7 +108,7 @@ def check_table_name(name: object, *, what: str = "table name") -> str:
         not isinstance(name, str)
         or not name
         or name != name.strip()
-        or len(name.encode()) > 63
+        or len(name.encode()) > MAX_NAME_BYTES
         or _UNSAFE_IN_NAME.search(name)
     ):
         shown = repr(name) if len(repr(name)) < 60 else repr(name)[:57] + "...'"
@@ -97,6 +117,38 @@ def check_table_name(name: object, *, what: str = "table name") -> str:
             'bytes, no control characters, no " or %, no spaces around it)'
         )
     return name
+
+
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def derived_name(table: str, *, backend: str, prefix: str = "", suffix: str = "") -> str:
+    """The name of an object belonging to ``table``: ``prefix + table + suffix``
+    (``<table>_runs``, ``ix_<table>_created_ms``), or, where that passes 63 bytes,
+    the table's name cut short, ``_`` and 10 hex digits of a hash of the whole
+    name, then ``suffix``. Stable (the same table always derives the same name,
+    however its name is spelled where the database folds case) and distinct for
+    distinct tables; names of up to 63 bytes are kept as they are, so tables
+    made before long names were taken keep theirs."""
+    plain = prefix + table + suffix
+    if len(plain.encode()) <= MAX_NAME_BYTES:
+        return plain
+    # SQLite and DuckDB fold ASCII letters only: "Ä" and "ä" are two tables there
+    key = table.translate(_ASCII_LOWER) if dialect_of(backend).folds_names else table
+    tag = "_" + hashlib.sha256(key.encode()).hexdigest()[:10]
+    room = MAX_NAME_BYTES - len((prefix + tag + suffix).encode())
+    cut = table.encode()[:room].decode("utf-8", "ignore")  # whole characters only
+    return prefix + cut + tag + suffix
+
+
+def runs_name(table: str, backend: str) -> str:
+    """The name of ``table``'s runs table (layouts v2+): ``<table>_runs``."""
+    return derived_name(table, backend=backend, suffix=RUNS_SUFFIX)
+
+
+def insert_seq_name(table: str, backend: str) -> str:
+    """DuckDB's sequence numbering ``table``'s rows (v6): ``<table>_insert_seq``."""
+    return derived_name(table, backend=backend, suffix="_" + INSERT_SEQ)
 
 
 def check_page(limit: object, offset: object = 0) -> None:
@@ -169,8 +221,8 @@ def session_table(
     backend: str,
     schema: str | None = None,
 ) -> sa.Table:
-    """The sessions table at layout ``version`` (0 to 5; v5 changes only the runs
-    table, so its sessions table is v4's) for ``mode``."""
+    """The sessions table at layout ``version`` (0 to 6; v5 changes only the runs
+    table, so its sessions table is v4's, and on SQLite v6's is too) for ``mode``."""
     js = json_type(backend)
     ix = version < 3  # agno's single-column indexes, dropped by v3
     epoch = _epoch_type(backend)
@@ -220,20 +272,50 @@ def session_table(
             columns.append(sa.Column(col_name, types[kind], server_default=default))
     if version >= 4:
         columns.append(sa.Column("search_name", sa.Text()))
+    facts = dialect_of(backend)
+    # v6's insert_seq (where the database keeps no insertion order of its own): the
+    # number the database gives each new row, which breaks ties of created_ms; an
+    # upsert of an existing session leaves it as it is
+    sequence = quoted_name(insert_seq_name(name, backend), schema)
+    numbering = facts.numbering_column(INSERT_SEQ, sequence) if version >= 6 else None
+    if numbering is not None:
+        columns.append(numbering)
     table = sa.Table(name, metadata, *columns, schema=schema)
     if version >= 2:
-        for index_name, cols in v2_index_specs(name, mode):
+        for index_name, cols in v2_index_specs(name, mode, backend=backend, version=version):
             sa.Index(index_name, *(table.c[c] for c in cols))
+    separate = facts.sequence_ddl(sequence.replace("%", "%%"))  # DDL() formats with %
+    if numbering is not None and separate is not None:  # a sequence of the table's own
+        sa.event.listen(table, "before_create", sa.DDL(separate[0]))
+        sa.event.listen(table, "after_drop", sa.DDL(separate[1]))
     return table
 
 
-def v2_index_specs(name: str, mode: str) -> list[tuple[str, tuple[str, ...]]]:
-    """Name and columns of each listing index the latest layout adds."""
+def quoted_name(name: str, schema: str | None = None) -> str:
+    """``"schema"."name"``, each part quoted (``"`` never occurs in a checked name)."""
+    parts = [name] if schema is None else [schema, name]
+    return ".".join('"' + part.replace('"', '""') + '"' for part in parts)
+
+
+def v2_index_specs(
+    name: str, mode: str, *, backend: str, version: int = 2
+) -> list[tuple[str, tuple[str, ...]]]:
+    """Name and columns of each listing index (v2 on); from v6 they end with
+    ``insert_seq`` where the table has it and indexes serve an ORDER BY (Postgres),
+    so a page in newest-first order is read off the index (DuckDB's indexes serve
+    no ORDER BY; SQLite's end with the rowid anyway)."""
     entity = ENTITY_COLUMN[mode]
+    facts = dialect_of(backend)
+    numbered = not facts.keeps_insertion_order and facts.indexes_serve_order
+    tie = (INSERT_SEQ,) if version >= 6 and numbered else ()
+
+    def ix(what: str) -> str:
+        return derived_name(name, backend=backend, prefix="ix_", suffix="_" + what)
+
     return [
-        (f"ix_{name}_created_ms", ("created_ms",)),
-        (f"ix_{name}_user_created", ("user_id", "created_ms")),
-        (f"ix_{name}_entity_created", (entity, "created_ms")),
+        (ix("created_ms"), ("created_ms", *tie)),
+        (ix("user_created"), ("user_id", "created_ms", *tie)),
+        (ix("entity_created"), (entity, "created_ms", *tie)),
     ]
 
 
@@ -251,7 +333,7 @@ def runs_table(
     the released v1 -> v2 step creates."""
     extra = [sa.Column("search_text", sa.Text())] if version >= 4 else []
     return sa.Table(
-        name + RUNS_SUFFIX,
+        runs_name(name, backend),
         metadata,
         sa.Column("session_id", sa.String, primary_key=True),
         sa.Column("run_index", sa.Integer, primary_key=True, autoincrement=False),

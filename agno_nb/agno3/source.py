@@ -1,4 +1,4 @@
-"""Reading agno 1.x and agno_nb session tables (layouts v0..v5) for ``agno-nb migrate``.
+"""Reading agno 1.x and agno_nb session tables (layouts v0..v6) for ``agno-nb migrate``.
 
 Reads only: plain SELECTs on an engine without agno_nb's connection settings
 (no WAL switch on a SQLite file), in primary-key order, one batch at a time
@@ -22,14 +22,14 @@ from sqlalchemy.engine import Connection, Engine
 from agno_nb.errors import AgnoNbError, TableMissingError
 from agno_nb.schema import (
     JSON_COLUMNS,
-    RUNS_SUFFIX,
-    V2_COLUMNS,
+    OWN_COLUMNS,
+    runs_name,
     runs_table,
     session_table,
 )
 from agno_nb.storage.catalog import KNOWN_VERSIONS, stamped_version, unstamped_version
 
-_SKIP = {*(name for name, _ in V2_COLUMNS), "search_name"}  # agno_nb-only columns (v2+, v4)
+_SKIP = OWN_COLUMNS  # agno_nb-only columns (v2+, v4, v6): not part of a session
 #: Label of ``run_count`` on v2/v3: NULL marks a row whose runs holder is stored
 #: as given (no list of runs, or runs an upgrade skipped): its JSON is the truth.
 _HELD = "_agno_nb_run_count"
@@ -207,7 +207,7 @@ def mode_from_columns(columns: set[str]) -> str:
 def open_source(
     engine: Engine, backend: str, table: str, *, schema: str | None = None
 ) -> SourceTable:
-    """Inspect ``table``: its mode (from its columns) and layout (v0..v5, found as
+    """Inspect ``table``: its mode (from its columns) and layout (v0..v6, found as
     the storage finds it: ``agno_nb.storage.catalog``).
 
     Raises:
@@ -247,7 +247,7 @@ def _layout(
                 f"(v{KNOWN_VERSIONS[-1]}): upgrade agno_nb (pip install -U agno_nb)"
             )
         return stamp
-    has_runs = inspector.has_table(table + RUNS_SUFFIX, schema=schema)
+    has_runs = inspector.has_table(runs_name(table, backend), schema=schema)
     return unstamped_version(columns, mode, has_runs_table=has_runs)
 
 

@@ -15,7 +15,7 @@ This package sits beside ``schema.py`` and imports nothing of agno_nb but
 
 from __future__ import annotations
 
-from agno_nb.dialects.base import Dialect, ErrorPlace, first_line
+from agno_nb.dialects.base import Dialect, ErrorPlace, first_line, sql_literal
 from agno_nb.dialects.duckdb import DuckDbDialect
 from agno_nb.dialects.postgres import PostgresDialect
 from agno_nb.dialects.sqlite import SqliteDialect
@@ -30,6 +30,7 @@ __all__ = [
     "dialect_named",
     "dialect_of",
     "first_line",
+    "sql_literal",
 ]
 
 SQLITE = SqliteDialect()

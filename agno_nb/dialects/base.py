@@ -49,6 +49,11 @@ class ErrorPlace:
     upgrade: str | None = None
 
 
+def sql_literal(text: str) -> str:
+    """``text`` as an SQL string literal (its quotes doubled)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of a driver error's own message (masked), or its type's name."""
     lines = str(getattr(exc, "orig", exc)).strip().splitlines()
@@ -131,6 +136,38 @@ class Dialect:
     def contains(self, column: Any, term: str) -> Any:
         """``column`` contains ``term`` (a plain substring, no wildcards)."""
         return column.contains(term, autoescape=True)
+
+    # -- insertion order (layout v6) ---------------------------------------------------------
+
+    #: every table keeps its rows' insertion order (:meth:`insertion_order`), so
+    #: agno_nb's layouts need no number of their own
+    keeps_insertion_order: ClassVar[bool] = False
+    #: the listing indexes serve an ORDER BY (so v6's end with the insertion number)
+    indexes_serve_order: ClassVar[bool] = True
+
+    def insertion_order(self, table: sa.Table) -> Any | None:
+        """An expression of ``table``'s rows that grows in the order they were
+        inserted and that updates (an upsert of an existing row included) keep, on
+        any table of the database; None where the database keeps no such order
+        (agno_nb's layouts then number rows themselves, see :meth:`numbering_column`)."""
+        return None
+
+    def numbering_column(self, name: str, sequence: str) -> sa.Column[Any] | None:
+        """A column ``name`` the database fills with a number growing with each new
+        row (no value from Python), drawn from ``sequence`` (quoted) where the
+        database needs one; None where :meth:`insertion_order` makes it needless."""
+        return None
+
+    def numbering_ddl(self, table: str, column: str, sequence: str, fill: str) -> list[str]:
+        """DDL adding :meth:`numbering_column` ``column`` to the quoted ``table``,
+        whose rows already there are numbered by the statement ``fill``; new rows
+        are numbered above them. Empty where no column is needed."""
+        return []
+
+    def sequence_ddl(self, sequence: str) -> tuple[str, str] | None:
+        """(create, drop) of the quoted ``sequence`` a numbering column draws from,
+        where it is a separate object; None where the database keeps it itself."""
+        return None
 
     def with_nulls(self, inside: Any, key: Any) -> Any:
         """``inside`` (a range test on ``key`` taken from a descending order)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
-from agno_nb.dialects.base import Dialect, ErrorPlace
+from agno_nb.dialects.base import Dialect, ErrorPlace, sql_literal
 from agno_nb.errors import (
     AgnoNbError,
     BackendUnavailableError,
@@ -32,6 +32,30 @@ class DuckDbDialect(Dialect):
     binds_tuples = False
     blob_is_stored_bytes = False
     like_ignores_ascii_case = False
+    #: its ART indexes serve lookups, never an ORDER BY
+    indexes_serve_order = False
+
+    def numbering_column(self, name: str, sequence: str) -> sa.Column[Any] | None:
+        # text() reads ":word" as a bound parameter: a name may hold colons
+        default = sa.text(f"nextval({sql_literal(sequence)})".replace(":", "\\:"))
+        return sa.Column(name, sa.BigInteger(), server_default=default)
+
+    def numbering_ddl(self, table: str, column: str, sequence: str, fill: str) -> list[str]:
+        create, _ = self.sequence_ddl(sequence)
+        return [
+            create,
+            # the rows there take numbers 1..n from it; the fill renumbers them in
+            # order within 1..n, so the sequence's next number is above them all
+            f"ALTER TABLE {table} ADD COLUMN {column} BIGINT "
+            f"DEFAULT nextval({sql_literal(sequence)})",
+            fill,
+        ]
+
+    def sequence_ddl(self, sequence: str) -> tuple[str, str]:
+        return (
+            f"CREATE SEQUENCE IF NOT EXISTS {sequence}",
+            f"DROP SEQUENCE IF EXISTS {sequence}",
+        )
 
     def insert(self, table: sa.Table) -> Any:
         return postgresql.insert(table)

@@ -49,12 +49,23 @@ def why_unopenable(database: str | None) -> str:
     return "check that this user may read and write the file"
 
 
+#: quotes SQLite table names (as the SQLite dialect of any engine would)
+_NAMES = sqlite.dialect().identifier_preparer
+
+
 class SqliteDialect(Dialect):
     """SQLite: JSON as text, one writer at a time, LIKE patterns of limited size."""
 
     name = "sqlite"
     sqlalchemy_name = "sqlite"
     explicit_begin = True
+    keeps_insertion_order = True  # the rowid
+
+    def insertion_order(self, table: sa.Table) -> Any | None:
+        # a new row's rowid is above every live row's (the largest plus one); ON
+        # CONFLICT DO UPDATE keeps a row's rowid, and VACUUM keeps rowids' order.
+        # Every index ends with the rowid, so it orders ties at no cost.
+        return sa.literal_column(f"{_NAMES.format_table(table)}.rowid", sa.Integer())
 
     @contextmanager
     def bulk_cache(self, conn: Connection, kib: int) -> Iterator[None]:

@@ -16,6 +16,8 @@ from agno_nb.migrations.sql import ManyRows, StepStats, TableRef, compile_type, 
 from agno_nb.migrations.v4_search import v4_data, v4_ddl
 from agno_nb.migrations.v5_json_runs import SUMMARY as V5_SUMMARY
 from agno_nb.migrations.v5_json_runs import v5_ddl, v5_describe
+from agno_nb.migrations.v6_insert_order import SUMMARY as V6_SUMMARY
+from agno_nb.migrations.v6_insert_order import v6_ddl, v6_describe
 from agno_nb.schema import (
     V2_COLUMNS,
     json_text,
@@ -74,12 +76,16 @@ def _v1_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
     if ref.mode != "agent":
         return []
     table = quoted(ref, dialect)
-    # SQLAlchemy's default index name, as agno gets it: the schema is part of the label
-    label = f"{ref.schema}_{ref.table}" if ref.schema else ref.table
-    index = dialect.identifier_preparer.quote(f"ix_{label}_team_session_id")
+    # the index as agno 1.x creates it: SQLAlchemy's name for the column's index
+    # (the schema is part of its label; a name too long for the database is cut
+    # and ends with a hash, as SQLAlchemy cuts it)
+    v1 = session_table(
+        sa.MetaData(), ref.table, mode=ref.mode, version=1, backend=ref.backend, schema=ref.schema
+    )
+    (index,) = (i for i in v1.indexes if [c.name for c in i.columns] == ["team_session_id"])
     return [
         f"ALTER TABLE {table} ADD COLUMN team_session_id {compile_type(sa.String(), dialect)}",
-        f"CREATE INDEX {index} ON {table} (team_session_id)",
+        str(CreateIndex(index).compile(dialect=dialect)).strip(),
     ]
 
 
@@ -117,7 +123,7 @@ def v2_index_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
     target = session_table(
         sa.MetaData(), ref.table, mode=ref.mode, version=2, backend=ref.backend, schema=ref.schema
     )
-    wanted = {name for name, _ in v2_index_specs(ref.table, ref.mode)}
+    wanted = {name for name, _ in v2_index_specs(ref.table, ref.mode, backend=ref.backend)}
     return [
         str(CreateIndex(index).compile(dialect=dialect)).strip()
         for index in sorted(target.indexes, key=lambda i: str(i.name))
@@ -316,7 +322,7 @@ def _v3_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
     v2 = session_table(
         sa.MetaData(), ref.table, mode=ref.mode, version=2, backend=ref.backend, schema=ref.schema
     )
-    listing = {name for name, _ in v2_index_specs(ref.table, ref.mode)}
+    listing = {name for name, _ in v2_index_specs(ref.table, ref.mode, backend=ref.backend)}
     return [
         str(DropIndex(index, if_exists=True).compile(dialect=dialect)).strip()
         for index in sorted(v2.indexes, key=lambda i: str(i.name))
@@ -360,5 +366,11 @@ MIGRATIONS: tuple[Migration, ...] = (
         summary=V5_SUMMARY,
         ddl=v5_ddl,
         explain=v5_describe,
+    ),
+    Migration(
+        version=6,
+        summary=V6_SUMMARY,
+        ddl=v6_ddl,
+        explain=v6_describe,
     ),
 )

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Dialect
 from agno_nb.codec import loads_exact
 from agno_nb.dialects import dialect_of
 from agno_nb.migrations.sql import StepStats, TableRef, compile_type, quoted
-from agno_nb.schema import RUNS_SUFFIX, json_text, quiet_update, runs_table, session_table
+from agno_nb.schema import json_text, quiet_update, runs_name, runs_table, session_table
 from agno_nb.summary import name_text, run_text, session_text
 
 Progress = Callable[[int, int], None]
@@ -28,7 +28,7 @@ BATCH_SIZE = 500
 def v4_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
     """Two new text columns (no index: search reads them along the listing order)."""
     text = compile_type(sa.Text(), dialect)
-    runs = quoted(ref, dialect, ref.table + RUNS_SUFFIX)
+    runs = quoted(ref, dialect, runs_name(ref.table, ref.backend))
     return [
         f"ALTER TABLE {quoted(ref, dialect)} ADD COLUMN search_name {text}",
         f"ALTER TABLE {runs} ADD COLUMN search_text {text}",

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Dialect
 
 from agno_nb.dialects import dialect_of
 from agno_nb.migrations.sql import TableRef, compile_type, quoted
-from agno_nb.schema import RUNS_SUFFIX
+from agno_nb.schema import runs_name
 
 SUMMARY = "store each run as json (its text as written) instead of jsonb (Postgres)"
 
@@ -37,7 +37,7 @@ def v5_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
     keeps_text = facts.text_json_type()
     if keeps_text is None:
         return []
-    runs = quoted(ref, dialect, ref.table + RUNS_SUFFIX)
+    runs = quoted(ref, dialect, runs_name(ref.table, ref.backend))
     json = compile_type(keeps_text, dialect)
     change = f"ALTER COLUMN run TYPE {json} USING run::text::{json}"
     # one statement: a column's type change resets its compression, and the
@@ -53,7 +53,7 @@ def v5_describe(ref: TableRef) -> str:
             f"record layout v5 only: {ref.backend} already stores each run as the text "
             "written (no data changes)"
         )
-    runs = ref.qualified + RUNS_SUFFIX
+    runs = TableRef(ref.backend, runs_name(ref.table, ref.backend), schema=ref.schema).qualified
     return (
         f"store each run as json (its text as written) instead of jsonb: rewrites every "
         f"row of {runs} (reads and writes of runs wait until it commits), compressed "

@@ -155,7 +155,8 @@ def drop(storage: StorageCore) -> None:
     if found is not None:
         found.refuse("drop")
     with storage.write_conn(check=False) as conn:
-        for table in (storage.run_table, storage.table_at(1)):
+        # the latest layout's table: dropping it drops what it owns (DuckDB's sequence)
+        for table in (storage.run_table, storage.table_at(LATEST_VERSION)):
             if storage.has_table(conn, table.name):
                 table.drop(conn)
         if sa.inspect(conn).has_table(storage.versions_table.name, schema=storage.schema):

@@ -84,6 +84,51 @@ def test_newest_first_and_filters(storage: Any) -> None:
     assert [s.session_id for s in storage.get_all_sessions(user_id="bob")] == ["s1"]
 
 
+#: Sessions inserted in this order, created at the same time: neither their ids'
+#: order nor its reverse, so a list ordered by id cannot pass for insertion order.
+TIES = ["q3", "q1", "q5", "q0", "q4", "q2"]
+
+
+def tie_order(family: str, backend: str) -> list[str]:
+    """TIES newest first: the later inserted first, where the table keeps the
+    insertion order: agno_nb's tables on every backend, agno's on SQLite (its
+    rowid). agno's tables on Postgres keep none and get no column of agno_nb's:
+    there ties are in a stable order, by id descending (docs/reliability.md)."""
+    if family != "agno_nb" and backend == "postgres":
+        return sorted(TIES, reverse=True)
+    return TIES[::-1]
+
+
+def test_sessions_created_at_the_same_time_list_newest_inserted_first(
+    storage: Any, backend: str, request: pytest.FixtureRequest
+) -> None:
+    """Issue 21: ties of the creation time were listed in a scrambled order (by
+    id); every listing now breaks them by insertion order, across page edges."""
+    for sid in TIES:
+        storage.upsert(make_session(sid, created_at=3_000, runs=1))
+    storage.upsert(make_session("older", created_at=2_999, runs=1))
+    storage.upsert(make_session("newer", created_at=3_001, runs=1))
+    family = request.node.callspec.params["storage"][0]
+    expected = ["newer", *tie_order(family, backend), "older"]
+
+    def ids(items: Any) -> list[str]:
+        return [item.session_id for item in items]
+
+    assert storage.get_all_session_ids() == expected
+    assert storage.get_all_session_ids(user_id="alice", entity_id="agent-1") == expected
+    pages = [ids(storage.list_sessions(limit=3, offset=start)) for start in range(0, 9, 3)]
+    assert pages == [expected[0:3], expected[3:6], expected[6:8]]
+    assert ids(storage.list_sessions(limit=2, offset=3, user_id="alice")) == expected[3:5]
+    searched = [ids(storage.list_sessions(search="answer 0", limit=4, offset=o)) for o in (0, 4)]
+    assert searched == [expected[0:4], expected[4:8]]
+    assert ids(storage.get_recent_sessions(limit=4)) == expected[:4]
+    assert ids(storage.iter_sessions(page_size=3)) == expected
+    assert ids(storage.get_all_sessions()) == expected
+    assert list(storage.sessions_df(limit=5)["session_id"]) == expected[:5]
+    assert list(storage.sessions_df()["session_id"]) == expected
+    assert storage.get_all_session_ids() == expected  # the same on every call
+
+
 def test_delete_session(storage: Any) -> None:
     storage.upsert(make_session("s1"))
     storage.upsert(make_session("s2"))

@@ -214,3 +214,98 @@ def test_upsert_many_writes_a_batch_in_one_transaction(storage: Any) -> None:
     assert storage.count_runs("s0") == 0  # replaced, like upsert
     assert [r["run_id"] for r in storage.read("s5").memory["runs"]] == ["run-0", "run-1"]
     assert storage.upsert_many([]) == 0
+
+
+# -- ties of the creation time: insertion order (issue 21) ------------------------------
+
+#: inserted in this order: neither the ids' order nor its reverse
+TIES = ["q3", "q1", "q5", "q0", "q4", "q2"]
+
+
+def frozen_clock(monkeypatch: pytest.MonkeyPatch, at: float = 1_800_000_000.123) -> None:
+    """Every write of the storage sees the same instant (one millisecond)."""
+    from types import SimpleNamespace
+
+    import agno_nb.storage.base as base
+
+    monkeypatch.setattr(base, "time", SimpleNamespace(time=lambda: at, sleep=time.sleep))
+
+
+def listed(storage: Any, size: int = 4) -> list[str]:
+    """Every session id, read page by page with list_sessions(limit, offset)."""
+    out: list[str] = []
+    while True:
+        page = [s.session_id for s in storage.list_sessions(limit=size, offset=len(out))]
+        out += page
+        if len(page) < size:
+            return out
+
+
+def test_sessions_made_in_the_same_millisecond_list_in_insertion_order(
+    storage: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The repro of issue 21: sessions created in one millisecond listed in a
+    scrambled order (by id). The later inserted is listed first, on every page."""
+    frozen_clock(monkeypatch)
+    for sid in TIES:
+        storage.upsert(make_session(sid))
+    assert {s.created_at for s in storage.get_all_sessions()} == {1_800_000_000}
+    newest_first = TIES[::-1]
+    assert storage.get_all_session_ids() == newest_first
+    assert listed(storage) == listed(storage, size=1) == newest_first
+    assert [s.session_id for s in storage.get_recent_sessions(limit=3)] == newest_first[:3]
+    assert [s.session_id for s in storage.iter_sessions(page_size=4)] == newest_first
+    page2 = storage.list_sessions(search="question", limit=2, offset=2)
+    assert [s.session_id for s in page2] == newest_first[2:4]
+
+
+def test_writes_to_tied_sessions_keep_their_place(
+    storage: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upsert of an existing session (whole, or one more run), a rename or an
+    appended run is no new insertion: the session keeps its place among sessions
+    of the same millisecond. A session deleted and created again is a new one."""
+    frozen_clock(monkeypatch)
+    for sid in TIES:
+        storage.upsert(make_session(sid))
+    before = storage.get_all_session_ids()
+    storage.upsert(make_session("q5", runs=4, user="bob"))  # rewritten whole
+    session = storage.read("q1")
+    session.memory["runs"].append(make_run(7))
+    storage.upsert(session)  # one more run, through the run cache
+    storage.append_run("q0", make_run(8))
+    storage.rename_session("q3", "renamed")
+    storage.upsert_many([make_session("q4", runs=1), make_session("q2", runs=3)])
+    assert storage.get_all_session_ids() == before == TIES[::-1]
+    assert listed(storage, size=4) == before
+    storage.delete_session("q1")
+    storage.upsert(make_session("q1"))
+    assert storage.get_all_session_ids() == ["q1", *(s for s in before if s != "q1")]
+
+
+def test_a_batch_of_tied_sessions_is_inserted_in_id_order(
+    storage: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """upsert_many writes its batch in session-id order (two batches sharing ids
+    lock them in one order): that is their insertion order."""
+    frozen_clock(monkeypatch)
+    storage.upsert(make_session("first"))
+    storage.upsert_many([make_session(sid) for sid in TIES])
+    assert storage.get_all_session_ids() == [*sorted(TIES, reverse=True), "first"]
+
+
+@pytest.mark.parametrize("version", [1, 5])
+def test_older_layouts_break_ties_by_rowid_on_sqlite_and_by_id_elsewhere(
+    make_storage: Any, version: int
+) -> None:
+    """agno 1.x's layout (v1) and agno_nb's v2..v5 have no insertion number:
+    SQLite's rowid still gives insertion order; on Postgres and DuckDB ties are
+    in a stable order (by id, descending) until the table is upgraded to v6."""
+    storage = make_storage(schema_version=version)
+    for sid in TIES:
+        storage.upsert(make_session(sid, created_at=3_000))
+    expected = TIES[::-1] if storage.backend == "sqlite" else sorted(TIES, reverse=True)
+    assert storage.current_version == version
+    assert storage.get_all_session_ids() == expected
+    assert listed(storage, size=4) == expected
+    assert [s.session_id for s in storage.get_recent_sessions(limit=2)] == expected[:2]

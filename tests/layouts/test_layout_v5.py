@@ -1,6 +1,8 @@
 """Layout v5: on Postgres each run is stored as ``json`` (its text as written)
 instead of ``jsonb``; the v4 -> v5 step converts the runs table in place there
-and only stamps on SQLite and DuckDB."""
+and only stamps on SQLite and DuckDB. (An upgrade of a v4 table goes on to the
+latest layout, v6, whose step only adds the sessions table's ``insert_seq``:
+see ``tests/migrations/test_insert_order.py``.)"""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from agno_nb.cli import main
 from agno_nb.codec import encode_json
 from agno_nb.errors import InvalidSessionError
 from agno_nb.render import plan_html
-from agno_nb.schema import LATEST_VERSION, RUNS_SUFFIX
+from agno_nb.schema import INSERT_SEQ, LATEST_VERSION, RUNS_SUFFIX
 from agno_nb.sessions import AgentSession
 from tests.conftest import postgres_url
 from tests.session_factory import make_run, make_session
@@ -106,12 +108,14 @@ def run_column_type(storage: Any) -> str:
 
 
 def raw(storage: Any) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
-    """Every stored row of the sessions and runs tables, each value as text."""
+    """Every stored row of the sessions and runs tables, each value as text (v6's
+    insertion number left out: the step after v5 adds it)."""
     out = []
     for name in (storage.table_name, storage.table_name + RUNS_SUFFIX):
         with storage.db_engine.connect() as conn:
             probe = sa.select(sa.text("*")).select_from(sa.table(name, schema=storage.schema))
-            names = list(conn.execute(probe.limit(0)).keys())
+            found = conn.execute(probe.limit(0)).keys()
+            names = [c for c in found if c != INSERT_SEQ]
             table = sa.table(name, *(sa.column(c) for c in names), schema=storage.schema)
             rows = conn.execute(sa.select(*(sa.cast(c, sa.Text) for c in table.c))).all()
         out.append(sorted(tuple(str(v) for v in row) for row in rows))
@@ -130,7 +134,7 @@ def reopen(storage: Any, **kw: Any) -> Any:
 def test_new_postgres_table_stores_runs_as_json(make_storage: Any, backend: str) -> None:
     storage = make_storage()
     storage.upsert(AgentSession(session_id="s", memory={"runs": EDGE_RUNS}))
-    assert storage.current_version == LATEST_VERSION == 5
+    assert storage.current_version == LATEST_VERSION
     assert run_column_type(storage) == "json"
     with storage.db_engine.connect() as conn:
         catalog = conn.execute(
@@ -226,8 +230,8 @@ def test_v4_to_v5_on_postgres_converts_in_place_and_keeps_every_run(
     assert len(runs_before) == sum(range(4)) + len(EDGE_RUNS) + 600
 
     result = storage.upgrade_schema()
-    assert result.applied and [s.version for s in result.steps] == [5]
-    assert storage.current_version == 5 and run_column_type(storage) == "json"
+    assert result.applied and [s.version for s in result.steps] == [5, 6]
+    assert storage.current_version == 6 and run_column_type(storage) == "json"
     # in place: the same rows, each run's text exactly what jsonb gave for it
     assert raw(storage) == (sessions_before, runs_before)
     assert reads(storage) == before
@@ -279,7 +283,7 @@ def test_nan_is_refused_on_postgres_the_same_before_and_after_v5(
         assert "nothing was saved" in message and "SELECT" not in message
     kept = reads(storage)
     storage.upgrade_schema()
-    assert storage.current_version == 5
+    assert storage.current_version == LATEST_VERSION
     assert refusals() == before
     assert reads(storage) == kept and storage.read("nan") is None
     assert storage.count_runs("kept") == 2
@@ -297,8 +301,8 @@ def test_v4_dry_run_lists_v5_and_changes_nothing(make_storage: Any) -> None:
     storage.upsert_many(sessions())
     stored, kind = raw(storage), run_column_type(storage)
     dry = storage.upgrade_schema(dry_run=True)
-    assert (dry.from_version, dry.to_version, dry.applied) == (4, 5, False) and dry.pending
-    assert [s.version for s in dry.steps] == [5] and dry.sessions == len(sessions())
+    assert (dry.from_version, dry.to_version, dry.applied) == (4, 6, False) and dry.pending
+    assert [s.version for s in dry.steps] == [5, 6] and dry.sessions == len(sessions())
     text = str(dry)
     runs = f"{storage.schema}.{storage.table_name}{RUNS_SUFFIX}"
     if storage.backend == "postgres":
@@ -306,7 +310,8 @@ def test_v4_dry_run_lists_v5_and_changes_nothing(make_storage: Any) -> None:
         assert f"ALTER TABLE {runs} ALTER COLUMN run TYPE JSON USING run::text::JSON" in text
         assert dry.expected_lock_s is not None and dry.expected_lock_s > 0
     else:
-        assert "no data changes" in text and "ALTER" not in text
+        v5 = text.split("step v5")[1].split("step v6")[0]
+        assert "no data changes" in v5 and "ALTER" not in v5
     assert raw(storage) == stored and run_column_type(storage) == kind
     assert storage.current_version == 4
 
@@ -319,7 +324,7 @@ def test_v4_to_v5_only_stamps_on_sqlite_and_duckdb(make_storage: Any, backend: s
     with storage.db_engine.connect() as conn:
         tables = sorted(sa.inspect(conn).get_table_names())
     result = storage.upgrade_schema()
-    assert result.applied and result.steps[0].sql == [] and storage.current_version == 5
+    assert result.applied and result.steps[0].sql == [] and storage.current_version == 6
     assert (result.sessions_migrated, result.runs_moved) == (0, 0)
     assert raw(storage) == stored and run_column_type(storage) == kind
     with storage.db_engine.connect() as conn:
@@ -332,7 +337,7 @@ def test_auto_upgrade_takes_v4_to_v5(make_storage: Any) -> None:
     old.upsert_many(sessions())
     before = reads(old)
     auto = reopen(old, auto_upgrade_schema=True)
-    assert reads(auto) == before and auto.current_version == 5
+    assert reads(auto) == before and auto.current_version == LATEST_VERSION
     expected = "json" if old.backend == "postgres" else run_column_type(reopen(old))
     assert run_column_type(auto) == expected
     auto.close()
@@ -366,11 +371,11 @@ def test_cli_and_panel_dry_runs_describe_the_rewrite(
     argv = ["upgrade", postgres_url(), "--schema", pg_schema, "--table", storage.table_name]
     assert main([*argv, "--dry-run"], out=out) == 0
     text = out.getvalue()
-    assert "layout v4 -> v5 (dry run, nothing changed)" in text
+    assert "layout v4 -> v6 (dry run, nothing changed)" in text
     assert "ALTER COLUMN run TYPE JSON USING run::text::JSON" in text
     assert "rewrites every row of" in text and "expected write lock" in text
     html = plan_html(storage.upgrade_schema(dry_run=True))
-    assert "1 step planned" in html and "rewrites every row of" in html
+    assert "2 steps planned" in html and "rewrites every row of" in html
     assert "ALTER TABLE" in html and run_column_type(storage) == "jsonb"
 
 

@@ -2,7 +2,7 @@
 
 A *family* is one way of keeping sessions in tables: agno 1.x's table with the
 runs inside a JSON column (:mod:`.agno1`, layouts v0/v1), agno_nb's summary
-columns plus a ``<table>_runs`` table (:mod:`.rows`, layouts v2 to v5), or agno
+columns plus a ``<table>_runs`` table (:mod:`.rows`, layouts v2 to v6), or agno
 2.x/3.x's ``agno_sessions`` with its ``runs`` column and/or ``agno_runs`` table
 (:mod:`.agnodb`, read in place, unstamped). Each implements
 :class:`~agno_nb.storage.contract.Layout` using only the public calls of

@@ -79,6 +79,9 @@ class Agno1Layout(Layout):
     def creation_key(self) -> Any:
         return self.table.c.created_at
 
+    def insertion_key(self) -> Any:
+        return agno1_rows.insertion_order(self.storage, self.table)
+
     def summary_query(
         self,
         user_id: str | None,

@@ -25,7 +25,7 @@ from sqlalchemy.engine import Connection
 
 from agno_nb.codec import SessionSummary, decode_json
 from agno_nb.errors import AgnoNbError, CorruptSessionError, CorruptSessionWarning
-from agno_nb.schema import JSON_COLUMNS, V2_COLUMNS, json_text
+from agno_nb.schema import JSON_COLUMNS, OWN_COLUMNS, json_text
 from agno_nb.sessions import Session
 from agno_nb.storage.contract import StorageCore
 from agno_nb.summary import name_text, search_term, session_text, summarize_runs
@@ -63,6 +63,11 @@ class Agno1Parts(Protocol):
         """The column sessions are listed newest first by."""
         ...
 
+    def insertion_key(self) -> Any:
+        """What orders sessions of the same creation time (the later inserted
+        first): see :func:`insertion_order`."""
+        ...
+
     def summary_query(
         self,
         user_id: str | None,
@@ -96,7 +101,7 @@ def json_columns(table: sa.Table) -> tuple[str, ...]:
 def row_columns(table: sa.Table, backend: str) -> list[Any]:
     """The session row's columns, JSON as text (agno_nb's summary columns left out)."""
     json_cols = set(json_columns(table))
-    skip = {*(name for name, _ in V2_COLUMNS), "search_name"}
+    skip = OWN_COLUMNS
     return [
         json_text(c, backend).label(c.name) if c.name in json_cols else c
         for c in table.columns
@@ -113,7 +118,7 @@ def field_columns(storage: StorageCore, table: sa.Table, kind: type) -> tuple[tu
         attributes = {f.name: f.name for f in dataclasses.fields(kind)}
         if "runs_v2" in attributes:
             attributes["runs"] = attributes.pop("runs_v2")
-        computed = {"created_at", "updated_at", *(n for n, _ in V2_COLUMNS)}
+        computed = {"created_at", "updated_at", *OWN_COLUMNS}
         pairs = tuple(
             (c.name, attributes[c.name])
             for c in table.columns
@@ -255,8 +260,18 @@ def filtered(
 
 
 def newest_first(parts: Agno1Parts, query: sa.Select[Any]) -> sa.Select[Any]:
-    """``query`` in listing order: newest first, ties by session id."""
-    return query.order_by(parts.creation_key().desc(), parts.table.c.session_id.desc())
+    """``query`` in listing order: newest first, ties by insertion order (the later
+    first) where the table keeps it, else by id: a stable order, the same on every
+    call (docs/reliability.md)."""
+    return query.order_by(parts.creation_key().desc(), parts.insertion_key().desc())
+
+
+def insertion_order(storage: StorageCore, table: sa.Table) -> Any:
+    """The database's insertion order of ``table``'s rows where it keeps one
+    (SQLite's rowid), else the session id: agno 1.x's table is agno's, and
+    agno_nb adds no column to it."""
+    found = storage.dialect.insertion_order(table)
+    return table.c.session_id if found is None else found
 
 
 def listing(

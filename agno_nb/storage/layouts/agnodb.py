@@ -262,7 +262,14 @@ class AgnoDbLayout(Layout):
         return sa.or_(*found)
 
     def newest_first(self, query: sa.Select[Any]) -> sa.Select[Any]:
-        return query.order_by(self.table.c.created_at.desc(), self.table.c.session_id.desc())
+        """By ``created_at`` (agno's seconds), ties by insertion order where the
+        database keeps it (SQLite's rowid), else by id: agno's tables get no column
+        of agno_nb's, so on Postgres sessions of the same second are in a stable
+        order, not their insertion order (docs/reliability.md)."""
+        t = self.table
+        tie = self.storage.dialect.insertion_order(t)
+        tie = t.c.session_id if tie is None else tie
+        return query.order_by(t.c.created_at.desc(), tie.desc())
 
     def run_order(self, newest_first: bool = False) -> list[Any]:
         r = self.runs

@@ -1,4 +1,4 @@
-"""agno_nb's own layouts (v2 to v5): agno 1.x's session columns plus summary
+"""agno_nb's own layouts (v2 to v6): agno 1.x's session columns plus summary
 columns (name, run and message counts, preview, creation and activity in ms),
 with each run in its own row of ``<table>_runs``.
 
@@ -16,7 +16,9 @@ v4 such a session has no run rows to hold its runs' search text, so its
 ``search_name`` holds it after its name and id (see ``_search_name``). From
 v5 Postgres keeps each run as ``json`` (the text as written) instead of
 ``jsonb``; runs are read as text on every version (``json_text``), so the
-same statements serve both.
+same statements serve both. From v6 Postgres and DuckDB number each new
+session row (``insert_seq``), which orders sessions created in the same
+millisecond; SQLite's rowid does that on every version.
 
 The session row is agno 1.x's plus the summary columns: its columns, values,
 runs holder, listing queries and Python search are the functions of
@@ -37,7 +39,7 @@ from agno_nb.codec import SessionSummary, decode_json, decode_row
 from agno_nb.errors import CorruptSessionError
 from agno_nb.migrations import StepStats
 from agno_nb.migrations.sql import quoted
-from agno_nb.schema import RUNS_SUFFIX, json_text, quiet_update, runs_table
+from agno_nb.schema import INSERT_SEQ, json_text, quiet_update, runs_name, runs_table
 from agno_nb.sessions import SESSION_CLASSES, Session
 from agno_nb.storage.catalog import v2_columns_present
 from agno_nb.storage.contract import Layout, StorageCore, WriteSteps
@@ -70,7 +72,7 @@ class RowsLayout(Layout):
     """agno 1.x's columns + summary columns + a runs table (one row per run)."""
 
     family = "rows"
-    versions = (2, 3, 4, 5)
+    versions = (2, 3, 4, 5, 6)
     priority = 50
 
     def __init__(self, storage: StorageCore, version: int | None) -> None:
@@ -100,7 +102,7 @@ class RowsLayout(Layout):
         cls, storage: StorageCore, conn: Connection, inspector: Inspector, columns: set[str]
     ) -> Layout | None:
         if v2_columns_present(columns) and storage.has_table(
-            conn, storage.table_name + RUNS_SUFFIX
+            conn, runs_name(storage.table_name, storage.backend)
         ):
             return cls(storage, 2)
         return None
@@ -252,6 +254,11 @@ class RowsLayout(Layout):
 
     def creation_key(self) -> Any:
         return self.table.c.created_ms
+
+    def insertion_key(self) -> Any:
+        if INSERT_SEQ in self.table.c:  # v6 where the database keeps no insertion order
+            return self.table.c[INSERT_SEQ]
+        return agno1_rows.insertion_order(self.storage, self.table)
 
     def _rename_values(self, conn: Connection, session_id: str, name: str) -> dict[str, Any]:
         values: dict[str, Any] = {"session_name": name}
