@@ -226,7 +226,7 @@ def open_from_args(
             driver, unreachable database. Messages never contain a password.
     """
     from agno_nb.dialects import dialect_of
-    from agno_nb.schema import check_identifier, check_mode
+    from agno_nb.schema import check_mode, check_table_name
 
     remember_secrets(backend_or_url, target)
     spec = (backend_or_url or "").strip()
@@ -258,12 +258,12 @@ def open_from_args(
         else:
             path = target
     named = table is not None
-    table = check_identifier(table if named else "agent_sessions")
+    table = check_table_name(table if named else "agent_sessions")
     check_mode(mode)
     if schema is not None:
         if not dialect_of(backend).has_schemas:
             raise InvalidNameError(f"--schema only applies to postgres, not {backend}")
-        check_identifier(schema, what="schema name")
+        check_table_name(schema, what="schema name")
     try:
         storage = _construct(
             backend,

@@ -281,6 +281,8 @@ def session_table(
     if numbering is not None:
         columns.append(numbering)
     table = sa.Table(name, metadata, *columns, schema=schema)
+    if ix:
+        _name_agno_indexes(table, backend)
     if version >= 2:
         for index_name, cols in v2_index_specs(name, mode, backend=backend, version=version):
             sa.Index(index_name, *(table.c[c] for c in cols))
@@ -289,6 +291,22 @@ def session_table(
         sa.event.listen(table, "before_create", sa.DDL(separate[0]))
         sa.event.listen(table, "after_drop", sa.DDL(separate[1]))
     return table
+
+
+def _name_agno_indexes(table: sa.Table, backend: str) -> None:
+    """agno's single-column indexes keep SQLAlchemy's name for them (``ix_<schema>_
+    <table>_<column>``, cut to 63 characters with a hash when longer), which is the
+    name agno 1.x's tables have. Only where that name is over 63 *bytes* (a name
+    with letters beyond ASCII), which Postgres would cut again into one name for
+    every column (agno 1.x cannot create such a table there), it is derived
+    instead (:func:`derived_name`)."""
+    label = f"{table.schema}_{table.name}" if table.schema else table.name
+    for index in table.indexes:
+        (column,) = index.columns
+        conventional = f"ix_{label}_{column.name}"
+        if len(conventional.encode()) > MAX_NAME_BYTES and not conventional.isascii():
+            derived = derived_name(label, backend=backend, prefix="ix_", suffix="_" + column.name)
+            index.name = sa.sql.quoted_name(derived, None)
 
 
 def quoted_name(name: str, schema: str | None = None) -> str:

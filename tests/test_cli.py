@@ -61,11 +61,39 @@ def test_upgrade_dry_run_then_apply(db: Path) -> None:
     assert "3 sessions" in text
 
 
+@pytest.mark.parametrize("table", ["agent-sessions", "x; drop", "1abc", "s" * 63])
+def test_read_commands_open_tables_with_names_agno_accepts(tmp_path: Path, table: str) -> None:
+    """Issue 21: ``--table agent-sessions`` (and other names the database takes
+    quoted) were refused as "invalid table name"; they list, show and upgrade."""
+    path = tmp_path / "named.db"
+    storage = SqliteStorage(table, db_file=path, schema_version=1)
+    for i in range(2):
+        storage.upsert(make_session(f"s{i}", created_at=100 + i))
+    storage.close()
+    code, text = run("sessions", str(path), "--table", table)
+    listed = [line.split()[0] for line in text.splitlines()[1:]]
+    assert code == 0 and "2 sessions" in text and listed == ["s1", "s0"]
+    code, text = run("show", str(path), "s1", "--table", table)
+    assert code == 0 and "answer 1" in text
+    code, text = run("upgrade", str(path), "--table", table)
+    assert code == 0 and "applied" in text
+    upgraded = SqliteStorage(table, db_file=path)
+    assert upgraded.current_version == LATEST_VERSION and upgraded.count_runs("s0") == 2
+    upgraded.close()
+    code, text = run("sessions", str(path), "--table", table, "--json")
+    assert code == 0 and [json.loads(line)["session_id"] for line in text.splitlines()] == [
+        "s1",
+        "s0",
+    ]
+
+
 @pytest.mark.parametrize(
     ("argv", "expected"),
     [
         (["sessions", "mysql://u:pw@h/db"], "unsupported URL scheme"),
-        (["sessions", "sqlite:///x.db", "--table", "x; drop"], "invalid table name"),
+        (["sessions", "sqlite:///x.db", "--table", 'a"b'], "invalid table name 'a\"b': give"),
+        (["sessions", "sqlite:///x.db", "--table", "x" * 64], "(1 to 63 bytes, no control"),
+        (["sessions", "sqlite:///x.db", "--table", "t\n"], "invalid table name 't\\n'"),
         (["show", "sqlite:///{db}", "missing"], "no session 'missing'"),
         (["sessions", "postgresql+psycopg://u:topsecret@127.0.0.1:1/db"], "cannot reach Postgres"),
     ],

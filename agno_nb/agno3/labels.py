@@ -16,7 +16,7 @@ from agno_nb.agno3.report import TableReport
 from agno_nb.agno3.runs import stable_id
 from agno_nb.agno3.source import SourceTable
 from agno_nb.agno3.target import Target
-from agno_nb.storage.catalog import folds_names
+from agno_nb.dialects import dialect_of
 from agno_nb.storage.labels import LABELS_TABLE, copy_labels, labels_table
 
 
@@ -45,11 +45,7 @@ def _follow_derived_run_ids(target: Target) -> None:
     labels = labels_table(sa.MetaData(), schema=t.schema)
     name = t.sessions.name
     column = labels.c.table_name
-    same = (
-        sa.func.lower(column) == name.lower()
-        if folds_names(target.tables.backend)
-        else column == name
-    )
+    same = dialect_of(target.tables.backend).same_name(column, name)
     with target.engine.begin() as conn:
         if not sa.inspect(conn).has_table(LABELS_TABLE, schema=t.schema):
             return

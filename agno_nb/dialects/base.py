@@ -133,6 +133,16 @@ class Dialect:
         transactions already take turns."""
         return None
 
+    def same_name(self, column: Any, name: str) -> Any:
+        """``column`` (a table name stored as text) names the table ``name``, as
+        this database compares table names (:attr:`folds_names`). Both sides are
+        folded by the database's own ``lower()``: SQLite's folds ASCII letters
+        only, as its names do, where Python's ``str.lower()`` would also fold
+        ``Ä`` and miss the version stamp of a table named ``Sessions_Ä``."""
+        if self.folds_names:
+            return sa.func.lower(column) == sa.func.lower(sa.literal(name, sa.String()))
+        return column == name
+
     def contains(self, column: Any, term: str) -> Any:
         """``column`` contains ``term`` (a plain substring, no wildcards)."""
         return column.contains(term, autoescape=True)

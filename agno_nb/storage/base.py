@@ -40,9 +40,9 @@ from agno_nb.errors import (
 from agno_nb.migrations import TableRef, UpgradePlan, changes_nothing_from
 from agno_nb.schema import (
     LATEST_VERSION,
-    check_identifier,
     check_mode,
     check_page,
+    check_table_name,
     runs_table,
     session_table,
     version_table,
@@ -155,8 +155,10 @@ class BaseStorage(ForkAware):
         schema_version: int | None = None,
         auto_upgrade_schema: bool = False,
     ) -> None:
-        self.table_name = check_identifier(table_name)
-        self.schema = None if schema is None else check_identifier(schema, what="schema name")
+        # any name the database takes quoted (agno 1.x's ``agent-sessions``, long
+        # names): every statement quotes it; names derived from it stay in 63 bytes
+        self.table_name = check_table_name(table_name)
+        self.schema = None if schema is None else check_table_name(schema, what="schema name")
         self.mode = check_mode(mode or "agent")
         if schema_version is not None and schema_version not in range(LATEST_VERSION + 1):
             raise AgnoNbError(

@@ -43,10 +43,7 @@ def folds_names(backend: str) -> bool:
 
 def same_table(versions: sa.Table, table_name: str, backend: str) -> Any:
     """The version-table condition naming ``table_name`` the way ``backend`` names tables."""
-    column = versions.c.table_name
-    if folds_names(backend):
-        return sa.func.lower(column) == table_name.lower()
-    return column == table_name
+    return dialect_of(backend).same_name(versions.c.table_name, table_name)
 
 
 def stamp_query(versions: sa.Table, table_name: str, backend: str) -> sa.Select[Any]:

@@ -456,9 +456,7 @@ def _name_is(engine: Engine, column: Any, name: str) -> Any:
     """``column == name`` as the database compares table names: SQLite and DuckDB
     take ``Agent_Sessions`` and ``agent_sessions`` for one table, Postgres does not."""
     dialect = dialect_named(engine.dialect.name)
-    if dialect is not None and dialect.folds_names:
-        return sa.func.lower(column) == name.lower()
-    return column == name
+    return column == name if dialect is None else dialect.same_name(column, name)
 
 
 # -- listings: counts per session, sessions selected by label -----------------------------

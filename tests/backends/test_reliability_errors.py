@@ -31,11 +31,20 @@ from agno_nb.storage import SqliteStorage
 
 @pytest.mark.parametrize("name", ["t\n", "t\r\n", "\nt", "t\x00", "t ", "t;", "t\u0430"])
 def test_identifier_check_takes_the_whole_name(name: str) -> None:
+    """The plain-identifier check (agno 3.x's target schema of a migration)."""
     with pytest.raises(InvalidNameError):
         check_identifier(name)
+    assert check_identifier("t_1") == "t_1"
+
+
+@pytest.mark.parametrize("name", ["t\n", "t\r\n", "\nt", "t\x00", "t ", "\u2028t"])
+def test_table_name_check_takes_the_whole_name(name: str) -> None:
+    """A storage takes any name the database takes quoted (``t;``, ``t`` and a
+    Cyrillic letter), but never a line break, NUL or spaces around it."""
     with pytest.raises(InvalidNameError):
         SqliteStorage(name)
-    assert check_identifier("t_1") == "t_1"
+    for taken in ("t;", "t\u0430", "agent-sessions"):
+        assert SqliteStorage(taken).table_name == taken
 
 
 def _full_engine(path: Path, pages: int) -> sa.Engine:

@@ -465,8 +465,10 @@ BAD_LINES = [
     ("agno_storage", "sqlite", "missing TARGET for sqlite"),
     ("agno_storage", "duckdb", "missing TARGET for duckdb"),
     ("agno_storage", "sqlite x.db --bogus", "unrecognized arguments: --bogus"),
-    ("agno_storage", "sqlite x.db --table 'x; drop table y'", "invalid table name"),
-    ("agno_storage", "sqlite x.db --table 1abc", "invalid table name"),
+    ("agno_storage", "sqlite x.db --table 'a\"b'", "invalid table name 'a\"b': give the name"),
+    ("agno_storage", "sqlite x.db --table ' t'", "invalid table name ' t': give the name"),
+    ("agno_storage", f"sqlite x.db --table {'x' * 64}", "(1 to 63 bytes, no control"),
+    ("agno_storage", "sqlite x.db --table 'a%b'", 'no " or %'),
     ("agno_storage", "sqlite x.db --mode robots", "unknown mode 'robots'"),
     ("agno_storage", "sqlite x.db --schema ai", "--schema only applies to postgres"),
     ("agno_storage", "postgres x.db", "postgres needs a URL TARGET"),
@@ -496,6 +498,20 @@ def test_bad_lines_are_one_usage_error(
         ip.run_cell(f"%{magic} {line}")
     shown = cap.stdout + cap.stderr
     assert "Traceback" not in shown and "UsageError" in shown
+
+
+@pytest.mark.parametrize("table", ["agent-sessions", "'x; drop table y'", "1abc", "s" * 60])
+def test_agno_storage_opens_tables_with_names_agno_accepts(
+    ip: InteractiveShell, magics: Any, target: Callable[..., str], table: str
+) -> None:
+    """Issue 21: names agno 1.x accepts (quoted by the database) open, write and
+    list; before, they were refused as "invalid table name"."""
+    storage = ip.run_line_magic("agno_storage", target(table))
+    assert storage.table_name == table.strip("'")
+    fill(storage, 2)
+    assert list(ip.run_line_magic("agno_sessions", "")["session_id"]) == ["s1", "s0"]
+    assert list(ip.run_line_magic("agno_sessions", "--search r0")["session_id"]) == ["s0"]
+    assert storage.current_version == LATEST_VERSION
 
 
 def test_bad_options_of_other_magics(
