@@ -2,7 +2,7 @@
 # # 05 · Upgrading agno 1.x tables in place
 #
 # agno_nb reads and writes the tables agno 1.x creates, in their own layout, so an agno app
-# and your notebook can share them. Its own layouts (v2 to v5, the latest) add summary
+# and your notebook can share them. Its own layouts (v2 to v6, the latest) add summary
 # columns, listing indexes, a table with one row per run and folded search text, which make
 # listing, paging, searching and appending fast on large histories. Moving a table to the
 # latest layout is an explicit, reviewable step:
@@ -15,6 +15,7 @@
 # | v3 | v2 without agno's single-column indexes (fewer pages written per new session) |
 # | v4 | v3 + the folded text search matches (`search_name`, runs' `search_text`) |
 # | v5 | v4 with each run stored as `json` on Postgres, not `jsonb` (SQLite, DuckDB: unchanged) |
+# | v6 | v5 + sessions of one millisecond listed in insertion order (`insert_seq` on Postgres, DuckDB; SQLite's rowid) |
 #
 # Here: two tables in the old layouts, a dry run, the upgrade, proof that every message
 # survived, and `auto_upgrade_schema=True`.

@@ -84,19 +84,23 @@ def qualified(storage: BaseStorage, name: str) -> str:
 
 # -- names --------------------------------------------------------------------------------
 
+#: refused: empty, ``"``, ``%``, control characters, spaces around, over 63 bytes,
+#: not text. (Names the database takes quoted, such as ``sessions; DROP TABLE x``
+#: or ``naïve``, are taken: see ``test_names_the_database_takes_quoted_are_taken``.)
 BAD_NAMES: list[object] = [
-    "sessions; DROP TABLE x",
-    "1abc",
-    "a-b",
     "",
-    "two words",
     'quo"te',
-    "naïve",
+    "a%b",
+    "t\nx",
+    " padded ",
     "x" * 80,
+    "é" * 32,
     None,
     42,
     b"sessions",
 ]
+#: taken since issue 21 (agno 1.x takes them): every statement quotes them
+QUOTED_NAMES = ["sessions; DROP TABLE x", "1abc", "a-b", "two words", "naïve"]
 
 
 @pytest.fixture
@@ -148,6 +152,31 @@ def test_invalid_table_name_refused_before_any_sql(
     assert recorded_engine.statements == []
 
 
+@pytest.mark.parametrize("name", QUOTED_NAMES, ids=repr)
+def test_names_the_database_takes_quoted_are_taken(
+    backend: str, tmp_path: Path, pg_schema: str, name: str
+) -> None:
+    """Issue 21: these were refused; they name exactly that table, and a name
+    that reads like SQL stays a name (the table ``x`` it mentions survives)."""
+    storage = _storage_named(backend, name, tmp_path, pg_schema)
+    sentinel = sa.Table("x", sa.MetaData(), sa.Column("n", sa.Integer), schema=storage.schema)
+    try:
+        with storage.db_engine.begin() as conn:
+            if storage.schema:
+                conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{storage.schema}"')
+            sentinel.create(conn, checkfirst=True)
+        storage.upsert(make_session("s1"))
+        assert storage.table_name == name and storage.read("s1") is not None
+        with storage.db_engine.connect() as conn:
+            tables = set(sa.inspect(conn).get_table_names(schema=storage.schema))
+        assert {name, "x"} <= tables
+    finally:
+        storage.drop()
+        with storage.db_engine.begin() as conn:
+            sentinel.drop(conn, checkfirst=True)
+        storage.close()
+
+
 def _storage_named(backend: str, name: str, where: Path, schema: str, **kw: Any) -> Any:
     if backend == "sqlite":
         return SqliteStorage(name, db_file=where / "long.db", **kw)
@@ -187,14 +216,14 @@ def test_invalid_table_name_in_open_storage(backend: str, tmp_path: Path) -> Non
         "duckdb": f"duckdb:///{tmp_path / 'a.duckdb'}",
         "postgres": postgres_url(),
     }[backend]
-    for name in ("sessions; DROP TABLE x", "1abc", "a-b", ""):
+    for name in ('a"b', "", "x" * 64, "t\n", "50%"):
         with pytest.raises(InvalidNameError):
             open_storage(url, table_name=name)
     assert list(tmp_path.iterdir()) == []  # no database file was even created
 
 
 @pytest.mark.parametrize("backend", ["postgres"])  # only Postgres tables live in a schema
-@pytest.mark.parametrize("name", ["ai; DROP SCHEMA public", "1abc", "a-b", "", 7], ids=repr)
+@pytest.mark.parametrize("name", ['ai"; DROP SCHEMA public', "", " ai", "s" * 64, 7], ids=repr)
 def test_invalid_schema_name_refused_before_any_sql(
     recorded_engine: Any, backend: str, name: object
 ) -> None:

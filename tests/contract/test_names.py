@@ -250,3 +250,31 @@ def test_unsafe_names_are_refused_in_one_line(tmp_path: Any, name: str) -> None:
 def test_unsafe_schema_names_are_refused_in_one_line() -> None:
     with pytest.raises(InvalidNameError, match=r"^invalid schema name 'a\"b': give the name"):
         PostgresStorage("t", db_url=postgres_url(), schema='a"b')
+
+
+@pytest.mark.parametrize("backend", ["postgres"])
+@pytest.mark.parametrize("schema", ["my schema-1", "ai; DROP SCHEMA public", "Weird$$Schema"])
+def test_postgres_schema_names_the_database_takes_quoted_work(
+    make_storage: Any, backend: str, schema: str
+) -> None:
+    """A schema is named as freely as a table: created, written, upgraded (the v5
+    lz4 block and v6's numbering name it inside SQL text), dropped."""
+    engine = make_storage().db_engine
+    storage = PostgresStorage("Agent-Sessions", db_engine=engine, schema=schema, schema_version=4)
+    try:
+        for sid in TIES:
+            storage.upsert(make_session(sid, created_at=3_000))
+        assert storage.upgrade_schema().applied
+        fresh = reopen(storage)
+        assert fresh.current_version == LATEST_VERSION
+        assert fresh.get_all_session_ids() == sorted(TIES, reverse=True)  # as before v6
+        fresh.upsert(make_session("n1", created_at=3_000))
+        assert fresh.get_all_session_ids()[0] == "n1"
+        with engine.connect() as conn:
+            assert "public" in sa.inspect(conn).get_schema_names()
+    finally:
+        drop_schema(storage)
+
+
+#: inserted in this order (neither the ids' order nor its reverse)
+TIES = ["q3", "q1", "q5", "q0"]

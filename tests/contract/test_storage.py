@@ -196,11 +196,22 @@ def test_sqlite_read_only_file_refuses_writes_in_one_line(tmp_path: Any) -> None
     reader.close()
 
 
-def test_sessions_stamped_with_whole_seconds_keep_creation_order(storage: Any) -> None:
-    now = int(time.time())
+def test_sessions_stamped_with_whole_seconds_keep_creation_order(
+    storage: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Sessions made now, stamped with the same second, list by the clock's
+    milliseconds. (The clock is the test's: on a loaded machine two seconds could
+    pass between the stamp and the writes, and the stamp then decides.)"""
+    from types import SimpleNamespace
+
+    import agno_nb.storage.base as base
+
+    now = 1_800_000_000
+    ticks = iter(range(1, 100))
+    clock = SimpleNamespace(time=lambda: now + next(ticks) / 1000, sleep=time.sleep)
+    monkeypatch.setattr(base, "time", clock)  # 1 ms later at every write
     for i in range(4):
         storage.upsert(make_session(f"{'zyxw'[i]}-session", created_at=now))  # same second
-        time.sleep(0.002)
     assert storage.get_all_session_ids() == ["w-session", "x-session", "y-session", "z-session"]
 
 
