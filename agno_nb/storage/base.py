@@ -280,7 +280,7 @@ class BaseStorage(ForkAware):
 
     # -- connections ----------------------------------------------------------------------
 
-    def _errors(self) -> Translating:
+    def driver_errors(self) -> Translating:
         """A context in which driver errors come out as this backend's AgnoNbError.
 
         Raises:
@@ -292,14 +292,14 @@ class BaseStorage(ForkAware):
 
     @contextmanager
     def read_conn(self, *, check: bool = True) -> Iterator[Connection]:
-        with self._errors(), self.db_engine.connect() as conn:
+        with self.driver_errors(), self.db_engine.connect() as conn:
             if check:
                 stamps.recheck(self, conn)
             yield conn
 
     @contextmanager
     def write_conn(self, *, check: bool = True) -> Iterator[Connection]:
-        with self._errors(), self.db_engine.connect() as raw:
+        with self.driver_errors(), self.db_engine.connect() as raw:
             conn = self._begin_write(raw)
             with conn.begin():
                 if check:

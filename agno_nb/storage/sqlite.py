@@ -203,7 +203,7 @@ class SqliteStorage(BaseStorage):
             work = [(self._driver_statement(st, rows[0]), rows) for st, rows in steps if rows]
         except NotDriverReady:
             return super().write_steps(steps)
-        with self._errors():
+        with self.driver_errors():
             driver, proxy = self._held.take()
             broken = False
             try:
@@ -281,7 +281,7 @@ class _Versioned:
         s = self._storage
         if not s._driver_ready():
             return None
-        with s._errors():
+        with s.driver_errors():
             driver, proxy = s._held.take()
             if proxy is not None:  # another thread holds it: a pooled connection has no
                 s._held.give_back(proxy)  # token this storage's cache knows
@@ -302,7 +302,7 @@ class _Versioned:
         if tx is None:
             return False
         s, driver = self._storage, self._driver
-        errors = s._errors()
+        errors = s.driver_errors()
         broken = False
         try:
             if exc is None:
