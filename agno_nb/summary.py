@@ -227,7 +227,16 @@ def _folded_text(
     run: Any, messages: list[Mapping[str, Any]], said: list[str], ascii_as_is: bool
 ) -> str:
     """``run_text`` of ``run``, given its messages and what the new ones say."""
-    pieces: list[str] = []
+    if type(run) is dict and messages:  # agno's shape: no list copied or filtered twice
+        run_id = run.get("run_id")
+        pieces = said if run_id is None else [str(run_id), *said]
+        if "" in pieces:
+            pieces = [p for p in pieces if p]
+        joined = SEPARATOR.join(pieces)
+        if joined.isascii() and joined.count(SEPARATOR) == len(pieces) - 1 and "\0" not in joined:
+            return joined if ascii_as_is else joined.lower()  # fold_joined's ASCII case
+        return fold_joined(pieces, ascii_as_is=ascii_as_is)
+    pieces = []
     if isinstance(run, dict | Mapping):  # dict first: no ABC check for a dict
         if run.get("run_id") is not None:
             pieces.append(str(run["run_id"]))

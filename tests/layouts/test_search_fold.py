@@ -94,6 +94,10 @@ RUN_SHAPES: list[object] = [
     {"response": {"messages": [{"role": "user", "content": "from response"}]}},
     {"messages": ["not a dict", {"role": "user", "content": 42, "from_history": 0}]},
     {"run_id": None, "messages": []},
+    {"run_id": "Rx", "messages": [{"role": "user", "content": ""},
+                                  {"role": "assistant", "content": "A\x1fB\0C"}]},
+    {"messages": [{"role": "user", "content": "Ünïcode ÉCOLE"}, {"content": "Straße"}]},
+    {"run_id": "", "messages": [{"role": "user", "content": "Mixed CASE ascii"}]},
     "not a run",
     None,
 ]  # fmt: skip
@@ -104,3 +108,7 @@ def test_run_facts_is_what_the_separate_functions_give(run: object) -> None:
     expected = (count_new(run_messages(run)), run_text(run), first_question(run))
     assert run_facts(run, search=True, question=True) == expected
     assert run_facts(run, search=False, question=False) == (expected[0], None, None)
+    # stored as written where LIKE ignores ASCII case: the fold of an ASCII text is its lower()
+    kept = run_facts(run, search=True, question=False, ascii_as_is=True)[1]
+    assert kept is not None
+    assert (kept.lower() if kept.isascii() else kept) == expected[1]
