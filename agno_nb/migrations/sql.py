@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
 from agno_nb.dialects import dialect_named, dialect_of
+from agno_nb.schema import runs_table, session_table
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,22 @@ class TableRef:
     @property
     def qualified(self) -> str:
         return f"{self.schema}.{self.table}" if self.schema else self.table
+
+    def sessions_at(self, version: int, metadata: sa.MetaData | None = None) -> sa.Table:
+        """This table as ``schema.session_table`` describes it at layout ``version``."""
+        return session_table(
+            sa.MetaData() if metadata is None else metadata,
+            self.table,
+            mode=self.mode,
+            version=version,
+            backend=self.backend,
+            schema=self.schema,
+        )
+
+    def runs_at(self, version: int, metadata: sa.MetaData | None = None) -> sa.Table:
+        """Its runs table as ``schema.runs_table`` describes it at layout ``version``."""
+        md = sa.MetaData() if metadata is None else metadata
+        return runs_table(md, self.table, backend=self.backend, schema=self.schema, version=version)
 
 
 @dataclass

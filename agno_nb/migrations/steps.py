@@ -23,8 +23,6 @@ from agno_nb.schema import (
     json_text,
     json_type,
     quiet_update,
-    runs_table,
-    session_table,
     v2_index_specs,
 )
 from agno_nb.summary import name_text, run_facts, session_text
@@ -79,9 +77,7 @@ def _v1_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
     # the index as agno 1.x creates it: SQLAlchemy's name for the column's index
     # (the schema is part of its label; a name too long for the database is cut
     # and ends with a hash, as SQLAlchemy cuts it)
-    v1 = session_table(
-        sa.MetaData(), ref.table, mode=ref.mode, version=1, backend=ref.backend, schema=ref.schema
-    )
+    v1 = ref.sessions_at(1)
     (index,) = (i for i in v1.indexes if [c.name for c in i.columns] == ["team_session_id"])
     return [
         f"ALTER TABLE {table} ADD COLUMN team_session_id {compile_type(sa.String(), dialect)}",
@@ -110,7 +106,7 @@ def v2_table_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
         statements.append(
             f"ALTER TABLE {table} ADD COLUMN {name} {compile_type(types[kind], dialect)}{default}"
         )
-    runs = runs_table(sa.MetaData(), ref.table, backend=ref.backend, schema=ref.schema)
+    runs = ref.runs_at(2)
     statements.append(str(CreateTable(runs).compile(dialect=dialect)).strip())
     return statements
 
@@ -120,9 +116,7 @@ def v2_index_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
     entity, overall): the statements of v2 that ``migrations.fused`` runs after
     its data move, so each index is built once from the filled columns instead
     of updated row by row as the move fills them."""
-    target = session_table(
-        sa.MetaData(), ref.table, mode=ref.mode, version=2, backend=ref.backend, schema=ref.schema
-    )
+    target = ref.sessions_at(2)
     wanted = {name for name, _ in v2_index_specs(ref.table, ref.mode, backend=ref.backend)}
     return [
         str(CreateIndex(index).compile(dialect=dialect)).strip()
@@ -192,13 +186,9 @@ def _v2_data(
     # search text that is all ASCII as written where LIKE ignores ASCII case, as writes keep it
     as_is = dialect_of(ref.backend).like_ignores_ascii_case
     md = sa.MetaData()
-    old = session_table(
-        md, ref.table, mode=ref.mode, version=1, backend=ref.backend, schema=ref.schema
-    )
-    new = session_table(
-        sa.MetaData(), ref.table, mode=ref.mode, version=at, backend=ref.backend, schema=ref.schema
-    )
-    runs = runs_table(md, ref.table, backend=ref.backend, schema=ref.schema, version=at)
+    old = ref.sessions_at(1, md)
+    new = ref.sessions_at(at)
+    runs = ref.runs_at(at, md)
     source = "runs" if ref.mode == "workflow_v2" else "memory"
     js = json_type(ref.backend)
     text_cols = [
@@ -319,9 +309,7 @@ def _v3_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
     ``ix_<table>_entity_created`` serve user and entity lookups, and nothing looks
     sessions up by team session or workflow name. Each one a new session no
     longer writes is a page less per commit."""
-    v2 = session_table(
-        sa.MetaData(), ref.table, mode=ref.mode, version=2, backend=ref.backend, schema=ref.schema
-    )
+    v2 = ref.sessions_at(2)
     listing = {name for name, _ in v2_index_specs(ref.table, ref.mode, backend=ref.backend)}
     return [
         str(DropIndex(index, if_exists=True).compile(dialect=dialect)).strip()

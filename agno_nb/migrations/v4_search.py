@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Dialect
 from agno_nb.codec import loads_exact
 from agno_nb.dialects import dialect_of
 from agno_nb.migrations.sql import StepStats, TableRef, compile_type, quoted
-from agno_nb.schema import json_text, quiet_update, runs_name, runs_table, session_table
+from agno_nb.schema import json_text, quiet_update, runs_name
 from agno_nb.summary import name_text, run_text, session_text
 
 Progress = Callable[[int, int], None]
@@ -43,10 +43,8 @@ def v4_data(conn: Connection, ref: TableRef, progress: Progress | None) -> Any:
     session or run moves, so the stats it returns are zero.
     """
     md = sa.MetaData()
-    table = session_table(
-        md, ref.table, mode=ref.mode, version=4, backend=ref.backend, schema=ref.schema
-    )
-    runs = runs_table(md, ref.table, backend=ref.backend, schema=ref.schema, version=4)
+    table = ref.sessions_at(4, md)
+    runs = ref.runs_at(4, md)
     total = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
     runs_total = conn.execute(sa.select(sa.func.count()).select_from(runs)).scalar_one()
     stats = StepStats()

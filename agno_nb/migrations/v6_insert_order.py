@@ -29,7 +29,7 @@ from sqlalchemy.schema import CreateIndex, DropIndex
 
 from agno_nb.dialects import dialect_of
 from agno_nb.migrations.sql import TableRef, quoted
-from agno_nb.schema import INSERT_SEQ, insert_seq_name, session_table
+from agno_nb.schema import INSERT_SEQ, insert_seq_name
 
 SUMMARY = "break ties of the newest-first order by insertion order"
 
@@ -63,15 +63,7 @@ def v6_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
 
 def _listing_indexes(ref: TableRef, version: int) -> list[sa.Index]:
     """The listing indexes of the sessions table at ``version`` (by name)."""
-    table = session_table(
-        sa.MetaData(),
-        ref.table,
-        mode=ref.mode,
-        version=version,
-        backend=ref.backend,
-        schema=ref.schema,
-    )
-    return sorted(table.indexes, key=lambda i: str(i.name))
+    return sorted(ref.sessions_at(version).indexes, key=lambda i: str(i.name))
 
 
 def v6_describe(ref: TableRef) -> str:

@@ -44,7 +44,6 @@ from agno_nb.schema import (
     check_page,
     check_table_name,
     runs_table,
-    session_table,
     version_table,
 )
 from agno_nb.sessions import ENTITY_COLUMN, Session
@@ -321,14 +320,7 @@ class BaseStorage(ForkAware):
     def table_at(self, version: int) -> sa.Table:
         """agno's session table (with agno_nb's summary columns from v2) at ``version``."""
         if version not in self.tables_by_version:
-            self.tables_by_version[version] = session_table(
-                sa.MetaData(),
-                self.table_name,
-                mode=self.mode,
-                version=version,
-                backend=self.backend,
-                schema=self.schema,
-            )
+            self.tables_by_version[version] = self.ref.sessions_at(version)
         return self.tables_by_version[version]
 
     @property
