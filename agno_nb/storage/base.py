@@ -50,7 +50,7 @@ from agno_nb.sessions import ENTITY_COLUMN, Session
 from agno_nb.storage import labels as run_labels
 from agno_nb.storage import stamps, upgrade
 from agno_nb.storage._dbapi import ForkAware, leave_parent_pool, track_fork
-from agno_nb.storage.contract import CAPABILITIES, Layout, LayoutChanged, StorageStats
+from agno_nb.storage.contract import CAPABILITIES, Layout, LayoutChanged, Listing, StorageStats
 from agno_nb.storage.versioned import RunCache, VersionedDb
 from agno_nb.urls import mask_url, remember_secrets
 
@@ -638,7 +638,7 @@ class BaseStorage(ForkAware):
         layout = self._current()
         if layout is None:
             return []
-        return layout.list_sessions(user_id, entity_id, search, limit, offset)
+        return layout.list_sessions(Listing(user_id, entity_id, search, limit, offset))
 
     @consistent
     def get_summary(self, session_id: str, *, user_id: str | None = None) -> SessionSummary | None:
@@ -662,7 +662,7 @@ class BaseStorage(ForkAware):
         layout = self._current()
         if layout is None:
             return 0
-        return layout.count_sessions(user_id, entity_id, search)
+        return layout.count_sessions(Listing(user_id, entity_id, search))
 
     @consistent
     def get_runs(
@@ -766,7 +766,9 @@ class BaseStorage(ForkAware):
 
         layout = self._current()
         query = (
-            None if layout is None else layout.summary_select(user_id, entity_id, search, limit, 0)
+            None
+            if layout is None
+            else layout.summary_select(Listing(user_id, entity_id, search, limit))
         )
         if query is None:
             return None

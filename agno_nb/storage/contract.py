@@ -53,6 +53,7 @@ __all__ = [
     "OPERATION_NEEDS",
     "Layout",
     "LayoutChanged",
+    "Listing",
     "StorageCore",
     "StorageStats",
     "WriteSteps",
@@ -60,6 +61,18 @@ __all__ = [
 
 #: One batched write: a statement and the parameter rows it runs with.
 WriteSteps = list[tuple[Any, list[dict[str, Any]]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """Which sessions a listing wants: the filters (a user, an entity, a search
+    term), then the page (``limit`` None: all). Counting reads only the filters."""
+
+    user_id: str | None = None
+    entity_id: str | None = None
+    search: str | None = None
+    limit: int | None = None
+    offset: int = 0
 
 
 @dataclass
@@ -245,32 +258,18 @@ class Layout(ABC):
         """Session ids, newest first."""
 
     @abstractmethod
-    def list_sessions(
-        self,
-        user_id: str | None,
-        entity_id: str | None,
-        search: str | None,
-        limit: int | None,
-        offset: int,
-    ) -> list[SessionSummary]:
+    def list_sessions(self, want: Listing) -> list[SessionSummary]:
         """One page of summaries, newest first, without decoding other rows."""
 
-    def summary_select(
-        self,
-        user_id: str | None,
-        entity_id: str | None,
-        search: str | None,
-        limit: int | None,
-        offset: int,
-    ) -> sa.Select[Any] | None:
+    def summary_select(self, want: Listing) -> sa.Select[Any] | None:
         """A SELECT whose rows are finished summaries (the SessionSummary fields
         but ``error``), for backends that build frames in the database; None
         (the default) when summaries are computed in Python."""
         return None
 
     @abstractmethod
-    def count_sessions(self, user_id: str | None, entity_id: str | None, search: str | None) -> int:
-        """How many sessions match."""
+    def count_sessions(self, want: Listing) -> int:
+        """How many sessions match ``want``'s filters (its page is not read)."""
 
     def get_summary(self, session_id: str, user_id: str | None) -> SessionSummary | None:
         """One session's summary (None if it is missing, or is not ``user_id``'s).
@@ -280,7 +279,7 @@ class Layout(ABC):
         """
         offset = 0
         while True:
-            page = self.list_sessions(user_id, None, None, 500, offset)
+            page = self.list_sessions(Listing(user_id, limit=500, offset=offset))
             for summary in page:
                 if summary.session_id == session_id:
                     return summary

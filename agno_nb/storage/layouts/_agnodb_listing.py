@@ -21,22 +21,16 @@ from sqlalchemy.engine import Connection
 
 from agno_nb.codec import SessionSummary
 from agno_nb.errors import AgnoNbError, CorruptSessionError
+from agno_nb.storage.contract import Listing
 from agno_nb.storage.layouts._agnodb_sql import AgnoDbParts, decode_agno_json, run_from_agno
 from agno_nb.summary import first_question, summarize_runs
 from agno_nb.words import counted as counted_noun
 
 
 def summaries(
-    layout: AgnoDbParts,
-    user_id: str | None,
-    entity_id: str | None,
-    search: str | None,
-    limit: int | None,
-    offset: int,
-    *,
-    session_id: str | None = None,
+    layout: AgnoDbParts, want: Listing, *, session_id: str | None = None
 ) -> list[SessionSummary]:
-    """One page of summaries, newest first (only ``session_id``'s, when given)."""
+    """``want``'s page of summaries, newest first (only ``session_id``'s, when given)."""
     s, t = layout.storage, layout.table
     entity = s.entity_column
     cols: list[Any] = [
@@ -50,14 +44,14 @@ def summaries(
     if layout.has_legacy:
         cols.append(layout.as_text(t.c.runs).label("runs"))
     with s.read_conn() as conn:
-        if search:
+        if want.search:
             layout.runs_present(conn)  # search looks into a runs table agno made since
-        query = layout.filtered(sa.select(*cols), user_id, entity_id, search)
+        query = layout.filtered(sa.select(*cols), want)
         if session_id is not None:
             query = query.where(t.c.session_id == session_id)
-        query = layout.newest_first(query).offset(offset)
-        if limit is not None:
-            query = query.limit(limit)
+        query = layout.newest_first(query).offset(want.offset)
+        if want.limit is not None:
+            query = query.limit(want.limit)
         rows = [row._mapping for row in s.fetch_all(conn, query)]
         counts: dict[str, tuple[int, int, int]] = {}
         firsts: dict[str, Any] = {}

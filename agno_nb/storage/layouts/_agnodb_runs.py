@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from agno_nb.storage.contract import Listing
 from agno_nb.storage.layouts._agnodb_sql import AgnoDbParts, decode_agno_json, run_from_agno
 
 
@@ -77,7 +78,7 @@ def _head(layout: AgnoDbParts, conn: Connection, session_id: str) -> Mapping[str
     cols = [t.c.session_id] + (
         [layout.as_text(t.c.runs).label("runs")] if layout.has_legacy else []
     )
-    query = layout.filtered(sa.select(*cols), None, None).where(t.c.session_id == session_id)
+    query = layout.filtered(sa.select(*cols), Listing()).where(t.c.session_id == session_id)
     row = layout.storage.run_statement(conn, query).first()
     if row is None:
         raise layout.storage.not_found(session_id)

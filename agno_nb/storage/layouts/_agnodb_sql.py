@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 
 from agno_nb.dialects import Dialect
 from agno_nb.errors import CorruptSessionError
-from agno_nb.storage.contract import StorageCore
+from agno_nb.storage.contract import Listing, StorageCore
 
 __all__ = ["JSON_COLUMNS", "decode_agno_json", "encode_agno_json", "merge_runs", "run_from_agno"]
 
@@ -202,13 +202,7 @@ class AgnoDbParts(Protocol):
 
     def runs_present(self, conn: Connection) -> bool: ...
 
-    def filtered(
-        self,
-        query: sa.Select[Any],
-        user_id: str | None,
-        entity_id: str | None,
-        search: str | None = None,
-    ) -> sa.Select[Any]: ...
+    def filtered(self, query: sa.Select[Any], want: Listing) -> sa.Select[Any]: ...
 
     def newest_first(self, query: sa.Select[Any]) -> sa.Select[Any]: ...
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from agno_nb.storage.contract import Listing
 from agno_nb.storage.layouts._agnodb_sql import (
     JSON_COLUMNS,
     AgnoDbParts,
@@ -27,9 +28,8 @@ def rename_session(layout: AgnoDbParts, session_id: str, name: str) -> None:
     """Set ``session_data["session_name"]`` (SessionNotFoundError if no such session)."""
     s, t = layout.storage, layout.table
     json_cols = [c for c in JSON_COLUMNS if c in t.c]
-    query = layout.filtered(
-        sa.select(*(layout.as_text(t.c[c]).label(c) for c in json_cols)), None, None
-    ).where(t.c.session_id == session_id)
+    query = sa.select(*(layout.as_text(t.c[c]).label(c) for c in json_cols))
+    query = layout.filtered(query, Listing()).where(t.c.session_id == session_id)
     query = s.for_update(query)  # lock the row, as agno_nb's other read-modify-writes do
     with s.write_conn() as conn:
         row = s.run_statement(conn, query).first()

@@ -20,11 +20,11 @@ from agno_nb.codec import SessionSummary, decode_json, decode_row
 from agno_nb.schema import json_text, session_table
 from agno_nb.sessions import SESSION_CLASSES, Session
 from agno_nb.storage.catalog import unstamped_agno1_version
-from agno_nb.storage.contract import Layout, StorageCore, WriteSteps
+from agno_nb.storage.contract import Layout, Listing, StorageCore, WriteSteps
 from agno_nb.storage.layouts import agno1_rows
 
 
-class Agno1Layout(Layout):
+class Agno1Layout(agno1_rows.Agno1Reads, Layout):
     """agno 1.x's table: one row per session, runs inside its JSON."""
 
     family = "agno1"
@@ -82,51 +82,11 @@ class Agno1Layout(Layout):
     def insertion_key(self) -> Any:
         return agno1_rows.insertion_order(self.storage, self.table)
 
-    def summary_query(
-        self,
-        user_id: str | None,
-        entity_id: str | None,
-        search: str | None,
-        limit: int | None,
-        offset: int,
-    ) -> sa.Select[Any]:
-        extra = agno1_rows.json_listing_columns(self)
-        return agno1_rows.listing(self, extra, user_id, entity_id, search, limit, offset)
+    def summary_query(self, want: Listing) -> sa.Select[Any]:
+        return agno1_rows.listing(self, agno1_rows.json_listing_columns(self), want)
 
     def page_summaries(self, conn: Connection, rows: Sequence[Any]) -> list[SessionSummary]:
         return [agno1_rows.json_summary(self.source, row._mapping) for row in rows]
-
-    # -- reads ----------------------------------------------------------------------------
-
-    def read(self, session_id: str, user_id: str | None) -> Session | None:
-        return agno1_rows.read(self, session_id, user_id)
-
-    def sessions(
-        self, user_id: str | None, entity_id: str | None, limit: int | None
-    ) -> list[Session]:
-        return agno1_rows.sessions(self, user_id, entity_id, limit)
-
-    def sessions_by_ids(self, session_ids: Sequence[str]) -> list[Session]:
-        return agno1_rows.sessions_by_ids(self, session_ids)
-
-    def session_ids(self, user_id: str | None, entity_id: str | None) -> list[str]:
-        return agno1_rows.session_ids(self, user_id, entity_id)
-
-    def list_sessions(
-        self,
-        user_id: str | None,
-        entity_id: str | None,
-        search: str | None,
-        limit: int | None,
-        offset: int,
-    ) -> list[SessionSummary]:
-        return agno1_rows.list_sessions(self, user_id, entity_id, search, limit, offset)
-
-    def get_summary(self, session_id: str, user_id: str | None) -> SessionSummary | None:
-        return agno1_rows.get_summary(self, session_id, user_id)
-
-    def count_sessions(self, user_id: str | None, entity_id: str | None, search: str | None) -> int:
-        return agno1_rows.count_sessions(self, user_id, entity_id, search)
 
     def _require(self, session_id: str) -> Session:
         session = self.read(session_id, None)

@@ -27,7 +27,7 @@ from agno_nb.codec import SessionSummary, decode_json
 from agno_nb.errors import AgnoNbError, CorruptSessionError, CorruptSessionWarning
 from agno_nb.schema import JSON_COLUMNS, OWN_COLUMNS, json_text
 from agno_nb.sessions import Session
-from agno_nb.storage.contract import StorageCore
+from agno_nb.storage.contract import Listing, StorageCore
 from agno_nb.summary import name_text, search_term, session_text, summarize_runs
 from agno_nb.words import counted
 
@@ -68,20 +68,44 @@ class Agno1Parts(Protocol):
         first): see :func:`insertion_order`."""
         ...
 
-    def summary_query(
-        self,
-        user_id: str | None,
-        entity_id: str | None,
-        search: str | None,
-        limit: int | None,
-        offset: int,
-    ) -> sa.Select[Any]:
+    def summary_query(self, want: Listing) -> sa.Select[Any]:
         """The listing query whose rows :meth:`page_summaries` turns into summaries."""
         ...
 
     def page_summaries(self, conn: Connection, rows: Sequence[Any]) -> list[SessionSummary]:
         """The summaries of rows of :meth:`summary_query` (``conn`` may read more)."""
         ...
+
+
+class Agno1Reads:
+    """The reads both families answer the same way from agno 1.x's rows: put it
+    before :class:`~agno_nb.storage.contract.Layout` in a family's bases and the
+    functions below serve as the family's methods (``self`` is its Agno1Parts)."""
+
+    def read(self: Agno1Parts, session_id: str, user_id: str | None) -> Session | None:
+        return read(self, session_id, user_id)
+
+    def sessions(
+        self: Agno1Parts, user_id: str | None, entity_id: str | None, limit: int | None
+    ) -> list[Session]:
+        return sessions(self, user_id, entity_id, limit)
+
+    def sessions_by_ids(self: Agno1Parts, session_ids: Sequence[str]) -> list[Session]:
+        return sessions_by_ids(self, session_ids)
+
+    def session_ids(self: Agno1Parts, user_id: str | None, entity_id: str | None) -> list[str]:
+        return session_ids(self, user_id, entity_id)
+
+    def list_sessions(self: Agno1Parts, want: Listing) -> list[SessionSummary]:
+        return list_sessions(self, want)
+
+    def get_summary(
+        self: Agno1Parts, session_id: str, user_id: str | None
+    ) -> SessionSummary | None:
+        return get_summary(self, session_id, user_id)
+
+    def count_sessions(self: Agno1Parts, want: Listing) -> int:
+        return count_sessions(self, want)
 
 
 # -- the session row -------------------------------------------------------------------------
@@ -236,21 +260,15 @@ def json_listing_columns(parts: Agno1Parts) -> list[Any]:
 # -- queries ---------------------------------------------------------------------------------
 
 
-def filtered(
-    parts: Agno1Parts,
-    query: sa.Select[Any],
-    user_id: str | None,
-    entity_id: str | None,
-    search: str | None = None,
-) -> sa.Select[Any]:
-    """``query`` narrowed to a user and an entity, and to sessions matching
-    ``search`` where the family searches in SQL (see ``search_clause``)."""
+def filtered(parts: Agno1Parts, query: sa.Select[Any], want: Listing) -> sa.Select[Any]:
+    """``query`` narrowed to ``want``'s user and entity, and to sessions matching
+    its search where the family searches in SQL (see ``search_clause``)."""
     table = parts.table
-    if user_id is not None:
-        query = query.where(table.c.user_id == user_id)
-    if entity_id is not None:
-        query = query.where(table.c[parts.storage.entity_column] == entity_id)
-    term = search_term(search)
+    if want.user_id is not None:
+        query = query.where(table.c.user_id == want.user_id)
+    if want.entity_id is not None:
+        query = query.where(table.c[parts.storage.entity_column] == want.entity_id)
+    term = search_term(want.search)
     if term is not None:
         clause = parts.search_clause(term)
         if clause is None:  # pragma: no cover - callers take the Python path first
@@ -274,16 +292,8 @@ def insertion_order(storage: StorageCore, table: sa.Table) -> Any:
     return table.c.session_id if found is None else found
 
 
-def listing(
-    parts: Agno1Parts,
-    extra: list[Any],
-    user_id: str | None,
-    entity_id: str | None,
-    search: str | None,
-    limit: int | None,
-    offset: int,
-) -> sa.Select[Any]:
-    """A page of the listing: the key columns, then ``extra``."""
+def listing(parts: Agno1Parts, extra: list[Any], want: Listing) -> sa.Select[Any]:
+    """``want``'s page of the listing: the key columns, then ``extra``."""
     table = parts.table
     cols: list[Any] = [
         table.c.session_id,
@@ -293,9 +303,8 @@ def listing(
         table.c.updated_at,
         *extra,
     ]
-    query = newest_first(parts, filtered(parts, sa.select(*cols), user_id, entity_id, search))
-    query = query.offset(offset)
-    return query if limit is None else query.limit(limit)
+    query = newest_first(parts, filtered(parts, sa.select(*cols), want)).offset(want.offset)
+    return query if want.limit is None else query.limit(want.limit)
 
 
 def searches_in_python(parts: Agno1Parts, search: str | None) -> str | None:
@@ -306,10 +315,8 @@ def searches_in_python(parts: Agno1Parts, search: str | None) -> str | None:
     return term
 
 
-def python_matches(
-    parts: Agno1Parts, user_id: str | None, entity_id: str | None, term: str, stop: int | None
-) -> list[str]:
-    """Ids of the sessions (newest first) whose folded text holds ``term``,
+def python_matches(parts: Agno1Parts, want: Listing, term: str, stop: int | None) -> list[str]:
+    """Ids of ``want``'s sessions (newest first) whose folded text holds ``term``,
     decoding the table page by page until ``stop`` are found (None: all).
 
     Every row is decoded until enough match: the cost of a search on a table
@@ -318,7 +325,8 @@ def python_matches(
     shows the error) is matched by its id only.
     """
     s = parts.storage
-    base = newest_first(parts, filtered(parts, sa.select(*parts.row_columns()), user_id, entity_id))
+    unsearched = Listing(want.user_id, want.entity_id)
+    base = newest_first(parts, filtered(parts, sa.select(*parts.row_columns()), unsearched))
     found: list[str] = []
     with s.read_conn() as conn, s.read_conn(check=False) as runs_conn:
         s.stats.queries += 1
@@ -364,7 +372,7 @@ def sessions(
     """Whole sessions, newest first, at most ``limit`` (unreadable ones left out)."""
     s = parts.storage
     query = newest_first(
-        parts, filtered(parts, sa.select(*parts.row_columns()), user_id, entity_id)
+        parts, filtered(parts, sa.select(*parts.row_columns()), Listing(user_id, entity_id))
     )
     if limit is not None:
         query = query.limit(limit)
@@ -420,27 +428,20 @@ def decoded(
 def session_ids(parts: Agno1Parts, user_id: str | None, entity_id: str | None) -> list[str]:
     """Session ids, newest first."""
     s = parts.storage
-    query = filtered(parts, sa.select(parts.table.c.session_id), user_id, entity_id)
+    query = filtered(parts, sa.select(parts.table.c.session_id), Listing(user_id, entity_id))
     with s.read_conn() as conn:
         return [row[0] for row in s.fetch_all(conn, newest_first(parts, query))]
 
 
-def list_sessions(
-    parts: Agno1Parts,
-    user_id: str | None,
-    entity_id: str | None,
-    search: str | None,
-    limit: int | None,
-    offset: int,
-) -> list[SessionSummary]:
+def list_sessions(parts: Agno1Parts, want: Listing) -> list[SessionSummary]:
     """One page of summaries, newest first (searched in Python where the table
     keeps no folded text)."""
-    term = searches_in_python(parts, search)
+    term = searches_in_python(parts, want.search)
     if term is not None:
-        stop = None if limit is None else offset + limit
-        ids = python_matches(parts, user_id, entity_id, term, stop)[offset:]
+        stop = None if want.limit is None else want.offset + want.limit
+        ids = python_matches(parts, want, term, stop)[want.offset :]
         return summaries_of(parts, ids)
-    query = parts.summary_query(user_id, entity_id, search, limit, offset)
+    query = parts.summary_query(want)
     s = parts.storage
     with s.read_conn() as conn:
         return parts.page_summaries(conn, s.fetch_all(conn, query))
@@ -453,7 +454,7 @@ def summaries_of(parts: Agno1Parts, ids: list[str]) -> list[SessionSummary]:
     with s.read_conn() as conn:
         for start in range(0, len(ids), SEARCH_PAGE):
             chunk = ids[start : start + SEARCH_PAGE]
-            query = parts.summary_query(None, None, None, None, 0)
+            query = parts.summary_query(Listing())
             query = query.where(parts.table.c.session_id.in_(chunk))
             for summary in parts.page_summaries(conn, s.fetch_all(conn, query)):
                 out[summary.session_id] = summary
@@ -462,7 +463,7 @@ def summaries_of(parts: Agno1Parts, ids: list[str]) -> list[SessionSummary]:
 
 def get_summary(parts: Agno1Parts, session_id: str, user_id: str | None) -> SessionSummary | None:
     """One session's summary, looked up by its key (and ``user_id`` when given)."""
-    query = parts.summary_query(user_id, None, None, None, 0)
+    query = parts.summary_query(Listing(user_id))
     query = query.where(parts.table.c.session_id == session_id)
     s = parts.storage
     with s.read_conn() as conn:
@@ -470,17 +471,13 @@ def get_summary(parts: Agno1Parts, session_id: str, user_id: str | None) -> Sess
     return found[0] if found else None
 
 
-def count_sessions(
-    parts: Agno1Parts, user_id: str | None, entity_id: str | None, search: str | None
-) -> int:
-    """How many sessions match."""
-    term = searches_in_python(parts, search)
+def count_sessions(parts: Agno1Parts, want: Listing) -> int:
+    """How many sessions match ``want``'s filters."""
+    term = searches_in_python(parts, want.search)
     if term is not None:
-        return len(python_matches(parts, user_id, entity_id, term, None))
+        return len(python_matches(parts, want, term, None))
     s = parts.storage
-    query = filtered(
-        parts, sa.select(sa.func.count()).select_from(parts.table), user_id, entity_id, search
-    )
+    query = filtered(parts, sa.select(sa.func.count()).select_from(parts.table), want)
     with s.read_conn() as conn:
         return int(s.run_statement(conn, query).scalar_one())
 

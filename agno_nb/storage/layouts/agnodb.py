@@ -55,7 +55,7 @@ from sqlalchemy.engine import Connection, Inspector
 from agno_nb.codec import SessionSummary
 from agno_nb.errors import AgnoNbError
 from agno_nb.sessions import SESSION_CLASSES, Session
-from agno_nb.storage.contract import OPERATION_NEEDS, Layout, StorageCore, WriteSteps
+from agno_nb.storage.contract import OPERATION_NEEDS, Layout, Listing, StorageCore, WriteSteps
 from agno_nb.storage.layouts import _agnodb_listing, _agnodb_runs, _agnodb_upsert, _agnodb_writes
 from agno_nb.storage.layouts._agnodb_open import AGNO_TABLE, default_table, opened_note
 from agno_nb.storage.layouts._agnodb_sql import (
@@ -210,24 +210,17 @@ class AgnoDbLayout(Layout):
             self.has_runs_table = bool(sa.inspect(conn).has_table(self.runs.name, schema=s.schema))
         return self.has_runs_table
 
-    def filtered(
-        self,
-        query: sa.Select[Any],
-        user_id: str | None,
-        entity_id: str | None,
-        search: str | None = None,
-    ) -> sa.Select[Any]:
+    def filtered(self, query: sa.Select[Any], want: Listing) -> sa.Select[Any]:
         t = self.table
         query = query.where(t.c.session_type == self.type)
-        if user_id is not None:
-            query = query.where(t.c.user_id == user_id)
-        if entity_id is not None:
+        if want.user_id is not None:
+            query = query.where(t.c.user_id == want.user_id)
+        if want.entity_id is not None:
             entity = self.storage.entity_column
-            query = (
-                query.where(t.c[entity] == entity_id) if entity in t.c else query.where(sa.false())
-            )
-        if search:
-            query = query.where(self._search(search.lower()))
+            found = t.c[entity] == want.entity_id if entity in t.c else sa.false()
+            query = query.where(found)
+        if want.search:
+            query = query.where(self._search(want.search.lower()))
         return query
 
     def _search(self, term: str) -> Any:
@@ -344,7 +337,7 @@ class AgnoDbLayout(Layout):
 
     def read(self, session_id: str, user_id: str | None) -> Session | None:
         s, t = self.storage, self.table
-        query = self.filtered(sa.select(*self.row_columns()), user_id, None)
+        query = self.filtered(sa.select(*self.row_columns()), Listing(user_id))
         query = query.where(t.c.session_id == session_id)
         with s.read_conn() as conn:
             rows = s.fetch_all(conn, query)
@@ -357,7 +350,8 @@ class AgnoDbLayout(Layout):
         self, user_id: str | None, entity_id: str | None, limit: int | None
     ) -> list[Session]:
         s = self.storage
-        query = self.newest_first(self.filtered(sa.select(*self.row_columns()), user_id, entity_id))
+        query = sa.select(*self.row_columns())
+        query = self.newest_first(self.filtered(query, Listing(user_id, entity_id)))
         if limit is not None:
             query = query.limit(limit)
         with s.read_conn() as conn:
@@ -370,36 +364,27 @@ class AgnoDbLayout(Layout):
     def session_ids(self, user_id: str | None, entity_id: str | None) -> list[str]:
         s = self.storage
         query = self.newest_first(
-            self.filtered(sa.select(self.table.c.session_id), user_id, entity_id)
+            self.filtered(sa.select(self.table.c.session_id), Listing(user_id, entity_id))
         )
         with s.read_conn() as conn:
             return [row[0] for row in s.fetch_all(conn, query)]
 
-    def count_sessions(self, user_id: str | None, entity_id: str | None, search: str | None) -> int:
+    def count_sessions(self, want: Listing) -> int:
         s = self.storage
         with s.read_conn() as conn:
-            if search:
+            if want.search:
                 self.runs_present(conn)  # search looks into a runs table agno made since
-            query = self.filtered(
-                sa.select(sa.func.count()).select_from(self.table), user_id, entity_id, search
-            )
+            query = self.filtered(sa.select(sa.func.count()).select_from(self.table), want)
             return int(s.run_statement(conn, query).scalar_one())
 
     # -- listing (_agnodb_listing.py) ----------------------------------------------------
 
-    def list_sessions(
-        self,
-        user_id: str | None,
-        entity_id: str | None,
-        search: str | None,
-        limit: int | None,
-        offset: int,
-    ) -> list[SessionSummary]:
-        return _agnodb_listing.summaries(self, user_id, entity_id, search, limit, offset)
+    def list_sessions(self, want: Listing) -> list[SessionSummary]:
+        return _agnodb_listing.summaries(self, want)
 
     def get_summary(self, session_id: str, user_id: str | None) -> SessionSummary | None:
         """One session's summary, looked up by its key (and ``user_id`` when given)."""
-        found = _agnodb_listing.summaries(self, user_id, None, None, 1, 0, session_id=session_id)
+        found = _agnodb_listing.summaries(self, Listing(user_id, limit=1), session_id=session_id)
         return found[0] if found else None
 
     # -- runs, paged by the database (_agnodb_runs.py) -----------------------------------

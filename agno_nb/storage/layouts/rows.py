@@ -28,6 +28,7 @@ runs holder, listing queries and Python search are the functions of
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -42,7 +43,7 @@ from agno_nb.migrations.sql import quoted
 from agno_nb.schema import INSERT_SEQ, json_text, quiet_update, runs_name, runs_table
 from agno_nb.sessions import SESSION_CLASSES, Session
 from agno_nb.storage.catalog import v2_columns_present
-from agno_nb.storage.contract import Layout, StorageCore, WriteSteps
+from agno_nb.storage.contract import Layout, Listing, StorageCore, WriteSteps
 from agno_nb.storage.layouts import agno1_rows, rows_cached
 from agno_nb.summary import (
     first_question,
@@ -68,7 +69,7 @@ def _creation_ms(created_at: int | None, now_ms: int) -> int:
 SEARCH_WINDOW = 2_000
 
 
-class RowsLayout(Layout):
+class RowsLayout(agno1_rows.Agno1Reads, Layout):
     """agno 1.x's columns + summary columns + a runs table (one row per run)."""
 
     family = "rows"
@@ -192,43 +193,15 @@ class RowsLayout(Layout):
         matched = sa.select(runs.c.session_id).where(find(runs.c.search_text))
         return table.c.session_id.in_(sa.union_all(matched, named))
 
-    # -- reads shared with agno 1.x's table ----------------------------------------------
-
-    def sessions(
-        self, user_id: str | None, entity_id: str | None, limit: int | None
-    ) -> list[Session]:
-        return agno1_rows.sessions(self, user_id, entity_id, limit)
-
-    def sessions_by_ids(self, session_ids: Sequence[str]) -> list[Session]:
-        return agno1_rows.sessions_by_ids(self, session_ids)
-
-    def session_ids(self, user_id: str | None, entity_id: str | None) -> list[str]:
-        return agno1_rows.session_ids(self, user_id, entity_id)
-
-    def get_summary(self, session_id: str, user_id: str | None) -> SessionSummary | None:
-        return agno1_rows.get_summary(self, session_id, user_id)
-
-    def count_sessions(self, user_id: str | None, entity_id: str | None, search: str | None) -> int:
-        return agno1_rows.count_sessions(self, user_id, entity_id, search)
-
-    def list_sessions(
-        self,
-        user_id: str | None,
-        entity_id: str | None,
-        search: str | None,
-        limit: int | None,
-        offset: int,
-    ) -> list[SessionSummary]:
-        term = search_term(search)
-        if term is not None and self.searchable and limit is not None:
-            page = self._newest_matches(user_id, entity_id, term, limit, offset)
+    def list_sessions(self, want: Listing) -> list[SessionSummary]:
+        term = search_term(want.search)
+        if term is not None and self.searchable and want.limit is not None:
+            page = self._newest_matches(want, term, want.limit)
             if page is not None:
                 return page
-        return agno1_rows.list_sessions(self, user_id, entity_id, search, limit, offset)
+        return agno1_rows.list_sessions(self, want)
 
-    def _newest_matches(
-        self, user_id: str | None, entity_id: str | None, term: str, limit: int, offset: int
-    ) -> list[SessionSummary] | None:
+    def _newest_matches(self, want: Listing, term: str, limit: int) -> list[SessionSummary] | None:
         """The page, if the newest ``SEARCH_WINDOW + offset + limit`` sessions fill it.
 
         A common term fills a page from the newest sessions: probing their runs
@@ -237,11 +210,11 @@ class RowsLayout(Layout):
         listing order, so a page filled inside it is the page.
         """
         s, key = self.storage, self.creation_key()
-        window = SEARCH_WINDOW + offset + limit
+        window = SEARCH_WINDOW + want.offset + limit
         edge_query = agno1_rows.newest_first(
-            self, agno1_rows.filtered(self, sa.select(key), user_id, entity_id)
+            self, agno1_rows.filtered(self, sa.select(key), Listing(want.user_id, want.entity_id))
         )
-        query = self.summary_query(user_id, entity_id, None, limit, offset)
+        query = self.summary_query(dataclasses.replace(want, search=None))
         query = query.where(self.search_clause(term, per_row=True))
         with s.read_conn() as conn:
             edge = s.run_statement(conn, edge_query.offset(window - 1).limit(1)).scalar()
@@ -281,29 +254,15 @@ class RowsLayout(Layout):
 
     # -- listing from the summary columns --------------------------------------------------
 
-    def summary_select(
-        self,
-        user_id: str | None,
-        entity_id: str | None,
-        search: str | None,
-        limit: int | None,
-        offset: int,
-    ) -> sa.Select[Any] | None:
-        if agno1_rows.searches_in_python(self, search) is not None:
+    def summary_select(self, want: Listing) -> sa.Select[Any] | None:
+        if agno1_rows.searches_in_python(self, want.search) is not None:
             return None
-        return self.summary_query(user_id, entity_id, search, limit, offset)
+        return self.summary_query(want)
 
-    def summary_query(
-        self,
-        user_id: str | None,
-        entity_id: str | None,
-        search: str | None,
-        limit: int | None,
-        offset: int,
-    ) -> sa.Select[Any]:
+    def summary_query(self, want: Listing) -> sa.Select[Any]:
         table = self.table
         extra = [table.c.session_name, table.c.run_count, table.c.message_count, table.c.preview]
-        return agno1_rows.listing(self, extra, user_id, entity_id, search, limit, offset)
+        return agno1_rows.listing(self, extra, want)
 
     def page_summaries(self, conn: Connection, rows: Sequence[Any]) -> list[SessionSummary]:
         """Summaries from the summary columns; a session stored as given (its
