@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -240,6 +240,22 @@ def trusted(reference: bytes | None) -> bytes | None:
     """``reference`` if values with the same fingerprint are equal to it (it
     holds no ``null``, so no None, NaN or infinity to be told apart), else None."""
     return None if reference is None or b"null" in reference else reference
+
+
+def session_row(
+    reader: tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]],
+    session: Any,
+    now_ms: int,
+) -> dict[str, Any]:
+    """agno 1.x's columns of a session row (runs still inside) as INSERT
+    parameters: the fields ``reader`` (names, a getter of their values) takes
+    from ``session``, then its times in seconds (``now_ms`` for a new one)."""
+    names, get = reader
+    values = dict(zip(names, get(session), strict=True))
+    now = now_ms // 1000
+    values["updated_at"] = now
+    values["created_at"] = session.created_at or now
+    return values
 
 
 def decode_row(row: Mapping[str, Any], json_columns: tuple[str, ...]) -> dict[str, Any]:

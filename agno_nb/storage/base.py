@@ -804,50 +804,12 @@ class BaseStorage(ForkAware):
 
     # -- labels (storage/labels.py) ------------------------------------------------------
 
-    def label_run(
-        self,
-        session_id: str,
-        run_id: str,
-        rating: str | None = None,
-        *,
-        score: float | None = None,
-        correction: str | None = None,
-        note: str | None = None,
-        tags: Iterable[str] = (),
-    ) -> run_labels.Label:
-        """Label one run: ``rating`` ``"good"``/``"bad"``, a ``score``, a corrected
-        answer, a note, tags (who and when are recorded). A second call replaces
-        the label. Kept in agno_nb's side table ``agno_nb_labels``; the sessions
-        table is not changed.
-
-        Raises:
-            SessionNotFoundError: no such session.
-            InvalidArgumentError: no such run, a rating not good/bad, a score not a
-                number, or nothing to record.
-        """
-        return run_labels.label_run(
-            self,
-            session_id,
-            run_id,
-            rating,
-            score=score,
-            correction=correction,
-            note=note,
-            tags=tags,
-        )
-
-    def labels(self, session_id: str | None = None) -> list[run_labels.Label]:
-        """The labels of one session's runs, or of every session's."""
-        return run_labels.labels(self, session_id)
-
-    def labels_df(self, session_id: str | None = None) -> pd.DataFrame:
-        """The labels as a DataFrame, one row per labelled run (join to
-        :meth:`messages_df` on ``["session_id", "run_id"]``)."""
-        return run_labels.labels_df(self, session_id)
-
-    def delete_label(self, session_id: str, run_id: str) -> bool:
-        """Remove one run's label; returns whether it had one."""
-        return run_labels.delete_label(self, session_id, run_id)
+    # Labelling is storage/labels.py's: its functions, which take the storage first,
+    # serve as these methods.
+    label_run = run_labels.label_run
+    labels = run_labels.labels
+    labels_df = run_labels.labels_df
+    delete_label = run_labels.delete_label
 
     # -- helpers --------------------------------------------------------------------------
 

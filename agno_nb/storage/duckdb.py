@@ -22,8 +22,7 @@ from agno_nb.errors import (
     StorageLockedError,
 )
 from agno_nb.storage._dbapi import leave_parent_pool, pool_holds_connections
-from agno_nb.storage.base import BaseStorage
-from agno_nb.storage.sqlite_files import PendingFile, pending_file, reading_through
+from agno_nb.storage.sqlite_files import FileStorage, PendingFile, pending_file
 from agno_nb.urls import remember_secrets, secret_keys
 
 if TYPE_CHECKING:
@@ -83,7 +82,7 @@ if hasattr(os, "register_at_fork"):  # a parent thread may hold one at the fork
     os.register_at_fork(after_in_child=_reset_writers_after_fork)
 
 
-class DuckDbStorage(BaseStorage):
+class DuckDbStorage(FileStorage):
     """Sessions in a DuckDB table (agno 1.x has no DuckDB storage; this is ours).
 
     Args:
@@ -125,27 +124,12 @@ class DuckDbStorage(BaseStorage):
         )
         self.db_file = None if db_file is None else str(db_file)
         self.read_only = read_only
-
-    @property
-    def pending_file(self) -> Path | None:
-        """The database file when it does not exist yet (the first write creates
-        it, with its folders); None once it exists, or for memory and engines."""
-        pending = self._pending
-        return pending.path if pending is not None and pending.pending else None
-
-    @property
-    def _pending(self) -> PendingFile | None:
-        return getattr(self.db_engine, "_agno_nb_pending", None)
-
-    @contextmanager
-    def read_conn(self, *, check: bool = True) -> Iterator[Connection]:
-        with reading_through(self._pending), super().read_conn(check=check) as conn:
-            yield conn
+        self.file_pending: PendingFile | None = getattr(engine, "_agno_nb_pending", None)
 
     @contextmanager
     def write_conn(self, *, check: bool = True) -> Iterator[Connection]:
-        if self._pending is not None:
-            self._pending.before_write(lambda: None)
+        if self.file_pending is not None:
+            self.file_pending.before_write(lambda: None)
         with _writer_lock(self.db_engine), super().write_conn(check=check) as conn:
             yield conn
 

@@ -64,24 +64,15 @@ class LabelledStorage(StorageCore, Protocol):
     @property
     def layout_label(self) -> str | None: ...
 
-    def get_runs(
-        self,
-        session_id: str,
-        *,
-        limit: int | None = None,
-        offset: int = 0,
-        newest_first: bool = False,
-    ) -> list[dict[str, Any]]: ...
+    @property
+    def get_runs(self) -> Callable[..., list[dict[str, Any]]]:
+        """BaseStorage.get_runs (a session's runs, paged)."""
+        ...
 
-    def list_sessions(
-        self,
-        *,
-        user_id: str | None = None,
-        entity_id: str | None = None,
-        search: str | None = None,
-        limit: int | None = 50,
-        offset: int = 0,
-    ) -> list[SessionSummary]: ...
+    @property
+    def list_sessions(self) -> Callable[..., list[SessionSummary]]:
+        """BaseStorage.list_sessions (its keyword-only filters and page)."""
+        ...
 
 
 LABELS_TABLE = "agno_nb_labels"

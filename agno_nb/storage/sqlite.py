@@ -25,12 +25,11 @@ from agno_nb.storage._dbapi import (
     NotDriverReady,
     compile_for_driver,
 )
-from agno_nb.storage.base import BaseStorage
 from agno_nb.storage.sqlite_files import (
+    FileStorage,
     PendingFile,
     display_sqlite_url,
     pending_file,
-    reading_through,
 )
 from agno_nb.storage.versioned import VersionedDb
 
@@ -114,7 +113,7 @@ def sqlite_engine(
     return engine if pending is None else pending.install(engine)
 
 
-class SqliteStorage(BaseStorage):
+class SqliteStorage(FileStorage):
     """Sessions in a SQLite table (agno 1.x's ``SqliteStorage`` API).
 
     Args:
@@ -148,10 +147,8 @@ class SqliteStorage(BaseStorage):
         auto_upgrade_schema: bool = False,
     ) -> None:
         #: a file that does not exist yet: created by the first write, not by opening
-        self._pending = None if db_engine is not None else pending_file(db_file, db_url)
-        engine = self._check_engine(
-            db_engine or sqlite_engine(db_file, db_url, pending=self._pending)
-        )
+        pending = None if db_engine is not None else pending_file(db_file, db_url)
+        engine = self._check_engine(db_engine or sqlite_engine(db_file, db_url, pending=pending))
         super().__init__(
             table_name,
             engine=_tune(engine),
@@ -160,6 +157,7 @@ class SqliteStorage(BaseStorage):
             schema_version=schema_version,
             auto_upgrade_schema=auto_upgrade_schema,
         )
+        self.file_pending = pending
         self.db_file = None if db_file is None else str(db_file)
         self._compiled: dict[tuple[Any, tuple[str, ...]], DriverStatement] = {}
         self._held = HeldConnection(self.db_engine)
@@ -169,26 +167,14 @@ class SqliteStorage(BaseStorage):
         return conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
 
     @property
-    def pending_file(self) -> Path | None:
-        """The database file when it does not exist yet (the first write creates
-        it, with its folders); None once it exists, or for memory and engines."""
-        pending = self._pending
-        return pending.path if pending is not None and pending.pending else None
-
-    @property
     def display_url(self) -> str:
         """The URL, a read-only URI shown as its file (and how it is opened)."""
         return display_sqlite_url(self.db_engine.url)
 
     @contextmanager
-    def read_conn(self, *, check: bool = True) -> Iterator[Connection]:
-        with reading_through(self._pending), super().read_conn(check=check) as conn:
-            yield conn
-
-    @contextmanager
     def write_conn(self, *, check: bool = True) -> Iterator[Connection]:
-        if self._pending is not None:
-            self._pending.before_write(self._held.release)
+        if self.file_pending is not None:
+            self.file_pending.before_write(self._held.release)
         with super().write_conn(check=check) as conn:
             yield conn
 

@@ -26,11 +26,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 
 from agno_nb.dialects import dialect_named
+from agno_nb.storage.base import BaseStorage
 
 __all__ = [
+    "FileStorage",
     "PendingFile",
     "display_sqlite_url",
     "file_of_url",
@@ -243,3 +245,24 @@ def reading_through(pending: PendingFile | None) -> Iterator[None]:
         return
     with pending.reading():
         yield
+
+
+class FileStorage(BaseStorage):
+    """A storage of one database file that opening does not create (SQLite and
+    DuckDB): reads go through :func:`reading_through` while the file is missing."""
+
+    #: the database file while it does not exist yet (None: it exists, or the
+    #: database is in memory or an engine given as is)
+    file_pending: PendingFile | None = None
+
+    @property
+    def pending_file(self) -> Path | None:
+        """The database file when it does not exist yet (the first write creates
+        it, with its folders); None once it exists, or for memory and engines."""
+        pending = self.file_pending
+        return pending.path if pending is not None and pending.pending else None
+
+    @contextmanager
+    def read_conn(self, *, check: bool = True) -> Iterator[Connection]:
+        with reading_through(self.file_pending), super().read_conn(check=check) as conn:
+            yield conn

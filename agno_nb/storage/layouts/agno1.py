@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Inspector
 
-from agno_nb.codec import SessionSummary, decode_json, decode_row
+from agno_nb.codec import SessionSummary, decode_json, decode_row, session_row
 from agno_nb.schema import json_text, session_table
 from agno_nb.sessions import SESSION_CLASSES, Session
 from agno_nb.storage.catalog import unstamped_agno1_version
@@ -109,9 +109,7 @@ class Agno1Layout(agno1_rows.Agno1Reads, Layout):
     def upsert_steps(self, batch: Sequence[Session], now_ms: int) -> WriteSteps:
         s, table = self.storage, self.table
         rows = [
-            agno1_rows.session_values(
-                agno1_rows.field_reader(s, table, type(session)), session, now_ms
-            )
+            session_row(agno1_rows.field_reader(s, table, type(session)), session, now_ms)
             for session in batch
         ]
         return [(s.upsert_statement(table, tuple(rows[0])), rows)]

@@ -166,21 +166,6 @@ def field_reader(
     return names, get
 
 
-def session_values(
-    reader: tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]],
-    session: Session,
-    now_ms: int,
-) -> dict[str, Any]:
-    """agno 1.x's columns of the session row (runs still inside), as INSERT
-    parameters; ``reader``: :func:`field_reader` for the session's type."""
-    names, get = reader
-    values = dict(zip(names, get(session), strict=True))
-    now = now_ms // 1000
-    values["updated_at"] = now
-    values["created_at"] = session.created_at or now
-    return values
-
-
 # -- the runs holder -------------------------------------------------------------------------
 
 

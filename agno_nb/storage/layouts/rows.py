@@ -36,7 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Inspector
 
-from agno_nb.codec import SessionSummary, decode_json, decode_row
+from agno_nb.codec import SessionSummary, decode_json, decode_row, session_row
 from agno_nb.errors import CorruptSessionError
 from agno_nb.migrations import StepStats
 from agno_nb.migrations.sql import quoted
@@ -401,20 +401,14 @@ class RowsLayout(agno1_rows.Agno1Reads, Layout):
         return row
 
     def row_values(self, session: Session, now_ms: int) -> dict[str, Any]:
-        """agno 1.x's columns of the session row (runs still inside): what
-        ``agno1_rows.session_values`` gives, with the field reader kept on this
-        layout so a write does not call into that module."""
+        """agno 1.x's columns of the session row (runs still inside), with the
+        field reader kept on this layout so a write does not call into agno1_rows."""
         kind = type(session)
         reader = self._field_readers.get(kind)
         if reader is None:
             reader = agno1_rows.field_reader(self.storage, self.table, kind)
             self._field_readers[kind] = reader
-        names, get = reader
-        values = dict(zip(names, get(session), strict=True))
-        now = now_ms // 1000
-        values["updated_at"] = now
-        values["created_at"] = session.created_at or now
-        return values
+        return session_row(reader, session, now_ms)
 
     def add_summary(
         self,
