@@ -235,11 +235,14 @@ def label_run(
     note: str | None = None,
     tags: Iterable[str] = (),
 ) -> Label:
-    """Set the label of one run (replacing any label it had); returns it.
+    """Label one run: ``rating`` ``"good"``/``"bad"``, a ``score``, a corrected
+    answer, a note, tags (who and when are recorded); returns the label. A second
+    call replaces it. Kept in agno_nb's side table ``agno_nb_labels``; the sessions
+    table is not changed. ``storage.label_run(...)`` calls this.
 
     Raises:
-        InvalidArgumentError: a bad rating, score, tag, or a run the session lacks,
-            or nothing to record.
+        InvalidArgumentError: no such run, a rating not good/bad, a score not a
+            number, a bad tag, or nothing to record.
         SessionNotFoundError: no such session.
     """
     session_id = _check_id("session_id", session_id)
