@@ -5,10 +5,11 @@ one-line forms of ids and timestamps. Pure functions; below ``render`` and
 from __future__ import annotations
 
 import html
+import json
 from datetime import datetime, timezone
 from typing import Any
 
-__all__ = ["CSS", "attr_text", "esc", "format_timestamp", "short_id"]
+__all__ = ["CSS", "attr_text", "esc", "format_timestamp", "readable", "short_id"]
 
 CSS = (
     "<style>"
@@ -54,6 +55,17 @@ CSS = (
 def esc(value: Any) -> str:
     """Escape anything for HTML text or a quoted attribute."""
     return html.escape("" if value is None else str(value), quote=True)
+
+
+def readable(value: Any) -> str:
+    """A value as text to read: a string as it is, anything else as indented JSON
+    (``str()`` of what JSON cannot say)."""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return str(value)
 
 
 def attr_text(value: Any) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 
 from agno_nb import render_agno
 from agno_nb.listing import sessions_table_html
-from agno_nb.markup import CSS, attr_text, format_timestamp, short_id
+from agno_nb.markup import CSS, attr_text, format_timestamp, readable, short_id
 from agno_nb.markup import esc as _esc
 from agno_nb.messages import Message, Run, content_text
 from agno_nb.words import counted
@@ -142,12 +142,7 @@ def _pretty(value: Any) -> str:
             value = json.loads(value)
         except ValueError:
             return value
-        if isinstance(value, str):
-            return value
-    try:
-        return json.dumps(value, indent=2, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        return str(value)
+    return readable(value)
 
 
 def _content_as_text(content: Any) -> str:

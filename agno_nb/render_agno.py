@@ -10,11 +10,12 @@ Every stored value is escaped; widths in the timeline come from numbers only.
 
 from __future__ import annotations
 
-import html
-import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
+
+from agno_nb.markup import esc as _esc
+from agno_nb.markup import readable
 
 __all__ = [
     "AGNO_CSS",
@@ -66,21 +67,8 @@ def style_for(body: str) -> str:
     return AGNO_STYLE if any(marker in body for marker in _MARKERS) else ""
 
 
-def _esc(value: Any) -> str:
-    return html.escape("" if value is None else str(value), quote=True)
-
-
 def _pre(text: str) -> str:
     return f'<div class="agno-nb-pre">{_esc(text)}</div>'
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    try:
-        return json.dumps(value, indent=2, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        return str(value)
 
 
 def _seconds(value: Any) -> str:
@@ -95,7 +83,7 @@ def reasoning_html(text: Any) -> str:
         return ""
     return (
         '<details class="agno-nb-reasoning"><summary class="agno-nb-muted">reasoning</summary>'
-        f"{_pre(_text(text))}</details>"
+        f"{_pre(readable(text))}</details>"
     )
 
 
@@ -162,11 +150,12 @@ def tools_html(tools: Any) -> str:
         metrics = tool.get("metrics")
         took = metrics.get("duration") if isinstance(metrics, Mapping) else None
         label = "error" if tool.get("tool_call_error") else "result"
+        args, result = readable(tool.get("tool_args") or {}), readable(tool.get("result"))
         out.append(
             '<details class="agno-nb-toolcall"><summary>tool call: '
             f"{_esc(tool.get('tool_name') or 'tool')}{duration_badge(took)}</summary>"
-            f'<div class="agno-nb-muted">arguments</div>{_pre(_text(tool.get("tool_args") or {}))}'
-            f'<div class="agno-nb-muted">{label}</div>{_pre(_text(tool.get("result")))}</details>'
+            f'<div class="agno-nb-muted">arguments</div>{_pre(args)}'
+            f'<div class="agno-nb-muted">{label}</div>{_pre(result)}</details>'
         )
     return "".join(out)
 
@@ -202,7 +191,7 @@ def steps_html(steps: Any, *, content_html: Any = None) -> str:
         content = step.get("content")
         body = ""
         if content not in (None, ""):
-            body = _pre(_text(content))
+            body = _pre(readable(content))
         inner = steps_html(step.get("steps"))
         items.append(f"<li>{head}{body}{inner}</li>")
     if not items:

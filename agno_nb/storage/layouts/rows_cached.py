@@ -16,7 +16,7 @@ stored one.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from itertools import repeat
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -54,25 +54,18 @@ class RowsParts(Protocol):
 
     def take_runs(self, values: dict[str, Any]) -> list[Any] | None: ...
 
-    def run_row(
-        self,
-        session_id: str,
-        index: int,
-        run: Any,
-        messages: int,
-        text: str | None = None,
-    ) -> dict[str, Any]: ...
+    @property
+    def run_row(self) -> Callable[[str, int, Any, int, str | None], dict[str, Any]]:
+        """A run row's INSERT parameters: (session id, index, run, messages, text)."""
+        ...
 
     def row_values(self, session: Session, now_ms: int) -> dict[str, Any]: ...
 
-    def add_summary(
-        self,
-        values: dict[str, Any],
-        now_ms: int,
-        run_count: int,
-        message_count: int,
-        preview: str | None,
-    ) -> None: ...
+    @property
+    def add_summary(self) -> Callable[[dict[str, Any], int, int, int, str | None], None]:
+        """Set the summary columns of a session row's INSERT parameters: (values,
+        now_ms, run count, message count, preview)."""
+        ...
 
 
 def _statements(layout: RowsParts, token: Any | None) -> tuple[Any, Any, Any, list[str]]:
