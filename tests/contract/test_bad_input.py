@@ -29,7 +29,6 @@ from agno_nb.errors import (
     SessionNotFoundError,
 )
 from agno_nb.schema import LATEST_VERSION
-from agno_nb.sessions import AgentSession
 from agno_nb.storage import (
     BaseStorage,
     DuckDbStorage,
@@ -38,48 +37,9 @@ from agno_nb.storage import (
     open_storage,
 )
 from tests.conftest import postgres_url, require_postgres
+from tests.contract.helpers import execute, make_run, make_session, one_line, qualified
 
 MakeStorage = Callable[..., Any]
-
-
-def make_run(n: int) -> dict[str, Any]:
-    return {
-        "run_id": f"run-{n}",
-        "content": f"answer {n}",
-        "created_at": 1_700_000_000 + n,
-        "messages": [
-            {"role": "user", "content": f"question {n}"},
-            {"role": "assistant", "content": f"answer {n}"},
-        ],
-    }
-
-
-def make_session(sid: str, runs: int = 2) -> AgentSession:
-    return AgentSession(
-        session_id=sid,
-        user_id="alice",
-        agent_id="agent-1",
-        memory={"runs": [make_run(i) for i in range(runs)], "summary": "kept"},
-        session_data={"session_name": f"name of {sid}"},
-        created_at=1_700_000_000,
-    )
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc)
-    assert text and "\n" not in text, repr(text)
-    return text
-
-
-def execute(storage: BaseStorage, sql: str, **params: Any) -> None:
-    with storage.db_engine.begin() as conn:
-        conn.execute(sa.text(sql), params)
-
-
-def qualified(storage: BaseStorage, name: str) -> str:
-    prep = storage.db_engine.dialect.identifier_preparer
-    table = prep.quote(name)
-    return f"{prep.quote_schema(storage.schema)}.{table}" if storage.schema else table
 
 
 # -- names --------------------------------------------------------------------------------

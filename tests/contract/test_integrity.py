@@ -19,54 +19,15 @@ from agno_nb.errors import (
     MigrationError,
 )
 from agno_nb.schema import LATEST_VERSION
-from agno_nb.sessions import AgentSession, WorkflowSession
+from agno_nb.sessions import WorkflowSession
 from agno_nb.storage import BaseStorage
+from tests.contract.helpers import execute, make_run, make_session, one_line, qualified
 
 MakeStorage = Callable[..., Any]
 
 # SQLite stores any text in a JSON column; DuckDB's JSON type takes trailing commas,
 # which Python's json (and every other reader) refuses. Postgres' JSONB refuses both.
 CORRUPT = {"sqlite": '{"session_name": "x", ', "duckdb": '{"session_name": "x",}'}
-
-
-def make_run(n: int) -> dict[str, Any]:
-    return {
-        "run_id": f"run-{n}",
-        "created_at": 1_700_000_000 + n,
-        "messages": [
-            {"role": "user", "content": f"question {n}"},
-            {"role": "assistant", "content": f"answer {n}"},
-        ],
-    }
-
-
-def make_session(sid: str, runs: int = 2, **kw: Any) -> AgentSession:
-    kw.setdefault("memory", {"runs": [make_run(i) for i in range(runs)], "summary": "kept"})
-    return AgentSession(
-        session_id=sid,
-        user_id="alice",
-        agent_id="agent-1",
-        session_data={"session_name": f"name of {sid}"},
-        created_at=1_700_000_000,
-        **kw,
-    )
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc)
-    assert text and "\n" not in text, repr(text)
-    return text
-
-
-def execute(storage: BaseStorage, sql: str, **params: Any) -> None:
-    with storage.db_engine.begin() as conn:
-        conn.execute(sa.text(sql), params)
-
-
-def qualified(storage: BaseStorage, name: str | None = None) -> str:
-    prep = storage.db_engine.dialect.identifier_preparer
-    table = prep.quote(name or storage.table_name)
-    return f"{prep.quote_schema(storage.schema)}.{table}" if storage.schema else table
 
 
 # -- 1: the upgrade moves every row, or stops and names the ones it cannot ---------------

@@ -27,6 +27,14 @@ from agno_nb.sessions import AgentSession, WorkflowSession
 
 MakeStorage = Callable[..., Any]
 EXAMPLES = 12
+#: few examples, the same on every run, no example database
+BOUNDED = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 TEXT = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
@@ -85,13 +93,7 @@ def test_agent_sessions_read_back_exactly(
     ids = itertools.count()
     written: dict[str, AgentSession] = {}
 
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow],
-    )
+    @BOUNDED
     @given(
         memory=memories(backend),
         session_data=optional(objects(backend)),
@@ -135,13 +137,7 @@ def test_workflow_sessions_read_back_exactly(
     writer = make_storage("rtw", mode="workflow_v2", schema_version=layout)
     ids = itertools.count()
 
-    @settings(
-        max_examples=EXAMPLES,
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow],
-    )
+    @BOUNDED
     @given(
         runs_v2=optional(runs(backend)),
         memory=optional(objects(backend)),

@@ -19,7 +19,6 @@ from agno_nb.evaluate import compare
 from agno_nb.sessions import AgentSession
 from agno_nb.widgets import SessionBrowser, SessionHistory
 from agno_nb.widgets.run_labels import LabelBar
-from tests.conftest import postgres_url
 
 HOSTILE = "<script>alert(1)</script>"
 
@@ -157,18 +156,6 @@ def test_browser_hides_evaluation_sessions(filled: Any) -> None:
 
 
 # -- magics ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def target(backend: str, tmp_path: Path, pg_schema: str) -> Callable[[str], str]:
-    def line(table: str) -> str:
-        if backend == "sqlite":
-            return f"sqlite {tmp_path / 'sessions.db'} --table {table}"
-        if backend == "duckdb":
-            return f"duckdb {tmp_path / 'sessions.duckdb'} --table {table}"
-        return f"postgres {postgres_url()} --schema {pg_schema} --table {table}"
-
-    return line
 
 
 def test_agno_label_and_sessions_by_label(

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,28 +18,6 @@ from agno_nb.schema import LATEST_VERSION
 from agno_nb.sessions import AgentSession
 
 BASE_TIME = 1_700_000_000
-
-
-def postgres_url() -> str:
-    """The test server's URL (as tests/conftest.py picks it)."""
-    default = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-    return os.environ.get("AGNO_NB_TEST_POSTGRES_URL", default)
-
-
-@pytest.fixture
-def target(backend: str, tmp_path: Path, pg_schema: str) -> Callable[..., str]:
-    """``target(table)`` -> the %agno_storage arguments opening ``table`` on this backend,
-    in the same database ``make_storage`` uses (default table: a fresh name)."""
-    fresh = f"m{uuid.uuid4().hex[:8]}_agent_sessions"
-
-    def line(table: str = fresh) -> str:
-        if backend == "sqlite":
-            return f"sqlite {tmp_path / 'sessions.db'} --table {table}"
-        if backend == "duckdb":
-            return f"duckdb {tmp_path / 'sessions.duckdb'} --table {table}"
-        return f"postgres {postgres_url()} --schema {pg_schema} --table {table}"
-
-    return line
 
 
 def fill(storage: Any, count: int = 3) -> None:
