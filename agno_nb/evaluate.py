@@ -256,14 +256,14 @@ def _on_agno_db(db: Any) -> Any:
     table = getattr(db, "session_table_name", None)
     if not isinstance(engine, sa.Engine) or not isinstance(table, str):
         return None
-    from agno_nb.storage import PostgresStorage, SqliteStorage
+    from agno_nb.dialects import dialect_named
+    from agno_nb.storage import open_storage
 
-    url = engine.url.render_as_string(hide_password=False)
-    if engine.dialect.name == "sqlite":
-        return SqliteStorage(table, db_url=url)
-    if engine.dialect.name == "postgresql":
-        return PostgresStorage(table, db_url=url, schema=getattr(db, "db_schema", None))
-    return None
+    dialect = dialect_named(engine.url.get_backend_name())
+    if dialect is None or not dialect.holds_agno_tables:
+        return None
+    where = {"schema": getattr(db, "db_schema", None)} if dialect.has_schemas else {}
+    return open_storage(engine.url.render_as_string(hide_password=False), table_name=table, **where)
 
 
 # -- the result -----------------------------------------------------------------------------
