@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -40,7 +41,7 @@ def target_fingerprints(
     """session_id -> ``<digest of its agno_sessions row>:<digest of that row and
     its agno_runs rows>``, as stored now (sessions not in the target are absent). ``lock``: on
     Postgres, the rows read stay locked until the transaction ends."""
-    digests: dict[str, Any] = {}
+    prints: dict[str, str] = {}
     sessions, runs = t.sessions, t.runs
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
@@ -57,18 +58,45 @@ def target_fingerprints(
         if lock:
             query = t.dialect.for_update(query, of=sessions)
             run_query = t.dialect.for_update(run_query, of=runs)
-        for row in conn.execute(query).all():
-            text = repr(tuple(row)).encode()
-            digest = hashlib.blake2b(text, digest_size=16)
-            digests[row.session_id] = (hashlib.blake2b(text, digest_size=8).hexdigest(), digest)
-        # a session's runs hashed by one update of their joined texts: the digest of
-        # the same bytes as one update per run (hashing is streaming), in fewer calls
-        held: dict[str, list[str]] = {}
-        for row in conn.execute(run_query).all():
-            if row.session_id in digests:
-                held.setdefault(row.session_id, []).append(repr(tuple(row)))
-        for sid, texts in held.items():
-            digests[sid][1].update(("\x1e" + "\x1e".join(texts)).encode())
+        session_rows = conn.execute(query).all()
+        run_rows = conn.execute(run_query).all()
+        prints.update(
+            fingerprints_of(
+                session_rows,
+                run_rows,
+                session_key=sessions.columns.keys().index("session_id"),
+                run_key=runs.columns.keys().index("session_id"),
+            )
+        )
+    return prints
+
+
+def fingerprints_of(
+    session_rows: Iterable[Sequence[Any]],
+    run_rows: Iterable[Sequence[Any]],
+    *,
+    session_key: int,
+    run_key: int,
+) -> dict[str, str]:
+    """The fingerprints of :func:`target_fingerprints` from the rows themselves:
+    ``agno_sessions`` rows and ``agno_runs`` rows, each with every column in the
+    table's order (JSON as its text), the runs in (session_id, run_id) order;
+    ``session_key`` / ``run_key``: where each holds its session_id. A run whose
+    session is not among ``session_rows`` is left out."""
+    digests: dict[str, Any] = {}
+    for row in session_rows:
+        text = repr(tuple(row)).encode()
+        digest = hashlib.blake2b(text, digest_size=16)
+        digests[row[session_key]] = (hashlib.blake2b(text, digest_size=8).hexdigest(), digest)
+    # a session's runs hashed by one update of their joined texts: the digest of
+    # the same bytes as one update per run (hashing is streaming), in fewer calls
+    held: dict[str, list[str]] = {}
+    for row in run_rows:
+        sid = row[run_key]
+        if sid in digests:
+            held.setdefault(sid, []).append(repr(tuple(row)))
+    for sid, texts in held.items():
+        digests[sid][1].update(("\x1e" + "\x1e".join(texts)).encode())
     return {sid: f"{head}:{d.hexdigest()}" for sid, (head, d) in digests.items()}
 
 

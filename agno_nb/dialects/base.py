@@ -13,7 +13,7 @@ imports nothing of agno_nb but its errors and URL masking, so every layer
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -192,6 +192,18 @@ class Dialect:
     def offline(self) -> sa.engine.Dialect:
         """A SQLAlchemy dialect to compile this database's SQL without a connection."""
         return sqlite.dialect()
+
+    def kept_as_bound(
+        self, conn: Connection, table: sa.Table
+    ) -> dict[str, Callable[[Sequence[Any]], bool]] | None:
+        """Per column of ``table`` as it is in the database now, a test of values
+        bound to that column: True when the database stores every one of them as
+        given, so that reading the row back (a JSON column read as its text)
+        returns exactly the value bound (the same type, the same text). None
+        where only reading the rows back tells what they hold: a JSON type that
+        rewrites its text (Postgres' jsonb), a table whose triggers or
+        collations may change or reorder what is written, a missing table."""
+        return None
 
     # -- types and JSON ---------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,65 @@ from agno_nb.urls import mask_url
 #: 50,000 bytes, escapes and wildcards included); longer ones use instr(), which
 #: is slower on long text but has no limit.
 LIKE_LIMIT = 20_000
+
+
+def affinity(declared: str) -> str:
+    """SQLite's column affinity of a declared column type (its rules, in their order)."""
+    name = declared.upper()
+    if "INT" in name:
+        return "INTEGER"
+    if "CHAR" in name or "CLOB" in name or "TEXT" in name:
+        return "TEXT"
+    if "BLOB" in name or not name:
+        return "BLOB"
+    if "REAL" in name or "FLOA" in name or "DOUB" in name:
+        return "REAL"
+    return "NUMERIC"
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+_TEXT_TYPES = frozenset((str, type(None)))
+_INT_TYPES = frozenset((int, str, type(None)))
+#: first characters of text that no numeric affinity turns into a number (JSON
+#: objects, arrays and strings), and JSON's words
+_NOT_NUMBER_START = frozenset('{["')
+_NOT_NUMBER_WORDS = frozenset(("null", "true", "false"))
+
+
+def _texts_kept(values: Sequence[Any]) -> bool:
+    """TEXT and BLOB affinity: text is stored as text, NULL as NULL."""
+    return set(map(type, values)) <= _TEXT_TYPES
+
+
+def _no_number_text(values: Sequence[Any]) -> bool:
+    return all(
+        v[:1] in _NOT_NUMBER_START or v in _NOT_NUMBER_WORDS for v in values if type(v) is str
+    )
+
+
+def _numbers_kept(values: Sequence[Any]) -> bool:
+    """INTEGER and NUMERIC affinity: a 64-bit int is stored as that integer; text
+    only where it cannot read as a number (JSON that is not a number)."""
+    if not set(map(type, values)) <= _INT_TYPES:  # bool, float, bytes...: not certain
+        return False
+    ints = [v for v in values if type(v) is int]
+    if ints and (min(ints) < _INT64[0] or max(ints) > _INT64[1]):
+        return False
+    return _no_number_text(values)
+
+
+def _reals_kept(values: Sequence[Any]) -> bool:
+    """REAL affinity: an int becomes a float; text as for NUMERIC."""
+    return set(map(type, values)) <= _TEXT_TYPES and _no_number_text(values)
+
+
+_KEPT: dict[str, Callable[[Sequence[Any]], bool]] = {
+    "TEXT": _texts_kept,
+    "BLOB": _texts_kept,
+    "INTEGER": _numbers_kept,
+    "NUMERIC": _numbers_kept,
+    "REAL": _reals_kept,
+}
 
 
 def why_unopenable(database: str | None) -> str:
@@ -85,6 +144,33 @@ class SqliteDialect(Dialect):
             yield
         finally:  # on the driver: it works in a transaction that failed too
             driver.execute(f"PRAGMA cache_size = {int(own)}")
+
+    def kept_as_bound(
+        self, conn: Connection, table: sa.Table
+    ) -> dict[str, Callable[[Sequence[Any]], bool]] | None:
+        # SQLite keeps a value as bound unless the column's affinity converts it
+        # (https://sqlite.org/datatype3.html): text in a TEXT column, a 64-bit int
+        # in an INTEGER one, JSON text that is not a number anywhere. A trigger
+        # could rewrite a row, a collation reorder or merge keys: then read back.
+        name = table.name
+        found = conn.exec_driver_sql(
+            "SELECT type, sql FROM sqlite_master WHERE tbl_name = ? COLLATE NOCASE "
+            "UNION ALL SELECT type, sql FROM sqlite_temp_master WHERE tbl_name = ? "
+            "COLLATE NOCASE",
+            (name, name),
+        ).all()
+        kinds = [kind for kind, _ in found]
+        if kinds.count("table") != 1 or "trigger" in kinds:
+            return None
+        if any(kind == "table" and "COLLATE" in (sql or "").upper() for kind, sql in found):
+            return None
+        declared = {
+            row[1]: row[2]
+            for row in conn.exec_driver_sql(f"PRAGMA table_info({_NAMES.quote(name)})")
+        }
+        if any(c.name not in declared for c in table.columns):
+            return None
+        return {c.name: _KEPT[affinity(declared[c.name])] for c in table.columns}
 
     def contains(self, column: Any, term: str) -> Any:
         if len(term.encode()) > LIKE_LIMIT:  # lower(): ASCII text may be stored unfolded
