@@ -18,7 +18,7 @@ def run_counts(conn: Connection, t: TargetTables, owned: Any) -> dict[str, tuple
     the whole query. Only a run holding ``NaN`` or ``Infinity`` can be one that
     ``json.loads`` reads and SQLite refuses, so only those are parsed a third
     time to find out (any other run SQLite refuses, Python's reader refuses too,
-    and it counts no messages either way)."""
+    and it counts no messages either way), and only when SQLite refused a run."""
     runs = t.runs
     counts: dict[str, list[int]] = {}
     if t.dialect.native_json:  # jsonb: its own functions, and no invalid JSON
@@ -40,13 +40,21 @@ def run_counts(conn: Connection, t: TargetTables, owned: Any) -> dict[str, tuple
         (valid, sa.func.coalesce(sa.func.json_array_length(runs.c.run_data, "$.messages"), 0)),
         else_=0,
     )
+    # runs SQLite refuses, counted by the same query: json_valid() again is no
+    # second parse (SQLite keeps a statement's parsed JSON), while searching every
+    # run's text for NaN (instr) cost more than parsing it
+    refused = sa.func.sum(sa.case((valid, 0), else_=1))
     query = (
-        sa.select(runs.c.session_id, sa.func.count(), sa.func.sum(messages))
+        sa.select(runs.c.session_id, sa.func.count(), sa.func.sum(messages), refused)
         .where(runs.c.session_id.in_(owned))
         .group_by(runs.c.session_id)
     )
-    for sid, n, m in conn.execute(query).all():
+    any_refused = False
+    for sid, n, m, bad in conn.execute(query).all():
         counts[sid] = [int(n), int(m or 0)]
+        any_refused = any_refused or bool(bad)
+    if not any_refused:  # what the query below would find: nothing
+        return {sid: (n, m) for sid, (n, m) in counts.items()}
     stored = sa.type_coerce(runs.c.run_data, sa.Text)  # no CAST: no copy to search it
     special = sa.or_(sa.func.instr(stored, "NaN") > 0, sa.func.instr(stored, "Infinity") > 0)
     other = sa.select(runs.c.session_id, sa.cast(runs.c.run_data, sa.Text)).where(
