@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from operator import itemgetter
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -16,9 +15,9 @@ from agno_nb.agno3.identity import same_identity
 from agno_nb.agno3.report import TableReport
 from agno_nb.agno3.runs import rename_run
 from agno_nb.agno3.source import SourceRow, SourceTable, count_source
-from agno_nb.agno3.target import Target, agno_json, write_transaction
+from agno_nb.agno3.target import Target, write_transaction
 from agno_nb.agno3.verify import run_counts
-from agno_nb.agno3.written import written_fingerprints
+from agno_nb.agno3.written import insert_rows, written_fingerprints
 from agno_nb.errors import AgnoNbError
 
 #: A bookkeeping fingerprint that makes the next rerun rewrite the session
@@ -361,9 +360,9 @@ class TableJob:
                 conn.execute(t.rows.delete().where(t.rows.c.session_id.in_(chunk)))
         if convert:
             rows = [c.session for _, c in convert]
-            bound = self._insert(conn, t.sessions, rows, upsert=bool(replace))
+            bound = insert_rows(conn, t, t.sessions, rows, upsert=bool(replace))
             run_rows = [r for _, c in convert for r in c.runs]
-            bound_runs = self._insert(conn, t.runs, run_rows) if run_rows else []
+            bound_runs = insert_rows(conn, t, t.runs, run_rows) if run_rows else []
             # as stored, to compare later: from the values bound where the database
             # keeps them as given, else read back
             written = written_fingerprints(conn, t, write_ids, bound, bound_runs)
@@ -386,59 +385,6 @@ class TableJob:
                 ],
             )
         self._progress(conn, last=last, started=started, finished=None)
-
-    def _insert(
-        self, conn: Connection, table: sa.Table, rows: list[dict[str, Any]], *, upsert: bool = False
-    ) -> list[tuple[Any, ...]] | None:
-        """INSERT ``rows``. On SQLite the JSON is encoded here, as agno's engine does
-        (``json.dumps`` with its default separators, by ``target.agno_json``; a key
-        given as None is JSON ``null``, a key left out is SQL NULL), and the rows go to the driver's
-        executemany in one call; elsewhere through SQLAlchemy's JSON types.
-
-        ``upsert``: a row whose key exists is updated in place (every column), as
-        agno's own upsert does, so that an agno 3.x write waiting for that row's
-        lock applies to the synced row instead of to a deleted one.
-
-        Returns the values bound, one tuple a row in the table's column order (JSON
-        as its text), where they are bound here (SQLite); else None."""
-        key = [c.name for c in table.primary_key.columns]
-        if self.t.dialect.native_json:
-            if not upsert:
-                conn.execute(table.insert(), rows)
-                return None
-            statement = self.t.dialect.insert(table)
-            statement = statement.on_conflict_do_update(
-                index_elements=key,
-                set_={
-                    c.name: statement.excluded[c.name] for c in table.columns if c.name not in key
-                },
-            )
-            conn.execute(statement, rows)
-            return None
-        columns = [c.name for c in table.columns]
-        plain = [c.name for c in table.columns if not isinstance(c.type, sa.JSON)]
-        json_columns = [c.name for c in table.columns if isinstance(c.type, sa.JSON)]
-        # built plain columns first, then JSON ones; bound in the table's order
-        order = itemgetter(*[(plain + json_columns).index(c) for c in columns])
-        dumps = agno_json
-        params = [
-            order(
-                (
-                    *[row.get(c) for c in plain],
-                    *[dumps(row[c]) if c in row else None for c in json_columns],
-                )
-            )
-            for row in rows
-        ]
-        names = ", ".join(f'"{c}"' for c in columns)
-        marks = ", ".join("?" for _ in columns)
-        sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
-        if upsert:
-            keys = ", ".join(f'"{c}"' for c in key)
-            sets = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in key)
-            sql += f" ON CONFLICT ({keys}) DO UPDATE SET {sets}"
-        conn.exec_driver_sql(sql, params)
-        return params
 
     def _progress(
         self, conn: Connection, *, last: str | None, started: int, finished: int | None

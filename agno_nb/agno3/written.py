@@ -1,4 +1,5 @@
-"""The fingerprints of target rows just written, from the values bound.
+"""A batch's target rows written (:func:`insert_rows`), and their fingerprints
+from the values bound (:func:`written_fingerprints`).
 
 ``guard.target_fingerprints`` reads a session's ``agno_sessions`` row and its
 ``agno_runs`` rows back and digests them as stored. Right after a batch is
@@ -23,9 +24,67 @@ from sqlalchemy.engine import Connection
 
 from agno_nb.agno3.guard import fingerprints_of, target_fingerprints
 from agno_nb.agno3.tables import TargetTables
+from agno_nb.agno3.target import agno_json
 
 Row = tuple[Any, ...]
 Tests = list[Callable[[Sequence[Any]], bool]]
+
+
+def insert_rows(
+    conn: Connection,
+    t: TargetTables,
+    table: sa.Table,
+    rows: list[dict[str, Any]],
+    *,
+    upsert: bool = False,
+) -> list[tuple[Any, ...]] | None:
+    """INSERT ``rows``. On SQLite the JSON is encoded here, as agno's engine does
+    (``json.dumps`` with its default separators, by ``target.agno_json``; a key
+    given as None is JSON ``null``, a key left out is SQL NULL), and the rows go to the driver's
+    executemany in one call; elsewhere through SQLAlchemy's JSON types.
+
+    ``upsert``: a row whose key exists is updated in place (every column), as
+    agno's own upsert does, so that an agno 3.x write waiting for that row's
+    lock applies to the synced row instead of to a deleted one.
+
+    Returns the values bound, one tuple a row in the table's column order (JSON
+    as its text), where they are bound here (SQLite); else None."""
+    key = [c.name for c in table.primary_key.columns]
+    if t.dialect.native_json:
+        if not upsert:
+            conn.execute(table.insert(), rows)
+            return None
+        statement = t.dialect.insert(table)
+        statement = statement.on_conflict_do_update(
+            index_elements=key,
+            set_={c.name: statement.excluded[c.name] for c in table.columns if c.name not in key},
+        )
+        conn.execute(statement, rows)
+        return None
+    columns = [c.name for c in table.columns]
+    plain = [c.name for c in table.columns if not isinstance(c.type, sa.JSON)]
+    json_columns = [c.name for c in table.columns if isinstance(c.type, sa.JSON)]
+    # built plain columns first, then JSON ones; bound in the table's order
+    order = itemgetter(*[(plain + json_columns).index(c) for c in columns])
+    dumps = agno_json
+    params = [
+        order(
+            (
+                *[row.get(c) for c in plain],
+                *[dumps(row[c]) if c in row else None for c in json_columns],
+            )
+        )
+        for row in rows
+    ]
+    names = ", ".join(f'"{c}"' for c in columns)
+    marks = ", ".join("?" for _ in columns)
+    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({marks})'
+    if upsert:
+        keys = ", ".join(f'"{c}"' for c in key)
+        sets = ", ".join(f'"{c}" = excluded."{c}"' for c in columns if c not in key)
+        sql += f" ON CONFLICT ({keys}) DO UPDATE SET {sets}"
+    conn.exec_driver_sql(sql, params)
+    return params
 
 
 def written_fingerprints(
