@@ -122,7 +122,8 @@ class TableJob:
                 if batch is None:
                     break
                 self._batch(batch, started=started)
-            done += len(batch)
+                done += len(batch)
+                del batch  # freed before the collector runs again, not traversed by it
             if progress is not None:
                 progress(done, total, self.source.qualified)
         if not self.dry_run:
