@@ -129,7 +129,13 @@ def written_fingerprints(
     sure_runs = sorted(
         (row for row in runs if row[run_key] not in unsure), key=itemgetter(run_key, run_id)
     )
-    prints = fingerprints_of(sure_sessions, sure_runs, session_key=session_key, run_key=run_key)
+    prints = fingerprints_of(
+        sure_sessions,
+        sure_runs,
+        session_key=session_key,
+        run_key=run_key,
+        run_json=_position(t.runs, "run_data"),  # insert_rows bound json.dumps text
+    )
     if unsure:
         prints.update(target_fingerprints(conn, t, [sid for sid in ids if sid in unsure]))
     return prints

@@ -346,3 +346,45 @@ def test_hypothesis_computed_equals_read_back_on_sqlite() -> None:
             check()
         finally:
             engine.dispose()
+
+
+@settings(max_examples=500, deadline=None)
+@given(_JSON)
+def test_dumps_text_repr_is_repr_of_what_json_dumps_writes(value: Any) -> None:
+    from agno_nb.agno3.guard import dumps_text_repr
+    from agno_nb.agno3.target import agno_json
+
+    text = agno_json(value)
+    assert dumps_text_repr(text) == repr(text)
+
+
+def test_dumps_text_repr_on_the_quotes_and_backslashes() -> None:
+    from agno_nb.agno3.guard import dumps_text_repr
+    from agno_nb.agno3.target import agno_json
+
+    for value in ["", "'", '"', "'\"", "\\", 'it\'s \\ "quoted"', {"k'": ["\\'\""]}, "é'\x7f"]:
+        text = agno_json(value)
+        assert dumps_text_repr(text) == repr(text)
+    assert dumps_text_repr("é'") == repr("é'")  # not ASCII: repr itself
+
+
+def test_the_collector_is_as_the_caller_left_it(tmp_path: Path) -> None:
+    """migrate pauses Python's cycle collector per batch and switches it back on,
+    unless the caller had switched it off."""
+    import gc
+
+    from agno_nb.agno3 import migrate
+    from tests.migrate_helpers import clone_sessions, pinned_copy, url_of
+
+    path = tmp_path / "agno.db"
+    pinned_copy(path)
+    clone_sessions(path, 30)
+    assert gc.isenabled()
+    assert migrate(url_of(path), batch_size=7).ok
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        assert migrate(url_of(path), batch_size=7, target_url=url_of(tmp_path / "t.db")).ok
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
