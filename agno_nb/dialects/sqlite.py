@@ -152,6 +152,8 @@ class SqliteDialect(Dialect):
         # (https://sqlite.org/datatype3.html): text in a TEXT column, a 64-bit int
         # in an INTEGER one, JSON text that is not a number anywhere. A trigger
         # could rewrite a row, a collation reorder or merge keys: then read back.
+        if table.schema is not None:  # an attached database: not looked into here
+            return None
         name = table.name
         found = conn.exec_driver_sql(
             "SELECT type, sql FROM sqlite_master WHERE tbl_name = ? COLLATE NOCASE "
