@@ -96,7 +96,9 @@ class SourceTable:
             if last is not None:
                 query = query.where(table.c.session_id > last)
             with self.engine.connect() as conn:
-                rows = [dict(r) for r in conn.execute(query).mappings().all()]
+                result = conn.execute(query)
+                keys = list(result.keys())  # plain rows zipped: no RowMapping per row
+                rows = [dict(zip(keys, r, strict=True)) for r in result.all()]
                 if not rows:
                     return
                 run_texts: dict[str, list[str]] | None = None
