@@ -6,6 +6,7 @@ of agno_nb it imports only the dialects."""
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,49 +76,176 @@ def compile_type(type_: sa.types.TypeEngine[Any], dialect: Dialect) -> str:
     return type_.compile(dialect=dialect)
 
 
+class NotDriverReady(Exception):
+    """This statement or parameter set needs SQLAlchemy's full execution path."""
+
+
+class DriverStatement:
+    """A statement compiled once for the DB-API driver: its SQL and how rows of
+    named values become its positional parameters (each through its column
+    type's bind processor, as ``Connection.execute`` would pass it)."""
+
+    __slots__ = ("_pick", "_typed", "keys", "processors", "sql")
+
+    def __init__(
+        self, sql: str, keys: tuple[str, ...], processors: tuple[Callable[[Any], Any] | None, ...]
+    ) -> None:
+        self.sql = sql
+        self.keys = keys
+        #: each parameter's bind processor (None: bound as given), in ``keys``' order
+        self.processors = processors
+        pick = operator.itemgetter(*keys)
+        #: a row's values as the statement's tuple (itemgetter of one name gives no tuple)
+        self._pick: Callable[[Mapping[str, Any]], Any] = (
+            pick if len(keys) > 1 else lambda row: (pick(row),)
+        )
+        #: (position, bind processor) of the parameters whose type converts them
+        self._typed = tuple((i, p) for i, p in enumerate(processors) if p is not None)
+
+    def params(self, row: Mapping[str, Any]) -> Sequence[Any]:
+        """The positional parameters for one row of named values."""
+        values = self._pick(row)
+        if not self._typed:
+            return values
+        values = list(values)
+        for index, process in self._typed:
+            values[index] = process(values[index])
+        return values
+
+    def many(self, rows: Sequence[Mapping[str, Any]]) -> list[Sequence[Any]]:
+        """:meth:`params` of every row, built column by column (C-level loops
+        but for the processors' own calls)."""
+        if not self._typed:
+            return list(map(self._pick, rows))
+        typed = dict(self._typed)
+        columns = []
+        for index, key in enumerate(self.keys):
+            column: Iterable[Any] = map(operator.itemgetter(key), rows)
+            process = typed.get(index)
+            columns.append(column if process is None else map(process, column))
+        return list(zip(*columns, strict=True))
+
+
+def compile_for_driver(
+    statement: Any,
+    dialect: Dialect,
+    keys: Sequence[str],
+    *,
+    encoder: Callable[[Any], str] | None = None,
+) -> DriverStatement:
+    """Compile ``statement`` for rows with exactly ``keys``.
+
+    ``encoder``: the function the engine encodes JSON with (see
+    :func:`json_encoder`), called directly for JSON parameters instead of
+    through SQLAlchemy's processor, which only wraps it.
+
+    Raises:
+        NotDriverReady: the statement needs SQLAlchemy at execution time (a
+            named paramstyle, Python-side defaults for missing keys, expanding
+            IN parameters, or bound names not among ``keys``).
+    """
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    names = compiled.positiontup
+    if (
+        not names
+        or compiled.insert_prefetch
+        or compiled.update_prefetch
+        or compiled.literal_execute_params
+        or compiled.post_compile_params
+        or not set(names) <= set(keys)
+    ):
+        raise NotDriverReady(compiled.string)
+    processors = tuple(
+        bind_processor(compiled.binds[name].type, dialect, encoder) for name in names
+    )
+    return DriverStatement(compiled.string, tuple(names), processors)
+
+
+def json_encoder(dialect: Dialect) -> Callable[[Any], str] | None:
+    """The function an engine of ``dialect`` encodes JSON values with (its
+    ``create_engine(json_serializer=...)``), None when it keeps SQLAlchemy's."""
+    return getattr(dialect, "_json_serializer", None)
+
+
+def bind_processor(
+    type_: Any, dialect: Dialect, encoder: Callable[[Any], str] | None = None
+) -> Callable[[Any], Any] | None:
+    """The bind processor of ``type_``. For a plain JSON column whose engine
+    encodes with ``encoder``: ``encoder`` itself, which is what SQLAlchemy's
+    JSON processor calls for every value but its NULL markers (which agno_nb
+    never binds), without a wrapper call per value."""
+    impl = type_.dialect_impl(dialect)
+    if (
+        encoder is not None
+        and isinstance(impl, sa.JSON)
+        and type(impl).bind_processor is sa.JSON.bind_processor  # not a driver's own
+        and not impl.none_as_null
+        and json_encoder(dialect) is encoder
+        # the processor passes the encoded text through a String's, when it has one
+        and sa.String().bind_processor(dialect) is None
+    ):
+        return encoder
+    return impl.bind_processor(dialect)
+
+
 class ManyRows:
     """One statement run with many rows of parameters, as ``conn.execute(statement,
-    rows)`` runs it, but on SQLite handed to the driver directly.
+    rows)`` runs it, but where the driver takes tuples (SQLite) handed to it directly.
 
     SQLAlchemy builds each row's parameters in Python (a few microseconds a row,
     about a tenth of an upgrade's CPU time); on SQLite (positional parameters,
-    no casts) the statement is compiled once and each row becomes a tuple by one
-    C-level ``itemgetter``, after the bind processors of the columns that have
-    one (JSON: the engine's encoder, as SQLAlchemy would call it). Elsewhere
-    ``conn.execute`` does it all as usual.
+    no casts) the statement is compiled once (:func:`compile_for_driver`) and
+    the rows become tuples column by column, JSON values through the engine's
+    encoder as SQLAlchemy would call it. Elsewhere ``conn.execute`` does it all
+    as usual.
     """
 
-    def __init__(self, conn: Connection, statement: Any, keys: list[str]) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        statement: Any,
+        keys: list[str],
+        *,
+        encoder: Callable[[Any], str] | None = None,
+        text_keys: Sequence[str] = (),
+    ) -> None:
+        """``encoder``: the function agno_nb's engines encode JSON with; where
+        the engine's is that one and the statement goes to the driver, the JSON
+        values of ``text_keys`` may be given as ``encoder``'s text instead
+        (:attr:`takes_text`), so a caller can drop each decoded value as soon as
+        it is encoded."""
         self.conn = conn
         self.statement = statement
-        dialect = conn.dialect
-        self.sql: str | None = None
-        facts = dialect_named(dialect.name)
+        self.compiled: DriverStatement | None = None
+        #: whether rows give the values of ``text_keys`` as ``encoder``'s JSON text
+        self.takes_text = False
+        facts = dialect_named(conn.dialect.name)
         if facts is None or not facts.binds_tuples:
             return
-        compiled = statement.compile(dialect=dialect, column_keys=keys)
-        names = list(compiled.positiontup or ())
-        if not names or sorted(names) != sorted(keys):  # a parameter bound twice, or one not given
+        try:
+            compiled = compile_for_driver(statement, conn.dialect, keys, encoder=encoder)
+        except NotDriverReady:
             return
-        self.sql = compiled.string
-        one = names[0] if len(names) == 1 else None
-        #: a row's values as the statement's tuple (itemgetter of one name gives no tuple)
-        self.take: Any = operator.itemgetter(*names) if one is None else lambda row: (row[one],)
-        self.processors = []
-        for name in names:
-            processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
-            if processor is not None:
-                self.processors.append((name, processor))
+        if sorted(compiled.keys) != sorted(keys):  # a parameter bound twice
+            return
+        processors = dict(zip(compiled.keys, compiled.processors, strict=True))
+        if text_keys and all(processors[k] is encoder for k in text_keys):
+            processors.update(dict.fromkeys(text_keys))
+            compiled = DriverStatement(compiled.sql, compiled.keys, tuple(processors.values()))
+            self.takes_text = True
+        self.compiled = compiled
+
+    @property
+    def sql(self) -> str | None:
+        """The SQL handed to the driver, None when SQLAlchemy runs the statement."""
+        return None if self.compiled is None else self.compiled.sql
 
     def run(self, rows: list[dict[str, Any]]) -> None:
-        """Run the statement once per row (each row: a value for every key; on
-        SQLite its JSON values are replaced by their text as they are bound)."""
+        """Run the statement once per row (each row: a value for every key; for
+        ``text_keys``, their JSON text when :attr:`takes_text`)."""
         if not rows:
             return
-        if self.sql is None:
+        if self.compiled is None:
             self.conn.execute(self.statement, rows)
             return
-        for name, processor in self.processors:
-            for row in rows:
-                row[name] = processor(row[name])
-        self.conn.exec_driver_sql(self.sql, list(map(self.take, rows)))
+        self.conn.exec_driver_sql(self.compiled.sql, self.compiled.many(rows))

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.schema import CreateIndex, CreateTable, DropIndex
 
-from agno_nb.codec import loads_exact
+from agno_nb.codec import encode_json, loads_exact
 from agno_nb.dialects import dialect_of
 from agno_nb.migrations.sql import ManyRows, StepStats, TableRef, compile_type, quoted
 from agno_nb.migrations.v4_search import v4_data, v4_ddl
@@ -215,8 +215,26 @@ def _v2_data(
     leave = quiet_update(new).where(new.c.session_id == sa.bindparam("b_sid")).values(**marks)
     run_keys = ["session_id", "run_index", "run_id", "created_at", "message_count", "run"]
     search_key = ["b_search"] if search else []
-    insert_runs = ManyRows(conn, runs.insert(), run_keys + (["search_text"] if search else []))
-    update_rows = ManyRows(conn, update, [*(v.key for v in values.values()), "b_sid"])
+    # where the engine encodes with encode_json and the rows go to the driver,
+    # each JSON value is encoded here, so a session's decoded runs are dropped
+    # as soon as they are written out (kept for a whole batch, they made the
+    # garbage collector walk them again and again)
+    insert_runs = ManyRows(
+        conn,
+        runs.insert(),
+        run_keys + (["search_text"] if search else []),
+        encoder=encode_json,
+        text_keys=["run"],
+    )
+    update_rows = ManyRows(
+        conn,
+        update,
+        [*(v.key for v in values.values()), "b_sid"],
+        encoder=encode_json,
+        text_keys=["b_source"],
+    )
+    run_json: Callable[[Any], Any] = encode_json if insert_runs.takes_text else _same
+    source_json: Callable[[Any], Any] = encode_json if update_rows.takes_text else _same
     leave_rows = ManyRows(conn, leave, ["b_sid", *search_key])
     stats = StepStats()
     seen = 0
@@ -262,7 +280,7 @@ def _v2_data(
                         "run_id": run.get("run_id") if isinstance(run, dict) else None,
                         "created_at": run.get("created_at") if isinstance(run, dict) else None,
                         "message_count": count,
-                        "run": run,
+                        "run": run_json(run),
                     }
                 )
                 if search:
@@ -278,7 +296,7 @@ def _v2_data(
                     "b_preview": preview,
                     "b_created_ms": int(created) * 1000,
                     "b_active_ms": int(row.updated_at or created) * 1000,
-                    "b_source": kept,
+                    "b_source": source_json(kept),
                 }
             )
             if search:  # a row kept as given has no runs list: its text is its name and id
@@ -293,6 +311,10 @@ def _v2_data(
         if progress is not None:
             progress(min(seen, total), total)
     return stats
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def v2_data(conn: Connection, ref: TableRef, progress: Progress | None, *, at: int) -> StepStats:

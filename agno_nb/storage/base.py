@@ -38,6 +38,7 @@ from agno_nb.errors import (
     TableMissingError,
 )
 from agno_nb.migrations import TableRef, UpgradePlan, changes_nothing_from
+from agno_nb.migrations.sql import json_encoder
 from agno_nb.schema import (
     LATEST_VERSION,
     check_mode,
@@ -168,7 +169,7 @@ class BaseStorage(ForkAware):
         self.auto_upgrade_schema = auto_upgrade_schema
         remember_secrets(engine.url)
         self.db_engine = engine
-        self.encodes_json = getattr(engine.dialect, "_json_serializer", None) is encode_json
+        self.encodes_json = json_encoder(engine.dialect) is encode_json
         self._owns_engine = owns_engine
         #: set in a forked child that must not use this storage (see _after_fork_in_child)
         self._unusable: AgnoNbError | None = None

@@ -19,12 +19,8 @@ from sqlalchemy.pool import StaticPool
 
 from agno_nb.codec import encode_json
 from agno_nb.dialects import SQLITE, ErrorPlace
-from agno_nb.storage._dbapi import (
-    DriverStatement,
-    HeldConnection,
-    NotDriverReady,
-    compile_for_driver,
-)
+from agno_nb.migrations.sql import DriverStatement, NotDriverReady, compile_for_driver
+from agno_nb.storage._dbapi import HeldConnection
 from agno_nb.storage.sqlite_files import (
     FileStorage,
     PendingFile,
@@ -241,7 +237,9 @@ class SqliteStorage(FileStorage):
         key = (statement, tuple(row))
         compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = compile_for_driver(statement, self.db_engine.dialect, tuple(row))
+            compiled = compile_for_driver(
+                statement, self.db_engine.dialect, tuple(row), encoder=encode_json
+            )
             self._compiled[key] = compiled
         return compiled
 
