@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
@@ -130,7 +131,20 @@ def _decode(text: str | bytes | None) -> Any:
     return None if text is None else loads_exact(text)
 
 
-def _examine(row: Any, source: str) -> tuple[Any, Any, str | None]:
+class SourceRow(NamedTuple):
+    """One session row as the move reads it (its JSON columns as text). A plain
+    tuple: an attribute of SQLAlchemy's ``Row`` is looked up on its class first,
+    which raises and catches an AttributeError on every access."""
+
+    session_id: str
+    created_at: Any
+    updated_at: Any
+    memory: str | bytes | None
+    session_data: str | bytes | None
+    runs: str | bytes | None = None
+
+
+def _examine(row: SourceRow, source: str) -> tuple[Any, Any, str | None]:
     """The row's decoded runs holder and session_data, and why its runs cannot
     be moved (None when they can)."""
     try:
@@ -158,7 +172,7 @@ def _examine(row: Any, source: str) -> tuple[Any, Any, str | None]:
     return holder, session_data, None
 
 
-def _held_text(row: Any, source: str, as_is: bool) -> str:
+def _held_text(row: SourceRow, source: str, as_is: bool) -> str:
     """v4's ``search_name`` of a row v2 leaves as it was: its id and the text of
     the runs in its runs holder when that still decodes to a list of runs."""
     try:
@@ -249,7 +263,7 @@ def _v2_data(
         run_rows: list[dict[str, Any]] = []
         updates: list[dict[str, Any]] = []
         left: list[dict[str, Any]] = []
-        for row in rows:
+        for row in itertools.starmap(SourceRow, rows):
             holder, session_data, why = _examine(row, source)
             if why is not None:
                 stats.unmoved.append((row.session_id, why))
@@ -307,7 +321,7 @@ def _v2_data(
         stats.sessions += len(updates)
         stats.runs += len(run_rows)
         seen += len(rows)
-        last = rows[-1].session_id
+        last = rows[-1][0]
         if progress is not None:
             progress(min(seen, total), total)
     return stats

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sqlite3
 from collections.abc import Callable
 from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agno_nb.codec import _CHUNK, StoredRun, has_long_number
 from agno_nb.errors import CorruptSessionError
@@ -71,6 +74,27 @@ def test_long_number_guard_sees_digits_across_chunk_boundaries() -> None:
         assert has_long_number(data), offset
     assert not has_long_number(b"1" * 18 + (b" " + b"2" * 18) * 5000)
     assert has_long_number(b"9" * 19) and not has_long_number(b"")
+
+
+@given(st.binary(max_size=200), st.lists(st.integers(0, 30), max_size=4))
+def test_long_number_guard_finds_exactly_the_runs_of_19_digits(
+    noise: bytes, runs: list[int]
+) -> None:
+    """The sampled first look never hides a run: the answer is always that of a
+    search for 19 digits in a row, whatever the run's length and offset."""
+    data = noise
+    for length in runs:
+        data += b"x" + b"5" * length + noise[: length % 7]
+    assert has_long_number(data) == (re.search(rb"[0-9]{19}", data) is not None)
+
+
+def test_long_number_guard_at_every_offset_of_its_sampling() -> None:
+    for before in range(13):
+        for length in range(14, 26):
+            data = b"a" * before + b"1" * length + b"b" * 3
+            assert has_long_number(data) == (length >= 19), (before, length)
+    timestamps = b",".join(b"%d" % (1_700_000_000 + i) for i in range(500))
+    assert not has_long_number(timestamps)
 
 
 def test_cold_read_of_1000_runs_is_exact(tokened: Callable[..., Any]) -> None:
