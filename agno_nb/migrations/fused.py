@@ -84,8 +84,13 @@ class Fused:
         return stats
 
 
-#: SQLite's page cache during the data move, in KiB (its default is 2,000 KiB)
-MOVE_CACHE_KIB = 32_768
+#: SQLite's page cache during the data move, in KiB (its default is 2,000 KiB).
+#: Pages the move changes stay in it until the commit writes each to the WAL
+#: once; a smaller cache spills them early and writes them again as the move
+#: changes them again (5,000 bench sessions change about 80 MB of pages: with
+#: 32 MiB, 19% more write calls and 17% more system CPU than with this). Memory
+#: is taken only as pages are used, and given back when the move ends.
+MOVE_CACHE_KIB = 131_072
 
 
 def _add(total: StepStats, stats: StepStats) -> None:

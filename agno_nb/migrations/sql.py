@@ -5,6 +5,7 @@ of agno_nb it imports only the dialects."""
 
 from __future__ import annotations
 
+import functools
 import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,10 +42,21 @@ class TableRef:
             schema=self.schema,
         )
 
+    def shape_at(self, version: int) -> sa.Table:
+        """:meth:`sessions_at` ``version``, built once per table and version and
+        shared: for reading only (DDL, index lists, statements), never to change.
+        An upgrade's plan and steps ask for the same few several times each."""
+        return _shape_at(self, version)
+
     def runs_at(self, version: int, metadata: sa.MetaData | None = None) -> sa.Table:
         """Its runs table as ``schema.runs_table`` describes it at layout ``version``."""
         md = sa.MetaData() if metadata is None else metadata
         return runs_table(md, self.table, backend=self.backend, schema=self.schema, version=version)
+
+
+@functools.lru_cache(maxsize=32)
+def _shape_at(ref: TableRef, version: int) -> sa.Table:
+    return ref.sessions_at(version)
 
 
 @dataclass

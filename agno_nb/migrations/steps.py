@@ -78,7 +78,7 @@ def _v1_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
     # the index as agno 1.x creates it: SQLAlchemy's name for the column's index
     # (the schema is part of its label; a name too long for the database is cut
     # and ends with a hash, as SQLAlchemy cuts it)
-    v1 = ref.sessions_at(1)
+    v1 = ref.shape_at(1)
     (index,) = (i for i in v1.indexes if [c.name for c in i.columns] == ["team_session_id"])
     return [
         f"ALTER TABLE {table} ADD COLUMN team_session_id {compile_type(sa.String(), dialect)}",
@@ -117,7 +117,7 @@ def v2_index_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
     entity, overall): the statements of v2 that ``migrations.fused`` runs after
     its data move, so each index is built once from the filled columns instead
     of updated row by row as the move fills them."""
-    target = ref.sessions_at(2)
+    target = ref.shape_at(2)
     wanted = {name for name, _ in v2_index_specs(ref.table, ref.mode, backend=ref.backend)}
     return [
         str(CreateIndex(index).compile(dialect=dialect)).strip()
@@ -201,7 +201,7 @@ def _v2_data(
     as_is = dialect_of(ref.backend).like_ignores_ascii_case
     md = sa.MetaData()
     old = ref.sessions_at(1, md)
-    new = ref.sessions_at(at)
+    new = ref.shape_at(at)
     runs = ref.runs_at(at, md)
     source = "runs" if ref.mode == "workflow_v2" else "memory"
     js = json_type(ref.backend)
@@ -345,7 +345,7 @@ def _v3_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
     ``ix_<table>_entity_created`` serve user and entity lookups, and nothing looks
     sessions up by team session or workflow name. Each one a new session no
     longer writes is a page less per commit."""
-    v2 = ref.sessions_at(2)
+    v2 = ref.shape_at(2)
     listing = {name for name, _ in v2_index_specs(ref.table, ref.mode, backend=ref.backend)}
     return [
         str(DropIndex(index, if_exists=True).compile(dialect=dialect)).strip()

@@ -63,7 +63,7 @@ def v6_ddl(ref: TableRef, dialect: Dialect) -> list[str]:
 
 def _listing_indexes(ref: TableRef, version: int) -> list[sa.Index]:
     """The listing indexes of the sessions table at ``version`` (by name)."""
-    return sorted(ref.sessions_at(version).indexes, key=lambda i: str(i.name))
+    return sorted(ref.shape_at(version).indexes, key=lambda i: str(i.name))
 
 
 def v6_describe(ref: TableRef) -> str:
