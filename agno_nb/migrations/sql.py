@@ -6,14 +6,14 @@ of agno_nb it imports only the dialects."""
 from __future__ import annotations
 
 import functools
-import operator
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
+from agno_nb.dbapi import DriverStatement, NotDriverReady, compile_for_driver
 from agno_nb.dialects import dialect_named, dialect_of
 from agno_nb.schema import runs_table, session_table
 
@@ -86,118 +86,6 @@ def quoted(ref: TableRef, dialect: Dialect, name: str | None = None) -> str:
 def compile_type(type_: sa.types.TypeEngine[Any], dialect: Dialect) -> str:
     """``type_`` as ``dialect`` spells it in DDL."""
     return type_.compile(dialect=dialect)
-
-
-class NotDriverReady(Exception):
-    """This statement or parameter set needs SQLAlchemy's full execution path."""
-
-
-class DriverStatement:
-    """A statement compiled once for the DB-API driver: its SQL and how rows of
-    named values become its positional parameters (each through its column
-    type's bind processor, as ``Connection.execute`` would pass it)."""
-
-    __slots__ = ("_pick", "_typed", "keys", "processors", "sql")
-
-    def __init__(
-        self, sql: str, keys: tuple[str, ...], processors: tuple[Callable[[Any], Any] | None, ...]
-    ) -> None:
-        self.sql = sql
-        self.keys = keys
-        #: each parameter's bind processor (None: bound as given), in ``keys``' order
-        self.processors = processors
-        pick = operator.itemgetter(*keys)
-        #: a row's values as the statement's tuple (itemgetter of one name gives no tuple)
-        self._pick: Callable[[Mapping[str, Any]], Any] = (
-            pick if len(keys) > 1 else lambda row: (pick(row),)
-        )
-        #: (position, bind processor) of the parameters whose type converts them
-        self._typed = tuple((i, p) for i, p in enumerate(processors) if p is not None)
-
-    def params(self, row: Mapping[str, Any]) -> Sequence[Any]:
-        """The positional parameters for one row of named values."""
-        values = self._pick(row)
-        if not self._typed:
-            return values
-        values = list(values)
-        for index, process in self._typed:
-            values[index] = process(values[index])
-        return values
-
-    def many(self, rows: Sequence[Mapping[str, Any]]) -> list[Sequence[Any]]:
-        """:meth:`params` of every row, built column by column (C-level loops
-        but for the processors' own calls)."""
-        if not self._typed:
-            return list(map(self._pick, rows))
-        typed = dict(self._typed)
-        columns = []
-        for index, key in enumerate(self.keys):
-            column: Iterable[Any] = map(operator.itemgetter(key), rows)
-            process = typed.get(index)
-            columns.append(column if process is None else map(process, column))
-        return list(zip(*columns, strict=True))
-
-
-def compile_for_driver(
-    statement: Any,
-    dialect: Dialect,
-    keys: Sequence[str],
-    *,
-    encoder: Callable[[Any], str] | None = None,
-) -> DriverStatement:
-    """Compile ``statement`` for rows with exactly ``keys``.
-
-    ``encoder``: the function the engine encodes JSON with (see
-    :func:`json_encoder`), called directly for JSON parameters instead of
-    through SQLAlchemy's processor, which only wraps it.
-
-    Raises:
-        NotDriverReady: the statement needs SQLAlchemy at execution time (a
-            named paramstyle, Python-side defaults for missing keys, expanding
-            IN parameters, or bound names not among ``keys``).
-    """
-    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
-    names = compiled.positiontup
-    if (
-        not names
-        or compiled.insert_prefetch
-        or compiled.update_prefetch
-        or compiled.literal_execute_params
-        or compiled.post_compile_params
-        or not set(names) <= set(keys)
-    ):
-        raise NotDriverReady(compiled.string)
-    processors = tuple(
-        bind_processor(compiled.binds[name].type, dialect, encoder) for name in names
-    )
-    return DriverStatement(compiled.string, tuple(names), processors)
-
-
-def json_encoder(dialect: Dialect) -> Callable[[Any], str] | None:
-    """The function an engine of ``dialect`` encodes JSON values with (its
-    ``create_engine(json_serializer=...)``), None when it keeps SQLAlchemy's."""
-    return getattr(dialect, "_json_serializer", None)
-
-
-def bind_processor(
-    type_: Any, dialect: Dialect, encoder: Callable[[Any], str] | None = None
-) -> Callable[[Any], Any] | None:
-    """The bind processor of ``type_``. For a plain JSON column whose engine
-    encodes with ``encoder``: ``encoder`` itself, which is what SQLAlchemy's
-    JSON processor calls for every value but its NULL markers (which agno_nb
-    never binds), without a wrapper call per value."""
-    impl = type_.dialect_impl(dialect)
-    if (
-        encoder is not None
-        and isinstance(impl, sa.JSON)
-        and type(impl).bind_processor is sa.JSON.bind_processor  # not a driver's own
-        and not impl.none_as_null
-        and json_encoder(dialect) is encoder
-        # the processor passes the encoded text through a String's, when it has one
-        and sa.String().bind_processor(dialect) is None
-    ):
-        return encoder
-    return impl.bind_processor(dialect)
 
 
 class ManyRows:

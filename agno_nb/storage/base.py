@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from agno_nb.codec import SessionSummary, check_run, check_session, encode_json
+from agno_nb.dbapi import ForkAware, json_encoder, leave_parent_pool, track_fork
 from agno_nb.dialects import Dialect, ErrorPlace
 from agno_nb.errors import (
     AgnoNbError,
@@ -38,7 +39,6 @@ from agno_nb.errors import (
     TableMissingError,
 )
 from agno_nb.migrations import TableRef, UpgradePlan, changes_nothing_from
-from agno_nb.migrations.sql import json_encoder
 from agno_nb.schema import (
     LATEST_VERSION,
     check_mode,
@@ -50,7 +50,6 @@ from agno_nb.schema import (
 from agno_nb.sessions import ENTITY_COLUMN, Session
 from agno_nb.storage import labels as run_labels
 from agno_nb.storage import stamps, upgrade
-from agno_nb.storage._dbapi import ForkAware, leave_parent_pool, track_fork
 from agno_nb.storage.contract import CAPABILITIES, Layout, LayoutChanged, Listing, StorageStats
 from agno_nb.storage.versioned import RunCache, VersionedDb
 from agno_nb.urls import mask_url, remember_secrets

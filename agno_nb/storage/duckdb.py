@@ -16,12 +16,12 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.pool import StaticPool
 
 from agno_nb.codec import encode_json
+from agno_nb.dbapi import leave_parent_pool, pool_holds_connections
 from agno_nb.dialects import DUCKDB, ErrorPlace
 from agno_nb.errors import (
     BackendUnavailableError,
     StorageLockedError,
 )
-from agno_nb.storage._dbapi import leave_parent_pool, pool_holds_connections
 from agno_nb.storage.sqlite_files import FileStorage, PendingFile, pending_file
 from agno_nb.urls import remember_secrets, secret_keys
 

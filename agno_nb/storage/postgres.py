@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from agno_nb.codec import encode_json
+from agno_nb.dbapi import compile_select
 from agno_nb.dialects import POSTGRES
 from agno_nb.errors import AgnoNbError, BackendUnavailableError
-from agno_nb.storage._dbapi import compile_select
 from agno_nb.storage.base import BaseStorage
 from agno_nb.storage.versioned import VersionedDb
 from agno_nb.urls import mask_url, remember_secrets, secret_keys

@@ -18,9 +18,8 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
 from agno_nb.codec import encode_json
+from agno_nb.dbapi import DriverStatement, HeldConnection, NotDriverReady, compile_for_driver
 from agno_nb.dialects import SQLITE, ErrorPlace
-from agno_nb.migrations.sql import DriverStatement, NotDriverReady, compile_for_driver
-from agno_nb.storage._dbapi import HeldConnection
 from agno_nb.storage.sqlite_files import (
     FileStorage,
     PendingFile,
@@ -176,7 +175,7 @@ class SqliteStorage(FileStorage):
 
     def write_steps(self, steps: Sequence[tuple[Any, list[dict[str, Any]]]]) -> None:
         """On the latest layout, run the statements on a held sqlite3 connection
-        itself (compiled once, see ``_dbapi``): a small upsert costs about a third
+        itself (compiled once, see ``agno_nb.dbapi``): a small upsert costs about a third
         of what it does through ``Connection.execute``. Older layouts, echoing
         engines and cursor-event listeners take the general path."""
         if not self._driver_ready():

@@ -1,4 +1,4 @@
-"""SQLite writes that go straight to the sqlite3 connection (``storage/_dbapi.py``)
+"""SQLite writes that go straight to the sqlite3 connection (``agno_nb/dbapi.py``)
 must write exactly what SQLAlchemy's general path writes, roll back on failure
 and report a locked database like the general path does."""
 
@@ -190,7 +190,7 @@ def test_close_gives_the_kept_connection_back(tmp_path: Path) -> None:
 
 
 def test_a_connection_that_failed_to_roll_back_is_not_reused(tmp_path: Path) -> None:
-    from agno_nb.storage._dbapi import HeldConnection
+    from agno_nb.dbapi import HeldConnection
 
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'x.db'}")
     held = HeldConnection(engine)
