@@ -185,12 +185,15 @@ def has_long_number(data: bytes) -> bool:
     multiples of 6), so text whose sampled bytes never show three digits in a
     row has no such run, and only the rest is read whole. Ten-digit timestamps
     cover two sampled bytes at most, so JSON full of them stays on the short way.
+    Only texts of one chunk are sampled (a session, a run): a bulk read's joined
+    runs almost always show three sampled digits somewhere, and would then pay for
+    the sample and the whole read.
     """
-    if data[::_STRIDE].translate(_DIGITS).find(_SAMPLED) < 0:
-        return False
     # ``find``, not ``in``: ``bytes.__contains__`` tries its argument as an int
     # first, which raises (and formats) a TypeError inside on every call
     if len(data) <= _CHUNK:
+        if data[::_STRIDE].translate(_DIGITS).find(_SAMPLED) < 0:
+            return False
         return data.translate(_DIGITS).find(_LONG_NUMBER) >= 0
     overlap = len(_LONG_NUMBER) - 1
     for start in range(0, len(data), _CHUNK):
