@@ -11,23 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from agno_nb.agno3 import migrate
 from agno_nb.agno3.target import agno_json
+from tests.agno3.strategies import json_values
 
-_SCALARS = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(10**30), max_value=10**30)
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text()
-)
-_VALUES = st.recursive(
-    _SCALARS,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-    max_leaves=25,
-)
+_VALUES = json_values(size=4, leaves=25)
 
 
 @settings(max_examples=400, deadline=None)

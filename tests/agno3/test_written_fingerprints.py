@@ -22,6 +22,7 @@ from agno_nb.agno3.guard import target_fingerprints
 from agno_nb.agno3.tables import TargetTables
 from agno_nb.agno3.target import engine_for, write_transaction
 from agno_nb.agno3.written import insert_rows, written_fingerprints
+from tests.agno3.strategies import json_values
 from tests.conftest import require_postgres
 
 TEXTS = [
@@ -274,18 +275,7 @@ def test_a_trigger_or_collation_means_reading_back(tmp_path: Path) -> None:
     engine.dispose()
 
 
-_SCALARS = (
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(10**30), max_value=10**30)
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text()
-)
-_JSON = st.recursive(
-    _SCALARS,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
-    max_leaves=12,
-)
+_JSON = json_values(size=3, leaves=12)
 _INT64 = st.integers(min_value=-(2**63), max_value=2**63 - 1)
 #: what a column may be given: mostly its own kind, sometimes another
 _TEXTISH = st.none() | st.text() | _INT64 | st.booleans() | st.floats()
