@@ -116,7 +116,7 @@ def engine_for(url: str, backend: str) -> Engine:
     """An engine that encodes JSON as agno's does (``json.dumps``); on SQLite its
     transactions BEGIN themselves, so DDL is transactional too."""
     dialect = dialect_of(backend)
-    engine = sa.create_engine(url, **dialect.agno_engine_options())
+    engine = sa.create_engine(dialect.engine_url(url), **dialect.agno_engine_options())
     if dialect.explicit_begin:
         # pysqlite opens transactions only before DML; DDL would commit on its own.
         # BEGIN ourselves, so creating the tables and stamping them is one transaction.

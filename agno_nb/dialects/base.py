@@ -246,6 +246,18 @@ class Dialect:
         """``create_engine`` options of an engine that writes as agno does."""
         return {}
 
+    # -- URLs -------------------------------------------------------------------------------
+
+    def engine_url(self, url: str) -> str:
+        """The URL to create an engine from so that it opens what ``url`` asks for
+        (here: ``url`` itself)."""
+        return url
+
+    def ignored_url_options(self, url: Any) -> list[str]:
+        """Options in an engine's URL that its driver never sees (so the engine
+        does not do what they ask); none here."""
+        return []
+
     # -- DDL --------------------------------------------------------------------------------
 
     def compressed_runs_ddl(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import urllib.parse
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -108,6 +109,29 @@ def why_unopenable(database: str | None) -> str:
     return "check that this user may read and write the file"
 
 
+#: The URL query options pysqlite takes itself (as SQLAlchemy reads a SQLite URL);
+#: any other (``mode``, ``immutable``, ``cache``, ``nolock``, ``vfs``...) is a
+#: SQLite URI parameter, which SQLite sees only in a ``file:`` URI with ``uri=true``.
+DRIVER_URL_OPTIONS = frozenset(
+    {"uri", "timeout", "isolation_level", "detect_types", "check_same_thread", "cached_statements"}
+)
+
+
+def _pairs(query: Any) -> list[tuple[str, str]]:
+    """A URL's query as (name, value) pairs, a repeated name once per value."""
+    return [
+        (key, item)
+        for key, value in query.items()
+        for item in ((value,) if isinstance(value, str) else value)
+    ]
+
+
+def _read_as_uri(url: sa.engine.URL) -> bool:
+    """Whether SQLAlchemy hands this URL's database to SQLite as a URI."""
+    value = url.query.get("uri", "")
+    return str(value).strip().lower() in ("true", "yes", "on", "y", "t", "1")
+
+
 #: quotes SQLite table names (as the SQLite dialect of any engine would)
 _NAMES = sqlite.dialect().identifier_preparer
 
@@ -195,6 +219,38 @@ class SqliteDialect(Dialect):
         import json
 
         return {"json_serializer": json.dumps, "connect_args": {"timeout": 30}}
+
+    def engine_url(self, url: str) -> str:
+        """``url`` with its SQLite URI parameters honoured.
+
+        SQLAlchemy hands ``mode=ro``, ``immutable=1``, ``cache=shared`` and the
+        like to SQLite only in a ``file:`` URI with ``uri=true``; otherwise it drops
+        them with a warning, so ``sqlite:///x.db?mode=ro`` would open x.db writable.
+        Such a URL becomes the URI that says the same
+        (``sqlite:///file:/abs/x.db?mode=ro&uri=true``); any other is kept as given.
+        """
+        parsed = sa.engine.make_url(url)
+        if _read_as_uri(parsed) or not self.ignored_url_options(parsed):
+            return url
+        database = parsed.database or ":memory:"
+        if database.startswith("file:"):  # written as a URI, without uri=true
+            uri = database
+        else:  # a path: SQLAlchemy would open it absolute
+            path = database if database == ":memory:" else os.path.abspath(database)
+            # SQLite decodes the URI's %-escapes (a path may hold ?, # or %)
+            uri = "file:" + urllib.parse.quote(path, safe="/:")
+        query = [*_pairs(parsed.query), ("uri", "true")]
+        # SQLAlchemy decodes the URL's path once before SQLite reads the URI
+        return (
+            f"{parsed.drivername}:///{urllib.parse.quote(uri, safe='/:')}?"
+            + urllib.parse.urlencode(query, safe="/:")
+        )
+
+    def ignored_url_options(self, url: Any) -> list[str]:
+        parsed = sa.engine.make_url(url) if isinstance(url, str) else url
+        if _read_as_uri(parsed):
+            return []
+        return sorted(set(parsed.query) - DRIVER_URL_OPTIONS)
 
     def is_lock_timeout(self, exc: Exception) -> bool:
         text = str(getattr(exc, "orig", exc))

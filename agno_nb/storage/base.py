@@ -231,6 +231,14 @@ class BaseStorage(ForkAware):
                 f"{engine.dialect.name!r}: use open_storage(url) to pick the backend "
                 "from the URL"
             )
+        ignored = cls.dialect.ignored_url_options(engine.url)
+        if ignored:  # e.g. sqlite:///x.db?mode=ro: the engine would open x.db writable
+            honoured = cls.dialect.engine_url(engine.url.render_as_string(hide_password=False))
+            raise BackendUnavailableError(
+                f"this engine's URL sets {', '.join(ignored)}, which SQLAlchemy never "
+                f"hands to the driver, so the engine ignores it: create the engine from "
+                f"{mask_url(honoured)}, or pass db_url= instead of db_engine="
+            )
         return engine
 
     # -- backend hooks --------------------------------------------------------------------

@@ -49,7 +49,7 @@ def duckdb_engine(db_file: str | Path | None, db_url: str | None, *, read_only: 
             url = url.difference_update_query(hidden)
     elif db_file is not None:
         path = Path(db_file).expanduser().resolve()  # created by the first write
-        url = f"duckdb:///{path}"
+        url = sa.engine.URL.create("duckdb", database=str(path))  # ?, # and % as named
     else:
         url, args, extra = "duckdb:///:memory:", {}, {"poolclass": StaticPool}
     engine = sa.create_engine(url, connect_args=args, json_serializer=encode_json, **extra)

@@ -95,11 +95,12 @@ def sqlite_engine(
     Nothing is created here: a ``pending`` file is created by the first write."""
     args: dict[str, Any] = {"timeout": BUSY_TIMEOUT_S}
     extra: dict[str, Any] = {}
+    url: str | sa.engine.URL
     if db_url is not None:
         url = db_url
     elif db_file is not None:
         path = Path(db_file).expanduser().resolve()
-        url = f"sqlite:///{path}"
+        url = sa.engine.URL.create("sqlite", database=str(path))  # ?, # and % as named
     else:
         url = "sqlite://"
         args["check_same_thread"] = False
@@ -141,9 +142,15 @@ class SqliteStorage(FileStorage):
         schema_version: int | None = None,
         auto_upgrade_schema: bool = False,
     ) -> None:
-        #: a file that does not exist yet: created by the first write, not by opening
-        pending = None if db_engine is not None else pending_file(db_file, db_url)
-        engine = self._check_engine(db_engine or sqlite_engine(db_file, db_url, pending=pending))
+        if db_engine is not None:
+            engine = self._check_engine(db_engine)
+            pending = None
+        else:
+            # sqlite:///x.db?mode=ro opens x.db read-only, as it says (see engine_url)
+            url = None if db_url is None else self.dialect.engine_url(db_url)
+            #: a file that does not exist yet: created by the first write, not by opening
+            pending = pending_file(db_file, url)
+            engine = sqlite_engine(db_file, url, pending=pending)
         super().__init__(
             table_name,
             engine=_tune(engine),
