@@ -39,8 +39,8 @@ def compile_select(statement: Any, dialect: Dialect) -> str | None:
             for bind in compiled.binds.values()
         )
         or any(
-            column[3].dialect_impl(dialect).result_processor(dialect, None) is not None
-            for column in compiled._result_columns
+            column.type.dialect_impl(dialect).result_processor(dialect, None) is not None
+            for column in statement.selected_columns
         )
     ):
         return None

@@ -245,3 +245,26 @@ def test_new_files_get_small_pages_and_existing_files_keep_theirs(tmp_path: Path
     assert new.get_runs("s1") == old.get_runs("s1") == [make_run(0), make_run(1)]
     with sqlite3.connect(existing) as conn:
         assert conn.execute("SELECT x FROM other").fetchall() == [(1,)]
+
+
+def test_compile_select_hands_over_only_what_needs_no_sqlalchemy() -> None:
+    """A SELECT goes to the driver as plain SQL only when no column needs
+    SQLAlchemy to convert its values, in either direction."""
+    from sqlalchemy.dialects import postgresql
+
+    from agno_nb.dbapi import compile_select
+
+    dialect = postgresql.dialect()
+    table = sa.Table(
+        "t",
+        sa.MetaData(),
+        sa.Column("session_id", sa.String),
+        sa.Column("pickled", sa.PickleType),
+    )
+    plain = sa.select(table.c.session_id).where(table.c.session_id == sa.bindparam("sid"))
+    sql = compile_select(plain, dialect)
+    assert sql is not None and "%(sid)s" in sql
+    # PickleType converts what it reads: SQLAlchemy must run that statement
+    assert compile_select(sa.select(table.c.pickled), dialect) is None
+    where_pickled = sa.select(table.c.session_id).where(table.c.pickled == sa.bindparam("p"))
+    assert compile_select(where_pickled, dialect) is None
