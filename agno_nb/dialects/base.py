@@ -253,7 +253,7 @@ class Dialect:
         (here: ``url`` itself)."""
         return url
 
-    def ignored_url_options(self, url: Any) -> list[str]:
+    def ignored_url_options(self, url: sa.engine.URL) -> list[str]:
         """Options in an engine's URL that its driver never sees (so the engine
         does not do what they ask); none here."""
         return []

@@ -126,10 +126,25 @@ def _pairs(query: Any) -> list[tuple[str, str]]:
     ]
 
 
-def _read_as_uri(url: sa.engine.URL) -> bool:
-    """Whether SQLAlchemy hands this URL's database to SQLite as a URI."""
+def read_as_uri(url: sa.engine.URL) -> bool:
+    """Whether SQLAlchemy hands this URL's database to SQLite as a URI (``uri=true``)."""
     value = url.query.get("uri", "")
     return str(value).strip().lower() in ("true", "yes", "on", "y", "t", "1")
+
+
+def uri_url(file: str, query: Sequence[tuple[str, str]], *, drivername: str = "sqlite") -> str:
+    """A SQLAlchemy URL that opens ``file`` (a path, made absolute, or a
+    ``file:`` URI) as a SQLite URI with ``query`` and ``uri=true``."""
+    if file.startswith("file:"):
+        uri = file
+    else:
+        path = file if file == ":memory:" else os.path.abspath(file)
+        # SQLite decodes the URI's %-escapes (a path may hold ?, # or %)
+        uri = "file:" + urllib.parse.quote(path, safe="/:")
+    # ... and SQLAlchemy decodes the URL's path once before that
+    return f"{drivername}:///{urllib.parse.quote(uri, safe='/:')}?" + urllib.parse.urlencode(
+        [*query, ("uri", "true")], safe="/:"
+    )
 
 
 #: quotes SQLite table names (as the SQLite dialect of any engine would)
@@ -230,27 +245,16 @@ class SqliteDialect(Dialect):
         (``sqlite:///file:/abs/x.db?mode=ro&uri=true``); any other is kept as given.
         """
         parsed = sa.engine.make_url(url)
-        if _read_as_uri(parsed) or not self.ignored_url_options(parsed):
+        if not self.ignored_url_options(parsed):
             return url
-        database = parsed.database or ":memory:"
-        if database.startswith("file:"):  # written as a URI, without uri=true
-            uri = database
-        else:  # a path: SQLAlchemy would open it absolute
-            path = database if database == ":memory:" else os.path.abspath(database)
-            # SQLite decodes the URI's %-escapes (a path may hold ?, # or %)
-            uri = "file:" + urllib.parse.quote(path, safe="/:")
-        query = [*_pairs(parsed.query), ("uri", "true")]
-        # SQLAlchemy decodes the URL's path once before SQLite reads the URI
-        return (
-            f"{parsed.drivername}:///{urllib.parse.quote(uri, safe='/:')}?"
-            + urllib.parse.urlencode(query, safe="/:")
+        return uri_url(
+            parsed.database or ":memory:", _pairs(parsed.query), drivername=parsed.drivername
         )
 
-    def ignored_url_options(self, url: Any) -> list[str]:
-        parsed = sa.engine.make_url(url) if isinstance(url, str) else url
-        if _read_as_uri(parsed):
+    def ignored_url_options(self, url: sa.engine.URL) -> list[str]:
+        if read_as_uri(url):
             return []
-        return sorted(set(parsed.query) - DRIVER_URL_OPTIONS)
+        return sorted(set(url.query) - DRIVER_URL_OPTIONS)
 
     def is_lock_timeout(self, exc: Exception) -> bool:
         text = str(getattr(exc, "orig", exc))

@@ -29,6 +29,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from agno_nb.dialects import dialect_named
+from agno_nb.dialects.sqlite import read_as_uri, uri_url
 from agno_nb.storage.base import BaseStorage
 
 __all__ = [
@@ -143,7 +144,7 @@ def file_of_url(url: str) -> Path | None:
         return None
     database = str(parsed.database or "")
     if database.startswith("file:"):
-        if parsed.query.get("uri") != "true":
+        if not read_as_uri(parsed):
             return None  # not read as a URI: SQLite would open a file named "file:..."
         database = urllib.parse.unquote(database[len("file:") :].split("?", 1)[0])
         if parsed.query.get("mode") == "memory":
@@ -163,10 +164,8 @@ def read_only_url(path: str | Path, *, immutable: bool = False) -> str:
     process writes the file, or reads may see a torn state.
     """
     resolved = Path(path).expanduser().resolve()
-    # quoted twice: SQLAlchemy decodes the URL's path once, SQLite the URI once
-    quoted = urllib.parse.quote(urllib.parse.quote(str(resolved), safe="/"), safe="/")
-    flags = "mode=ro&immutable=1" if immutable else "mode=ro"
-    return f"sqlite:///file:{quoted}?{flags}&uri=true"
+    flags = [("mode", "ro"), *([("immutable", "1")] if immutable else [])]
+    return uri_url(str(resolved), flags)
 
 
 def display_sqlite_url(url: Any) -> str:
